@@ -1,0 +1,53 @@
+// Package classify turns journal entries into classified events: it
+// normalises each message, finds the first signature of the library that
+// matches, extracts and types its fields and applies its thresholds. It does
+// no I/O.
+package classify
+
+import (
+	"time"
+
+	"github.com/centra-cloud/cflogd/patterns"
+)
+
+// Event is one classified journal entry, exactly the JSON object described in
+// product.md: the same in Loki lines, webhook bodies and scan --output jsonl.
+type Event struct {
+	Time        Time               `json:"time"`
+	Host        string             `json:"host"`
+	Unit        string             `json:"unit"`
+	Signature   string             `json:"signature"`
+	Severity    patterns.Severity  `json:"severity"`
+	Summary     string             `json:"summary"`
+	Runbook     string             `json:"runbook"`
+	Fields      map[string]any     `json:"fields"`
+	Message     string             `json:"message"`
+	Target      string             `json:"target,omitempty"`
+	Priority    int                `json:"priority"`
+	PID         int                `json:"pid,omitempty"`
+	BootID      string             `json:"boot_id,omitempty"`
+	Cursor      string             `json:"cursor,omitempty"`
+	Fingerprint string             `json:"fingerprint"`
+}
+
+// Time is a timestamp that marshals as RFC 3339 in UTC with microseconds,
+// the journal's resolution: "2026-11-26T10:00:00.123456Z".
+type Time struct{ time.Time }
+
+// TimeLayout is the layout of event timestamps.
+const TimeLayout = "2006-01-02T15:04:05.000000Z"
+
+// MarshalText formats the time in TimeLayout.
+func (t Time) MarshalText() ([]byte, error) {
+	return []byte(t.UTC().Format(TimeLayout)), nil
+}
+
+// UnmarshalText parses RFC 3339 (with or without fraction).
+func (t *Time) UnmarshalText(b []byte) error {
+	v, err := time.Parse(time.RFC3339Nano, string(b))
+	if err != nil {
+		return err
+	}
+	t.Time = v
+	return nil
+}

@@ -1,0 +1,210 @@
+// Package patterns loads, validates and orders the signature library: the
+// YAML files in patterns.d/ that are embedded in the binary, plus the pattern
+// directories a site configures.
+package patterns
+
+import (
+	"fmt"
+	"regexp"
+)
+
+// Severity orders how urgently a person must act on an event.
+type Severity int
+
+// The severities, in increasing order.
+const (
+	Info Severity = iota + 1
+	Warning
+	Error
+	Critical
+)
+
+var severityNames = [...]string{Info: "info", Warning: "warning", Error: "error", Critical: "critical"}
+
+// String returns the severity's name as it appears in events and files.
+func (s Severity) String() string {
+	if s < Info || s > Critical {
+		return fmt.Sprintf("severity(%d)", int(s))
+	}
+	return severityNames[s]
+}
+
+// ParseSeverity parses "info", "warning", "error" or "critical" (also "warn").
+func ParseSeverity(s string) (Severity, error) {
+	switch s {
+	case "info":
+		return Info, nil
+	case "warning", "warn":
+		return Warning, nil
+	case "error":
+		return Error, nil
+	case "critical", "crit":
+		return Critical, nil
+	}
+	return 0, fmt.Errorf("unknown severity %q (want info, warning, error or critical)", s)
+}
+
+// MarshalText writes the severity's name.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText parses a severity's name.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// Level is the log level of a line, from its text or else from PRIORITY.
+type Level int
+
+// Levels, in increasing order of importance. LevelNone means none was found.
+const (
+	LevelNone Level = iota
+	LevelTrace
+	LevelDebug
+	LevelInfo
+	LevelWarn
+	LevelError
+)
+
+// FieldType says how a captured string becomes an event field.
+type FieldType int
+
+// Field types.
+const (
+	// String keeps the capture as it is.
+	String FieldType = iota + 1
+	// Integer parses a base-10 integer (int64); overflow is an error on the field.
+	Integer
+	// Duration parses a Rust Debug duration or a bare number of milliseconds
+	// into milliseconds (float64; whole numbers are emitted as integers).
+	Duration
+	// HostPort keeps the capture as a string and also emits its host (string)
+	// and port (integer) under the names in Field.HostName and Field.PortName.
+	HostPort
+)
+
+// Source says where a field's value comes from.
+type Source int
+
+// Sources.
+const (
+	// FromCapture takes the named capture group of the signature's regex.
+	FromCapture Source = iota
+	// FromTarget takes the line's tracing target.
+	FromTarget
+	// FromTemplate takes the message with its variable parts masked.
+	FromTemplate
+)
+
+// Field is one event field a signature emits.
+type Field struct {
+	Name     string
+	Type     FieldType
+	Source   Source
+	HostName string // HostPort only: name of the host field
+	PortName string // HostPort only: name of the port field
+}
+
+// Op is a comparison operator in a threshold condition.
+type Op int
+
+// Operators.
+const (
+	GE Op = iota + 1 // >=
+	GT               // >
+	LE               // <=
+	LT               // <
+	EQ               // ==
+	NE               // !=
+)
+
+// Condition compares a numeric field with a constant: "latency_ms >= 100".
+// A condition on a field the line did not yield is false.
+type Condition struct {
+	Field string
+	Op    Op
+	Value float64
+	Text  string // as written, for messages
+}
+
+// Raise sets the event's severity to Severity when When holds. The highest
+// raised severity wins; a raise never lowers the base severity.
+type Raise struct {
+	When     Condition
+	Severity Severity
+}
+
+// Pos is a position in a pattern file.
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+// String formats the position as file:line:col.
+func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
+
+// Example is a line a signature must classify, with what it must yield.
+type Example struct {
+	Pos  Pos
+	Line string
+	// Unit the line belongs to; empty means the signature's first unit.
+	Unit string
+	// Fields expected exactly (nil: not checked). Values are int64,
+	// float64 or string after YAML decoding and normalisation.
+	Fields map[string]any
+	// Severity expected; 0 means the signature's base severity.
+	Severity Severity
+}
+
+// NearMiss is a line the signature must not match.
+type NearMiss struct {
+	Pos  Pos
+	Line string
+	Unit string
+}
+
+// Signature is one compiled entry of the library.
+type Signature struct {
+	ID      string
+	Pos     Pos    // where it is defined
+	Units   []string // full unit names, e.g. "chainfire.service"; AllUnits expanded
+	Summary string   // template; {field} is replaced with the field's value
+	// Severity is the base severity.
+	Severity Severity
+	// LevelSeverity, when non-nil, maps the line's level to the base severity
+	// instead of Severity (service.unclassified: warn->info, error->warning).
+	LevelSeverity map[Level]Severity
+	// Levels, when non-empty, restricts the signature to lines of these levels.
+	Levels []Level
+	Anchor string
+	// Match is the compiled regex; nil for a fallback signature, which matches
+	// every line its Levels allow that no earlier signature matched.
+	Match *regexp.Regexp
+	// MatchText is the regex as written.
+	MatchText string
+	// CaseSensitive is false unless the file or signature says otherwise; the
+	// (?i) flag is already part of Match.
+	CaseSensitive bool
+	Fields        []Field
+	// FireWhen: all must hold for the event to fire.
+	FireWhen []Condition
+	Raise    []Raise
+	GroupBy  []string
+	Examples   []Example
+	NearMisses []NearMiss
+}
+
+// AllUnits are the services a signature with `units: all` applies to.
+var AllUnits = []string{"chainfire.service", "flaredb.service", "placement-driver.service"}
+
+// Library is an ordered set of signatures: the first match wins.
+type Library struct {
+	Signatures []*Signature
+	// Files lists the files the library was loaded from, in load order.
+	Files []string
+}

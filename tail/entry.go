@@ -1,0 +1,36 @@
+// Package tail reads journal entries: from the local journal, journal files or
+// a directory through sdjournal, or from journalctl's text, JSON and export
+// output. Everything it reads becomes an Entry.
+package tail
+
+import "time"
+
+// Entry is one journal entry, reduced to the fields cflogd uses.
+type Entry struct {
+	// Time is the entry's realtime timestamp (__REALTIME_TIMESTAMP).
+	Time time.Time
+	// Host is _HOSTNAME.
+	Host string
+	// Unit is the systemd unit the entry belongs to, e.g. "chainfire.service":
+	// _SYSTEMD_UNIT, or SYSLOG_IDENTIFIER + ".service" when that names one of
+	// the watched services; empty when unknown (text input without --unit).
+	Unit string
+	// Identifier is SYSLOG_IDENTIFIER.
+	Identifier string
+	// Message is MESSAGE, as bytes decoded to a string (it may hold invalid
+	// UTF-8 or NUL bytes; consumers must cope).
+	Message string
+	// Priority is PRIORITY (0-7), or -1 when the entry has none.
+	Priority int
+	// Target is the TARGET field that tracing-journald writes, or "".
+	Target string
+	// PID is _PID, or 0.
+	PID int
+	// BootID is _BOOT_ID.
+	BootID string
+	// Cursor is the journal cursor of the entry; empty for text input.
+	Cursor string
+}
+
+// NoPriority is Entry.Priority when the entry carries no PRIORITY field.
+const NoPriority = -1
