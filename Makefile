@@ -1,0 +1,56 @@
+# The index of what a person can do with this tree.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+GO      ?= go
+FUZZTIME ?= 15s
+BENCHTIME ?= 3x
+
+.PHONY: all build deps test test-unit test-integration lint check-patterns bench fuzz sample clean
+
+all: build
+
+## deps: install the Debian packages building and testing need (root or sudo)
+deps:
+	scripts/install-deps.sh
+
+## build: ./cflogd with version and commit stamped
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o cflogd ./cmd/cflogd
+
+## test: the whole suite, as CI runs it (installs packages first)
+test:
+	scripts/test.sh
+
+## test-unit: tests that need no journal tools (CGO_ENABLED=0 skips the cgo reader)
+test-unit:
+	CGO_ENABLED=0 $(GO) test -count=1 ./...
+
+## test-integration: tests over real journal files (needs systemd-journal-remote)
+test-integration:
+	$(GO) test -count=1 -run 'Journal|Scan|EndToEnd' ./...
+
+## lint: vet and gofmt
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
+
+## check-patterns: validate the shipped library and run its examples
+check-patterns:
+	$(GO) run ./cmd/cflogd check
+
+## bench: Go benchmarks (set CFLOGD_CORPUS / CFLOGD_BENCH_JOURNAL_DIR for the 2M-entry corpus)
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./...
+
+## fuzz: every fuzz target for FUZZTIME each
+fuzz:
+	scripts/fuzz.sh $(FUZZTIME)
+
+## sample: the bundled sample journal in /tmp/cflogd-sample
+sample:
+	rm -rf /tmp/cflogd-sample && mkdir -p /tmp/cflogd-sample
+	/lib/systemd/systemd-journal-remote -o /tmp/cflogd-sample/sample.journal - < examples/sample.export
+
+clean:
+	rm -f cflogd

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what building and testing cflogd needs on a Debian machine:
+# the systemd headers (cgo), systemd-journal-remote (tests write real journal
+# files with it) and journalctl. Needs root (or sudo). Safe to run again.
+set -euo pipefail
+
+need=()
+dpkg -s libsystemd-dev >/dev/null 2>&1 || need+=(libsystemd-dev)
+[ -x /lib/systemd/systemd-journal-remote ] || need+=(systemd-journal-remote)
+command -v journalctl >/dev/null 2>&1 || need+=(systemd)
+command -v gcc >/dev/null 2>&1 || need+=(gcc)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+
+if [ ${#need[@]} -gt 0 ]; then
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	echo "installing: ${need[*]}" >&2
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+	if [ -x /usr/local/go/bin/go ]; then
+		echo "go is at /usr/local/go/bin; add it to PATH" >&2
+	else
+		echo "cflogd needs Go 1.26 or newer (https://go.dev/dl/ or Debian's golang-go from backports)" >&2
+		exit 1
+	fi
+fi
