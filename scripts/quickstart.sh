@@ -23,4 +23,4 @@ echo
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 /lib/systemd/systemd-journal-remote -o "$dir/sample.journal" - < examples/sample.export 2>/dev/null
-./cflogd scan --directory "$dir" --since "2026-11-26 10:00:00Z" --until "2026-11-26 11:00:00Z" "$@"
+./cflogd scan --directory "$dir" --since 2026-11-26T10:00:00Z --until 2026-11-26T11:00:00Z "$@"
