@@ -1,0 +1,521 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/centra-cloud/cflogd/patterns"
+)
+
+// Header describes the scan a report covers.
+type Header struct {
+	// Units the scan read; empty for input with the unit inferred per line.
+	Units []string
+	// Source says what was read: "local journal", "journal files ...", ...
+	Source string
+	// Elapsed is how long the scan took.
+	Elapsed time.Duration
+}
+
+// Style says how to draw the table.
+type Style struct {
+	// Color adds ANSI colours to severities.
+	Color bool
+	// Width is the line width to fit samples into (default 120).
+	Width int
+	// Location for timestamps (default time.Local).
+	Location *time.Location
+}
+
+// MaxTemplates is the number of unclassified templates the table lists.
+const MaxTemplates = 10
+
+const (
+	colorReset = "\x1b[0m"
+	colorRed   = "\x1b[31m"
+	colorBold  = "\x1b[1;31m"
+	colorYell  = "\x1b[33m"
+)
+
+// Render writes the table: a header, the signatures by severity then count,
+// the most frequent unclassified templates and a one-line summary.
+func (r *Report) Render(w io.Writer, h Header, st Style) error {
+	if st.Width <= 0 {
+		st.Width = 120
+	}
+	if st.Location == nil {
+		st.Location = time.Local
+	}
+	bw := bufio.NewWriter(w)
+	from, to := r.window()
+	stamp := stampLayout(from.In(st.Location), to.In(st.Location))
+
+	// Header.
+	if from.IsZero() {
+		fmt.Fprintf(bw, "window   (no entries)\n")
+	} else {
+		how := ""
+		if r.opts.Since.IsZero() || r.opts.Until.IsZero() {
+			how = ", first to last entry read"
+		}
+		fmt.Fprintf(bw, "window   %s – %s (%s%s)\n",
+			from.In(st.Location).Format("2006-01-02 15:04:05"),
+			to.In(st.Location).Format("2006-01-02 15:04:05 MST"), fmtSpan(to.Sub(from)), how)
+	}
+	units := "inferred from each line"
+	if len(h.Units) > 0 {
+		units = strings.Join(h.Units, ", ")
+	}
+	fmt.Fprintf(bw, "units    %s\n", units)
+	if h.Source != "" {
+		fmt.Fprintf(bw, "source   %s\n", h.Source)
+	}
+	fmt.Fprintf(bw, "read     %s entries, %s events at %s or above", commas(r.entries), commas(r.reported()), r.opts.MinSeverity)
+	if r.below > 0 {
+		fmt.Fprintf(bw, " (%s below not shown)", commas(r.below))
+	}
+	fmt.Fprintln(bw)
+
+	// Signatures.
+	sigs := slices.Clone(r.list)
+	slices.SortFunc(sigs, func(a, b *sigStats) int {
+		if a.maxSeverity != b.maxSeverity {
+			return int(b.maxSeverity) - int(a.maxSeverity)
+		}
+		if a.count != b.count {
+			if a.count > b.count {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	if len(sigs) > 0 {
+		countW, idW := len("COUNT"), len("SIGNATURE")
+		for _, s := range sigs {
+			countW = max(countW, len(commas(s.count)))
+			idW = max(idW, utf8.RuneCountInString(s.id))
+		}
+		stampW := len(stamp)
+		indent := strings.Repeat(" ", countW+2+len("critical")+2)
+		fmt.Fprintf(bw, "\n%*s  %-8s  %-*s  %-*s  %-*s  %s\n", countW, "COUNT", "SEVERITY", idW, "SIGNATURE",
+			stampW, "FIRST", stampW, "LAST", "OCCURRENCES")
+		for _, s := range sigs {
+			sev := fmt.Sprintf("%-8s", s.maxSeverity)
+			if st.Color {
+				sev = colorize(s.maxSeverity, sev)
+			}
+			spark := Sparkline(r.tl.rebucket(&s.hist, from, to, SparkBuckets))
+			fmt.Fprintf(bw, "%*s  %s  %-*s  %-*s  %-*s  %s\n", countW, commas(s.count), sev, idW, s.id,
+				stampW, fmtStamp(s.first, stamp, st.Location), stampW, fmtStamp(s.last, stamp, st.Location), spark)
+			detail := func(label, text string) {
+				fmt.Fprintf(bw, "%s%-8s %s\n", indent, label, text)
+			}
+			if split := s.severitySplit(); split != "" {
+				detail("severity", split)
+			}
+			if u := s.unitList(); u != "" {
+				detail("units", u)
+			}
+			detail("sample", truncate(strings.TrimSpace(sanitize(s.sample)), st.Width-len(indent)-9))
+			if f := s.fieldSummary(); f != "" {
+				detail("fields", f)
+			}
+			if s.runbook != "" {
+				detail("runbook", s.runbook)
+			}
+		}
+	}
+
+	// Unclassified templates.
+	if r.unclassified > 0 {
+		top := r.templates.top(MaxTemplates)
+		more := ""
+		if r.templates.distinct() >= templateCapacity {
+			more = " or more"
+		}
+		fmt.Fprintf(bw, "\nunclassified WARN/ERROR lines: %s in %d%s templates; the most frequent:\n",
+			commas(r.unclassified), r.templates.distinct(), more)
+		countW, unitW := len("COUNT"), len("UNIT")
+		for _, it := range top {
+			countW = max(countW, len(commas(it.count))+boolInt(it.over > 0))
+			unitW = max(unitW, utf8.RuneCountInString(shortUnit(it.unit)))
+		}
+		fmt.Fprintf(bw, "%*s  %-*s  %s\n", countW, "COUNT", unitW, "UNIT", "TEMPLATE")
+		for _, it := range top {
+			count := commas(it.count)
+			if it.over > 0 {
+				count = "≈" + count
+			}
+			prefix := countW + 2 + unitW + 2
+			fmt.Fprintf(bw, "%*s  %-*s  %s\n", countW, count, unitW, shortUnit(it.unit),
+				truncate(sanitize(it.value), st.Width-prefix))
+		}
+	}
+
+	// Summary.
+	fmt.Fprintf(bw, "\n%s\n", r.summary(h.Elapsed))
+	return bw.Flush()
+}
+
+// window returns the span the table covers: the window asked for, with an
+// open side replaced by the first or last entry read.
+func (r *Report) window() (from, to time.Time) {
+	from, to = r.opts.Since, r.opts.Until
+	if from.IsZero() {
+		from = r.firstEntry
+	}
+	if to.IsZero() {
+		to = r.lastEntry
+	}
+	if from.IsZero() && !to.IsZero() {
+		from = to
+	}
+	if to.IsZero() && !from.IsZero() {
+		to = from
+	}
+	return from, to
+}
+
+func (r *Report) reported() uint64 {
+	var n uint64
+	for _, c := range r.bySeverity {
+		n += c
+	}
+	return n
+}
+
+// summary is the last line: what was found and read.
+func (r *Report) summary(elapsed time.Duration) string {
+	var b strings.Builder
+	if n := r.reported(); n == 0 {
+		fmt.Fprintf(&b, "no events at %s or above", r.opts.MinSeverity)
+	} else {
+		fmt.Fprintf(&b, "%s %s in %d %s (", commas(n), plural(n, "event", "events"), len(r.list),
+			plural(uint64(len(r.list)), "signature", "signatures"))
+		sep := ""
+		for sev := patterns.Critical; sev >= patterns.Info; sev-- {
+			if c := r.bySeverity[sev]; c > 0 {
+				fmt.Fprintf(&b, "%s%s %s", sep, commas(c), sev)
+				sep = ", "
+			}
+		}
+		b.WriteString(")")
+	}
+	fmt.Fprintf(&b, "; %s unclassified WARN/ERROR %s; %s %s read",
+		commas(r.unclassified), plural(r.unclassified, "line", "lines"), commas(r.entries), plural(r.entries, "entry", "entries"))
+	if elapsed > 0 {
+		fmt.Fprintf(&b, " in %s", elapsed.Round(time.Millisecond))
+	}
+	return b.String()
+}
+
+func (s *sigStats) severitySplit() string {
+	var parts []string
+	for sev := patterns.Critical; sev >= patterns.Info; sev-- {
+		if c := s.bySeverity[sev]; c > 0 {
+			parts = append(parts, commas(c)+" "+sev.String())
+		}
+	}
+	if len(parts) < 2 {
+		return ""
+	}
+	return strings.Join(parts, ", ")
+}
+
+// unitList names the units a signature fired in, unless that is the one
+// service its id starts with (chainfire.*, flaredb.*, pd.*).
+func (s *sigStats) unitList() string {
+	if len(s.units) == 1 && !s.moreUnits {
+		prefix, _, _ := strings.Cut(s.id, ".")
+		if short := shortUnit(s.units[0]); short == prefix || (prefix == "pd" && short == "placement-driver") {
+			return ""
+		}
+	}
+	if len(s.units) == 0 {
+		return ""
+	}
+	out := strings.Join(s.units, ", ")
+	if s.moreUnits {
+		out += ", ..."
+	}
+	return out
+}
+
+// fieldSummary describes every field by name: quantiles, ranges or the most
+// frequent values.
+func (s *sigStats) fieldSummary() string {
+	names := make([]string, 0, len(s.fields))
+	for name := range s.fields {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var parts []string
+	for _, name := range names {
+		f := s.fields[name]
+		var desc []string
+		if sk := f.sketch; sk != nil && sk.Count() > 0 {
+			if sk.Min() == sk.Max() {
+				desc = append(desc, fmtNum(sk.Max()))
+			} else {
+				desc = append(desc, "p50 "+fmtNum(sk.Quantile(0.5))+" p99 "+fmtNum(sk.Quantile(0.99))+" max "+fmtNum(sk.Max()))
+			}
+		}
+		if is := f.ints; is != nil {
+			desc = append(desc, is.describe())
+		}
+		if f.strings != nil {
+			desc = append(desc, describeStrings(f.strings))
+		}
+		parts = append(parts, name+" "+strings.Join(desc, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (is *intStats) describe() string {
+	if is.min == is.max {
+		return strconv.FormatInt(is.min, 10)
+	}
+	if !is.overflow && len(is.distinct) <= 5 {
+		vals := make([]int64, 0, len(is.distinct))
+		for v := range is.distinct {
+			vals = append(vals, v)
+		}
+		slices.Sort(vals)
+		strs := make([]string, len(vals))
+		for i, v := range vals {
+			strs[i] = strconv.FormatInt(v, 10)
+		}
+		return strings.Join(strs, " ")
+	}
+	distinct := strconv.Itoa(len(is.distinct))
+	if is.overflow {
+		distinct += "+"
+	}
+	return fmt.Sprintf("%d–%d (%s distinct)", is.min, is.max, distinct)
+}
+
+func describeStrings(t *topK) string {
+	top := t.top(3)
+	parts := make([]string, 0, len(top)+1)
+	for _, it := range top {
+		v := truncate(sanitize(it.value), 40)
+		if t.distinct() > 1 {
+			v += " ×" + commas(it.count)
+		}
+		parts = append(parts, v)
+	}
+	if rest := t.distinct() - len(top); rest > 0 {
+		more := strconv.Itoa(rest)
+		if t.distinct() >= t.capacity {
+			more += "+"
+		}
+		parts = append(parts, more+" more")
+	}
+	return strings.Join(parts, ", ")
+}
+
+func colorize(sev patterns.Severity, s string) string {
+	switch sev {
+	case patterns.Critical:
+		return colorBold + s + colorReset
+	case patterns.Error:
+		return colorRed + s + colorReset
+	case patterns.Warning:
+		return colorYell + s + colorReset
+	}
+	return s
+}
+
+// stampLayout picks the layout of first/last times: the clock alone when the
+// window lies within one day.
+func stampLayout(from, to time.Time) string {
+	if from.IsZero() || (from.Year() == to.Year() && from.YearDay() == to.YearDay()) {
+		return "15:04:05"
+	}
+	if from.Year() == to.Year() {
+		return "01-02 15:04:05"
+	}
+	return "2006-01-02 15:04"
+}
+
+func fmtStamp(t time.Time, layout string, loc *time.Location) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.In(loc).Format(layout)
+}
+
+// fmtSpan formats a duration for people: "1h", "1h30m", "2d4h", "45s".
+func fmtSpan(d time.Duration) string {
+	d = d.Round(time.Second)
+	if d < time.Minute {
+		return strconv.Itoa(int(d/time.Second)) + "s"
+	}
+	days := d / (24 * time.Hour)
+	d -= days * 24 * time.Hour
+	hours := d / time.Hour
+	d -= hours * time.Hour
+	mins := d / time.Minute
+	secs := (d - mins*time.Minute) / time.Second
+	var b strings.Builder
+	if days > 0 {
+		fmt.Fprintf(&b, "%dd", days)
+	}
+	if hours > 0 {
+		fmt.Fprintf(&b, "%dh", hours)
+	}
+	if mins > 0 && days == 0 {
+		fmt.Fprintf(&b, "%dm", mins)
+	}
+	if secs > 0 && days == 0 && hours == 0 {
+		fmt.Fprintf(&b, "%ds", secs)
+	}
+	if b.Len() == 0 {
+		b.WriteString("0s")
+	}
+	return b.String()
+}
+
+// fmtNum formats a measurement with about three significant digits, without
+// trailing zeros: 2000, 15.5, 0.25.
+func fmtNum(v float64) string {
+	a := math.Abs(v)
+	var s string
+	switch {
+	case a >= 100 || a == 0:
+		s = strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+	case a >= 10:
+		s = strconv.FormatFloat(v, 'f', 1, 64)
+	case a >= 1:
+		s = strconv.FormatFloat(v, 'f', 2, 64)
+	default:
+		s = strconv.FormatFloat(v, 'g', 3, 64)
+	}
+	if strings.Contains(s, ".") && !strings.ContainsAny(s, "eE") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+// commas formats n with thousands separators.
+func commas(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	if len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	pre := len(s) % 3
+	if pre > 0 {
+		b.WriteString(s[:pre])
+	}
+	for i := pre; i < len(s); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
+}
+
+func plural(n uint64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// shortUnit drops ".service".
+func shortUnit(u string) string {
+	if u == "" {
+		return "-"
+	}
+	return strings.TrimSuffix(u, ".service")
+}
+
+// sanitize makes log text safe to print on a terminal: ANSI escape sequences
+// are removed, other control characters become spaces and invalid UTF-8
+// becomes U+FFFD.
+func sanitize(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c == 0x1b {
+			i = skipEscape(s, i)
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			b.WriteRune(utf8.RuneError)
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			b.WriteByte(' ')
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// skipEscape returns the index after the escape sequence at s[i] (ESC).
+func skipEscape(s string, i int) int {
+	i++
+	if i >= len(s) {
+		return i
+	}
+	switch s[i] {
+	case '[': // CSI: parameters and intermediates, then a final byte 0x40-0x7e
+		i++
+		for i < len(s) && (s[i] < 0x40 || s[i] > 0x7e) {
+			if s[i] < 0x20 {
+				return i
+			}
+			i++
+		}
+		return min(i+1, len(s))
+	case ']': // OSC: up to BEL or ESC \
+		i++
+		for i < len(s) {
+			if s[i] == 0x07 {
+				return i + 1
+			}
+			if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '\\' {
+				return i + 2
+			}
+			i++
+		}
+		return i
+	}
+	return i + 1
+}
+
+// truncate cuts s to at most n runes, ending in "…" when cut.
+func truncate(s string, n int) string {
+	n = max(n, 20)
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i, count := 0, 0
+	for i < len(s) && count < n-1 {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		count++
+	}
+	return strings.TrimRight(s[:i], " ") + "…"
+}
