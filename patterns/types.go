@@ -171,7 +171,7 @@ type NearMiss struct {
 // Signature is one compiled entry of the library.
 type Signature struct {
 	ID      string
-	Pos     Pos    // where it is defined
+	Pos     Pos      // where it is defined
 	Units   []string // full unit names, e.g. "chainfire.service"; AllUnits expanded
 	Summary string   // template; {field} is replaced with the field's value
 	// Severity is the base severity.
@@ -195,6 +195,10 @@ type Signature struct {
 	FireWhen []Condition
 	Raise    []Raise
 	GroupBy  []string
+	// Before is the id this signature asked to be placed before (`before:`),
+	// and BeforePos where it says so; empty when it did not.
+	Before     string
+	BeforePos  Pos
 	Examples   []Example
 	NearMisses []NearMiss
 }

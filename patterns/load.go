@@ -1,0 +1,171 @@
+package patterns
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/centra-cloud/cflogd"
+)
+
+// BuiltinDir is the directory of cflogd.Patterns that holds the built-in
+// library, and the prefix of its file names in positions.
+const BuiltinDir = "patterns.d"
+
+// LoadBuiltin returns the library compiled into the binary.
+func LoadBuiltin() (*Library, error) { return Load(nil) }
+
+// Load returns the built-in library with the pattern files of each dir merged
+// over it, dir by dir: a signature whose id already exists replaces it in
+// place, a new one is added before the fallback signatures, and `before:`
+// moves a signature in front of another. Problems in the files come back as
+// one *ErrorList naming every one of them; a dir that cannot be read is a
+// plain error (wrapping fs.ErrNotExist when it does not exist).
+func Load(dirs []string) (*Library, error) {
+	var errs ErrorList
+	collect := func(err error) error {
+		var l *ErrorList
+		if errors.As(err, &l) {
+			errs = append(errs, *l...)
+			return nil
+		}
+		return err
+	}
+	base, err := ParseFS(cflogd.Patterns, BuiltinDir, BuiltinDir)
+	if err := collect(err); err != nil {
+		return nil, err
+	}
+	layers := make([][]*File, 0, len(dirs))
+	for _, dir := range dirs {
+		files, err := ParseFS(os.DirFS(dir), ".", dir)
+		if err := collect(err); err != nil {
+			return nil, err
+		}
+		layers = append(layers, files)
+	}
+	lib, err := Merge(base, layers...)
+	_ = collect(err)
+	if len(errs) > 0 {
+		rank := map[string]int{}
+		for _, layer := range append([][]*File{base}, layers...) {
+			for _, f := range layer {
+				rank[f.Name] = len(rank)
+			}
+		}
+		errs.sort(rank)
+		return nil, &errs
+	}
+	return lib, nil
+}
+
+// ParseFS parses every *.yaml and *.yml file directly in dir of fsys, in
+// lexical order of their names, skipping names that start with a dot. Files
+// are named prefix/name in positions. Problems in the files come back as an
+// *ErrorList together with what could be parsed; a directory or file that
+// cannot be read is a plain error.
+func ParseFS(fsys fs.FS, dir, prefix string) ([]*File, error) {
+	ents, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("read pattern dir %s: %w", prefix, err)
+	}
+	var files []*File
+	var errs ErrorList
+	for _, ent := range ents {
+		name := ent.Name()
+		if ent.IsDir() || strings.HasPrefix(name, ".") ||
+			(!strings.HasSuffix(name, ".yaml") && !strings.HasSuffix(name, ".yml")) {
+			continue
+		}
+		data, err := fs.ReadFile(fsys, path.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("read pattern file %s: %w", filepath.Join(prefix, name), err)
+		}
+		f, err := Parse(filepath.Join(prefix, name), data)
+		var l *ErrorList
+		if errors.As(err, &l) {
+			errs = append(errs, *l...)
+		}
+		files = append(files, f)
+	}
+	return files, errs.err()
+}
+
+// Merge builds a library from the base files (the built-in library: their
+// signatures in file order) and then each layer (a configured dir) in turn.
+// Within the base and within each layer an id may appear once. A layer's
+// signature with an id already in the library replaces it in place; a new one
+// goes before the first fallback signature (a new fallback goes last). Then
+// every signature with `before:` is moved in front of the one it names.
+func Merge(base []*File, layers ...[]*File) (*Library, error) {
+	lib := &Library{}
+	var errs ErrorList
+	for _, layer := range append([][]*File{base}, layers...) {
+		lib.merge(layer, &errs)
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	return lib, nil
+}
+
+func (lib *Library) merge(files []*File, errs *ErrorList) {
+	seen := map[string]*Signature{}
+	var moves []*Signature
+	for _, f := range files {
+		lib.Files = append(lib.Files, f.Name)
+		for _, s := range f.Signatures {
+			if first, dup := seen[s.ID]; dup {
+				errs.Add(s.Pos, fmt.Sprintf("duplicate id %s (first defined at %s)", s.ID, first.Pos))
+				continue
+			}
+			seen[s.ID] = s
+			if i := lib.Index(s.ID); i >= 0 {
+				lib.Signatures[i] = s
+			} else {
+				at := len(lib.Signatures)
+				if !s.IsFallback() {
+					if j := slices.IndexFunc(lib.Signatures, (*Signature).IsFallback); j >= 0 {
+						at = j
+					}
+				}
+				lib.Signatures = slices.Insert(lib.Signatures, at, s)
+			}
+			if s.Before != "" {
+				moves = append(moves, s)
+			}
+		}
+	}
+	for _, s := range moves {
+		if lib.Index(s.Before) < 0 {
+			errs.Add(s.BeforePos, fmt.Sprintf("before: unknown signature id %q", s.Before))
+			continue
+		}
+		lib.Signatures = slices.Delete(lib.Signatures, lib.Index(s.ID), lib.Index(s.ID)+1)
+		lib.Signatures = slices.Insert(lib.Signatures, lib.Index(s.Before), s)
+	}
+}
+
+// Index returns the position of the signature with the given id, or -1.
+func (lib *Library) Index(id string) int {
+	return slices.IndexFunc(lib.Signatures, func(s *Signature) bool { return s.ID == id })
+}
+
+// Lookup returns the signature with the given id, or nil.
+func (lib *Library) Lookup(id string) *Signature {
+	if i := lib.Index(id); i >= 0 {
+		return lib.Signatures[i]
+	}
+	return nil
+}
+
+// IsFallback reports whether the signature has no regex: it matches every line
+// its levels allow that no earlier signature matched (service.unclassified).
+func (s *Signature) IsFallback() bool { return s.Match == nil }
+
+// AppliesTo reports whether the signature is for the given unit ("chainfire.service").
+func (s *Signature) AppliesTo(unit string) bool { return slices.Contains(s.Units, unit) }
