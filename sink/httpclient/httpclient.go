@@ -1,0 +1,183 @@
+// Package httpclient builds the HTTP client the HTTP sinks share: a request
+// timeout, bearer or basic authentication, extra headers, and TLS with a CA
+// file, a client certificate for mTLS (re-read when the files change, so
+// rotated certificates are picked up without a restart) and
+// insecure_skip_verify, off by default. Errors it returns never contain the
+// URL's secrets or the credentials.
+package httpclient
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/centra-cloud/cflogd/internal/redact"
+)
+
+// Config is the client part of a sink's configuration.
+type Config struct {
+	// Timeout bounds one request, connection to last body byte. Default 10s.
+	Timeout time.Duration
+	// BearerToken is sent as "Authorization: Bearer …".
+	BearerToken redact.Secret
+	// BasicAuthUser and BasicAuthPassword are sent as basic authentication.
+	BasicAuthUser     string
+	BasicAuthPassword redact.Secret
+	// Headers are added to every request (after the sink's own, so they can
+	// override e.g. Content-Type; never logged).
+	Headers map[string]string
+	// CAFile is a PEM bundle of the CAs that sign the server's certificate;
+	// empty means the system roots.
+	CAFile string
+	// CertFile and KeyFile are the client certificate and key for mTLS.
+	CertFile, KeyFile string
+	// ServerName overrides the name the server certificate is checked for.
+	ServerName string
+	// InsecureSkipVerify turns certificate verification off. Never the default.
+	InsecureSkipVerify bool
+	// UserAgent defaults to "cflogd".
+	UserAgent string
+}
+
+// DefaultTimeout is the request timeout when Config.Timeout is 0.
+const DefaultTimeout = 10 * time.Second
+
+// Validate checks the fields that depend on each other.
+func (c Config) Validate() error {
+	var errs []error
+	if c.BearerToken != "" && (c.BasicAuthUser != "" || c.BasicAuthPassword != "") {
+		errs = append(errs, errors.New("bearer token and basic auth are mutually exclusive"))
+	}
+	if c.BasicAuthPassword != "" && c.BasicAuthUser == "" {
+		errs = append(errs, errors.New("basic auth password without user"))
+	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		errs = append(errs, errors.New("cert_file and key_file must be set together"))
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("negative timeout %v", c.Timeout))
+	}
+	return errors.Join(errs...)
+}
+
+// Client sends a sink's requests.
+type Client struct {
+	hc  *http.Client
+	cfg Config
+}
+
+// New builds a client; it reads the CA file and checks that the client
+// certificate loads.
+func New(cfg Config) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "cflogd"
+	}
+	tc := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		ServerName:         cfg.ServerName,
+		InsecureSkipVerify: cfg.InsecureSkipVerify, //nolint:gosec // opt-in only
+	}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("read ca_file %s: no PEM certificate in it", cfg.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if cfg.CertFile != "" {
+		kp := &keyPair{cert: cfg.CertFile, key: cfg.KeyFile}
+		if _, err := kp.get(); err != nil {
+			return nil, err
+		}
+		tc.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return kp.get() }
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tc
+	tr.MaxIdleConnsPerHost = 4
+	return &Client{hc: &http.Client{Transport: tr, Timeout: cfg.Timeout}, cfg: cfg}, nil
+}
+
+// Do sends req with the configured authentication and headers. Its error,
+// like every error of this package, has the URL redacted and no credential.
+func (c *Client) Do(req *http.Request) (*http.Response, error) {
+	req.Header.Set("User-Agent", c.cfg.UserAgent)
+	switch {
+	case c.cfg.BearerToken != "":
+		req.Header.Set("Authorization", "Bearer "+string(c.cfg.BearerToken))
+	case c.cfg.BasicAuthUser != "":
+		req.SetBasicAuth(c.cfg.BasicAuthUser, string(c.cfg.BasicAuthPassword))
+	}
+	for k, v := range c.cfg.Headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, redact.Error(err, c.Secrets(req.URL.String())...)
+	}
+	return resp, nil
+}
+
+// Secrets lists the literal secrets to scrub from text about this client:
+// the credentials, the header values and the given raw URLs.
+func (c *Client) Secrets(urls ...string) []string {
+	s := []string{string(c.cfg.BearerToken), string(c.cfg.BasicAuthPassword)}
+	for _, v := range c.cfg.Headers {
+		if len(v) >= 6 {
+			s = append(s, v)
+		}
+	}
+	return append(s, urls...)
+}
+
+// CloseIdleConnections closes the client's idle connections.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+
+// keyPair loads a client certificate and reloads it when either file's
+// modification time changes.
+type keyPair struct {
+	cert, key string
+
+	mu              sync.Mutex
+	certMod, keyMod time.Time
+	loaded          *tls.Certificate
+}
+
+func (k *keyPair) get() (*tls.Certificate, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	cs, err1 := os.Stat(k.cert)
+	ks, err2 := os.Stat(k.key)
+	if err := errors.Join(err1, err2); err != nil {
+		if k.loaded != nil {
+			return k.loaded, nil // keep the last good pair during a rotation
+		}
+		return nil, fmt.Errorf("load client certificate: %w", err)
+	}
+	if k.loaded != nil && cs.ModTime().Equal(k.certMod) && ks.ModTime().Equal(k.keyMod) {
+		return k.loaded, nil
+	}
+	c, err := tls.LoadX509KeyPair(k.cert, k.key)
+	if err != nil {
+		if k.loaded != nil {
+			return k.loaded, nil
+		}
+		return nil, fmt.Errorf("load client certificate %s: %w", k.cert, err)
+	}
+	k.loaded, k.certMod, k.keyMod = &c, cs.ModTime(), ks.ModTime()
+	return k.loaded, nil
+}
