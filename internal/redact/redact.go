@@ -55,6 +55,42 @@ func String(s string) string {
 	return URL(u)
 }
 
+// Secrets returns the literal secrets in a URL, to scrub from text that may
+// quote them (a server's error body echoing the request, for example): the
+// whole URL, its userinfo, its query values and the path segments Path masks
+// (those of four or more bytes).
+func Secrets(raw string) []string {
+	if raw == "" {
+		return nil
+	}
+	out := []string{raw}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return out
+	}
+	if u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			out = append(out, p, url.QueryEscape(p))
+		} else {
+			out = append(out, u.User.Username())
+		}
+	}
+	for _, vs := range u.Query() {
+		for _, v := range vs {
+			if len(v) >= 4 {
+				out = append(out, v, url.QueryEscape(v))
+			}
+		}
+	}
+	clear, masked := strings.Split(u.Path, "/"), strings.Split(Path(u.Path), "/")
+	for i := range clear {
+		if masked[i] == Mask && clear[i] != Mask && len(clear[i]) >= 4 {
+			out = append(out, clear[i])
+		}
+	}
+	return out
+}
+
 // Path masks the segments of an URL path that look like tokens.
 func Path(p string) string {
 	if p == "" {

@@ -102,3 +102,23 @@ func TestSecret(t *testing.T) {
 		t.Errorf("string(Secret) = %q", string(c.Token))
 	}
 }
+
+func TestSecrets(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"https://loki/loki/api/v1/push", []string{"https://loki/loki/api/v1/push"}},
+		{"https://u:p%40ss@h/x?token=abcd&n=1", []string{"https://u:p%40ss@h/x?token=abcd&n=1", "p@ss", "p%40ss", "abcd", "abcd"}},
+		{"https://tok@h/x", []string{"https://tok@h/x", "tok"}},
+		{"https://hooks.slack.com/services/T1/B0123/SECRET", []string{"https://hooks.slack.com/services/T1/B0123/SECRET", "B0123", "SECRET"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, Secrets(tt.in)); diff != "" {
+				t.Errorf("Secrets(%q) (-want +got):\n%s", tt.in, diff)
+			}
+		})
+	}
+}

@@ -9,10 +9,12 @@ package httpclient
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -133,15 +135,24 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 }
 
 // Secrets lists the literal secrets to scrub from text about this client:
-// the credentials, the header values and the given raw URLs.
+// the credentials, the header values and the secrets of the given raw URLs
+// (see redact.Secrets).
 func (c *Client) Secrets(urls ...string) []string {
 	s := []string{string(c.cfg.BearerToken), string(c.cfg.BasicAuthPassword)}
+	if c.cfg.BasicAuthUser != "" {
+		// What the Authorization header carries, should a server echo it.
+		cred := base64.StdEncoding.EncodeToString([]byte(c.cfg.BasicAuthUser + ":" + string(c.cfg.BasicAuthPassword)))
+		s = append(s, cred, strings.TrimRight(cred, "="))
+	}
 	for _, v := range c.cfg.Headers {
 		if len(v) >= 6 {
 			s = append(s, v)
 		}
 	}
-	return append(s, urls...)
+	for _, u := range urls {
+		s = append(s, redact.Secrets(u)...)
+	}
+	return s
 }
 
 // CloseIdleConnections closes the client's idle connections.

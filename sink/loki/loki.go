@@ -1,0 +1,398 @@
+// Package loki delivers events to Grafana Loki: protobuf PushRequests,
+// snappy-compressed, POSTed to /loki/api/v1/push. Each event becomes one
+// entry whose line is the event JSON, in a stream labelled job="cflogd",
+// host, unit, severity and signature. A Batcher collects entries up to a size
+// or a wait and acknowledges each Add once all its entries were accepted (or
+// dropped for good), so the daemon can checkpoint behind it.
+package loki
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/golang/snappy"
+	"github.com/grafana/loki/pkg/push"
+	"github.com/rs/zerolog"
+
+	"github.com/centra-cloud/cflogd/classify"
+	"github.com/centra-cloud/cflogd/internal/redact"
+	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/sink/httpclient"
+	"github.com/centra-cloud/cflogd/sink/retry"
+)
+
+// Defaults of the batch limits.
+const (
+	DefaultBatchSize = 1 << 20
+	DefaultBatchWait = time.Second
+)
+
+// Config configures a Loki sink. Keys as in cflogd.toml's [[sink]] table
+// are given in parentheses.
+type Config struct {
+	// Name identifies the sink in logs; default "loki".
+	Name string
+	// URL is the push endpoint, e.g. https://loki:3100/loki/api/v1/push (url).
+	URL string
+	// MinSeverity is the least severe event sent (min_severity); default info.
+	MinSeverity patterns.Severity
+	// Tenant is sent as X-Scope-OrgID when not empty (tenant).
+	Tenant string
+	// Labels are static labels added to every stream, e.g. cluster="prod".
+	// They cannot replace the event labels.
+	Labels map[string]string
+	// HTTP holds authentication, TLS and the request timeout.
+	HTTP httpclient.Config
+	// BatchSize flushes a batch once its lines reach this many bytes
+	// (batch_size); default 1 MiB.
+	BatchSize int
+	// BatchWait flushes a batch this long after its first entry
+	// (batch_wait); default 1s.
+	BatchWait time.Duration
+	// Retry is the backoff policy; zero fields take retry.DefaultPolicy.
+	// MaxAttempts 0 retries until the context ends: back-pressure, not loss.
+	Retry retry.Policy
+	// Log receives drops and retries; the zero Logger discards them.
+	Log zerolog.Logger
+}
+
+// labelName is what Loki accepts as a label name.
+var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// eventLabels are the labels the sink sets from each event.
+var eventLabels = []string{"job", "host", "unit", "severity", "signature"}
+
+// Validate checks the configuration and reports every problem.
+func (c Config) Validate() error {
+	var errs []error
+	if c.URL == "" {
+		errs = append(errs, errors.New("url is required"))
+	} else if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("url %q is not an http(s) URL", redact.String(c.URL)))
+	}
+	if c.BatchSize < 0 {
+		errs = append(errs, fmt.Errorf("negative batch_size %d", c.BatchSize))
+	}
+	if c.BatchWait < 0 {
+		errs = append(errs, fmt.Errorf("negative batch_wait %v", c.BatchWait))
+	}
+	for _, k := range sortedKeys(c.Labels) {
+		if !labelName.MatchString(k) {
+			errs = append(errs, fmt.Errorf("label name %q is not valid", k))
+		}
+		if slices.Contains(eventLabels, k) {
+			errs = append(errs, fmt.Errorf("label %q is set from each event and cannot be static", k))
+		}
+	}
+	if err := c.HTTP.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Sink pushes events to Loki. Send and a Batcher may be used together; all
+// methods are safe for concurrent use.
+type Sink struct {
+	cfg    Config
+	url    string
+	safe   string // url with its secrets masked, for logs and errors
+	client *httpclient.Client
+	stats  retry.Stats
+	log    zerolog.Logger
+	static [][2]string // cfg.Labels as name, value pairs
+}
+
+// New checks cfg and builds a sink.
+func New(cfg Config) (*Sink, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("configure loki sink: %w", err)
+	}
+	if cfg.Name == "" {
+		cfg.Name = "loki"
+	}
+	if cfg.MinSeverity == 0 {
+		cfg.MinSeverity = patterns.Info
+	}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = DefaultBatchSize
+	}
+	if cfg.BatchWait == 0 {
+		cfg.BatchWait = DefaultBatchWait
+	}
+	cfg.Retry = cfg.Retry.WithDefaults()
+	client, err := httpclient.New(cfg.HTTP)
+	if err != nil {
+		return nil, fmt.Errorf("configure loki sink %s: %w", cfg.Name, err)
+	}
+	var static [][2]string
+	for _, k := range sortedKeys(cfg.Labels) {
+		static = append(static, [2]string{k, cfg.Labels[k]})
+	}
+	return &Sink{
+		cfg:    cfg,
+		url:    cfg.URL,
+		safe:   redact.String(cfg.URL),
+		client: client,
+		log:    cfg.Log.With().Str("sink", cfg.Name).Logger(),
+		static: static,
+	}, nil
+}
+
+// Stats returns the delivery counters: Sent and Dropped count entries,
+// Failed and Retried count requests.
+func (s *Sink) Stats() retry.Counts { return s.stats.Snapshot() }
+
+// Close releases idle connections.
+func (s *Sink) Close() { s.client.CloseIdleConnections() }
+
+// ErrDropped is wrapped by errors for entries that were given up on: Loki
+// rejected them with a 4xx other than 429, an entry alone was too large,
+// or the attempts ran out.
+var ErrDropped = errors.New("entries dropped")
+
+// Send pushes events in batches of at most BatchSize and returns once all
+// were accepted (nil), or after some were dropped (an error wrapping
+// ErrDropped), or when ctx ends.
+func (s *Sink) Send(ctx context.Context, events []classify.Event) error {
+	entries, _, err := s.entries(events, nil)
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for len(entries) > 0 {
+		n, size := 0, 0
+		for n < len(entries) && (n == 0 || size+entries[n].size <= s.cfg.BatchSize) {
+			size += entries[n].size
+			n++
+		}
+		if err := s.push(ctx, entries[:n]); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			errs = append(errs, err)
+		}
+		entries = entries[n:]
+	}
+	return errors.Join(errs...)
+}
+
+// entry is one event ready for a stream.
+type entry struct {
+	labels string
+	ts     time.Time
+	line   string
+	size   int
+	owner  *pending // the Batcher Add it came from, or nil
+}
+
+// entries turns the events at or above MinSeverity into entries; it
+// returns how many were below it. An event that cannot be encoded is
+// dropped and reported.
+func (s *Sink) entries(events []classify.Event, owner *pending) ([]entry, int, error) {
+	out := make([]entry, 0, len(events))
+	skipped := 0
+	var errs []error
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for i := range events {
+		ev := &events[i]
+		if ev.Severity < s.cfg.MinSeverity {
+			skipped++
+			continue
+		}
+		buf.Reset()
+		if err := enc.Encode(ev); err != nil {
+			s.stats.AddDropped(1)
+			if owner != nil {
+				owner.dropped++
+			}
+			s.log.Error().Str("signature", ev.Signature).Err(err).Msg("drop event that does not encode as JSON")
+			errs = append(errs, fmt.Errorf("%w: encode event %s: %w", ErrDropped, ev.Signature, err))
+			continue
+		}
+		line := strings.TrimSuffix(buf.String(), "\n")
+		out = append(out, entry{
+			labels: s.labels(ev),
+			ts:     ev.Time.Time,
+			line:   line,
+			size:   len(line) + 16,
+			owner:  owner,
+		})
+	}
+	return out, skipped, errors.Join(errs...)
+}
+
+// labels renders an event's stream labels, sorted by name, in the form
+// Loki parses: {host="node01", job="cflogd", ...}. Values come only from
+// the event's Host, Unit, Severity and Signature and the static labels;
+// empty ones are left out.
+func (s *Sink) labels(ev *classify.Event) string {
+	pairs := append(s.static[:len(s.static):len(s.static)],
+		[2]string{"host", ev.Host},
+		[2]string{"job", "cflogd"},
+		[2]string{"severity", ev.Severity.String()},
+		[2]string{"signature", ev.Signature},
+		[2]string{"unit", ev.Unit},
+	)
+	slices.SortFunc(pairs, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	var b strings.Builder
+	b.WriteByte('{')
+	for _, p := range pairs {
+		if p[1] == "" {
+			continue
+		}
+		if b.Len() > 1 {
+			b.WriteString(", ")
+		}
+		b.WriteString(p[0])
+		b.WriteByte('=')
+		b.WriteString(quote(p[1]))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// quote quotes a label value as a Go string literal, which Loki and
+// VictoriaLogs unquote, after replacing invalid UTF-8.
+func quote(v string) string {
+	if !utf8.ValidString(v) {
+		v = strings.ToValidUTF8(v, "\uFFFD")
+	}
+	return strconv.Quote(v)
+}
+
+// encode builds the snappy-compressed PushRequest of entries: one stream per
+// label set, streams in label order, entries in time order (stable, so
+// entries with one timestamp keep their order).
+func encode(entries []entry) ([]byte, error) {
+	byLabels := map[string]int{}
+	var streams []push.Stream
+	for _, e := range entries {
+		i, ok := byLabels[e.labels]
+		if !ok {
+			i = len(streams)
+			byLabels[e.labels] = i
+			streams = append(streams, push.Stream{Labels: e.labels})
+		}
+		streams[i].Entries = append(streams[i].Entries, push.Entry{Timestamp: e.ts, Line: e.line})
+	}
+	slices.SortFunc(streams, func(a, b push.Stream) int { return strings.Compare(a.Labels, b.Labels) })
+	for i := range streams {
+		slices.SortStableFunc(streams[i].Entries, func(a, b push.Entry) int { return a.Timestamp.Compare(b.Timestamp) })
+	}
+	req := push.PushRequest{Streams: streams}
+	raw, err := req.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("marshal push request: %w", err)
+	}
+	return snappy.Encode(nil, raw), nil
+}
+
+// push delivers entries, retrying per the policy. A 413 splits them in
+// halves; one entry still too large is dropped. Other permanent failures
+// drop all of them. Accepted and dropped entries are counted in the stats
+// and in their owners. When ctx ends, push returns its error and counts
+// nothing as dropped.
+func (s *Sink) push(ctx context.Context, entries []entry) error {
+	body, err := encode(entries)
+	if err != nil {
+		s.drop(entries, err, "drop entries that do not encode")
+		return fmt.Errorf("%w: %w", ErrDropped, err)
+	}
+	err = retry.Do(ctx, s.cfg.Retry, func(attempt int, err error, wait time.Duration) {
+		s.stats.AddRetried(1)
+		s.log.Warn().Err(err).Int("attempt", attempt).Dur("wait", wait).Int("entries", len(entries)).Msg("retry push")
+	}, func(ctx context.Context) error {
+		err := s.post(ctx, body)
+		if err != nil {
+			s.stats.AddFailed(1)
+		}
+		return err
+	})
+	if err == nil {
+		s.stats.AddSent(len(entries))
+		for _, e := range entries {
+			if e.owner != nil {
+				e.owner.sent++
+			}
+		}
+		return nil
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	var se *retry.StatusError
+	if errors.As(err, &se) && se.Code == http.StatusRequestEntityTooLarge {
+		if len(entries) == 1 {
+			s.drop(entries, err, "drop entry too large for Loki")
+			return fmt.Errorf("%w: push 1 entry of %d bytes to %s: %w", ErrDropped, len(entries[0].line), s.safe, err)
+		}
+		s.log.Info().Int("entries", len(entries)).Msg("batch too large, splitting it")
+		half := len(entries) / 2
+		err1 := s.push(ctx, entries[:half])
+		if err1 != nil && ctx.Err() != nil {
+			return err1
+		}
+		return errors.Join(err1, s.push(ctx, entries[half:]))
+	}
+	msg := "drop entries Loki rejected"
+	if se != nil && se.Code == http.StatusBadRequest {
+		msg = "drop entries Loki rejected (it may have accepted part of the batch)"
+	}
+	s.drop(entries, err, msg)
+	return fmt.Errorf("%w: push %d entries to %s: %w", ErrDropped, len(entries), s.safe, err)
+}
+
+// drop counts and logs entries given up on.
+func (s *Sink) drop(entries []entry, err error, msg string) {
+	s.stats.AddDropped(len(entries))
+	for _, e := range entries {
+		if e.owner != nil {
+			e.owner.dropped++
+		}
+	}
+	s.log.Error().Err(err).Int("entries", len(entries)).Msg(msg)
+}
+
+// post sends one request. Its errors carry no secret.
+func (s *Sink) post(ctx context.Context, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
+	if err != nil {
+		return retry.Permanent(fmt.Errorf("build request for %s: %w", s.safe, redact.Error(err, s.url)))
+	}
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	if s.cfg.Tenant != "" {
+		req.Header.Set("X-Scope-OrgID", s.cfg.Tenant)
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return err
+	}
+	err = retry.CheckResponse(resp, time.Now())
+	var se *retry.StatusError
+	if errors.As(err, &se) {
+		se.Body = redact.Text(se.Body, s.client.Secrets(s.url)...)
+	}
+	return err
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
