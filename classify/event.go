@@ -13,21 +13,21 @@ import (
 // Event is one classified journal entry, exactly the JSON object described in
 // product.md: the same in Loki lines, webhook bodies and scan --output jsonl.
 type Event struct {
-	Time        Time               `json:"time"`
-	Host        string             `json:"host"`
-	Unit        string             `json:"unit"`
-	Signature   string             `json:"signature"`
-	Severity    patterns.Severity  `json:"severity"`
-	Summary     string             `json:"summary"`
-	Runbook     string             `json:"runbook"`
-	Fields      map[string]any     `json:"fields"`
-	Message     string             `json:"message"`
-	Target      string             `json:"target,omitempty"`
-	Priority    int                `json:"priority"`
-	PID         int                `json:"pid,omitempty"`
-	BootID      string             `json:"boot_id,omitempty"`
-	Cursor      string             `json:"cursor,omitempty"`
-	Fingerprint string             `json:"fingerprint"`
+	Time        Time              `json:"time"`
+	Host        string            `json:"host"`
+	Unit        string            `json:"unit"`
+	Signature   string            `json:"signature"`
+	Severity    patterns.Severity `json:"severity"`
+	Summary     string            `json:"summary"`
+	Runbook     string            `json:"runbook"`
+	Fields      map[string]any    `json:"fields"`
+	Message     string            `json:"message"`
+	Target      string            `json:"target,omitempty"`
+	Priority    int               `json:"priority"`
+	PID         int               `json:"pid,omitempty"`
+	BootID      string            `json:"boot_id,omitempty"`
+	Cursor      string            `json:"cursor,omitempty"`
+	Fingerprint string            `json:"fingerprint"`
 }
 
 // Time is a timestamp that marshals as RFC 3339 in UTC with microseconds,

@@ -1,0 +1,658 @@
+package classify
+
+import (
+	"math/bits"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/tail"
+)
+
+// DefaultRunbookBase is the runbook_base of the default configuration.
+const DefaultRunbookBase = "https://git.example/centra-cloud/blob/main/"
+
+// runbookPath is the runbook's path under the runbook base.
+const runbookPath = "docs/ops/troubleshooting.md#"
+
+// MaxMessageBytes caps Event.Message: a longer message is cut (at a rune
+// boundary) and "…[truncated N bytes]" is appended.
+const MaxMessageBytes = 64 << 10
+
+// Options configure a Classifier.
+type Options struct {
+	// RunbookBase is the URL prefix of the runbook links; empty means
+	// DefaultRunbookBase.
+	RunbookBase string
+}
+
+// Classifier matches entries against a signature library. It is immutable
+// after New and safe for concurrent use.
+//
+// Matching rules:
+//
+//   - An entry's unit (its own, else inferred from the target; see Line)
+//     selects the signatures that list it in Units; a line with no unit is
+//     tried only against the signatures that apply to all three services.
+//     Entries of any other unit never give an event.
+//   - Signatures are tried in library order, restricted by Levels. The first
+//     whose regex matches decides: if its FireWhen conditions hold, it gives
+//     the event. If they do not (a healthy "Handled put request,
+//     latency=15ms"), the line gets no event from any later regex signature
+//     either (a generic signature must not turn a line that a specific one
+//     judged healthy into an event); only a fallback signature (one without
+//     a regex, service.unclassified) may still claim it, so a WARN/ERROR line
+//     stays visible.
+//   - Fields come from named captures typed per patterns.Field. A value that
+//     does not parse (an integer that overflows int64, a malformed duration)
+//     is left out of the event; Explain reports the error. A condition on a
+//     missing field is false.
+//   - The severity is the base severity (LevelSeverity of the line's level
+//     when the signature has one), raised to the highest severity among the
+//     Raise conditions that hold; never lowered.
+//   - Event.Message is the message as logged with ANSI codes removed, made
+//     valid UTF-8 (U+FFFD for bad bytes) and capped at MaxMessageBytes.
+//     Event.Priority is the entry's PRIORITY, else derived from the level in
+//     the text (error 3, warn 4, info 6, debug/trace 7), else -1.
+type Classifier struct {
+	lib   *patterns.Library
+	base  string
+	sigs  []*csig
+	words int
+	// units maps a unit to the signatures that apply to it; noUnit holds
+	// those for lines without a unit.
+	units  map[string]*unitSet
+	noUnit *unitSet
+}
+
+// unitSet is the prefilter for the signatures of one unit.
+type unitSet struct {
+	ac      *automaton // nil when no signature has literals
+	always  []uint64   // candidates regardless of literals
+	members []uint64
+}
+
+// fieldKind says how one emitted field gets its value.
+type fieldKind uint8
+
+const (
+	fkString fieldKind = iota + 1
+	fkInt
+	fkDuration
+	fkHostPort // the whole capture, as a string
+	fkHost
+	fkPort
+	fkTarget
+	fkTemplate
+)
+
+// fieldSpec is one field a signature emits.
+type fieldSpec struct {
+	name  string
+	kind  fieldKind
+	group int // capture group; -1 for target and template
+}
+
+type condSpec struct {
+	field int // index into fields; -1: not emitted, always false
+	c     patterns.Condition
+}
+
+type raiseSpec struct {
+	cond condSpec
+	sev  patterns.Severity
+}
+
+// summaryPart is literal text or (field >= 0) a field reference.
+type summaryPart struct {
+	text  string
+	field int
+	name  string
+}
+
+// csig is a compiled signature.
+type csig struct {
+	sig     *patterns.Signature
+	idx     int
+	fast    *fastProg
+	lits    []string
+	fields  []fieldSpec
+	fire    []condSpec
+	raise   []raiseSpec
+	levels  uint32 // bitmask of allowed levels; 0: any
+	runbook string
+	groupBy []int
+	summary []summaryPart
+	hasTpl  bool
+}
+
+// New compiles a library for classification. The library must not change
+// afterwards.
+func New(lib *patterns.Library, opts Options) *Classifier {
+	c := &Classifier{lib: lib, base: opts.RunbookBase, units: map[string]*unitSet{}}
+	if c.base == "" {
+		c.base = DefaultRunbookBase
+	}
+	c.words = (len(lib.Signatures) + 63) / 64
+	if c.words == 0 {
+		c.words = 1
+	}
+	for i, s := range lib.Signatures {
+		c.sigs = append(c.sigs, c.compile(i, s))
+	}
+	seen := map[string]bool{}
+	for _, s := range lib.Signatures {
+		for _, u := range s.Units {
+			if !seen[u] {
+				seen[u] = true
+				c.units[u] = c.buildSet(func(cs *csig) bool { return slices.Contains(cs.sig.Units, u) })
+			}
+		}
+	}
+	c.noUnit = c.buildSet(func(cs *csig) bool {
+		for _, u := range patterns.AllUnits {
+			if !slices.Contains(cs.sig.Units, u) {
+				return false
+			}
+		}
+		return true
+	})
+	return c
+}
+
+func (c *Classifier) compile(i int, s *patterns.Signature) *csig {
+	cs := &csig{sig: s, idx: i, runbook: c.base + runbookPath + s.Anchor}
+	if s.Match != nil {
+		expr := s.Match.String()
+		if p, err := compileFast(expr); err == nil {
+			cs.fast = p
+		}
+		if re, err := parseRegex(expr); err == nil {
+			cs.lits = requiredLiterals(re)
+		}
+	}
+	for _, f := range s.Fields {
+		group := -1
+		if f.Source == patterns.FromCapture && s.Match != nil {
+			group = s.Match.SubexpIndex(f.Name)
+		}
+		switch f.Source {
+		case patterns.FromTarget:
+			cs.fields = append(cs.fields, fieldSpec{name: f.Name, kind: fkTarget, group: -1})
+			continue
+		case patterns.FromTemplate:
+			cs.fields = append(cs.fields, fieldSpec{name: f.Name, kind: fkTemplate, group: -1})
+			cs.hasTpl = true
+			continue
+		}
+		if group < 0 {
+			continue // the loader rejects this; never emit it
+		}
+		switch f.Type {
+		case patterns.Integer:
+			cs.fields = append(cs.fields, fieldSpec{name: f.Name, kind: fkInt, group: group})
+		case patterns.Duration:
+			cs.fields = append(cs.fields, fieldSpec{name: f.Name, kind: fkDuration, group: group})
+		case patterns.HostPort:
+			cs.fields = append(cs.fields, fieldSpec{name: f.Name, kind: fkHostPort, group: group})
+			if f.HostName != "" {
+				cs.fields = append(cs.fields, fieldSpec{name: f.HostName, kind: fkHost, group: group})
+			}
+			if f.PortName != "" {
+				cs.fields = append(cs.fields, fieldSpec{name: f.PortName, kind: fkPort, group: group})
+			}
+		default:
+			cs.fields = append(cs.fields, fieldSpec{name: f.Name, kind: fkString, group: group})
+		}
+	}
+	for _, w := range s.FireWhen {
+		cs.fire = append(cs.fire, cs.cond(w))
+	}
+	for _, r := range s.Raise {
+		cs.raise = append(cs.raise, raiseSpec{cond: cs.cond(r.When), sev: r.Severity})
+	}
+	for _, l := range s.Levels {
+		cs.levels |= 1 << uint(l)
+	}
+	for _, g := range s.GroupBy {
+		cs.groupBy = append(cs.groupBy, cs.fieldIndex(g))
+	}
+	cs.summary = parseSummary(s.Summary, cs.fieldIndex)
+	return cs
+}
+
+func (cs *csig) fieldIndex(name string) int {
+	for i, f := range cs.fields {
+		if f.name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func (cs *csig) cond(w patterns.Condition) condSpec {
+	return condSpec{field: cs.fieldIndex(w.Field), c: w}
+}
+
+// parseSummary splits a summary template into text and {field} references.
+func parseSummary(s string, index func(string) int) []summaryPart {
+	var parts []summaryPart
+	for s != "" {
+		i := strings.IndexByte(s, '{')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			break
+		}
+		name := s[i+1 : i+j]
+		if name == "" || strings.ContainsAny(name, "{ ") {
+			parts = append(parts, summaryPart{text: s[:i+1], field: -1})
+			s = s[i+1:]
+			continue
+		}
+		if i > 0 {
+			parts = append(parts, summaryPart{text: s[:i], field: -1})
+		}
+		parts = append(parts, summaryPart{field: index(name), name: name})
+		s = s[i+j+1:]
+	}
+	if s != "" {
+		parts = append(parts, summaryPart{text: s, field: -1})
+	}
+	for k := range parts {
+		if parts[k].name != "" && parts[k].field < 0 {
+			parts[k].field = -2 // a reference to a field the signature does not emit
+		}
+	}
+	return parts
+}
+
+func (c *Classifier) buildSet(member func(*csig) bool) *unitSet {
+	us := &unitSet{always: make([]uint64, c.words), members: make([]uint64, c.words)}
+	var pats [][]string
+	var idx []int
+	for _, cs := range c.sigs {
+		if !member(cs) {
+			continue
+		}
+		us.members[cs.idx/64] |= 1 << (cs.idx % 64)
+		if cs.lits == nil {
+			us.always[cs.idx/64] |= 1 << (cs.idx % 64)
+			continue
+		}
+		pats = append(pats, cs.lits)
+		idx = append(idx, cs.idx)
+	}
+	if len(pats) > 0 {
+		us.ac = newAutomaton(pats, idx, c.words)
+	}
+	return us
+}
+
+// set returns the prefilter for a unit, or nil when no signature applies.
+func (c *Classifier) set(unit string) *unitSet {
+	if unit == "" {
+		return c.noUnit
+	}
+	return c.units[unit]
+}
+
+// value is a typed field value.
+type value struct {
+	kind uint8 // 0: absent
+	i    int64
+	f    float64
+	s    string
+	err  error
+}
+
+const (
+	vInt uint8 = iota + 1
+	vFloat
+	vString
+)
+
+func (v value) num() (float64, bool) {
+	switch v.kind {
+	case vInt:
+		return float64(v.i), true
+	case vFloat:
+		return v.f, true
+	}
+	return 0, false
+}
+
+func (v value) any() any {
+	switch v.kind {
+	case vInt:
+		return v.i
+	case vFloat:
+		return v.f
+	}
+	return v.s
+}
+
+func (v value) String() string {
+	switch v.kind {
+	case vInt:
+		return strconv.FormatInt(v.i, 10)
+	case vFloat:
+		return FormatNumber(v.f)
+	}
+	return v.s
+}
+
+// maxInlineFields is how many field values live on the stack.
+const maxInlineFields = 12
+
+// values computes the capture-based field values (not the template, which
+// needs the body and allocates; see fill).
+func (cs *csig) values(body string, caps []int, l *Line, out []value) {
+	for k, f := range cs.fields {
+		v := &out[k]
+		*v = value{}
+		if f.group < 0 {
+			if f.kind == fkTarget && l.Target != "" {
+				v.kind, v.s = vString, l.Target
+			}
+			continue
+		}
+		if 2*f.group+1 >= len(caps) || caps[2*f.group] < 0 {
+			continue
+		}
+		s := body[caps[2*f.group]:caps[2*f.group+1]]
+		switch f.kind {
+		case fkString, fkHostPort:
+			v.kind, v.s = vString, s
+		case fkInt:
+			n, err := ParseInt(s)
+			if err != nil {
+				v.err = err
+				continue
+			}
+			v.kind, v.i = vInt, n
+		case fkDuration:
+			d, err := ParseDuration(s)
+			if err != nil {
+				v.err = err
+				continue
+			}
+			v.kind, v.f = vFloat, d
+		case fkHost, fkPort:
+			h, p, err := SplitHostPort(s)
+			if err != nil {
+				v.err = err
+				continue
+			}
+			if f.kind == fkHost {
+				v.kind, v.s = vString, h
+			} else {
+				v.kind, v.i = vInt, p
+			}
+		}
+	}
+}
+
+// fillTemplate sets the template fields (allocates).
+func (cs *csig) fillTemplate(body string, out []value) {
+	if !cs.hasTpl {
+		return
+	}
+	var t string
+	for k, f := range cs.fields {
+		if f.kind == fkTemplate {
+			if t == "" {
+				t = Template(body)
+			}
+			out[k] = value{kind: vString, s: t}
+		}
+	}
+}
+
+func (cd condSpec) holds(vals []value) bool {
+	if cd.field < 0 {
+		return false
+	}
+	x, ok := vals[cd.field].num()
+	if !ok {
+		return false
+	}
+	y := cd.c.Value
+	switch cd.c.Op {
+	case patterns.GE:
+		return x >= y
+	case patterns.GT:
+		return x > y
+	case patterns.LE:
+		return x <= y
+	case patterns.LT:
+		return x < y
+	case patterns.EQ:
+		return x == y
+	case patterns.NE:
+		return x != y
+	}
+	return false
+}
+
+func (cs *csig) fires(vals []value) bool {
+	for _, cd := range cs.fire {
+		if !cd.holds(vals) {
+			return false
+		}
+	}
+	return true
+}
+
+// baseSeverity is the severity before raises.
+func (cs *csig) baseSeverity(l patterns.Level) patterns.Severity {
+	if cs.sig.LevelSeverity != nil {
+		if s, ok := cs.sig.LevelSeverity[l]; ok {
+			return s
+		}
+	}
+	return cs.sig.Severity
+}
+
+func (cs *csig) severity(l patterns.Level, vals []value) patterns.Severity {
+	sev := cs.baseSeverity(l)
+	for _, r := range cs.raise {
+		if r.sev > sev && r.cond.holds(vals) {
+			sev = r.sev
+		}
+	}
+	return sev
+}
+
+func (cs *csig) levelOK(l patterns.Level) bool {
+	return cs.levels == 0 || cs.levels&(1<<uint(l)) != 0
+}
+
+// match runs the signature's regex over body. caps is scratch space for the
+// fast matcher; the result aliases it or is allocated by regexp.
+func (cs *csig) match(m *machine, body string) ([]int, bool) {
+	if cs.sig.Match == nil {
+		return nil, true
+	}
+	if cs.fast != nil {
+		ok, done := cs.fast.exec(m, body)
+		if done {
+			if !ok {
+				return nil, false
+			}
+			return m.caps[:cs.fast.ncap], true
+		}
+	}
+	loc := cs.sig.Match.FindStringSubmatchIndex(body)
+	return loc, loc != nil
+}
+
+// Classify returns the event for an entry, or false when it gives none
+// (another unit, a healthy line, a line no signature matches).
+func (c *Classifier) Classify(e *tail.Entry) (Event, bool) {
+	var l Line
+	normalize(e, &l)
+	us := c.set(l.Unit)
+	if us == nil {
+		return Event{}, false
+	}
+	var bitsBuf [4]uint64
+	var cand []uint64
+	if c.words <= len(bitsBuf) {
+		cand = bitsBuf[:c.words]
+	} else {
+		cand = make([]uint64, c.words)
+	}
+	copy(cand, us.always)
+	if us.ac != nil {
+		us.ac.scan(l.Body, cand)
+	}
+	var m machine
+	var valBuf [maxInlineFields]value
+	failed := false // a regex signature matched but did not fire
+	for w, word := range cand {
+		for word != 0 {
+			i := w*64 + bits.TrailingZeros64(word)
+			word &= word - 1
+			cs := c.sigs[i]
+			if !cs.levelOK(l.Level) {
+				continue
+			}
+			if failed && cs.sig.Match != nil {
+				continue
+			}
+			caps, ok := cs.match(&m, l.Body)
+			if !ok {
+				continue
+			}
+			vals := valBuf[:0]
+			if len(cs.fields) <= len(valBuf) {
+				vals = valBuf[:len(cs.fields)]
+			} else {
+				vals = make([]value, len(cs.fields))
+			}
+			cs.values(l.Body, caps, &l, vals)
+			if !cs.fires(vals) {
+				if cs.sig.Match != nil {
+					failed = true
+				}
+				continue
+			}
+			return c.event(cs, e, &l, vals), true
+		}
+	}
+	return Event{}, false
+}
+
+// event builds the event of a signature that fired.
+func (c *Classifier) event(cs *csig, e *tail.Entry, l *Line, vals []value) Event {
+	cs.fillTemplate(l.Body, vals)
+	fields := make(map[string]any, len(cs.fields))
+	for k, f := range cs.fields {
+		if vals[k].kind != 0 {
+			fields[f.name] = vals[k].any()
+		}
+	}
+	prio := e.Priority
+	if prio < 0 || prio > 7 {
+		prio = -1
+		if l.LevelFromText {
+			prio = priorityFromLevel(l.Level)
+		}
+	}
+	return Event{
+		Time:        Time{e.Time},
+		Host:        e.Host,
+		Unit:        l.Unit,
+		Signature:   cs.sig.ID,
+		Severity:    cs.severity(l.Level, vals),
+		Summary:     cs.renderSummary(vals),
+		Runbook:     cs.runbook,
+		Fields:      fields,
+		Message:     eventMessage(l.Message),
+		Target:      l.Target,
+		Priority:    prio,
+		PID:         e.PID,
+		BootID:      e.BootID,
+		Cursor:      e.Cursor,
+		Fingerprint: cs.fingerprint(e.Host, vals),
+	}
+}
+
+func (cs *csig) renderSummary(vals []value) string {
+	var b strings.Builder
+	for _, p := range cs.summary {
+		switch {
+		case p.field >= 0 && vals[p.field].kind != 0:
+			b.WriteString(vals[p.field].String())
+		case p.field >= 0 || p.field == -2:
+			b.WriteString("?")
+		default:
+			b.WriteString(p.text)
+		}
+	}
+	return b.String()
+}
+
+// fingerprint hashes the signature, the host and the group_by field values.
+// Every part is written with its length (and values with their type), so
+// different parts cannot run into each other.
+func (cs *csig) fingerprint(host string, vals []value) string {
+	d := xxhash.New()
+	var buf [24]byte
+	put := func(tag byte, s string) {
+		b := append(buf[:0], tag)
+		b = strconv.AppendUint(b, uint64(len(s)), 10)
+		b = append(b, ':')
+		d.Write(b)
+		d.WriteString(s)
+	}
+	put('s', cs.sig.ID)
+	put('h', host)
+	for _, k := range cs.groupBy {
+		if k < 0 || vals[k].kind == 0 {
+			put('-', "")
+			continue
+		}
+		tag := byte('S')
+		switch vals[k].kind {
+		case vInt:
+			tag = 'I'
+		case vFloat:
+			tag = 'F'
+		}
+		put(tag, vals[k].String())
+	}
+	return hex16(d.Sum64())
+}
+
+func hex16(v uint64) string {
+	const digits = "0123456789abcdef"
+	var b [16]byte
+	for i := 15; i >= 0; i-- {
+		b[i] = digits[v&15]
+		v >>= 4
+	}
+	return string(b[:])
+}
+
+// eventMessage makes a message fit for an event: valid UTF-8 and capped.
+func eventMessage(msg string) string {
+	if !utf8.ValidString(msg) {
+		msg = strings.ToValidUTF8(msg, "\uFFFD")
+	}
+	if len(msg) <= MaxMessageBytes {
+		return msg
+	}
+	cut := MaxMessageBytes
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "…[truncated " + strconv.Itoa(len(msg)-cut) + " bytes]"
+}

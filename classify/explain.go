@@ -1,0 +1,320 @@
+package classify
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/tail"
+)
+
+// Explanation says how an entry was classified and why.
+type Explanation struct {
+	// Line is the normalised entry: body, level, target and unit.
+	Line Line
+	// Winner is the signature that gave the event; nil when there is none.
+	Winner *SignatureMatch
+	// Event is the event Classify returns; nil when there is none.
+	Event *Event
+	// Shadowed are the signatures that also matched and fired but come
+	// after the winner in library order.
+	Shadowed []SignatureMatch
+	// NotFired are the signatures whose regex matched but whose fire_when
+	// did not hold; the first of them, when it comes before any winner,
+	// ended the search (only a fallback may still claim the line).
+	NotFired []SignatureMatch
+	// Excluded are signatures whose regex matches the body but that do not
+	// apply to the line's unit or level.
+	Excluded []SignatureMatch
+}
+
+// SignatureMatch is one signature's verdict on a line.
+type SignatureMatch struct {
+	ID  string
+	Pos patterns.Pos
+	// Fields are the typed field values; FieldErrors the fields whose value
+	// did not parse (omitted from Fields).
+	Fields      map[string]any
+	FieldErrors map[string]string
+	Severity    patterns.Severity
+	// Reason says why the signature did not win, when it did not.
+	Reason string
+}
+
+// Explain classifies an entry like Classify and also reports every other
+// signature that matched. It checks every signature's regex (no prefilter),
+// so it is slow.
+func (c *Classifier) Explain(e *tail.Entry) Explanation {
+	var x Explanation
+	normalize(e, &x.Line)
+	l := &x.Line
+	us := c.set(l.Unit)
+	if ev, ok := c.Classify(e); ok {
+		x.Event = &ev
+	}
+	failed := false
+	for _, cs := range c.sigs {
+		member := us != nil && us.members[cs.idx/64]&(1<<(cs.idx%64)) != 0
+		var caps []int
+		ok := true
+		if cs.sig.Match != nil {
+			loc := cs.sig.Match.FindStringSubmatchIndex(l.Body)
+			caps, ok = loc, loc != nil
+		} else if !member || !cs.levelOK(l.Level) || x.Winner != nil {
+			continue // a fallback is only worth listing when it decides
+		}
+		if !ok {
+			continue
+		}
+		vals := make([]value, len(cs.fields))
+		cs.values(l.Body, caps, l, vals)
+		cs.fillTemplate(l.Body, vals)
+		sm := cs.describe(l.Level, vals)
+		switch {
+		case !member:
+			if us == nil {
+				sm.Reason = fmt.Sprintf("no signature applies to unit %q", l.Unit)
+			} else if l.Unit == "" {
+				sm.Reason = "applies to " + strings.Join(cs.sig.Units, ", ") + "; the line has no unit"
+			} else {
+				sm.Reason = fmt.Sprintf("does not apply to unit %s", l.Unit)
+			}
+			x.Excluded = append(x.Excluded, sm)
+		case !cs.levelOK(l.Level):
+			sm.Reason = fmt.Sprintf("level %s not in its levels", levelName(l.Level))
+			x.Excluded = append(x.Excluded, sm)
+		case !cs.fires(vals):
+			sm.Reason = "fire_when does not hold: " + cs.fireText()
+			x.NotFired = append(x.NotFired, sm)
+			if cs.sig.Match != nil && x.Winner == nil {
+				failed = true
+			}
+		case x.Winner == nil && (!failed || cs.sig.Match == nil):
+			w := sm
+			x.Winner = &w
+		default:
+			if x.Winner != nil {
+				sm.Reason = "shadowed by " + x.Winner.ID
+			} else {
+				sm.Reason = "search ended by " + x.NotFired[0].ID + " (matched, fire_when failed)"
+			}
+			x.Shadowed = append(x.Shadowed, sm)
+		}
+	}
+	return x
+}
+
+func (cs *csig) fireText() string {
+	var parts []string
+	for _, cd := range cs.fire {
+		parts = append(parts, cd.c.Text)
+	}
+	return strings.Join(parts, " and ")
+}
+
+func (cs *csig) describe(l patterns.Level, vals []value) SignatureMatch {
+	sm := SignatureMatch{ID: cs.sig.ID, Pos: cs.sig.Pos, Fields: map[string]any{}, Severity: cs.severity(l, vals)}
+	for k, f := range cs.fields {
+		if vals[k].kind != 0 {
+			sm.Fields[f.name] = vals[k].any()
+		} else if vals[k].err != nil {
+			if sm.FieldErrors == nil {
+				sm.FieldErrors = map[string]string{}
+			}
+			sm.FieldErrors[f.name] = vals[k].err.Error()
+		}
+	}
+	return sm
+}
+
+func levelName(l patterns.Level) string {
+	switch l {
+	case patterns.LevelTrace:
+		return "TRACE"
+	case patterns.LevelDebug:
+		return "DEBUG"
+	case patterns.LevelInfo:
+		return "INFO"
+	case patterns.LevelWarn:
+		return "WARN"
+	case patterns.LevelError:
+		return "ERROR"
+	}
+	return "none"
+}
+
+// ExampleFailure is an example or near miss that did not classify as its
+// signature says.
+type ExampleFailure struct {
+	Pos       patterns.Pos
+	Signature string
+	Line      string
+	// NearMiss is true for a near-miss line.
+	NearMiss bool
+	Msg      string
+}
+
+// Error formats the failure as "file:line:col: signature: message".
+func (f ExampleFailure) Error() string {
+	return fmt.Sprintf("%s: %s: %s", f.Pos, f.Signature, f.Msg)
+}
+
+// exampleEntry is the entry an example line stands for: runbook form, the
+// example's unit or the signature's first, no PRIORITY.
+func exampleEntry(s *patterns.Signature, line, unit string) tail.Entry {
+	if unit == "" && len(s.Units) > 0 {
+		unit = s.Units[0]
+	}
+	return tail.Entry{Message: line, Unit: unit, Priority: tail.NoPriority, Host: "example"}
+}
+
+// CheckExamples classifies every signature's examples and near misses and
+// reports those that do not give what the library says: an example must
+// give its signature (not an earlier one: "shadowed by"), exactly the
+// expected fields when given, and the expected severity (the base severity
+// when none is given); a near miss must not give its signature.
+func (c *Classifier) CheckExamples() []ExampleFailure {
+	var out []ExampleFailure
+	for _, cs := range c.sigs {
+		s := cs.sig
+		for _, ex := range s.Examples {
+			e := exampleEntry(s, ex.Line, ex.Unit)
+			if msg := c.checkExample(cs, &e, ex); msg != "" {
+				out = append(out, ExampleFailure{Pos: ex.Pos, Signature: s.ID, Line: ex.Line, Msg: msg})
+			}
+		}
+		for _, nm := range s.NearMisses {
+			e := exampleEntry(s, nm.Line, nm.Unit)
+			if ev, ok := c.Classify(&e); ok && ev.Signature == s.ID {
+				out = append(out, ExampleFailure{Pos: nm.Pos, Signature: s.ID, Line: nm.Line, NearMiss: true,
+					Msg: fmt.Sprintf("near miss %q gives %s (severity %s, fields %s); it must not", nm.Line, s.ID, ev.Severity, formatFields(ev.Fields))})
+			}
+		}
+	}
+	return out
+}
+
+func (c *Classifier) checkExample(cs *csig, e *tail.Entry, ex patterns.Example) string {
+	s := cs.sig
+	ev, ok := c.Classify(e)
+	if !ok || ev.Signature != s.ID {
+		x := c.Explain(e)
+		got := "no event"
+		if ok {
+			got = "an event of " + ev.Signature
+		}
+		own := func(list []SignatureMatch) *SignatureMatch {
+			for i := range list {
+				if list[i].ID == s.ID {
+					return &list[i]
+				}
+			}
+			return nil
+		}
+		switch {
+		case ok && c.before(ev.Signature, s.ID):
+			return fmt.Sprintf("example %q is shadowed by %s (expected %s)", ex.Line, ev.Signature, s.ID)
+		case own(x.NotFired) != nil:
+			sm := own(x.NotFired)
+			return fmt.Sprintf("example %q matches but %s (fields %s); got %s", ex.Line, sm.Reason, formatFields(sm.Fields), got)
+		case own(x.Excluded) != nil:
+			return fmt.Sprintf("example %q matches but %s; got %s", ex.Line, own(x.Excluded).Reason, got)
+		case !ok && len(x.NotFired) > 0 && own(x.Shadowed) != nil:
+			return fmt.Sprintf("example %q gives no event: %s matched earlier and its fire_when does not hold", ex.Line, x.NotFired[0].ID)
+		}
+		return fmt.Sprintf("example %q does not match %s (body %q, unit %s); got %s", ex.Line, s.ID, x.Line.Body, x.Line.Unit, got)
+	}
+	var probs []string
+	if ex.Fields != nil && !sameFields(ex.Fields, ev.Fields) {
+		probs = append(probs, fmt.Sprintf("fields: expected %s, got %s", formatFields(ex.Fields), formatFields(ev.Fields)))
+	}
+	want := ex.Severity
+	if want == 0 {
+		var l Line
+		normalize(e, &l)
+		want = cs.baseSeverity(l.Level)
+	}
+	if ev.Severity != want {
+		probs = append(probs, fmt.Sprintf("severity: expected %s, got %s", want, ev.Severity))
+	}
+	if len(probs) > 0 {
+		return fmt.Sprintf("example %q: %s", ex.Line, strings.Join(probs, "; "))
+	}
+	return ""
+}
+
+// before reports whether signature a comes before b in library order.
+func (c *Classifier) before(a, b string) bool {
+	ia, ib := -1, -1
+	for i, cs := range c.sigs {
+		switch cs.sig.ID {
+		case a:
+			ia = i
+		case b:
+			ib = i
+		}
+	}
+	return ia >= 0 && ib >= 0 && ia < ib
+}
+
+// sameFields compares field maps; integers and floats of the same value are
+// equal (YAML gives 2000 for a duration_ms the classifier computes as 2000.0).
+func sameFields(want, got map[string]any) bool {
+	if len(want) != len(got) {
+		return false
+	}
+	for k, w := range want {
+		g, ok := got[k]
+		if !ok || !sameValue(w, g) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameValue(a, b any) bool {
+	af, aNum := toFloat(a)
+	bf, bNum := toFloat(b)
+	if aNum || bNum {
+		return aNum && bNum && af == bf
+	}
+	return fmt.Sprint(a) == fmt.Sprint(b)
+}
+
+func toFloat(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case float64:
+		return n, true
+	}
+	return 0, false
+}
+
+// formatFields prints fields sorted by name: {a=1 b="x"}.
+func formatFields(f map[string]any) string {
+	keys := slices.Collect(maps.Keys(f))
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		switch v := f[k].(type) {
+		case string:
+			fmt.Fprintf(&b, "%s=%q", k, v)
+		case float64:
+			fmt.Fprintf(&b, "%s=%s", k, FormatNumber(v))
+		default:
+			fmt.Fprintf(&b, "%s=%v", k, v)
+		}
+	}
+	b.WriteByte('}')
+	return b.String()
+}

@@ -1,0 +1,134 @@
+package classify
+
+import (
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// diffRegexes are regexes the fast matcher must agree with regexp on: the
+// hand library's, and shapes chosen to exercise backtracking, assertions,
+// folding and captures.
+var diffRegexes = func() []string {
+	out := []string{
+		`(?i)a.*?b`, `(?i)a.*b`, `(?i)(a+)(a*)`, `(?i)(a|ab)(c|bcd)(d*)`, `(?i)x(?:ab)+?y`, `(?i)(?:ab|a)+b`,
+		`(?i)\bfoo\b`, `(?i)\Bo\B`, `^abc`, `abc$`, `(?m)^b`, `(?i)k+`, `(?i)s.t`, `(?i)[a-zµ]+`, `(?i)µs`,
+		`(?i)(\d+)(ms|s|µs)?`, `(?i)a{2,3}`, `(?i)(a){2}b`, `(?i)[^,\s]+`, `\S+:\d+`, `(?i)(?:a|b)*?c`,
+		`(?s)a.b`, `(?U)a+`, `(?i)é+`, `(?i)\x{FFFD}`, `[\x{80}-\x{10FFFF}]+`, `(?i)(x)?y`, `(x*)?y`, `\Aab`, `ab\z`,
+		`(?i)latency=(?P<l>[0-9.]+[a-zµμ]*)`, `(?i)(?:ms|s)\b`, `(?i)\d{3,}ms`,
+	}
+	for _, h := range handSigs {
+		out = append(out, "(?i)"+h.re)
+	}
+	return out
+}()
+
+// diffLines are the inputs of the differential test.
+func diffLines() []string {
+	lines := append([]string{}, sampleLines...)
+	lines = append(lines, "", "a", "ab", "aab", "abcd", "xababy", "foo bar", "FOO", "kK\u212a", "ſtall", "25µS", "250Μs",
+		"aaa", "aaab", "x\nb", "a\nb", "é\u00c9", "\xff\xfe", "abc\xff", "yy", "xy", "1234ms", "12 s", "\xe2\x82")
+	return lines
+}
+
+// TestFastMatchDifferential: every accepted regex gives the same match and
+// submatches as regexp on every line.
+func TestFastMatchDifferential(t *testing.T) {
+	for _, expr := range diffRegexes {
+		re := regexp.MustCompile(expr)
+		p, err := compileFast(re.String())
+		if err != nil {
+			t.Logf("%s: not fast (%v)", expr, err)
+			continue
+		}
+		for _, line := range diffLines() {
+			checkFast(t, re, p, line)
+		}
+	}
+}
+
+func checkFast(t *testing.T, re *regexp.Regexp, p *fastProg, line string) {
+	t.Helper()
+	want := re.FindStringSubmatchIndex(line)
+	var m machine
+	ok, done := p.exec(&m, line)
+	if !done {
+		return // budget exhausted: the caller asks regexp
+	}
+	var got []int
+	if ok {
+		got = append([]int{}, m.caps[:p.ncap]...)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("%s on %q (-regexp +fast):\n%s", re, line, diff)
+	}
+}
+
+// TestFastAccepts: the hand library's regexes all take the fast path.
+func TestFastAccepts(t *testing.T) {
+	for _, h := range handSigs {
+		if _, err := compileFast("(?i)" + h.re); err != nil {
+			t.Errorf("%s: %v", h.id, err)
+		}
+	}
+	for _, expr := range []string{`(a*)*`, `(?:a|)+`, `(?:a*b*)+`} {
+		if _, err := compileFast(expr); err == nil {
+			t.Errorf("%s: accepted, want errNotFast", expr)
+		}
+	}
+}
+
+// TestFastRandom runs random lines assembled from the signatures' words.
+func TestFastRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	words := []string{"Handled", "put", "request", ",", " ", "latency=", "15ms", "1.5s", "250µs", "duration=", "stall",
+		"Failed to connect to peer", "addr=", "node2:2380", "[::1]:2380", "timeout", "lag", "behind", "catch", "up", "added",
+		"node", "node_id=", "3", "thread '", "'", "panicked at", "src/x.rs:1:2", "No space left on device", "path=", "/x",
+		"rows=", "Handled query", "K", "\u212a", "ſ", "\xff", "Μ", "\n", "a", "b", "ab", "c", "d"}
+	var progs []*fastProg
+	var res []*regexp.Regexp
+	for _, expr := range diffRegexes {
+		re := regexp.MustCompile(expr)
+		if p, err := compileFast(re.String()); err == nil {
+			progs = append(progs, p)
+			res = append(res, re)
+		}
+	}
+	for i := 0; i < 3000; i++ {
+		var b strings.Builder
+		for n := r.IntN(12); n >= 0; n-- {
+			b.WriteString(words[r.IntN(len(words))])
+		}
+		line := b.String()
+		for k := range progs {
+			checkFast(t, res[k], progs[k], line)
+		}
+	}
+}
+
+// FuzzFastMatch compares the fast matcher with regexp on arbitrary lines
+// for every test regex, and on arbitrary regexes it accepts.
+func FuzzFastMatch(f *testing.F) {
+	for _, l := range sampleLines {
+		f.Add(l, `(?i)a.*?b`)
+	}
+	f.Add("aab", `(a|ab)(c|bcd)(d*)`)
+	f.Fuzz(func(t *testing.T, line, expr string) {
+		if len(expr) > 200 || len(line) > 2000 {
+			return
+		}
+		if re, err := regexp.Compile(expr); err == nil {
+			if p, err := compileFast(re.String()); err == nil {
+				checkFast(t, re, p, line)
+			}
+		}
+		for _, e := range diffRegexes[:12] {
+			re := regexp.MustCompile(e)
+			p, _ := compileFast(re.String())
+			checkFast(t, re, p, line)
+		}
+	})
+}

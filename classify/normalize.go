@@ -1,0 +1,451 @@
+package classify
+
+import (
+	"strings"
+
+	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/tail"
+)
+
+// Line is a journal entry reduced to what signatures match against: the
+// message body without ANSI codes, timestamp, level, span context and target,
+// and the level, target and unit that the text or the entry's fields give.
+//
+// The six line shapes of signatures.md normalise to the same Line (up to the
+// letter case of the body):
+//
+//	WARN chainfire_storage: RocksDB stall detected, duration=2000ms
+//	2026-11-26T10:00:00.123456Z  WARN chainfire_storage: RocksDB stall detected, duration=2000ms
+//	2026-11-26T10:00:00.123456Z \x1b[33m WARN\x1b[0m chainfire_storage: RocksDB stall detected, duration=2000ms
+//	WARN raft{node_id=1 term=7}: chainfire_storage: RocksDB stall detected, duration=2000ms
+//	MESSAGE=RocksDB stall detected, duration=2000ms  PRIORITY=4  TARGET=chainfire_storage
+//
+// Rules, in the order they are applied to the message:
+//
+//   - ANSI escape sequences (CSI, OSC and two-byte ESC sequences) are removed
+//     wherever they occur. This is the only step that copies.
+//   - A leading RFC 3339 timestamp (date, 'T', time, optional fraction,
+//     optional 'Z' or ±hh:mm offset) followed by at least one space is removed.
+//   - A level is recognised only in the upper case tracing prints: TRACE,
+//     DEBUG, INFO, WARN, WARNING or ERROR, after optional spaces (tracing
+//     right-aligns it) and followed by at least one space. Lower case words
+//     ("error: connect_to ...", sshd's style) are message text, not levels:
+//     accepting them would turn other programs' prose into WARN/ERROR lines.
+//   - Only when a level was found: a span context is removed, then a target.
+//     A span context is a chain of `name{fields}` or `name` joined by ':' and
+//     ended by ": " (tracing-subscriber's full format, e.g.
+//     `raft{node_id=1 term=7}:append{idx=3}: `). Braces nest and quoted
+//     values may hold braces. A chain without any braces is ambiguous with a
+//     target; it is taken as span context only when it is followed by a
+//     target and either has several names (`a:b: `, which no target looks
+//     like) or is a lone name that does not look like a service target while
+//     the following one does (a known crate prefix or a `::` path):
+//     `raft: chainfire_raft: msg` loses "raft: ", `chainfire_raft: peer: x`
+//     keeps "peer: x" as the body.
+//   - The target is a path of identifiers joined by "::" followed by ": ".
+//
+// The level comes from the text, else from PRIORITY (0-3 error, 4 warn, 5-6
+// info, 7 debug); the target from the text, else from the entry's TARGET.
+// The unit is the entry's, else inferred from the target (see InferUnit).
+type Line struct {
+	// Message is the entry's message with ANSI escape codes removed.
+	Message string
+	// Body is the message body that signatures match; a substring of Message.
+	Body string
+	// Level is the line's level; LevelFromText says whether the text gave it.
+	Level         patterns.Level
+	LevelFromText bool
+	// Target is the tracing target, from the text or the TARGET field.
+	Target string
+	// Unit is the entry's unit, or the one inferred from the target.
+	Unit string
+}
+
+// Normalize reduces an entry to the Line that signatures match against.
+func Normalize(e *tail.Entry) Line {
+	var l Line
+	normalize(e, &l)
+	return l
+}
+
+func normalize(e *tail.Entry, l *Line) {
+	msg := e.Message
+	if strings.IndexByte(msg, 0x1b) >= 0 {
+		msg = StripANSI(msg)
+	}
+	l.Message = msg
+	s := skipTimestamp(msg)
+	lvl, rest := parseLevel(s)
+	target := ""
+	if lvl != patterns.LevelNone {
+		l.LevelFromText = true
+		rest = skipSpans(rest)
+		target, rest = parseTarget(rest)
+		s = rest
+	} else {
+		s = msg
+		lvl = levelFromPriority(e.Priority)
+	}
+	l.Level = lvl
+	if target == "" {
+		target = e.Target
+	}
+	l.Target = target
+	l.Body = s
+	l.Unit = e.Unit
+	if l.Unit == "" {
+		l.Unit = InferUnit(target)
+	}
+}
+
+// InferUnit names the unit a tracing target belongs to: chainfire_* is
+// chainfire.service, flaredb_* flaredb.service, pd_* and placement_driver*
+// placement-driver.service (a crate named exactly like the service counts
+// too). It returns "" for any other target.
+func InferUnit(target string) string {
+	switch {
+	case hasCrate(target, "chainfire"):
+		return "chainfire.service"
+	case hasCrate(target, "flaredb"):
+		return "flaredb.service"
+	case hasCrate(target, "pd"), hasCrate(target, "placement_driver"), hasCrate(target, "placement-driver"):
+		return "placement-driver.service"
+	}
+	return ""
+}
+
+// hasCrate reports whether target starts with name followed by '_', "::" or
+// nothing.
+func hasCrate(target, name string) bool {
+	if !strings.HasPrefix(target, name) {
+		return false
+	}
+	rest := target[len(name):]
+	return rest == "" || rest[0] == '_' || strings.HasPrefix(rest, "::")
+}
+
+// levelFromPriority maps a syslog PRIORITY to a level.
+func levelFromPriority(p int) patterns.Level {
+	switch {
+	case p < 0 || p > 7:
+		return patterns.LevelNone
+	case p <= 3:
+		return patterns.LevelError
+	case p == 4:
+		return patterns.LevelWarn
+	case p <= 6:
+		return patterns.LevelInfo
+	}
+	return patterns.LevelDebug
+}
+
+// priorityFromLevel is the syslog priority tracing-journald writes for a level.
+func priorityFromLevel(l patterns.Level) int {
+	switch l {
+	case patterns.LevelError:
+		return 3
+	case patterns.LevelWarn:
+		return 4
+	case patterns.LevelInfo:
+		return 6
+	case patterns.LevelDebug, patterns.LevelTrace:
+		return 7
+	}
+	return -1
+}
+
+// StripANSI removes ANSI escape sequences: CSI (ESC '[' ... final byte), OSC
+// (ESC ']' ... BEL or ESC '\') and two-byte ESC sequences. A lone ESC at the
+// end is dropped.
+func StripANSI(s string) string {
+	i := strings.IndexByte(s, 0x1b)
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i >= 0 {
+		b.WriteString(s[:i])
+		s = s[i+1:]
+		s = s[ansiLen(s):]
+		i = strings.IndexByte(s, 0x1b)
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+// ansiLen returns the length of the escape sequence that follows an ESC.
+func ansiLen(s string) int {
+	if s == "" {
+		return 0
+	}
+	switch s[0] {
+	case '[': // CSI: parameter bytes 0x30-0x3f, intermediate 0x20-0x2f, final 0x40-0x7e
+		i := 1
+		for i < len(s) && s[i] >= 0x30 && s[i] <= 0x3f {
+			i++
+		}
+		for i < len(s) && s[i] >= 0x20 && s[i] <= 0x2f {
+			i++
+		}
+		if i < len(s) && s[i] >= 0x40 && s[i] <= 0x7e {
+			i++
+		}
+		return i
+	case ']': // OSC: up to BEL or ST (ESC '\')
+		for i := 1; i < len(s); i++ {
+			if s[i] == 0x07 {
+				return i + 1
+			}
+			if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '\\' {
+				return i + 2
+			}
+		}
+		return len(s)
+	}
+	if s[0] >= 0x20 && s[0] <= 0x7e {
+		return 1
+	}
+	return 0
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// skipTimestamp removes a leading RFC 3339 timestamp and the spaces after it.
+// It returns s unchanged when s does not start with one followed by a space.
+func skipTimestamp(s string) string {
+	// 2006-01-02T15:04:05
+	if len(s) < 20 || !isDigit(s[0]) {
+		return s
+	}
+	const shape = "dddd-dd-ddTdd:dd:dd"
+	for i := 0; i < len(shape); i++ {
+		c := s[i]
+		switch shape[i] {
+		case 'd':
+			if !isDigit(c) {
+				return s
+			}
+		case 'T':
+			if c != 'T' && c != 't' {
+				return s
+			}
+		default:
+			if c != shape[i] {
+				return s
+			}
+		}
+	}
+	i := len(shape)
+	if i < len(s) && (s[i] == '.' || s[i] == ',') {
+		j := i + 1
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		if j == i+1 {
+			return s
+		}
+		i = j
+	}
+	if i < len(s) {
+		switch s[i] {
+		case 'Z', 'z':
+			i++
+		case '+', '-': // ±hh:mm
+			if i+6 > len(s) || !isDigit(s[i+1]) || !isDigit(s[i+2]) || s[i+3] != ':' || !isDigit(s[i+4]) || !isDigit(s[i+5]) {
+				return s
+			}
+			i += 6
+		}
+	}
+	if i >= len(s) || s[i] != ' ' {
+		return s
+	}
+	for i < len(s) && s[i] == ' ' {
+		i++
+	}
+	return s[i:]
+}
+
+// parseLevel recognises a level at the start of s (after spaces) followed by
+// at least one space, and returns it with the rest after those spaces.
+func parseLevel(s string) (patterns.Level, string) {
+	i := 0
+	for i < len(s) && s[i] == ' ' {
+		i++
+	}
+	if i >= len(s) {
+		return patterns.LevelNone, s
+	}
+	var lvl patterns.Level
+	n := 0
+	t := s[i:]
+	switch t[0] {
+	case 'T':
+		if strings.HasPrefix(t, "TRACE") {
+			lvl, n = patterns.LevelTrace, 5
+		}
+	case 'D':
+		if strings.HasPrefix(t, "DEBUG") {
+			lvl, n = patterns.LevelDebug, 5
+		}
+	case 'I':
+		if strings.HasPrefix(t, "INFO") {
+			lvl, n = patterns.LevelInfo, 4
+		}
+	case 'W':
+		if strings.HasPrefix(t, "WARNING") {
+			lvl, n = patterns.LevelWarn, 7
+		} else if strings.HasPrefix(t, "WARN") {
+			lvl, n = patterns.LevelWarn, 4
+		}
+	case 'E':
+		if strings.HasPrefix(t, "ERROR") {
+			lvl, n = patterns.LevelError, 5
+		}
+	}
+	if n == 0 || n >= len(t) || t[n] != ' ' {
+		return patterns.LevelNone, s
+	}
+	for n < len(t) && t[n] == ' ' {
+		n++
+	}
+	return lvl, t[n:]
+}
+
+func isIdentByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+}
+
+// targetLen returns the length of a target path (ident("::"ident)*) at the
+// start of s when it is followed by ": " or ends s with ':'; else 0.
+func targetLen(s string) int {
+	i := 0
+	for {
+		j := i
+		for j < len(s) && isIdentByte(s[j]) {
+			j++
+		}
+		if j == i {
+			return 0
+		}
+		i = j
+		if i+2 < len(s) && s[i] == ':' && s[i+1] == ':' && isIdentByte(s[i+2]) {
+			i += 2
+			continue
+		}
+		break
+	}
+	if i < len(s) && s[i] == ':' && (i+1 == len(s) || s[i+1] == ' ') {
+		return i
+	}
+	return 0
+}
+
+// parseTarget splits a leading "target: " from s. It returns "" and s when s
+// does not start with a target.
+func parseTarget(s string) (target, rest string) {
+	n := targetLen(s)
+	if n == 0 {
+		return "", s
+	}
+	rest = s[n+1:]
+	for rest != "" && rest[0] == ' ' {
+		rest = rest[1:]
+	}
+	return s[:n], rest
+}
+
+// looksLikeServiceTarget reports whether a target path names one of the
+// services' crates or is a module path.
+func looksLikeServiceTarget(t string) bool {
+	return InferUnit(t) != "" || strings.Contains(t, "::")
+}
+
+// skipSpans removes tracing-subscriber span context ("a{k=v}:b: ") from the
+// start of s; see Line for the rules.
+func skipSpans(s string) string {
+	i := 0
+	names := 0
+	braces := false
+	for {
+		j := i
+		for j < len(s) && (isIdentByte(s[j]) || s[j] == '-' || s[j] == '.') {
+			j++
+		}
+		if j == i {
+			return s
+		}
+		names++
+		i = j
+		if i < len(s) && s[i] == '{' {
+			end := closeBrace(s, i)
+			if end < 0 {
+				return s
+			}
+			braces = true
+			i = end + 1
+		}
+		if i >= len(s) || s[i] != ':' {
+			return s
+		}
+		i++
+		if i < len(s) && s[i] == ' ' {
+			break
+		}
+		if i < len(s) && s[i] == ':' { // "a::b" is a path, not a span chain
+			return s
+		}
+	}
+	rest := s[i:]
+	for rest != "" && rest[0] == ' ' {
+		rest = rest[1:]
+	}
+	if braces {
+		return rest
+	}
+	n := targetLen(rest)
+	if n == 0 {
+		return s
+	}
+	if names > 1 {
+		return rest
+	}
+	first := s[:i-1]
+	if !looksLikeServiceTarget(first) && looksLikeServiceTarget(rest[:n]) {
+		return rest
+	}
+	return s
+}
+
+// closeBrace returns the index of the '}' that closes the '{' at s[open],
+// honouring nested braces and double-quoted strings with backslash escapes;
+// -1 when there is none.
+func closeBrace(s string, open int) int {
+	depth := 0
+	inQuote := false
+	for i := open; i < len(s); i++ {
+		c := s[i]
+		if inQuote {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inQuote = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inQuote = true
+		case '{':
+			depth++
+		case '}':
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
