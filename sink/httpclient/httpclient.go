@@ -7,6 +7,8 @@
 package httpclient
 
 import (
+	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -18,7 +20,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/centra-cloud/cflogd/internal/redact"
+	"github.com/centra-cloud/cflogd/sink/retry"
 )
 
 // Config is the client part of a sink's configuration.
@@ -153,6 +158,60 @@ func (c *Client) Secrets(urls ...string) []string {
 		s = append(s, redact.Secrets(u)...)
 	}
 	return s
+}
+
+// Request is one POST.
+type Request struct {
+	// URL is the target; it may hold secrets (they are kept out of errors).
+	URL string
+	// ContentType is the body's media type.
+	ContentType string
+	// Header holds further headers, set before the configured ones.
+	Header http.Header
+	// Body is sent as it is, on every attempt.
+	Body []byte
+}
+
+// Post sends r once. It returns nil for a 2xx answer, a *retry.StatusError
+// (with the body's start, scrubbed of this client's secrets) for other
+// answers, or a transport error with the URL redacted.
+func (c *Client) Post(ctx context.Context, r Request) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(r.Body))
+	if err != nil {
+		return retry.Permanent(fmt.Errorf("build request for %s: %w", redact.String(r.URL), redact.Error(err, c.Secrets(r.URL)...)))
+	}
+	for k, vs := range r.Header {
+		req.Header[k] = vs
+	}
+	if r.ContentType != "" {
+		req.Header.Set("Content-Type", r.ContentType)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	err = retry.CheckResponse(resp, time.Now())
+	var se *retry.StatusError
+	if errors.As(err, &se) {
+		se.Body = redact.Text(se.Body, c.Secrets(r.URL)...)
+	}
+	return err
+}
+
+// PostRetry sends r until it succeeds, fails permanently, the policy's
+// attempts are used up or ctx ends (see retry.Do). Each failed attempt is
+// counted in st as failed, each retry as retried and logged at warn level.
+func (c *Client) PostRetry(ctx context.Context, p retry.Policy, st *retry.Stats, log *zerolog.Logger, r Request) error {
+	return retry.Do(ctx, p, func(attempt int, err error, wait time.Duration) {
+		st.AddRetried(1)
+		log.Warn().Err(err).Int("attempt", attempt).Dur("wait", wait).Msg("retry request")
+	}, func(ctx context.Context) error {
+		err := c.Post(ctx, r)
+		if err != nil {
+			st.AddFailed(1)
+		}
+		return err
+	})
 }
 
 // CloseIdleConnections closes the client's idle connections.

@@ -111,6 +111,7 @@ type Sink struct {
 	stats  retry.Stats
 	log    zerolog.Logger
 	static [][2]string // cfg.Labels as name, value pairs
+	header http.Header // X-Scope-OrgID
 }
 
 // New checks cfg and builds a sink.
@@ -139,6 +140,10 @@ func New(cfg Config) (*Sink, error) {
 	for _, k := range sortedKeys(cfg.Labels) {
 		static = append(static, [2]string{k, cfg.Labels[k]})
 	}
+	header := http.Header{}
+	if cfg.Tenant != "" {
+		header.Set("X-Scope-OrgID", cfg.Tenant)
+	}
 	return &Sink{
 		cfg:    cfg,
 		url:    cfg.URL,
@@ -146,6 +151,7 @@ func New(cfg Config) (*Sink, error) {
 		client: client,
 		log:    cfg.Log.With().Str("sink", cfg.Name).Logger(),
 		static: static,
+		header: header,
 	}, nil
 }
 
@@ -311,15 +317,11 @@ func (s *Sink) push(ctx context.Context, entries []entry) error {
 		s.drop(entries, err, "drop entries that do not encode")
 		return fmt.Errorf("%w: %w", ErrDropped, err)
 	}
-	err = retry.Do(ctx, s.cfg.Retry, func(attempt int, err error, wait time.Duration) {
-		s.stats.AddRetried(1)
-		s.log.Warn().Err(err).Int("attempt", attempt).Dur("wait", wait).Int("entries", len(entries)).Msg("retry push")
-	}, func(ctx context.Context) error {
-		err := s.post(ctx, body)
-		if err != nil {
-			s.stats.AddFailed(1)
-		}
-		return err
+	err = s.client.PostRetry(ctx, s.cfg.Retry, &s.stats, &s.log, httpclient.Request{
+		URL:         s.url,
+		ContentType: "application/x-protobuf",
+		Header:      s.header,
+		Body:        body,
 	})
 	if err == nil {
 		s.stats.AddSent(len(entries))
@@ -364,28 +366,6 @@ func (s *Sink) drop(entries []entry, err error, msg string) {
 		}
 	}
 	s.log.Error().Err(err).Int("entries", len(entries)).Msg(msg)
-}
-
-// post sends one request. Its errors carry no secret.
-func (s *Sink) post(ctx context.Context, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
-	if err != nil {
-		return retry.Permanent(fmt.Errorf("build request for %s: %w", s.safe, redact.Error(err, s.url)))
-	}
-	req.Header.Set("Content-Type", "application/x-protobuf")
-	if s.cfg.Tenant != "" {
-		req.Header.Set("X-Scope-OrgID", s.cfg.Tenant)
-	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return err
-	}
-	err = retry.CheckResponse(resp, time.Now())
-	var se *retry.StatusError
-	if errors.As(err, &se) {
-		se.Body = redact.Text(se.Body, s.client.Secrets(s.url)...)
-	}
-	return err
 }
 
 func sortedKeys(m map[string]string) []string {

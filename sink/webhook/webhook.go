@@ -1,0 +1,227 @@
+// Package webhook delivers events to a generic HTTP endpoint: a POST of
+// {"version":"1","host":…,"events":[…]} with the events as product.md
+// defines them, optionally signed with an HMAC-SHA256 of the body in the
+// X-Cflogd-Signature header.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/rs/zerolog"
+
+	"github.com/centra-cloud/cflogd/classify"
+	"github.com/centra-cloud/cflogd/internal/redact"
+	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/sink/httpclient"
+	"github.com/centra-cloud/cflogd/sink/retry"
+)
+
+// SignatureHeader carries "sha256=" and the hex HMAC-SHA256 of the body,
+// keyed with Config.Secret.
+const SignatureHeader = "X-Cflogd-Signature"
+
+// DefaultMaxEvents is the most events in one request when Config.MaxEvents is 0.
+const DefaultMaxEvents = 100
+
+// Config configures a webhook sink; cflogd.toml keys in parentheses.
+type Config struct {
+	// Name identifies the sink in logs; default "webhook".
+	Name string
+	// URL is the endpoint (url or url_file). It may hold a token; it is
+	// redacted wherever it is shown.
+	URL redact.Secret
+	// MinSeverity is the least severe event sent (min_severity); default warning.
+	MinSeverity patterns.Severity
+	// Host is the body's "host"; empty means the host of the events.
+	Host string
+	// Secret, when set, keys the HMAC-SHA256 signature header (secret or
+	// secret_file).
+	Secret redact.Secret
+	// MaxEvents bounds the events per request; default 100. A 413 halves
+	// the request further.
+	MaxEvents int
+	// HTTP holds authentication, extra headers (headers), TLS and the
+	// request timeout.
+	HTTP httpclient.Config
+	// Retry is the backoff policy; zero fields take retry.DefaultPolicy.
+	Retry retry.Policy
+	// Log receives drops and retries; the zero Logger discards them.
+	Log zerolog.Logger
+}
+
+// Validate checks the configuration and reports every problem.
+func (c Config) Validate() error {
+	var errs []error
+	if c.URL == "" {
+		errs = append(errs, errors.New("url is required"))
+	} else if u, err := url.Parse(string(c.URL)); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("url %q is not an http(s) URL", redact.String(string(c.URL))))
+	}
+	if c.MaxEvents < 0 {
+		errs = append(errs, fmt.Errorf("negative max_events %d", c.MaxEvents))
+	}
+	if err := c.HTTP.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Sink posts events to a webhook. It is safe for concurrent use.
+type Sink struct {
+	cfg    Config
+	safe   string
+	client *httpclient.Client
+	stats  retry.Stats
+	log    zerolog.Logger
+}
+
+// New checks cfg and builds a sink.
+func New(cfg Config) (*Sink, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("configure webhook sink: %w", err)
+	}
+	if cfg.Name == "" {
+		cfg.Name = "webhook"
+	}
+	if cfg.MinSeverity == 0 {
+		cfg.MinSeverity = patterns.Warning
+	}
+	if cfg.MaxEvents == 0 {
+		cfg.MaxEvents = DefaultMaxEvents
+	}
+	cfg.Retry = cfg.Retry.WithDefaults()
+	client, err := httpclient.New(cfg.HTTP)
+	if err != nil {
+		return nil, fmt.Errorf("configure webhook sink %s: %w", cfg.Name, err)
+	}
+	return &Sink{
+		cfg:    cfg,
+		safe:   redact.String(string(cfg.URL)),
+		client: client,
+		log:    cfg.Log.With().Str("sink", cfg.Name).Logger(),
+	}, nil
+}
+
+// Stats returns the delivery counters: Sent and Dropped count events,
+// Failed and Retried count requests.
+func (s *Sink) Stats() retry.Counts { return s.stats.Snapshot() }
+
+// Close releases idle connections.
+func (s *Sink) Close() { s.client.CloseIdleConnections() }
+
+// ErrDropped is wrapped by errors for events that were given up on: the
+// endpoint rejected them with a 4xx other than 429, one event alone was too
+// large, or the attempts ran out.
+var ErrDropped = errors.New("events dropped")
+
+// Body is the JSON the webhook receives.
+type Body struct {
+	Version string           `json:"version"`
+	Host    string           `json:"host"`
+	Events  []classify.Event `json:"events"`
+}
+
+// Send posts the events at or above MinSeverity, one request per host and
+// at most MaxEvents each, and returns nil once all were accepted.
+func (s *Sink) Send(ctx context.Context, events []classify.Event) error {
+	var errs []error
+	for _, g := range s.groups(events) {
+		for len(g.Events) > 0 {
+			n := min(len(g.Events), s.cfg.MaxEvents)
+			if err := s.post(ctx, Body{Version: "1", Host: g.Host, Events: g.Events[:n]}); err != nil {
+				if ctx.Err() != nil {
+					return err
+				}
+				errs = append(errs, err)
+			}
+			g.Events = g.Events[n:]
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// groups filters events by severity and groups them by host (Config.Host
+// when set), in the order hosts first appear.
+func (s *Sink) groups(events []classify.Event) []Body {
+	var out []Body
+	index := map[string]int{}
+	for _, ev := range events {
+		if ev.Severity < s.cfg.MinSeverity {
+			continue
+		}
+		host := s.cfg.Host
+		if host == "" {
+			host = ev.Host
+		}
+		i, ok := index[host]
+		if !ok {
+			i = len(out)
+			index[host] = i
+			out = append(out, Body{Version: "1", Host: host})
+		}
+		out[i].Events = append(out[i].Events, ev)
+	}
+	return out
+}
+
+// post sends one body with retries; a 413 halves it.
+func (s *Sink) post(ctx context.Context, b Body) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(b); err != nil {
+		s.drop(len(b.Events), err, "drop events that do not encode as JSON")
+		return fmt.Errorf("%w: encode %d events: %w", ErrDropped, len(b.Events), err)
+	}
+	header := http.Header{}
+	if s.cfg.Secret != "" {
+		header.Set(SignatureHeader, Sign([]byte(s.cfg.Secret), buf.Bytes()))
+	}
+	err := s.client.PostRetry(ctx, s.cfg.Retry, &s.stats, &s.log, httpclient.Request{
+		URL:         string(s.cfg.URL),
+		ContentType: "application/json",
+		Header:      header,
+		Body:        buf.Bytes(),
+	})
+	if err == nil {
+		s.stats.AddSent(len(b.Events))
+		return nil
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	var se *retry.StatusError
+	if errors.As(err, &se) && se.Code == http.StatusRequestEntityTooLarge && len(b.Events) > 1 {
+		s.log.Info().Int("events", len(b.Events)).Msg("request too large, splitting it")
+		half := len(b.Events) / 2
+		err1 := s.post(ctx, Body{Version: b.Version, Host: b.Host, Events: b.Events[:half]})
+		if err1 != nil && ctx.Err() != nil {
+			return err1
+		}
+		return errors.Join(err1, s.post(ctx, Body{Version: b.Version, Host: b.Host, Events: b.Events[half:]}))
+	}
+	s.drop(len(b.Events), err, "drop events the webhook rejected")
+	return fmt.Errorf("%w: post %d events to %s: %w", ErrDropped, len(b.Events), s.safe, err)
+}
+
+func (s *Sink) drop(n int, err error, msg string) {
+	s.stats.AddDropped(n)
+	s.log.Error().Err(err).Int("events", n).Msg(msg)
+}
+
+// Sign returns the signature header value of body: "sha256=" and the hex
+// HMAC-SHA256 keyed with key. Receivers compare it with hmac.Equal.
+func Sign(key, body []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}

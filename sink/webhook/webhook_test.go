@@ -1,0 +1,280 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
+
+	"github.com/centra-cloud/cflogd/classify"
+	"github.com/centra-cloud/cflogd/internal/redact"
+	"github.com/centra-cloud/cflogd/internal/testpeer"
+	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/sink/httpclient"
+	"github.com/centra-cloud/cflogd/sink/retry"
+)
+
+var t0 = time.Date(2026, 11, 26, 10, 0, 0, 123456000, time.UTC)
+
+func event(i int, sev patterns.Severity) classify.Event {
+	return classify.Event{
+		Time:        classify.Time{Time: t0.Add(time.Duration(i) * time.Second)},
+		Host:        "node01",
+		Unit:        "chainfire.service",
+		Signature:   "chainfire.rocksdb_stall",
+		Severity:    sev,
+		Summary:     fmt.Sprintf("event %d", i),
+		Runbook:     "https://git.example/runbook#x",
+		Fields:      map[string]any{"n": i},
+		Message:     fmt.Sprintf("WARN line %d <&>", i),
+		Fingerprint: "9f86d081884c7d65",
+	}
+}
+
+func events(n int) []classify.Event {
+	evs := make([]classify.Event, n)
+	for i := range evs {
+		evs[i] = event(i, patterns.Error)
+	}
+	return evs
+}
+
+func newSink(t *testing.T, cfg Config) (*Sink, *bytes.Buffer) {
+	t.Helper()
+	var logs bytes.Buffer // written only from the Send goroutine
+	cfg.Log = zerolog.New(&logs)
+	if cfg.Retry == (retry.Policy{}) {
+		cfg.Retry = retry.Policy{Min: time.Millisecond, Max: 4 * time.Millisecond, MaxRetryAfter: 30 * time.Millisecond}
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s, &logs
+}
+
+func decode(t *testing.T, b []byte) Body {
+	t.Helper()
+	var body Body
+	if err := json.Unmarshal(b, &body); err != nil {
+		t.Fatalf("decode body %q: %v", b, err)
+	}
+	return body
+}
+
+func TestBody(t *testing.T) {
+	rec := testpeer.NewRecorder(t, nil)
+	s, _ := newSink(t, Config{
+		URL:    redact.Secret(rec.URL + "/hook"),
+		Secret: "hmac-key",
+		HTTP:   httpclient.Config{Headers: map[string]string{"X-Team": "storage"}},
+	})
+	evs := []classify.Event{event(0, patterns.Info), event(1, patterns.Warning), event(2, patterns.Critical), event(3, patterns.Error)}
+	evs[3].Host = "node02"
+	if err := s.Send(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	reqs := rec.Requests()
+	type got struct {
+		Path, ContentType, Team string
+		Version, Host           string
+		Summaries               []string
+	}
+	var have []got
+	for _, r := range reqs {
+		b := decode(t, r.Body)
+		g := got{Path: r.Path, ContentType: r.Header.Get("Content-Type"), Team: r.Header.Get("X-Team"), Version: b.Version, Host: b.Host}
+		for _, ev := range b.Events {
+			g.Summaries = append(g.Summaries, ev.Summary)
+		}
+		have = append(have, g)
+		if sig := r.Header.Get(SignatureHeader); sig != Sign([]byte("hmac-key"), r.Body) {
+			t.Errorf("signature %q does not match the body", sig)
+		}
+		if !strings.HasPrefix(r.Header.Get(SignatureHeader), "sha256=") || len(r.Header.Get(SignatureHeader)) != 7+64 {
+			t.Errorf("signature header %q is not sha256=<64 hex>", r.Header.Get(SignatureHeader))
+		}
+	}
+	want := []got{
+		{"/hook", "application/json", "storage", "1", "node01", []string{"event 1", "event 2"}},
+		{"/hook", "application/json", "storage", "1", "node02", []string{"event 3"}},
+	}
+	if diff := cmp.Diff(want, have); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+	// The events are the Event JSON, unchanged.
+	var raw map[string]json.RawMessage
+	json.Unmarshal(reqs[0].Body, &raw)
+	var list []map[string]any
+	json.Unmarshal(raw["events"], &list)
+	if list[0]["message"] != "WARN line 1 <&>" || list[0]["fingerprint"] != "9f86d081884c7d65" {
+		t.Errorf("event JSON altered: %v", list[0])
+	}
+}
+
+func TestSign(t *testing.T) {
+	// Computed with: printf '{"version":"1"}' | openssl dgst -sha256 -hmac key
+	const want = "sha256=f3056446fcb321b0e8f8a19bbe1408392d5ac6bb34adcf17507136617c95a99d"
+	if got := Sign([]byte("key"), []byte(`{"version":"1"}`)); got != want {
+		t.Errorf("Sign = %q, want %q", got, want)
+	}
+}
+
+func TestNoSignatureWithoutSecret(t *testing.T) {
+	rec := testpeer.NewRecorder(t, nil)
+	s, _ := newSink(t, Config{URL: redact.Secret(rec.URL)})
+	if err := s.Send(context.Background(), events(1)); err != nil {
+		t.Fatal(err)
+	}
+	if h := rec.Requests()[0].Header.Get(SignatureHeader); h != "" {
+		t.Errorf("signature header %q without a secret", h)
+	}
+}
+
+func TestStatusHandling(t *testing.T) {
+	A := func(code int, kv ...string) testpeer.Answer {
+		a := testpeer.Answer{Code: code, Header: map[string]string{}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			a.Header[kv[i]] = kv[i+1]
+		}
+		return a
+	}
+	tests := []struct {
+		name      string
+		answer    func(int, testpeer.Recorded) testpeer.Answer
+		policy    retry.Policy
+		timeout   time.Duration
+		maxEvents int
+		n         int
+		wantCalls int
+		wantErr   error
+		wantStats retry.Counts
+		wantLog   string
+	}{
+		{"200", nil, retry.Policy{}, 0, 0, 3, 1, nil, retry.Counts{Sent: 3}, ""},
+		{"204", testpeer.Script(A(204)), retry.Policy{}, 0, 0, 3, 1, nil, retry.Counts{Sent: 3}, ""},
+		{"400 dropped", testpeer.Script(A(400)), retry.Policy{}, 0, 0, 3, 1, ErrDropped, retry.Counts{Failed: 1, Dropped: 3}, "drop events the webhook rejected"},
+		{"401 dropped", testpeer.Script(A(401)), retry.Policy{}, 0, 0, 3, 1, ErrDropped, retry.Counts{Failed: 1, Dropped: 3}, "401"},
+		{"429 retried", testpeer.Script(A(429)), retry.Policy{}, 0, 0, 3, 2, nil, retry.Counts{Sent: 3, Failed: 1, Retried: 1}, `"wait":`},
+		{"429 retry-after honoured", testpeer.Script(A(429, "Retry-After", "1")), retry.Policy{}, 0, 0, 3, 2, nil, retry.Counts{Sent: 3, Failed: 1, Retried: 1}, `"wait":30`},
+		{"500 and 503 retried", testpeer.Script(A(500), A(503)), retry.Policy{}, 0, 0, 3, 3, nil, retry.Counts{Sent: 3, Failed: 2, Retried: 2}, ""},
+		{"slow retried", testpeer.Script(A(testpeer.Slow)), retry.Policy{}, 100 * time.Millisecond, 0, 3, 2, nil, retry.Counts{Sent: 3, Failed: 1, Retried: 1}, "Client.Timeout"},
+		{"gives up", testpeer.Script(A(503), A(503)), retry.Policy{Min: time.Millisecond, MaxAttempts: 2}, 0, 0, 3, 2, retry.ErrGaveUp, retry.Counts{Failed: 2, Retried: 1, Dropped: 3}, ""},
+		{"max events", nil, retry.Policy{}, 0, 2, 5, 3, nil, retry.Counts{Sent: 5}, ""},
+		{"413 splits", func(_ int, r testpeer.Recorded) testpeer.Answer {
+			var b Body
+			json.Unmarshal(r.Body, &b)
+			if len(b.Events) > 1 {
+				return A(413)
+			}
+			return A(200)
+		}, retry.Policy{}, 0, 0, 4, 7, nil, retry.Counts{Sent: 4, Failed: 3}, "splitting"},
+		{"413 single event dropped", testpeer.Script(A(413)), retry.Policy{}, 0, 0, 1, 1, ErrDropped, retry.Counts{Failed: 1, Dropped: 1}, "413"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := testpeer.NewRecorder(t, tt.answer)
+			s, logs := newSink(t, Config{URL: redact.Secret(rec.URL), Retry: tt.policy, MaxEvents: tt.maxEvents, HTTP: httpclient.Config{Timeout: tt.timeout}})
+			err := s.Send(context.Background(), events(tt.n))
+			if tt.wantErr == nil && err != nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Errorf("Send() = %v, want %v", err, tt.wantErr)
+			}
+			if n := len(rec.Requests()); n != tt.wantCalls {
+				t.Errorf("%d requests, want %d", n, tt.wantCalls)
+			}
+			if diff := cmp.Diff(tt.wantStats, s.Stats()); diff != "" {
+				t.Errorf("stats (-want +got):\n%s", diff)
+			}
+			if !strings.Contains(logs.String(), tt.wantLog) {
+				t.Errorf("log does not contain %q:\n%s", tt.wantLog, logs)
+			}
+			accepted := map[string]int{}
+			for _, r := range rec.Requests() {
+				if r.Code/100 == 2 {
+					for _, ev := range decode(t, r.Body).Events {
+						accepted[ev.Summary]++
+					}
+				}
+			}
+			for k, n := range accepted {
+				if n != 1 {
+					t.Errorf("%s accepted %d times", k, n)
+				}
+			}
+			if int64(len(accepted)) != tt.wantStats.Sent {
+				t.Errorf("%d events accepted, stats say %d", len(accepted), tt.wantStats.Sent)
+			}
+		})
+	}
+}
+
+func TestNoSecretsInErrorsOrLogs(t *testing.T) {
+	const (
+		pathToken = "PATHSECRET0123456789"
+		query     = "QUERYSECRET789"
+		token     = "BEARERSECRET123"
+	)
+	echo := testpeer.NewRecorder(t, func(_ int, r testpeer.Recorded) testpeer.Answer {
+		return testpeer.Answer{Code: 403, Body: fmt.Sprintf("forbidden %s %s", r.Path, r.Header.Get("Authorization"))}
+	})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String()
+	l.Close()
+	for _, base := range []string{echo.URL, closed} {
+		u := base + "/hooks/" + pathToken + "?key=" + query
+		s, logs := newSink(t, Config{URL: redact.Secret(u), HTTP: httpclient.Config{BearerToken: token}, Retry: retry.Policy{Min: time.Millisecond, MaxAttempts: 2}})
+		err := s.Send(context.Background(), events(1))
+		if err == nil {
+			t.Fatalf("Send to %s succeeded", base)
+		}
+		for _, text := range []string{err.Error(), logs.String(), fmt.Sprintf("%+v", s.cfg)} {
+			for _, sec := range []string{pathToken, query, token} {
+				if strings.Contains(text, sec) {
+					t.Errorf("secret %q leaked: %s", sec, text)
+				}
+			}
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want []string
+	}{
+		{"ok", Config{URL: "https://h/x"}, nil},
+		{"no url", Config{}, []string{"url is required"}},
+		{"bad url", Config{URL: "ftp://h/SECRETPATH0123456789"}, []string{`url "ftp://h/xxxxx" is not`}},
+		{"all", Config{URL: "h", MaxEvents: -1, HTTP: httpclient.Config{KeyFile: "k"}}, []string{"not an http(s) URL", "negative max_events", "set together"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			var got []string
+			if err != nil {
+				got = strings.Split(err.Error(), "\n")
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("Validate() = %v, want %q", err, tt.want)
+			}
+			for i := range got {
+				if !strings.Contains(got[i], tt.want[i]) {
+					t.Errorf("error %d = %q, want %q in it", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
