@@ -17,6 +17,9 @@ import (
 // library, and the prefix of its file names in positions.
 const BuiltinDir = "patterns.d"
 
+// builtinFS is the file system holding BuiltinDir.
+func builtinFS() fs.FS { return cflogd.Patterns }
+
 // LoadBuiltin returns the library compiled into the binary.
 func LoadBuiltin() (*Library, error) { return Load(nil) }
 
@@ -36,7 +39,7 @@ func Load(dirs []string) (*Library, error) {
 		}
 		return err
 	}
-	base, err := ParseFS(cflogd.Patterns, BuiltinDir, BuiltinDir)
+	base, err := ParseFS(builtinFS(), BuiltinDir, BuiltinDir)
 	if err := collect(err); err != nil {
 		return nil, err
 	}

@@ -103,6 +103,7 @@ func Parse(name string, data []byte) (f *File, err error) {
 		}
 	}()
 	p.file(f, data)
+	p.errs.sort(nil)
 	return f, p.errs.err()
 }
 
@@ -317,9 +318,10 @@ func (k fieldKind) numeric() bool { return k == kindInteger || k == kindNumber }
 type sigParse struct {
 	*parser
 	sig      *Signature
-	produced map[string]fieldKind // every field the signature emits
-	captures map[string]bool      // fields that come from a named capture
-	broken   map[string]bool      // fields with errors, known to avoid follow-on errors
+	produced map[string]fieldKind  // every field the signature emits
+	captures map[string]bool       // fields that come from a named capture
+	broken   map[string]bool       // fields with errors, known to avoid follow-on errors
+	nodes    map[string]*yaml.Node // each field's key in fields:
 }
 
 func (p *parser) signature(n *yaml.Node, fileCaseSensitive bool) *Signature {
@@ -344,6 +346,7 @@ func (p *parser) signature(n *yaml.Node, fileCaseSensitive bool) *Signature {
 		produced: map[string]fieldKind{},
 		captures: map[string]bool{},
 		broken:   map[string]bool{},
+		nodes:    map[string]*yaml.Node{},
 	}
 	s := sp.sig
 	if e, ok := m["units"]; ok {
@@ -384,7 +387,7 @@ func (p *parser) signature(n *yaml.Node, fileCaseSensitive bool) *Signature {
 	if e, ok := m["fields"]; ok {
 		sp.fields(e.val)
 	}
-	sp.checkCaptures(captureNames, matchNode, m["fields"].key, deref(n))
+	sp.checkCaptures(captureNames, matchNode)
 	if e, ok := m["levels"]; ok {
 		sp.levels(e.val)
 	}
@@ -530,8 +533,10 @@ func (sp *sigParse) fields(n *yaml.Node) {
 			sp.errorf(k, "fields: field %s defined twice", name)
 			continue
 		}
+		sp.nodes[name] = k
+		nerr := len(sp.errs)
 		f, ok := sp.field(name, v)
-		if !ok {
+		if !ok || len(sp.errs) > nerr {
 			// Still known, so that later references do not pile up errors.
 			sp.produced[name] = kindString
 			sp.broken[name] = true
@@ -671,7 +676,7 @@ func (sp *sigParse) field(name string, v *yaml.Node) (Field, bool) {
 
 // checkCaptures requires a field type for every capture and a capture for
 // every field that takes one.
-func (sp *sigParse) checkCaptures(names []string, matchNode, fieldsKey, sigNode *yaml.Node) {
+func (sp *sigParse) checkCaptures(names []string, matchNode *yaml.Node) {
 	for _, name := range names {
 		switch {
 		case sp.broken[name] || sp.captures[name]:
@@ -688,10 +693,7 @@ func (sp *sigParse) checkCaptures(names []string, matchNode, fieldsKey, sigNode 
 		if f.Source != FromCapture || slices.Contains(names, f.Name) {
 			continue
 		}
-		at := fieldsKey
-		if at == nil {
-			at = sigNode
-		}
+		at := sp.nodes[f.Name]
 		if sp.sig.Match == nil {
 			sp.errorf(at, "fields: %s needs a capture, but a fallback signature has no match (use from: target or from: template)", f.Name)
 		} else {
@@ -723,6 +725,7 @@ func (sp *sigParse) levelSeverity(n *yaml.Node) {
 		return
 	}
 	sp.sig.LevelSeverity = map[Level]Severity{}
+	seen := map[Level]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := deref(n.Content[i]), deref(n.Content[i+1])
 		name, ok := sp.str(k, "level_severity")
@@ -734,10 +737,11 @@ func (sp *sigParse) levelSeverity(n *yaml.Node) {
 			sp.errorf(k, "level_severity: %v", err)
 			continue
 		}
-		if _, dup := sp.sig.LevelSeverity[l]; dup {
+		if seen[l] {
 			sp.errorf(k, "level_severity: level %s repeated", name)
 			continue
 		}
+		seen[l] = true
 		if len(sp.sig.Levels) > 0 && !slices.Contains(sp.sig.Levels, l) {
 			sp.errorf(k, "level_severity: level %s is not in levels", name)
 			continue
@@ -905,8 +909,12 @@ func (sp *sigParse) exampleFields(n *yaml.Node) map[string]any {
 		k, v := deref(n.Content[i]), deref(n.Content[i+1])
 		name := k.Value
 		kind := sp.produced[name]
-		if k.Kind != yaml.ScalarNode || kind == 0 {
-			sp.errorf(k, "example: fields: %s is not a field of this signature", describe(k))
+		if k.Kind != yaml.ScalarNode {
+			sp.errorf(k, "example: fields: want a field name, got %s", describe(k))
+			continue
+		}
+		if kind == 0 {
+			sp.errorf(k, "example: fields: %s is not a field of this signature", name)
 			continue
 		}
 		if _, dup := out[name]; dup {
