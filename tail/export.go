@@ -1,0 +1,249 @@
+package tail
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+)
+
+// readExport parses journal export format (journalctl -o export): entries
+// of "NAME=value\n" lines, or "NAME\n" followed by a little-endian uint64
+// length, that many bytes and "\n" for binary values, separated by an empty
+// line. It calls emit for each entry that has a MESSAGE, with Unit holding
+// _SYSTEMD_UNIT, and skip for each malformed entry. It returns emit's error
+// or a read error; a truncated last entry is skipped, not an error.
+func readExport(lr *lineReader, emit func(*Entry) error, skip func(line int, err error)) error {
+	var (
+		p       entryBuilder
+		start   int   // line of the entry's first field
+		bad     error // why the current entry is skipped
+		binBuf  []byte
+		lenBuf  [8]byte
+		started bool
+	)
+	p.reset()
+	finish := func() error {
+		defer p.reset()
+		if !started {
+			return nil
+		}
+		started = false
+		if bad != nil {
+			skip(start, bad)
+			bad = nil
+			return nil
+		}
+		if !p.hasMessage {
+			return nil
+		}
+		return emit(&p.e)
+	}
+	for {
+		line, err := lr.next()
+		if err == io.EOF {
+			return finish()
+		}
+		if err != nil {
+			return fmt.Errorf("read export input: %w", err)
+		}
+		if len(line) == 0 {
+			if err := finish(); err != nil {
+				return err
+			}
+			continue
+		}
+		if !started {
+			started, start = true, lr.line
+		}
+		if bad != nil {
+			continue // resynchronise at the next empty line
+		}
+		if name, value, ok := bytes.Cut(line, []byte("=")); ok {
+			if !validFieldName(name) {
+				bad = fmt.Errorf("invalid field name %q", truncate(name))
+				continue
+			}
+			bad = p.field(name, value)
+			continue
+		}
+		// A binary field: the name, then the length and the value.
+		if !validFieldName(line) {
+			bad = fmt.Errorf("invalid field line %q", truncate(line))
+			continue
+		}
+		name := string(line) // line is overwritten by the reads below
+		if _, err := io.ReadFull(lr.r, lenBuf[:]); err != nil {
+			skip(start, fmt.Errorf("read length of field %s: %w", name, unexpected(err)))
+			return nil
+		}
+		n := binary.LittleEndian.Uint64(lenBuf[:])
+		if n > 1<<40 {
+			bad = fmt.Errorf("field %s: length %d too large", name, n)
+			continue
+		}
+		keep := min(n, uint64(MaxFieldSize))
+		if uint64(cap(binBuf)) < keep+1 {
+			binBuf = make([]byte, keep+1)
+		}
+		val := binBuf[:keep]
+		if _, err := io.ReadFull(lr.r, val); err != nil {
+			skip(start, fmt.Errorf("read value of field %s: %w", name, unexpected(err)))
+			return nil
+		}
+		lr.line += bytes.Count(val, []byte("\n"))
+		if rest := int64(n - keep); rest > 0 {
+			if d, err := lr.r.Discard(int(min(rest, 1<<62))); err != nil || int64(d) != rest {
+				skip(start, fmt.Errorf("read value of field %s: %w", name, io.ErrUnexpectedEOF))
+				return nil
+			}
+		}
+		nl, err := lr.r.ReadByte()
+		if err != nil {
+			skip(start, fmt.Errorf("read end of field %s: %w", name, unexpected(err)))
+			return nil
+		}
+		if nl != '\n' {
+			bad = fmt.Errorf("field %s: no newline after %d bytes of value", name, n)
+			_ = lr.r.UnreadByte()
+			continue
+		}
+		lr.line++
+		bad = p.field([]byte(name), val)
+	}
+}
+
+func unexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// truncate shortens b for an error message.
+func truncate(b []byte) string {
+	if len(b) > 40 {
+		return string(b[:40]) + "..."
+	}
+	return string(b)
+}
+
+// entryBuilder collects the fields cflogd uses from one entry's fields.
+// The first occurrence of a field wins, as in the journal reader.
+type entryBuilder struct {
+	e          Entry
+	seen       uint16
+	hasMessage bool
+	intern     interner
+}
+
+const (
+	seenMessage = 1 << iota
+	seenTime
+	seenCursor
+	seenPriority
+	seenUnit
+	seenIdent
+	seenTarget
+	seenPID
+	seenHost
+	seenBoot
+)
+
+func (p *entryBuilder) reset() {
+	p.e = Entry{Priority: NoPriority}
+	p.seen = 0
+	p.hasMessage = false
+	if p.intern == nil {
+		p.intern = make(interner)
+	}
+}
+
+func (p *entryBuilder) once(bit uint16) bool {
+	if p.seen&bit != 0 {
+		return false
+	}
+	p.seen |= bit
+	return true
+}
+
+// field takes one field; value is not retained.
+func (p *entryBuilder) field(name, value []byte) error {
+	switch string(name) {
+	case "MESSAGE":
+		if p.once(seenMessage) {
+			if len(value) > maxMessage {
+				value = value[:maxMessage]
+			}
+			p.e.Message = string(value)
+			p.hasMessage = true
+		}
+	case "__REALTIME_TIMESTAMP":
+		if p.once(seenTime) {
+			us, err := strconv.ParseInt(string(value), 10, 64)
+			if err != nil || us < 0 {
+				return fmt.Errorf("invalid __REALTIME_TIMESTAMP %q", truncate(value))
+			}
+			p.e.Time = time.UnixMicro(us)
+		}
+	case "__CURSOR":
+		if p.once(seenCursor) {
+			p.e.Cursor = string(value)
+		}
+	case "PRIORITY":
+		if p.once(seenPriority) && len(value) == 1 && '0' <= value[0] && value[0] <= '7' {
+			p.e.Priority = int(value[0] - '0')
+		}
+	case "_SYSTEMD_UNIT":
+		if p.once(seenUnit) {
+			p.e.Unit = p.intern.get(value)
+		}
+	case "SYSLOG_IDENTIFIER":
+		if p.once(seenIdent) {
+			p.e.Identifier = p.intern.get(value)
+		}
+	case "TARGET":
+		if p.once(seenTarget) {
+			p.e.Target = p.intern.get(value)
+		}
+	case "_PID":
+		if p.once(seenPID) {
+			p.e.PID = atoi(value)
+		}
+	case "_HOSTNAME":
+		if p.once(seenHost) {
+			p.e.Host = p.intern.get(value)
+		}
+	case "_BOOT_ID":
+		if p.once(seenBoot) {
+			p.e.BootID = p.intern.get(value)
+		}
+	}
+	return nil
+}
+
+// interner hands out one string per distinct short value.
+type interner map[string]string
+
+func (m interner) get(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := m[string(b)]; ok {
+		return s
+	}
+	if len(m) >= 4096 || len(b) > 256 {
+		if len(b) > 256 {
+			return string(b)
+		}
+		clear(m)
+	}
+	s := string(b)
+	m[s] = s
+	return s
+}
+
+var errNoMessage = errors.New("MESSAGE omitted by journalctl (run it with --all)")

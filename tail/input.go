@@ -1,0 +1,315 @@
+package tail
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// InputOptions tell ReadInput what the input does not say itself.
+type InputOptions struct {
+	// Unit is the unit of text lines: every -o cat line gets it, and so does
+	// every -o short line (else such a line's unit is its identifier +
+	// ".service"). For JSON and export input, Unit alone acts like Units
+	// holding just Unit.
+	Unit string
+	// Units keeps only JSON and export entries of these units and resolves
+	// Entry.Unit as ReadJournal does (Options.Units). Text lines are not
+	// filtered.
+	Units []string
+	// Host is the host of entries that do not name one; -o cat lines get
+	// os.Hostname() when Host is empty.
+	Host string
+	// Since and Until drop entries outside [Since, Until] (both inclusive;
+	// zero: unbounded). Entries without a time (-o cat) are never dropped.
+	Since, Until time.Time
+	// Location is the zone of -o short timestamps that carry none
+	// (time.Local when nil).
+	Location *time.Location
+	// Now is the current time used to pick the year of -o short timestamps
+	// (time.Now when nil).
+	Now func() time.Time
+	// OnSkip is called for every malformed entry that is skipped, with an
+	// *InputError; nil ignores them.
+	OnSkip func(err error)
+}
+
+// InputError describes an input entry that was skipped.
+type InputError struct {
+	// Line is the 1-based line where the entry starts.
+	Line int
+	Err  error
+}
+
+func (e *InputError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+
+func (e *InputError) Unwrap() error { return e.Err }
+
+// Format is an input format ReadInput recognises.
+type Format int
+
+// The input formats.
+const (
+	FormatCat    Format = iota // journalctl -o cat: one MESSAGE per line
+	FormatShort                // journalctl -o short and its variants
+	FormatJSON                 // journalctl -o json
+	FormatExport               // journalctl -o export
+)
+
+func (f Format) String() string {
+	switch f {
+	case FormatCat:
+		return "cat"
+	case FormatShort:
+		return "short"
+	case FormatJSON:
+		return "json"
+	case FormatExport:
+		return "export"
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// ReadInput reads journalctl output from r and calls fn with batches of
+// entries in input order; fn owns each batch. The format (-o export, -o
+// json, -o short and its variants, or -o cat) is detected from the first
+// line. Malformed entries are skipped (see InputOptions.OnSkip), as are
+// entries without MESSAGE and empty text lines. It returns fn's first
+// error, a read error, or ctx's error when ctx ends first.
+func ReadInput(ctx context.Context, r io.Reader, opts InputOptions, fn func(batch []Entry) error) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	format, err := detectFormat(br)
+	if err != nil {
+		return err
+	}
+	return pipeline(ctx, false, func(send func([]Entry) bool) error {
+		b := newBatcher(ctx, &opts, format, send)
+		lr := &lineReader{r: br}
+		var err error
+		switch format {
+		case FormatExport:
+			err = readExport(lr, b.add, b.skip)
+		case FormatJSON:
+			err = readJSON(lr, b.add, b.skip)
+		default:
+			err = readText(lr, newTextParser(&opts), b.add, b.skip)
+		}
+		if errors.Is(err, errStopped) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		b.flush()
+		return nil
+	}, fn)
+}
+
+// errStopped is returned by emit functions when the consumer has stopped.
+var errStopped = errors.New("stopped")
+
+// detectFormat looks at the first non-empty line without consuming it.
+func detectFormat(br *bufio.Reader) (Format, error) {
+	for n := 1; ; {
+		b, err := br.Peek(n)
+		if len(b) == 0 && err != nil {
+			if err == io.EOF {
+				return FormatCat, nil
+			}
+			return 0, fmt.Errorf("read input: %w", err)
+		}
+		// Look at everything already buffered.
+		b, _ = br.Peek(br.Buffered())
+		text := bytes.TrimLeft(b, "\r\n")
+		if i := bytes.IndexByte(text, '\n'); i >= 0 {
+			return classifyFirstLine(text[:i]), nil
+		}
+		if err != nil || br.Buffered() == br.Size() {
+			return classifyFirstLine(text), nil // one long line, or the last one
+		}
+		n = br.Buffered() + 1
+	}
+}
+
+func classifyFirstLine(line []byte) Format {
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	if len(line) > 0 && line[0] == '{' {
+		// A service may log JSON itself: journalctl's objects always
+		// carry one of these keys. The line may be cut (a long first
+		// line), so it is not validated here.
+		for _, k := range []string{`"MESSAGE":`, `"__CURSOR":`, `"__REALTIME_TIMESTAMP":`} {
+			if bytes.Contains(line, []byte(k)) {
+				return FormatJSON
+			}
+		}
+		return FormatCat
+	}
+	name, _, _ := bytes.Cut(line, []byte("="))
+	if validFieldName(name) && journalFieldName(name) {
+		return FormatExport
+	}
+	return FormatCat // readText decides between cat and short
+}
+
+// journalFieldName reports whether name is one journalctl's export output
+// starts an entry with or one every journal entry carries.
+func journalFieldName(name []byte) bool {
+	s := string(name)
+	return strings.HasPrefix(s, "_") || s == "MESSAGE" || s == "PRIORITY" || strings.HasPrefix(s, "SYSLOG_")
+}
+
+// validFieldName reports whether b is a journal field name: upper-case
+// letters, digits and underscores, not starting with a digit.
+func validFieldName(b []byte) bool {
+	if len(b) == 0 || len(b) > 64 || '0' <= b[0] && b[0] <= '9' {
+		return false
+	}
+	for _, c := range b {
+		if !('A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// batcher filters entries, completes their units and hosts and hands them
+// to the consumer in batches.
+type batcher struct {
+	ctx     context.Context
+	opts    *InputOptions
+	format  Format
+	watched []string
+	send    func([]Entry) bool
+	batch   []Entry
+	bytes   int
+}
+
+func newBatcher(ctx context.Context, opts *InputOptions, format Format, send func([]Entry) bool) *batcher {
+	b := &batcher{ctx: ctx, opts: opts, format: format, send: send}
+	b.watched = opts.Units
+	if len(b.watched) == 0 && opts.Unit != "" {
+		b.watched = []string{opts.Unit}
+	}
+	return b
+}
+
+// add takes one entry whose Unit holds _SYSTEMD_UNIT (JSON, export) or the
+// text parser's choice.
+func (b *batcher) add(e *Entry) error {
+	if !e.Time.IsZero() {
+		if !b.opts.Since.IsZero() && e.Time.Before(b.opts.Since) ||
+			!b.opts.Until.IsZero() && e.Time.After(b.opts.Until) {
+			return nil
+		}
+	}
+	if b.format == FormatJSON || b.format == FormatExport {
+		if len(b.watched) > 0 && !matchesUnits(e.Unit, e.Identifier, b.watched) {
+			return nil
+		}
+		e.Unit = resolveUnit(e.Unit, e.Identifier, b.watched)
+	}
+	if e.Host == "" {
+		e.Host = b.opts.Host
+	}
+	if len(e.Message) > maxMessage {
+		e.Message = e.Message[:maxMessage]
+	}
+	if b.batch == nil {
+		b.batch = make([]Entry, 0, batchSize)
+	}
+	b.batch = append(b.batch, *e)
+	b.bytes += len(e.Message)
+	if len(b.batch) == batchSize || b.bytes >= 1<<20 {
+		if !b.flush() {
+			return errStopped
+		}
+	}
+	return nil
+}
+
+// maxMessage is the longest MESSAGE value the journal reader returns.
+const maxMessage = MaxFieldSize - len("MESSAGE=")
+
+func (b *batcher) flush() bool {
+	if len(b.batch) == 0 {
+		return b.ctx.Err() == nil
+	}
+	ok := b.send(b.batch)
+	b.batch, b.bytes = nil, 0
+	return ok
+}
+
+func (b *batcher) skip(line int, err error) {
+	if b.opts.OnSkip != nil {
+		b.opts.OnSkip(&InputError{Line: line, Err: err})
+	}
+}
+
+// matchesUnits is the journal match ReadJournal adds for units.
+func matchesUnits(unit, ident string, units []string) bool {
+	for _, u := range units {
+		if unit == u || ident != "" && ident == strings.TrimSuffix(u, ".service") {
+			return true
+		}
+	}
+	return false
+}
+
+// lineReader reads lines of any length; lines longer than MaxFieldSize are
+// cut to it.
+type lineReader struct {
+	r    *bufio.Reader
+	buf  []byte
+	line int // number of the line last returned
+}
+
+// next returns the next line without its "\n". The slice is valid until the
+// next call. At the end of input it returns io.EOF.
+func (l *lineReader) next() ([]byte, error) {
+	frag, err := l.r.ReadSlice('\n')
+	if err == nil {
+		l.line++
+		return frag[:len(frag)-1], nil
+	}
+	if err != bufio.ErrBufferFull {
+		if len(frag) > 0 && err == io.EOF {
+			l.line++
+			return frag, nil
+		}
+		return nil, err
+	}
+	l.buf = append(l.buf[:0], frag...)
+	for {
+		frag, err = l.r.ReadSlice('\n')
+		if err == nil {
+			frag = frag[:len(frag)-1]
+		}
+		if room := MaxFieldSize - len(l.buf); room > 0 {
+			l.buf = append(l.buf, frag[:min(room, len(frag))]...)
+		}
+		switch err {
+		case bufio.ErrBufferFull:
+			continue
+		case nil, io.EOF:
+			l.line++
+			return l.buf, nil
+		default:
+			return nil, err
+		}
+	}
+}
+
+// localHost is os.Hostname, or "" when it fails.
+func localHost() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	return h
+}
