@@ -163,7 +163,7 @@ func TestParseErrors(t *testing.T) {
 			"t.yaml:8:43: fields: field duration_ms defined twice",
 		}},
 		{"bad conditions", "signatures:" + strings.Replace(valid, "fields: {duration_ms: duration}", `fields: {duration_ms: duration, peer: string}
-    fire_when: ["duration_ms >> 3", "latency_ms >= 100", "peer >= 1", "duration_ms >= NaN", "duration_ms >= 1e999", 100]`, 1) + "", []string{
+    fire_when: ["duration_ms >> 3", "latency_ms >= 100", "peer >= 1", "duration_ms >= NaN", "duration_ms >= 1e999", 100]`, 1), []string{
 			"t.yaml:8:37: fields: peer has no capture (?P<peer>...) in match",
 			"t.yaml:9:17: fire_when: condition \"duration_ms >> 3\": want FIELD OP NUMBER, OP one of >= > <= < == !=",
 			"t.yaml:9:37: fire_when: condition \"latency_ms >= 100\": latency_ms is not a field of this signature",
