@@ -49,15 +49,16 @@ var unitNames = map[string]string{
 	"flaredb.service":          "flaredb.service",
 	"placement-driver":         "placement-driver.service",
 	"placement-driver.service": "placement-driver.service",
+	"pd":                       "placement-driver.service",
 }
 
 // ParseUnit returns the full unit name for a service's short name
-// ("chainfire") or unit name ("chainfire.service").
+// ("chainfire"; "pd" for placement-driver) or unit name ("chainfire.service").
 func ParseUnit(s string) (string, error) {
 	if u, ok := unitNames[s]; ok {
 		return u, nil
 	}
-	return "", fmt.Errorf("unknown unit %q (want chainfire, flaredb, placement-driver, their .service names, or all)", s)
+	return "", fmt.Errorf("unknown unit %q (want chainfire, flaredb, placement-driver (or pd), their .service names, or all)", s)
 }
 
 // ParseLevel parses a log level name: trace, debug, info, warn (or warning), error.

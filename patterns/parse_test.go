@@ -109,7 +109,7 @@ func TestParseErrors(t *testing.T) {
 		}},
 		{"bad units", "signatures:" + strings.Replace(valid, "[chainfire]", "[chainfire, chainfire.service, etcd, all]", 1), []string{
 			"t.yaml:3:24: units: chainfire.service listed twice",
-			"t.yaml:3:43: units: unknown unit \"etcd\" (want chainfire, flaredb, placement-driver, their .service names, or all)",
+			"t.yaml:3:43: units: unknown unit \"etcd\" (want chainfire, flaredb, placement-driver (or pd), their .service names, or all)",
 			"t.yaml:3:49: units: all cannot be combined with other units",
 		}},
 		{"empty units", "signatures:" + strings.Replace(valid, "[chainfire]", "[]", 1), []string{
@@ -239,7 +239,7 @@ func TestParseErrors(t *testing.T) {
 			"t.yaml:16:9: example: missing key line",
 			"t.yaml:17:9: example: want a mapping, got \"Thing took 5ms\"",
 			"t.yaml:18:16: example: line: must not be empty",
-			"t.yaml:18:26: example: unit: unknown unit \"nowhere\" (want chainfire, flaredb, placement-driver, their .service names, or all)",
+			"t.yaml:18:26: example: unit: unknown unit \"nowhere\" (want chainfire, flaredb, placement-driver (or pd), their .service names, or all)",
 			"t.yaml:18:45: example: severity: unknown severity \"fatal\" (want info, warning, error or critical)",
 			"t.yaml:19:42: example: fields: want a mapping of field name to value, got a list",
 		}},
