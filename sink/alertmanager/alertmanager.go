@@ -1,0 +1,318 @@
+// Package alertmanager posts events as alerts to Prometheus Alertmanager's
+// v2 API, so Alertmanager does the grouping, silencing, inhibition and
+// routing operators already run. An alert is one signature on one host and
+// unit: it starts when the problem was first seen and ends a resolve timeout
+// after it was last seen, and it is posted again, with a later end, while
+// the problem continues.
+package alertmanager
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/rs/zerolog"
+
+	"github.com/centra-cloud/cflogd/classify"
+	"github.com/centra-cloud/cflogd/internal/redact"
+	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/sink/httpclient"
+	"github.com/centra-cloud/cflogd/sink/retry"
+)
+
+// Defaults for the Config fields left zero.
+const (
+	DefaultResolveTimeout = 5 * time.Minute
+	DefaultMaxAlerts      = 100
+)
+
+// alertsPath is the v2 API endpoint New appends to a base URL.
+const alertsPath = "/api/v2/alerts"
+
+// Config configures an Alertmanager sink; cflogd.toml keys in parentheses.
+type Config struct {
+	// Name identifies the sink in logs; default "alertmanager".
+	Name string
+	// URL is Alertmanager's base URL, e.g. http://alertmanager:9093, or
+	// the full .../api/v2/alerts endpoint (url).
+	URL string
+	// MinSeverity is the least severe event sent (min_severity); default warning.
+	MinSeverity patterns.Severity
+	// ResolveTimeout is how long after its last event an alert ends
+	// (resolve_timeout); default 5m.
+	ResolveTimeout time.Duration
+	// GeneratorURL, when set, is every alert's generatorURL (generator_url).
+	GeneratorURL string
+	// MaxAlerts bounds the alerts per request; default 100. A 413 halves
+	// the request further.
+	MaxAlerts int
+	// HTTP holds authentication, TLS and the request timeout.
+	HTTP httpclient.Config
+	// Retry is the backoff policy; zero fields take retry.DefaultPolicy.
+	// MaxAttempts 0 retries until the context ends.
+	Retry retry.Policy
+	// Log receives drops and retries; the zero Logger discards them.
+	Log zerolog.Logger
+}
+
+// Validate checks the configuration and reports every problem.
+func (c Config) Validate() error {
+	var errs []error
+	if c.URL == "" {
+		errs = append(errs, errors.New("url is required"))
+	} else if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("url %q is not an http(s) URL", redact.String(c.URL)))
+	}
+	if c.GeneratorURL != "" {
+		if u, err := url.Parse(c.GeneratorURL); err != nil || !u.IsAbs() {
+			errs = append(errs, fmt.Errorf("generator_url %q is not an absolute URL", c.GeneratorURL))
+		}
+	}
+	if c.ResolveTimeout < 0 {
+		errs = append(errs, fmt.Errorf("negative resolve_timeout %v", c.ResolveTimeout))
+	}
+	if c.MaxAlerts < 0 {
+		errs = append(errs, fmt.Errorf("negative max_alerts %d", c.MaxAlerts))
+	}
+	if err := c.HTTP.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Sink posts alerts to one Alertmanager. It is safe for concurrent use.
+type Sink struct {
+	cfg    Config
+	url    string
+	safe   string
+	client *httpclient.Client
+	stats  retry.Stats
+	log    zerolog.Logger
+
+	mu     sync.Mutex
+	active map[string]span // by alertKey: the alerts posted and not yet ended
+}
+
+// span is when a posted alert started and ends.
+type span struct{ start, end time.Time }
+
+// New checks cfg and builds a sink.
+func New(cfg Config) (*Sink, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("configure alertmanager sink: %w", err)
+	}
+	if cfg.Name == "" {
+		cfg.Name = "alertmanager"
+	}
+	if cfg.MinSeverity == 0 {
+		cfg.MinSeverity = patterns.Warning
+	}
+	if cfg.ResolveTimeout == 0 {
+		cfg.ResolveTimeout = DefaultResolveTimeout
+	}
+	if cfg.MaxAlerts == 0 {
+		cfg.MaxAlerts = DefaultMaxAlerts
+	}
+	cfg.Retry = cfg.Retry.WithDefaults()
+	client, err := httpclient.New(cfg.HTTP)
+	if err != nil {
+		return nil, fmt.Errorf("configure alertmanager sink %s: %w", cfg.Name, err)
+	}
+	u, _ := url.Parse(cfg.URL)
+	if !strings.HasSuffix(u.Path, alertsPath) {
+		u.Path = strings.TrimSuffix(u.Path, "/") + alertsPath
+		u.RawPath = ""
+	}
+	return &Sink{
+		cfg:    cfg,
+		url:    u.String(),
+		safe:   redact.URL(u),
+		client: client,
+		log:    cfg.Log.With().Str("sink", cfg.Name).Logger(),
+		active: map[string]span{},
+	}, nil
+}
+
+// Stats returns the delivery counters: Sent and Dropped count alerts,
+// Failed and Retried count requests.
+func (s *Sink) Stats() retry.Counts { return s.stats.Snapshot() }
+
+// Close releases idle connections.
+func (s *Sink) Close() { s.client.CloseIdleConnections() }
+
+// ErrDropped is wrapped by errors for alerts that were given up on.
+var ErrDropped = errors.New("alerts dropped")
+
+// Alert is a postable alert of Alertmanager's v2 API.
+type Alert struct {
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       time.Time         `json:"endsAt"`
+	GeneratorURL string            `json:"generatorURL,omitempty"`
+}
+
+// Send posts one alert per signature, severity, host and unit among the
+// events at or above MinSeverity and returns nil once Alertmanager accepted
+// them all.
+func (s *Sink) Send(ctx context.Context, events []classify.Event) error {
+	alerts := s.Alerts(events)
+	var errs []error
+	for len(alerts) > 0 {
+		n := min(len(alerts), s.cfg.MaxAlerts)
+		if err := s.post(ctx, alerts[:n]); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			errs = append(errs, err)
+		}
+		alerts = alerts[n:]
+	}
+	return errors.Join(errs...)
+}
+
+// Alerts turns events into alerts, in the order their label sets first
+// appear: labels alertname (the signature), severity, host and unit;
+// annotations summary, description (the line) and runbook_url of the latest
+// event; startsAt the first time the problem was seen (kept across calls
+// while the alert is active), endsAt the last time plus ResolveTimeout.
+func (s *Sink) Alerts(events []classify.Event) []Alert {
+	type group struct {
+		labels      map[string]string
+		first, last classify.Event
+	}
+	var groups []*group
+	index := map[string]*group{}
+	for _, ev := range events {
+		if ev.Severity < s.cfg.MinSeverity {
+			continue
+		}
+		labels := map[string]string{
+			"alertname": valid(ev.Signature),
+			"severity":  ev.Severity.String(),
+			"host":      valid(ev.Host),
+			"unit":      valid(ev.Unit),
+		}
+		for k, v := range labels {
+			if v == "" {
+				delete(labels, k)
+			}
+		}
+		k := key(labels)
+		g, ok := index[k]
+		if !ok {
+			g = &group{labels: labels, first: ev, last: ev}
+			index[k] = g
+			groups = append(groups, g)
+			continue
+		}
+		if ev.Time.Before(g.first.Time.Time) {
+			g.first = ev
+		}
+		if !ev.Time.Before(g.last.Time.Time) {
+			g.last = ev
+		}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	for k, sp := range s.active {
+		if sp.end.Before(now) {
+			delete(s.active, k)
+		}
+	}
+	out := make([]Alert, 0, len(groups))
+	for _, g := range groups {
+		k := key(g.labels)
+		sp := span{start: g.first.Time.Time, end: g.last.Time.Add(s.cfg.ResolveTimeout)}
+		if prev, ok := s.active[k]; ok && !prev.end.Before(sp.start) {
+			// The same problem, still going on: keep its start.
+			sp.start = minTime(prev.start, sp.start)
+			if prev.end.After(sp.end) {
+				sp.end = prev.end
+			}
+		}
+		s.active[k] = sp
+		ann := map[string]string{
+			"summary":     valid(g.last.Summary),
+			"description": valid(g.last.Message),
+			"runbook_url": g.last.Runbook,
+		}
+		for k, v := range ann {
+			if v == "" {
+				delete(ann, k)
+			}
+		}
+		out = append(out, Alert{Labels: g.labels, Annotations: ann, StartsAt: sp.start.UTC(), EndsAt: sp.end.UTC(), GeneratorURL: s.cfg.GeneratorURL})
+	}
+	return out
+}
+
+// post sends alerts with retries; a 413 halves them.
+func (s *Sink) post(ctx context.Context, alerts []Alert) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(alerts); err != nil {
+		s.drop(len(alerts), err, "drop alerts that do not encode as JSON")
+		return fmt.Errorf("%w: encode %d alerts: %w", ErrDropped, len(alerts), err)
+	}
+	err := s.client.PostRetry(ctx, s.cfg.Retry, &s.stats, &s.log, httpclient.Request{
+		URL:         s.url,
+		ContentType: "application/json",
+		Body:        buf.Bytes(),
+	})
+	if err == nil {
+		s.stats.AddSent(len(alerts))
+		return nil
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	var se *retry.StatusError
+	if errors.As(err, &se) && se.Code == http.StatusRequestEntityTooLarge && len(alerts) > 1 {
+		s.log.Info().Int("alerts", len(alerts)).Msg("request too large, splitting it")
+		half := len(alerts) / 2
+		err1 := s.post(ctx, alerts[:half])
+		if err1 != nil && ctx.Err() != nil {
+			return err1
+		}
+		return errors.Join(err1, s.post(ctx, alerts[half:]))
+	}
+	s.drop(len(alerts), err, "drop alerts Alertmanager rejected")
+	return fmt.Errorf("%w: post %d alerts to %s: %w", ErrDropped, len(alerts), s.safe, err)
+}
+
+func (s *Sink) drop(n int, err error, msg string) {
+	s.stats.AddDropped(n)
+	s.log.Error().Err(err).Int("alerts", n).Msg(msg)
+}
+
+// key identifies a label set.
+func key(labels map[string]string) string {
+	return labels["alertname"] + "\x00" + labels["severity"] + "\x00" + labels["host"] + "\x00" + labels["unit"]
+}
+
+// valid replaces invalid UTF-8, which Alertmanager rejects.
+func valid(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

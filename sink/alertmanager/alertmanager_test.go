@@ -1,0 +1,310 @@
+package alertmanager
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
+
+	"github.com/centra-cloud/cflogd/classify"
+	"github.com/centra-cloud/cflogd/internal/testpeer"
+	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/sink/httpclient"
+	"github.com/centra-cloud/cflogd/sink/retry"
+)
+
+func event(at time.Time, sig string, sev patterns.Severity) classify.Event {
+	return classify.Event{
+		Time:      classify.Time{Time: at},
+		Host:      "node01",
+		Unit:      "chainfire.service",
+		Signature: sig,
+		Severity:  sev,
+		Summary:   "summary at " + at.Format(time.TimeOnly),
+		Runbook:   "https://git.example/runbook#" + sig,
+		Message:   "line at " + at.Format(time.TimeOnly),
+	}
+}
+
+func newSink(t *testing.T, cfg Config) (*Sink, *bytes.Buffer) {
+	t.Helper()
+	var logs bytes.Buffer // written only from the Send goroutine
+	cfg.Log = zerolog.New(&logs)
+	if cfg.Retry == (retry.Policy{}) {
+		cfg.Retry = retry.Policy{Min: time.Millisecond, Max: 4 * time.Millisecond, MaxRetryAfter: 30 * time.Millisecond}
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s, &logs
+}
+
+func TestAlerts(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	s, _ := newSink(t, Config{URL: "http://am:9093", ResolveTimeout: 5 * time.Minute, GeneratorURL: "https://cflogd.example/"})
+	first := []classify.Event{
+		event(now.Add(-3*time.Minute), "chainfire.rocksdb_stall", patterns.Error),
+		event(now.Add(-1*time.Minute), "chainfire.rocksdb_stall", patterns.Error),
+		event(now.Add(-2*time.Minute), "flaredb.raft_election", patterns.Warning),
+		event(now.Add(-2*time.Minute), "chainfire.rocksdb_stall", patterns.Error),
+		event(now, "x.info", patterns.Info), // below min_severity
+	}
+	first[2].Unit = ""
+	want := []Alert{
+		{
+			Labels:       map[string]string{"alertname": "chainfire.rocksdb_stall", "severity": "error", "host": "node01", "unit": "chainfire.service"},
+			Annotations:  map[string]string{"summary": first[1].Summary, "description": first[1].Message, "runbook_url": first[1].Runbook},
+			StartsAt:     now.Add(-3 * time.Minute),
+			EndsAt:       now.Add(4 * time.Minute),
+			GeneratorURL: "https://cflogd.example/",
+		},
+		{
+			Labels:       map[string]string{"alertname": "flaredb.raft_election", "severity": "warning", "host": "node01"},
+			Annotations:  map[string]string{"summary": first[2].Summary, "description": first[2].Message, "runbook_url": first[2].Runbook},
+			StartsAt:     now.Add(-2 * time.Minute),
+			EndsAt:       now.Add(3 * time.Minute),
+			GeneratorURL: "https://cflogd.example/",
+		},
+	}
+	if diff := cmp.Diff(want, s.Alerts(first)); diff != "" {
+		t.Errorf("first Alerts (-want +got):\n%s", diff)
+	}
+	// The problem goes on: the alert keeps its start and ends later.
+	later := event(now.Add(time.Minute), "chainfire.rocksdb_stall", patterns.Error)
+	got := s.Alerts([]classify.Event{later})
+	if diff := cmp.Diff([]time.Time{now.Add(-3 * time.Minute), now.Add(6 * time.Minute)}, []time.Time{got[0].StartsAt, got[0].EndsAt}); diff != "" {
+		t.Errorf("continued alert startsAt, endsAt (-want +got):\n%s", diff)
+	}
+	// After it ended, the same signature is a new problem with a new start.
+	again := event(now.Add(20*time.Minute), "chainfire.rocksdb_stall", patterns.Error)
+	got = s.Alerts([]classify.Event{again})
+	if diff := cmp.Diff([]time.Time{now.Add(20 * time.Minute), now.Add(25 * time.Minute)}, []time.Time{got[0].StartsAt, got[0].EndsAt}); diff != "" {
+		t.Errorf("new alert startsAt, endsAt (-want +got):\n%s", diff)
+	}
+}
+
+func TestURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"http://am:9093", "http://am:9093/api/v2/alerts"},
+		{"http://am:9093/", "http://am:9093/api/v2/alerts"},
+		{"https://h/alertmanager", "https://h/alertmanager/api/v2/alerts"},
+		{"https://h/am/api/v2/alerts", "https://h/am/api/v2/alerts"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			s, _ := newSink(t, Config{URL: tt.in})
+			if s.url != tt.want {
+				t.Errorf("url = %q, want %q", s.url, tt.want)
+			}
+		})
+	}
+}
+
+func TestStatusHandling(t *testing.T) {
+	A := func(code int, kv ...string) testpeer.Answer {
+		a := testpeer.Answer{Code: code, Header: map[string]string{}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			a.Header[kv[i]] = kv[i+1]
+		}
+		return a
+	}
+	tests := []struct {
+		name      string
+		answer    func(int, testpeer.Recorded) testpeer.Answer
+		policy    retry.Policy
+		timeout   time.Duration
+		maxAlerts int
+		n         int
+		wantCalls int
+		wantErr   error
+		wantStats retry.Counts
+		wantLog   string
+	}{
+		{"200", nil, retry.Policy{}, 0, 0, 3, 1, nil, retry.Counts{Sent: 3}, ""},
+		{"400 dropped", testpeer.Script(A(400)), retry.Policy{}, 0, 0, 3, 1, ErrDropped, retry.Counts{Failed: 1, Dropped: 3}, "drop alerts Alertmanager rejected"},
+		{"401 dropped", testpeer.Script(A(401)), retry.Policy{}, 0, 0, 3, 1, ErrDropped, retry.Counts{Failed: 1, Dropped: 3}, "401"},
+		{"429 retried", testpeer.Script(A(429)), retry.Policy{}, 0, 0, 3, 2, nil, retry.Counts{Sent: 3, Failed: 1, Retried: 1}, `"wait":`},
+		{"429 retry-after honoured", testpeer.Script(A(429, "Retry-After", "1")), retry.Policy{}, 0, 0, 3, 2, nil, retry.Counts{Sent: 3, Failed: 1, Retried: 1}, `"wait":30`},
+		{"500 and 503 retried", testpeer.Script(A(500), A(503)), retry.Policy{}, 0, 0, 3, 3, nil, retry.Counts{Sent: 3, Failed: 2, Retried: 2}, ""},
+		{"slow retried", testpeer.Script(A(testpeer.Slow)), retry.Policy{}, 100 * time.Millisecond, 0, 3, 2, nil, retry.Counts{Sent: 3, Failed: 1, Retried: 1}, "Client.Timeout"},
+		{"gives up", testpeer.Script(A(503), A(503)), retry.Policy{Min: time.Millisecond, MaxAttempts: 2}, 0, 0, 3, 2, retry.ErrGaveUp, retry.Counts{Failed: 2, Retried: 1, Dropped: 3}, ""},
+		{"max alerts", nil, retry.Policy{}, 0, 2, 5, 3, nil, retry.Counts{Sent: 5}, ""},
+		{"413 splits", func(_ int, r testpeer.Recorded) testpeer.Answer {
+			var as []Alert
+			json.Unmarshal(r.Body, &as)
+			if len(as) > 1 {
+				return A(413)
+			}
+			return A(200)
+		}, retry.Policy{}, 0, 0, 4, 7, nil, retry.Counts{Sent: 4, Failed: 3}, "splitting"},
+		{"413 single alert dropped", testpeer.Script(A(413)), retry.Policy{}, 0, 0, 1, 1, ErrDropped, retry.Counts{Failed: 1, Dropped: 1}, "413"},
+	}
+	now := time.Now()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := testpeer.NewRecorder(t, tt.answer)
+			s, logs := newSink(t, Config{URL: rec.URL, Retry: tt.policy, MaxAlerts: tt.maxAlerts, HTTP: httpclient.Config{Timeout: tt.timeout}})
+			var evs []classify.Event
+			for i := range tt.n {
+				evs = append(evs, event(now, fmt.Sprintf("sig.%d", i), patterns.Error))
+			}
+			err := s.Send(context.Background(), evs)
+			if tt.wantErr == nil && err != nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Errorf("Send() = %v, want %v", err, tt.wantErr)
+			}
+			reqs := rec.Requests()
+			if len(reqs) != tt.wantCalls {
+				t.Errorf("%d requests, want %d", len(reqs), tt.wantCalls)
+			}
+			for _, r := range reqs {
+				if r.Path != "/api/v2/alerts" || r.Header.Get("Content-Type") != "application/json" {
+					t.Errorf("request to %s with Content-Type %q", r.Path, r.Header.Get("Content-Type"))
+				}
+			}
+			if diff := cmp.Diff(tt.wantStats, s.Stats()); diff != "" {
+				t.Errorf("stats (-want +got):\n%s", diff)
+			}
+			if !strings.Contains(logs.String(), tt.wantLog) {
+				t.Errorf("log does not contain %q:\n%s", tt.wantLog, logs)
+			}
+			accepted := map[string]int{}
+			for _, r := range reqs {
+				if r.Code/100 == 2 {
+					var as []Alert
+					json.Unmarshal(r.Body, &as)
+					for _, a := range as {
+						accepted[a.Labels["alertname"]]++
+					}
+				}
+			}
+			for k, n := range accepted {
+				if n != 1 {
+					t.Errorf("%s accepted %d times", k, n)
+				}
+			}
+			if int64(len(accepted)) != tt.wantStats.Sent {
+				t.Errorf("%d alerts accepted, stats say %d", len(accepted), tt.wantStats.Sent)
+			}
+		})
+	}
+}
+
+func TestNoSecretsInErrorsOrLogs(t *testing.T) {
+	const password, query = "PASSWORDSECRET456", "QUERYSECRET789"
+	echo := testpeer.NewRecorder(t, func(_ int, r testpeer.Recorded) testpeer.Answer {
+		return testpeer.Answer{Code: 401, Body: fmt.Sprintf("denied %s %s", r.Path, r.Header.Get("Authorization"))}
+	})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String()
+	l.Close()
+	for _, base := range []string{echo.URL, closed} {
+		u := strings.Replace(base, "http://", "http://am:"+password+"@", 1) + "/?token=" + query
+		s, logs := newSink(t, Config{URL: u, HTTP: httpclient.Config{BasicAuthUser: "am", BasicAuthPassword: password}, Retry: retry.Policy{Min: time.Millisecond, MaxAttempts: 2}})
+		err := s.Send(context.Background(), []classify.Event{event(time.Now(), "a", patterns.Error)})
+		if err == nil {
+			t.Fatalf("Send to %s succeeded", base)
+		}
+		for _, text := range []string{err.Error(), logs.String()} {
+			for _, sec := range []string{password, query, "YW06UEFTU1dPUkRTRUNSRVQ0NTY"} {
+				if strings.Contains(text, sec) {
+					t.Errorf("secret %q leaked: %s", sec, text)
+				}
+			}
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want []string
+	}{
+		{"ok", Config{URL: "http://am:9093"}, nil},
+		{"no url", Config{}, []string{"url is required"}},
+		{"all", Config{URL: "am:9093", GeneratorURL: "relative", ResolveTimeout: -1, MaxAlerts: -1}, []string{"not an http(s) URL", "generator_url", "negative resolve_timeout", "negative max_alerts"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			var got []string
+			if err != nil {
+				got = strings.Split(err.Error(), "\n")
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("Validate() = %v, want %q", err, tt.want)
+			}
+			for i := range got {
+				if !strings.Contains(got[i], tt.want[i]) {
+					t.Errorf("error %d = %q, want %q in it", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+// TestAlertmanager posts to a real Alertmanager and reads the alert back.
+func TestAlertmanager(t *testing.T) {
+	am := testpeer.StartAlertmanager(t)
+	s, _ := newSink(t, Config{URL: am.URL, ResolveTimeout: 10 * time.Minute})
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	ev := event(now.Add(-time.Minute), "chainfire.rocksdb_stall", patterns.Error)
+	ev.Message = `WARN chainfire_storage: RocksDB stall detected, duration=2000ms <!channel> "q"`
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Send(ctx, []classify.Event{ev}); err != nil {
+		t.Fatal(err)
+	}
+	type seen struct {
+		Labels, Annotations map[string]string
+		StartsAt, EndsAt    time.Time
+		State               string
+	}
+	check := func(wantEnd time.Time) {
+		t.Helper()
+		alerts := am.WaitAlerts(t, 1, 10*time.Second)
+		var got []seen
+		for _, a := range alerts {
+			got = append(got, seen{a.Labels, a.Annotations, a.StartsAt.UTC(), a.EndsAt.UTC(), a.Status.State})
+		}
+		want := []seen{{
+			Labels:      map[string]string{"alertname": "chainfire.rocksdb_stall", "severity": "error", "host": "node01", "unit": "chainfire.service"},
+			Annotations: map[string]string{"summary": ev.Summary, "description": ev.Message, "runbook_url": ev.Runbook},
+			StartsAt:    ev.Time.Time,
+			EndsAt:      wantEnd,
+			State:       "active",
+		}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("alerts in Alertmanager (-want +got):\n%s", diff)
+		}
+	}
+	check(ev.Time.Add(10 * time.Minute))
+
+	// The problem continues: the re-posted alert keeps its start and ends later.
+	later := ev
+	later.Time = classify.Time{Time: now}
+	if err := s.Send(ctx, []classify.Event{later}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if as := am.Alerts(t); len(as) == 1 && as[0].EndsAt.Equal(now.Add(10*time.Minute)) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // poll interval, bounded by the deadline
+	}
+	check(now.Add(10 * time.Minute))
+}
