@@ -1,6 +1,9 @@
 package report
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // subBuckets is the number of linear sub-buckets per power of two. A value is
 // reported as the middle of its bucket, so the relative error of a quantile is
@@ -15,11 +18,18 @@ const (
 	maxExp = 64  // 2^64 ≈ 1.8e19
 )
 
+// exactValues is how many values a sketch keeps as they are: quantiles of
+// up to that many values are exact, which is what a person reading "p50 1500"
+// for three stalls expects.
+const exactValues = 64
+
 // Sketch estimates quantiles of a stream of non-negative numbers in bounded
 // memory: a log-linear histogram (as HdrHistogram) whose buckets are 1/64 of a
-// power of two wide. Min, max, count and sum are exact.
+// power of two wide. Min, max, count and sum are exact, and so are the
+// quantiles of the first exactValues values.
 type Sketch struct {
-	counts []uint64 // counts[i] is the bucket of key offset+i
+	exact  []float64 // the values, while n <= exactValues
+	counts []uint64  // counts[i] is the bucket of key offset+i
 	offset int
 	zero   uint64 // values <= 0 or below 2^minExp
 	n      uint64
@@ -41,6 +51,11 @@ func (s *Sketch) Add(v float64) {
 	}
 	s.n++
 	s.sum += v
+	if s.n <= exactValues {
+		s.exact = append(s.exact, v)
+	} else {
+		s.exact = nil
+	}
 	if v <= 0 {
 		s.zero++
 		return
@@ -120,6 +135,11 @@ func (s *Sketch) Quantile(q float64) float64 {
 	}
 	if rank >= s.n {
 		return s.max
+	}
+	if s.exact != nil {
+		sorted := slices.Clone(s.exact)
+		slices.Sort(sorted)
+		return sorted[rank-1]
 	}
 	clamp := func(v float64) float64 { return math.Min(math.Max(v, s.min), s.max) }
 	seen := s.zero

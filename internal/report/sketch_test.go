@@ -105,3 +105,21 @@ func BenchmarkSketchAdd(b *testing.B) {
 		s.Add(float64(i%5000) + 0.5)
 	}
 }
+
+func TestSketchExactWhenSmall(t *testing.T) {
+	var s Sketch
+	for _, v := range []float64{2000, 500, 1500} {
+		s.Add(v)
+	}
+	got := []float64{s.Quantile(0.5), s.Quantile(0.99), s.Quantile(0)}
+	want := []float64{1500, 2000, 500}
+	if !slices.Equal(got, want) {
+		t.Errorf("quantiles = %v, want %v", got, want)
+	}
+	for i := range exactValues {
+		s.Add(float64(i))
+	}
+	if s.exact != nil {
+		t.Errorf("exact values kept beyond %d", exactValues)
+	}
+}

@@ -58,7 +58,9 @@ func (r *Report) Render(w io.Writer, h Header, st Style) error {
 	stamp := stampLayout(from.In(st.Location), to.In(st.Location))
 
 	// Header.
-	if from.IsZero() {
+	if from.IsZero() && r.entries > 0 {
+		fmt.Fprintf(bw, "window   (the entries carry no timestamps)\n")
+	} else if from.IsZero() {
 		fmt.Fprintf(bw, "window   (no entries)\n")
 	} else {
 		how := ""
@@ -112,7 +114,10 @@ func (r *Report) Render(w io.Writer, h Header, st Style) error {
 			if st.Color {
 				sev = colorize(s.maxSeverity, sev)
 			}
-			spark := Sparkline(r.tl.rebucket(&s.hist, from, to, SparkBuckets))
+			spark := "(no timestamps)"
+			if !s.first.IsZero() {
+				spark = Sparkline(r.tl.rebucket(&s.hist, from, to, SparkBuckets))
+			}
 			fmt.Fprintf(bw, "%*s  %s  %-*s  %-*s  %-*s  %s\n", countW, commas(s.count), sev, idW, s.id,
 				stampW, fmtStamp(s.first, stamp, st.Location), stampW, fmtStamp(s.last, stamp, st.Location), spark)
 			detail := func(label, text string) {
@@ -141,8 +146,9 @@ func (r *Report) Render(w io.Writer, h Header, st Style) error {
 		if r.templates.distinct() >= templateCapacity {
 			more = " or more"
 		}
-		fmt.Fprintf(bw, "\nunclassified WARN/ERROR lines: %s in %d%s templates; the most frequent:\n",
-			commas(r.unclassified), r.templates.distinct(), more)
+		fmt.Fprintf(bw, "\nunclassified WARN/ERROR lines: %s in %d%s %s; the most frequent:\n",
+			commas(r.unclassified), r.templates.distinct(), more,
+			plural(uint64(r.templates.distinct()), "template", "templates"))
 		countW, unitW := len("COUNT"), len("UNIT")
 		for _, it := range top {
 			countW = max(countW, len(commas(it.count))+boolInt(it.over > 0))

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout *regexp.Regexp
+		stderr *regexp.Regexp
+	}{
+		{"builtin", []string{"check"}, exitOK,
+			regexp.MustCompile(`^\d+ signatures, \d+ examples, \d+ near misses: ok\n$`), regexp.MustCompile(`^$`)},
+		{"extra dir", []string{"check", "--patterns", "testdata/patterns-extra"}, exitOK,
+			regexp.MustCompile(`^\d+ signatures, \d+ examples, \d+ near misses: ok\n$`), regexp.MustCompile(`^$`)},
+		{"failing examples", []string{"check", "--patterns", "testdata/patterns-failing"}, exitFound,
+			regexp.MustCompile(`: 2 failures\n$`),
+			regexp.MustCompile(`(?s)^testdata/patterns-failing/failing.yaml:10:\d+: site.queue_full: example .*\n` +
+				`testdata/patterns-failing/failing.yaml:12:\d+: site.queue_full: near miss .*must not\n$`)},
+		{"bad files", []string{"check", "--patterns", "testdata/patterns-bad"}, exitUsage,
+			regexp.MustCompile(`^$`),
+			regexp.MustCompile(`(?m)^testdata/patterns-bad/bad.yaml:5:\d+: severity: .*\n(.*\n)*testdata/patterns-bad/bad.yaml:8:\d+: .*colour`)},
+		{"missing dir", []string{"check", "--patterns", "testdata/no-such-dir"}, exitUsage,
+			regexp.MustCompile(`^$`), regexp.MustCompile(`no-such-dir`)},
+		{"argument", []string{"check", "x"}, exitUsage, regexp.MustCompile(`^$`), regexp.MustCompile(`unexpected argument "x"`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, stdout, stderr := testApp("")
+			if code := a.main(t.Context(), tt.args); code != tt.code {
+				t.Errorf("exit code = %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, stdout, stderr)
+			}
+			if !tt.stdout.MatchString(stdout.String()) {
+				t.Errorf("stdout = %q, want match of %s", stdout, tt.stdout)
+			}
+			if !tt.stderr.MatchString(stderr.String()) {
+				t.Errorf("stderr = %q, want match of %s", stderr, tt.stderr)
+			}
+		})
+	}
+}
+
+func TestExplain(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		stdin  string
+		golden string
+	}{
+		{"stall", []string{"explain", "WARN", "chainfire_storage:", "RocksDB", "stall", "detected,", "duration=2000ms"}, "", "explain-stall.golden"},
+		{"stall json", []string{"explain", "--output", "json", "WARN chainfire_storage: RocksDB stall detected, duration=2000ms"}, "", "explain-stall-json.golden"},
+		{"journald shape", []string{"explain", "--unit", "chainfire", "--priority", "4", "--target", "chainfire_storage",
+			"RocksDB stall detected, duration=1.5s"}, "", "explain-journald.golden"},
+		{"healthy and unclassified from stdin", []string{"explain", "--unit", "chainfire", "-"},
+			"INFO chainfire_api: Handled put request, latency=15ms\n\x1b[33m WARN\x1b[0m chainfire_raft: snapshot of 42 MiB took 3s\nhello\n",
+			"explain-stdin.golden"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, stdout, stderr := testApp(tt.stdin)
+			if code := a.main(t.Context(), tt.args); code != exitOK {
+				t.Fatalf("exit code = %d; stderr:\n%s", code, stderr)
+			}
+			// Positions in the shipped pattern files move as they are edited.
+			got := yamlPos.ReplaceAllString(stdout.String(), "$1:L:C")
+			golden(t, tt.golden, got)
+		})
+	}
+}
+
+var yamlPos = regexp.MustCompile(`(patterns\.d/[\w.-]+\.yaml):\d+:\d+`)
+
+func TestExplainJSONShape(t *testing.T) {
+	a, stdout, stderr := testApp("")
+	if code := a.main(t.Context(), []string{"explain", "--output", "json", "hello"}); code != exitOK {
+		t.Fatalf("exit code %d: %s", code, stderr)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["signature"] != nil || got["event"] != nil {
+		t.Errorf("no match: signature %v, event %v; want null", got["signature"], got["event"])
+	}
+	for _, k := range []string{"shadowed", "not_fired", "excluded"} {
+		if _, ok := got[k].([]any); !ok {
+			t.Errorf("%s = %#v, want a list", k, got[k])
+		}
+	}
+}
+
+func TestExplainUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"explain"},
+		{"explain", "--unit", "sshd", "x"},
+		{"explain", "--output", "xml", "x"},
+		{"explain", "--priority", "9", "x"},
+		{"explain", "--patterns", "testdata/patterns-bad", "x"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			a, _, stderr := testApp("")
+			if code := a.main(t.Context(), args); code != exitUsage {
+				t.Errorf("exit code = %d, want %d: %s", code, exitUsage, stderr)
+			}
+		})
+	}
+}

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/centra-cloud/cflogd/classify"
+	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/tail"
+)
+
+func explainCommand() *command {
+	return &command{
+		name:     "explain",
+		synopsis: "show how a log line classifies, and which other signatures matched",
+		usage:    "cflogd explain [--unit U] [--priority N] [--target T] [--patterns DIR]... [--output text|json] LINE...|-",
+		help: `
+Classifies one log line (the arguments joined by spaces) or, with -, every
+line of standard input, and shows the normalised line (body, unit, level,
+target), the signature that wins with its severity, fields, summary and
+runbook link, and every other signature that matched: shadowed by the
+winner, not fired (a threshold did not hold) or excluded (another unit or
+level).
+
+Without --unit the unit is inferred from the tracing target (chainfire_*,
+flaredb_*, pd_*); a line with neither is tried only against the signatures
+for all three services. --priority and --target stand for the PRIORITY and
+TARGET fields of a journal entry (tracing-journald lines).
+
+Exit status: 0 explained (also when no signature matched), 2 usage or
+pattern error.`,
+		run: (*app).explain,
+	}
+}
+
+type explainFlags struct {
+	fs          *flag.FlagSet
+	unit        string
+	priority    int
+	target      string
+	patterns    stringList
+	output      string
+	runbookBase string
+}
+
+func newExplainFlags() *explainFlags {
+	f := &explainFlags{fs: flag.NewFlagSet("explain", flag.ContinueOnError)}
+	fs := f.fs
+	fs.StringVar(&f.unit, "unit", "", "the line's `UNIT` (chainfire, flaredb, placement-driver or pd); default: from the target")
+	fs.IntVar(&f.priority, "priority", -1, "the entry's PRIORITY `N` (0-7); -1: none")
+	fs.StringVar(&f.target, "target", "", "the entry's TARGET field (tracing-journald)")
+	fs.Var(&f.patterns, "patterns", "also load the pattern files (*.yaml) in `DIR`; repeatable")
+	fs.StringVar(&f.output, "output", "text", "write `FORMAT`: text, or json (one object per line)")
+	fs.StringVar(&f.runbookBase, "runbook-base", classify.DefaultRunbookBase, "`URL` the runbook links start with")
+	return f
+}
+
+func (a *app) explain(_ context.Context, args []string) int {
+	c := explainCommand()
+	f := newExplainFlags()
+	if code, ok := a.parseFlags(c, f.fs, args); !ok {
+		return code
+	}
+	if f.output != "text" && f.output != "json" {
+		return a.usageError(c, "--output %q: want text or json", f.output)
+	}
+	if f.priority < -1 || f.priority > 7 {
+		return a.usageError(c, "--priority %d: want 0 to 7, or -1 for none", f.priority)
+	}
+	unit := ""
+	if f.unit != "" {
+		units, err := parseUnits([]string{f.unit})
+		if err != nil || len(units) != 1 {
+			return a.usageError(c, "--unit %q: want one of chainfire, flaredb, placement-driver", f.unit)
+		}
+		unit = units[0]
+	}
+	if f.fs.NArg() == 0 {
+		return a.usageError(c, "missing LINE (or - to read lines from standard input)")
+	}
+	lib, code := a.loadPatterns(f.patterns)
+	if lib == nil {
+		return code
+	}
+	cls := classify.New(lib, classify.Options{RunbookBase: f.runbookBase})
+
+	w := bufio.NewWriter(a.stdout)
+	explainLine := func(line string, first bool) error {
+		e := tail.Entry{Message: line, Unit: unit, Priority: f.priority, Target: f.target}
+		x := cls.Explain(&e)
+		if f.output == "json" {
+			b, err := json.Marshal(explainJSON(&x))
+			if err != nil {
+				return err
+			}
+			w.Write(b)
+			return w.WriteByte('\n')
+		}
+		if !first {
+			w.WriteByte('\n')
+		}
+		writeExplanation(w, &x)
+		return nil
+	}
+	var err error
+	if f.fs.NArg() == 1 && f.fs.Arg(0) == "-" {
+		sc := bufio.NewScanner(a.stdin)
+		sc.Buffer(make([]byte, 0, 64<<10), tail.MaxFieldSize)
+		for n := 0; sc.Scan() && err == nil; n++ {
+			err = explainLine(strings.TrimSuffix(sc.Text(), "\r"), n == 0)
+		}
+		if err == nil {
+			if err = sc.Err(); err != nil {
+				err = fmt.Errorf("read standard input: %w", err)
+			}
+		}
+	} else {
+		err = explainLine(strings.Join(f.fs.Args(), " "), true)
+	}
+	if err == nil {
+		err = w.Flush()
+	}
+	if err != nil {
+		log := a.logger(false)
+		log.Error().Err(err).Msg("explain failed")
+		return exitFailure
+	}
+	return exitOK
+}
+
+// writeExplanation prints an explanation for a person.
+func writeExplanation(w io.Writer, x *classify.Explanation) {
+	row := func(label, format string, args ...any) {
+		fmt.Fprintf(w, "%-11s %s\n", label, fmt.Sprintf(format, args...))
+	}
+	l := &x.Line
+	row("line", "%s", quoteControl(l.Message))
+	row("body", "%s", quoteControl(l.Body))
+	unit := l.Unit
+	if unit == "" {
+		unit = "none (not given, not inferred from the target)"
+	}
+	row("unit", "%s", unit)
+	level := strings.ToUpper(l.Level.String())
+	switch {
+	case l.Level == patterns.LevelNone:
+		level = "none"
+	case l.LevelFromText:
+		level += " (from the text)"
+	default:
+		level += " (from PRIORITY)"
+	}
+	row("level", "%s", level)
+	target := l.Target
+	if target == "" {
+		target = "none"
+	}
+	row("target", "%s", target)
+	if x.Winner == nil {
+		row("signature", "none: no signature matched")
+	} else {
+		row("signature", "%s (%s)", x.Winner.ID, x.Winner.Pos)
+		row("severity", "%s", x.Winner.Severity)
+		row("fields", "%s", formatFields(x.Winner.Fields))
+		if len(x.Winner.FieldErrors) > 0 {
+			row("bad fields", "%s", formatFieldErrors(x.Winner.FieldErrors))
+		}
+	}
+	if ev := x.Event; ev != nil {
+		row("summary", "%s", ev.Summary)
+		row("runbook", "%s", ev.Runbook)
+		row("fingerprint", "%s", ev.Fingerprint)
+	}
+	list := func(label string, ms []classify.SignatureMatch) {
+		for _, m := range ms {
+			text := fmt.Sprintf("%s (%s)", m.ID, m.Pos)
+			if len(m.Fields) > 0 {
+				text += " " + formatFields(m.Fields)
+			}
+			if m.Reason != "" {
+				text += ": " + m.Reason
+			}
+			row(label, "%s", text)
+		}
+	}
+	list("shadowed", x.Shadowed)
+	list("not fired", x.NotFired)
+	list("excluded", x.Excluded)
+}
+
+// formatFields prints fields sorted by name: duration_ms=2000 addr="node2:2380".
+func formatFields(f map[string]any) string {
+	if len(f) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(f)) {
+		switch v := f[k].(type) {
+		case string:
+			parts = append(parts, k+"="+strconv.Quote(v))
+		case float64:
+			parts = append(parts, k+"="+strconv.FormatFloat(v, 'f', -1, 64))
+		default:
+			parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func formatFieldErrors(f map[string]string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(f)) {
+		parts = append(parts, k+": "+f[k])
+	}
+	return strings.Join(parts, "; ")
+}
+
+// quoteControl shows control characters (ANSI codes included) as Go escapes
+// so that a line never drives the terminal.
+func quoteControl(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == 0xfffd }) {
+		return s
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
+}
+
+// explanationJSON is the --output json form of an explanation.
+type explanationJSON struct {
+	Line          string          `json:"line"`
+	Body          string          `json:"body"`
+	Unit          string          `json:"unit"`
+	Level         string          `json:"level"`
+	LevelFromText bool            `json:"level_from_text"`
+	Target        string          `json:"target"`
+	Signature     *matchJSON      `json:"signature"`
+	Event         *classify.Event `json:"event"`
+	Shadowed      []matchJSON     `json:"shadowed"`
+	NotFired      []matchJSON     `json:"not_fired"`
+	Excluded      []matchJSON     `json:"excluded"`
+}
+
+type matchJSON struct {
+	ID          string            `json:"id"`
+	Pos         string            `json:"pos"`
+	Severity    patterns.Severity `json:"severity"`
+	Fields      map[string]any    `json:"fields"`
+	FieldErrors map[string]string `json:"field_errors,omitempty"`
+	Reason      string            `json:"reason,omitempty"`
+}
+
+func toMatchJSON(m classify.SignatureMatch) matchJSON {
+	return matchJSON{ID: m.ID, Pos: m.Pos.String(), Severity: m.Severity, Fields: m.Fields, FieldErrors: m.FieldErrors, Reason: m.Reason}
+}
+
+func explainJSON(x *classify.Explanation) explanationJSON {
+	out := explanationJSON{
+		Line: x.Line.Message, Body: x.Line.Body, Unit: x.Line.Unit, Level: x.Line.Level.String(),
+		LevelFromText: x.Line.LevelFromText, Target: x.Line.Target, Event: x.Event,
+		Shadowed: []matchJSON{}, NotFired: []matchJSON{}, Excluded: []matchJSON{},
+	}
+	if x.Winner != nil {
+		m := toMatchJSON(*x.Winner)
+		out.Signature = &m
+	}
+	for _, m := range x.Shadowed {
+		out.Shadowed = append(out.Shadowed, toMatchJSON(m))
+	}
+	for _, m := range x.NotFired {
+		out.NotFired = append(out.NotFired, toMatchJSON(m))
+	}
+	for _, m := range x.Excluded {
+		out.Excluded = append(out.Excluded, toMatchJSON(m))
+	}
+	return out
+}
