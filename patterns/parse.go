@@ -288,7 +288,7 @@ func (p *parser) boolean(n *yaml.Node, what string) (bool, bool) {
 		p.errorf(n, "%s: want true or false, got %s", what, describe(n))
 		return false, false
 	}
-	return n.Value == "true", true
+	return strings.EqualFold(n.Value, "true"), true
 }
 
 func (p *parser) severity(n *yaml.Node, what string) (Severity, bool) {

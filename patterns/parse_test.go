@@ -273,3 +273,124 @@ func TestParseErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestParseValues(t *testing.T) {
+	src := `case_sensitive: True
+signatures:
+  - id: site.peer_slow
+    units: [chainfire, pd]
+    summary: "Peer {addr} slow: {latency_ms} ms"
+    severity: info
+    anchor: issue-high-write-latency
+    match: 'Peer (?P<addr>\S+) slow, latency=(?P<latency_ms>[0-9.]+[a-z]*), term=(?P<term>\d+)'
+    fields:
+      addr: {type: hostport, host: peer_host, port: peer_port}
+      latency_ms: duration
+      term: integer
+      target: {from: target}
+    fire_when: ["peer_port != 0"]
+    raise: [{when: "latency_ms > 1.5", severity: critical}]
+    levels: [warn, error]
+    level_severity: {error: warning}
+    group_by: [addr]
+    before: chainfire.connection_error
+    examples:
+      - line: "WARN chainfire_x: Peer node2:2380 slow, latency=2.5ms, term=7"
+        unit: chainfire.service
+        severity: critical
+        fields: {addr: node2:2380, peer_host: 7, peer_port: 2380, latency_ms: 2.5, term: 7, target: chainfire_x}
+      - line: "WARN chainfire_x: Peer node2:2380 slow, latency=2ms, term=7"
+        fields: {latency_ms: 2.0}
+    near_misses:
+      - "peer node2:2380 slow"
+      - {line: "Peer x slow", unit: flaredb}
+  - id: site.rest
+    units: all
+    summary: "{template}"
+    severity: info
+    anchor: log-analysis
+    fallback: true
+    case_sensitive: false
+    levels: [error]
+    fields: {template: {from: template}}
+`
+	f, err := Parse("v.yaml", []byte(src))
+	if err != nil {
+		t.Fatalf("Parse:\n%v", err)
+	}
+	type view struct {
+		ID, Match, Summary, Anchor, Before string
+		Units                              []string
+		CaseSensitive, Fallback            bool
+		Severity                           Severity
+		Fields                             []Field
+		FireWhen                           []Condition
+		Raise                              []Raise
+		Levels                             []Level
+		LevelSeverity                      map[Level]Severity
+		GroupBy                            []string
+		Pos, BeforePos                     Pos
+		Examples                           []Example
+		NearMisses                         []NearMiss
+	}
+	var got []view
+	for _, s := range f.Signatures {
+		v := view{ID: s.ID, Summary: s.Summary, Anchor: s.Anchor, Before: s.Before, Units: s.Units,
+			CaseSensitive: s.CaseSensitive, Fallback: s.IsFallback(), Severity: s.Severity, Fields: s.Fields,
+			FireWhen: s.FireWhen, Raise: s.Raise, Levels: s.Levels, LevelSeverity: s.LevelSeverity,
+			GroupBy: s.GroupBy, Pos: s.Pos, BeforePos: s.BeforePos, Examples: s.Examples, NearMisses: s.NearMisses}
+		if s.Match != nil {
+			v.Match = s.Match.String()
+		}
+		got = append(got, v)
+	}
+	want := []view{{
+		ID:            "site.peer_slow",
+		Match:         `Peer (?P<addr>\S+) slow, latency=(?P<latency_ms>[0-9.]+[a-z]*), term=(?P<term>\d+)`,
+		Summary:       "Peer {addr} slow: {latency_ms} ms",
+		Anchor:        "issue-high-write-latency",
+		Before:        "chainfire.connection_error",
+		Units:         []string{"chainfire.service", "placement-driver.service"},
+		CaseSensitive: true,
+		Severity:      Info,
+		Fields: []Field{
+			{Name: "addr", Type: HostPort, Source: FromCapture, HostName: "peer_host", PortName: "peer_port"},
+			{Name: "latency_ms", Type: Duration, Source: FromCapture},
+			{Name: "term", Type: Integer, Source: FromCapture},
+			{Name: "target", Type: String, Source: FromTarget},
+		},
+		FireWhen:      []Condition{{Field: "peer_port", Op: NE, Value: 0, Text: "peer_port != 0"}},
+		Raise:         []Raise{{When: Condition{Field: "latency_ms", Op: GT, Value: 1.5, Text: "latency_ms > 1.5"}, Severity: Critical}},
+		Levels:        []Level{LevelWarn, LevelError},
+		LevelSeverity: map[Level]Severity{LevelError: Warning},
+		GroupBy:       []string{"addr"},
+		Pos:           Pos{"v.yaml", 3, 5},
+		BeforePos:     Pos{"v.yaml", 19, 13},
+		Examples: []Example{
+			{Pos: Pos{"v.yaml", 21, 15}, Line: "WARN chainfire_x: Peer node2:2380 slow, latency=2.5ms, term=7", Unit: "chainfire.service", Severity: Critical,
+				Fields: map[string]any{"addr": "node2:2380", "peer_host": "7", "peer_port": int64(2380), "latency_ms": 2.5, "term": int64(7), "target": "chainfire_x"}},
+			{Pos: Pos{"v.yaml", 25, 15}, Line: "WARN chainfire_x: Peer node2:2380 slow, latency=2ms, term=7",
+				Fields: map[string]any{"latency_ms": int64(2)}},
+		},
+		NearMisses: []NearMiss{
+			{Pos: Pos{"v.yaml", 28, 9}, Line: "peer node2:2380 slow"},
+			{Pos: Pos{"v.yaml", 29, 16}, Line: "Peer x slow", Unit: "flaredb.service"},
+		},
+	}, {
+		ID:       "site.rest",
+		Summary:  "{template}",
+		Anchor:   "log-analysis",
+		Units:    AllUnits,
+		Fallback: true,
+		Severity: Info,
+		Fields:   []Field{{Name: "template", Type: String, Source: FromTemplate}},
+		Levels:   []Level{LevelError},
+		Pos:      Pos{"v.yaml", 30, 5},
+	}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("parsed signatures (-want +got):\n%s", diff)
+	}
+	if re := f.Signatures[0].Match; re.MatchString("peer node2:2380 slow, latency=1ms, term=1") {
+		t.Error("case_sensitive: True did not make the regex case-sensitive")
+	}
+}
