@@ -149,7 +149,8 @@ func (s *Sink) Stats() retry.Counts { return s.stats.Snapshot() }
 func (s *Sink) Close() { s.client.CloseIdleConnections() }
 
 // ErrDropped is wrapped by errors for alerts that were given up on.
-var ErrDropped = errors.New("alerts dropped")
+// It is retry.ErrDropped, the same value in every sink package.
+var ErrDropped = retry.ErrDropped
 
 // Alert is a postable alert of Alertmanager's v2 API.
 type Alert struct {

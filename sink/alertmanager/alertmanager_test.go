@@ -136,7 +136,7 @@ func TestStatusHandling(t *testing.T) {
 		{"429 retried", testpeer.Script(A(429)), retry.Policy{}, 0, 0, 3, 2, nil, retry.Counts{Sent: 3, Failed: 1, Retried: 1}, `"wait":`},
 		{"429 retry-after honoured", testpeer.Script(A(429, "Retry-After", "1")), retry.Policy{}, 0, 0, 3, 2, nil, retry.Counts{Sent: 3, Failed: 1, Retried: 1}, `"wait":30`},
 		{"500 and 503 retried", testpeer.Script(A(500), A(503)), retry.Policy{}, 0, 0, 3, 3, nil, retry.Counts{Sent: 3, Failed: 2, Retried: 2}, ""},
-		{"slow retried", testpeer.Script(A(testpeer.Slow)), retry.Policy{}, 100 * time.Millisecond, 0, 3, 2, nil, retry.Counts{Sent: 3, Failed: 1, Retried: 1}, "Client.Timeout"},
+		{"slow retried", testpeer.Script(A(testpeer.Slow)), retry.Policy{}, 500 * time.Millisecond, 0, 3, 2, nil, retry.Counts{Sent: 3, Failed: 1, Retried: 1}, "Client.Timeout"},
 		{"gives up", testpeer.Script(A(503), A(503)), retry.Policy{Min: time.Millisecond, MaxAttempts: 2}, 0, 0, 3, 2, retry.ErrGaveUp, retry.Counts{Failed: 2, Retried: 1, Dropped: 3}, ""},
 		{"max alerts", nil, retry.Policy{}, 0, 2, 5, 3, nil, retry.Counts{Sent: 5}, ""},
 		{"413 splits", func(_ int, r testpeer.Recorded) testpeer.Answer {

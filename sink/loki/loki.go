@@ -165,7 +165,8 @@ func (s *Sink) Close() { s.client.CloseIdleConnections() }
 // ErrDropped is wrapped by errors for entries that were given up on: Loki
 // rejected them with a 4xx other than 429, an entry alone was too large,
 // or the attempts ran out.
-var ErrDropped = errors.New("entries dropped")
+// It is retry.ErrDropped, the same value in every sink package.
+var ErrDropped = retry.ErrDropped
 
 // Send pushes events in batches of at most BatchSize and returns once all
 // were accepted (nil), or after some were dropped (an error wrapping

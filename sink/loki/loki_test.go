@@ -313,7 +313,7 @@ func TestStatusHandling(t *testing.T) {
 		{"429 retry-after honoured", seq(answer{429, map[string]string{"Retry-After": "1"}, ""}), retry.Policy{}, 0, 3, 2, nil, retry.Counts{Sent: 3, Failed: 1, Retried: 1}, `"wait":30`, 3},
 		{"503 retry-after date", seq(answer{503, map[string]string{"Retry-After": time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}, ""}), retry.Policy{}, 0, 3, 2, nil, retry.Counts{Sent: 3, Failed: 1, Retried: 1}, `"wait":30`, 3},
 		{"500 then 503 retried", seq(answer{500, nil, ""}, answer{503, nil, ""}), retry.Policy{}, 0, 3, 3, nil, retry.Counts{Sent: 3, Failed: 2, Retried: 2}, "", 3},
-		{"slow retried", seq(answer{-1, nil, ""}), retry.Policy{}, 100 * time.Millisecond, 3, 2, nil, retry.Counts{Sent: 3, Failed: 1, Retried: 1}, "Client.Timeout", 3},
+		{"slow retried", seq(answer{-1, nil, ""}), retry.Policy{}, 500 * time.Millisecond, 3, 2, nil, retry.Counts{Sent: 3, Failed: 1, Retried: 1}, "Client.Timeout", 3},
 		{"gives up", seq(answer{503, nil, ""}, answer{503, nil, ""}, answer{503, nil, ""}), retry.Policy{Min: time.Millisecond, MaxAttempts: 3}, 0, 2, 3, retry.ErrGaveUp, retry.Counts{Failed: 3, Retried: 2, Dropped: 2}, "", 0},
 		{"413 splits", func(_ int, r request) (int, map[string]string, string) {
 			if r.entries() > 2 {

@@ -178,6 +178,12 @@ func Retryable(err error) bool {
 	return true
 }
 
+// ErrDropped is wrapped by every sink's error for items it gave up on (a
+// permanent rejection, an item too large on its own, or attempts used up).
+// Retrying them cannot help, so a checkpoint may pass them. Each sink
+// package re-exports it as its own ErrDropped.
+var ErrDropped = errors.New("dropped")
+
 // ErrGaveUp is wrapped by Do's error when MaxAttempts were used up.
 var ErrGaveUp = errors.New("gave up")
 

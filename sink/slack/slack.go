@@ -69,7 +69,8 @@ func (c Config) Validate() error {
 var ErrDeadWebhook = errors.New("slack webhook is dead")
 
 // ErrDropped is wrapped by errors for messages that were given up on.
-var ErrDropped = errors.New("slack messages dropped")
+// It is retry.ErrDropped, the same value in every sink package.
+var ErrDropped = retry.ErrDropped
 
 // deadBodies are Slack's error bodies that mean the webhook is gone.
 var deadBodies = []string{"no_service", "invalid_token", "channel_not_found", "channel_is_archived", "team_disabled", "no_team", "action_prohibited"}

@@ -210,7 +210,7 @@ func TestStatusHandling(t *testing.T) {
 		{"429 retried", []testpeer.Answer{A(429, "")}, 0, 2, nil, retry.Counts{Sent: 1, Failed: 1, Retried: 1}, `"wait":`},
 		{"429 retry-after honoured", []testpeer.Answer{A(429, "", "Retry-After", "1")}, 0, 2, nil, retry.Counts{Sent: 1, Failed: 1, Retried: 1}, `"wait":30`},
 		{"500 and 503 retried", []testpeer.Answer{A(500, "rollup_error"), A(503, "")}, 0, 3, nil, retry.Counts{Sent: 1, Failed: 2, Retried: 2}, ""},
-		{"slow retried", []testpeer.Answer{A(testpeer.Slow, "")}, 100 * time.Millisecond, 2, nil, retry.Counts{Sent: 1, Failed: 1, Retried: 1}, "Client.Timeout"},
+		{"slow retried", []testpeer.Answer{A(testpeer.Slow, "")}, 500 * time.Millisecond, 2, nil, retry.Counts{Sent: 1, Failed: 1, Retried: 1}, "Client.Timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -121,7 +121,8 @@ func (s *Sink) Close() { s.client.CloseIdleConnections() }
 // ErrDropped is wrapped by errors for events that were given up on: the
 // endpoint rejected them with a 4xx other than 429, one event alone was too
 // large, or the attempts ran out.
-var ErrDropped = errors.New("events dropped")
+// It is retry.ErrDropped, the same value in every sink package.
+var ErrDropped = retry.ErrDropped
 
 // Body is the JSON the webhook receives.
 type Body struct {
