@@ -317,15 +317,17 @@ func (a *app) runScan(ctx context.Context, cfg *scanConfig) int {
 			if cfg.failOn != 0 && ev.Severity >= cfg.failOn {
 				found = true
 			}
-			if out == nil {
-				rep.Add(ev)
+			if !rep.Reportable(ev.Severity) {
+				if out == nil {
+					rep.Add(ev) // counted, and unclassified templates listed
+				}
 				continue
 			}
-			if rep.Reportable(ev.Severity) {
-				events++
-				if err := out.Write(ev); err != nil {
-					return err
-				}
+			events++
+			if out == nil {
+				rep.Add(ev)
+			} else if err := out.Write(ev); err != nil {
+				return err
 			}
 		}
 		prog.update(rep.Entries(), events)

@@ -112,6 +112,12 @@ func TestRenderGolden(t *testing.T) {
 			evs:   fixture(),
 		},
 		{
+			name:  "empty-open-end",
+			opts:  Options{Since: t0, MinSeverity: patterns.Error},
+			style: Style{Location: time.UTC},
+			head:  Header{Units: []string{"flaredb.service"}, Source: "local journal, boot -1", Elapsed: 300 * time.Microsecond},
+		},
+		{
 			name:  "empty",
 			opts:  Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: patterns.Warning},
 			style: Style{Location: time.UTC},
@@ -121,7 +127,7 @@ func TestRenderGolden(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := New(tt.opts)
-			if tt.name != "empty" {
+			if !strings.HasPrefix(tt.name, "empty") {
 				// entries before and after the events, as a scan reads them
 				r.Entry(t0.Add(-30 * time.Second))
 				for i := range tt.evs {

@@ -58,11 +58,14 @@ func (r *Report) Render(w io.Writer, h Header, st Style) error {
 	stamp := stampLayout(from.In(st.Location), to.In(st.Location))
 
 	// Header.
-	if from.IsZero() && r.entries > 0 {
+	switch {
+	case from.IsZero() && r.entries > 0:
 		fmt.Fprintf(bw, "window   (the entries carry no timestamps)\n")
-	} else if from.IsZero() {
+	case from.IsZero():
 		fmt.Fprintf(bw, "window   (no entries)\n")
-	} else {
+	case r.entries == 0 && r.opts.Until.IsZero():
+		fmt.Fprintf(bw, "window   from %s (no entries)\n", from.In(st.Location).Format("2006-01-02 15:04:05 MST"))
+	default:
 		how := ""
 		if r.opts.Since.IsZero() || r.opts.Until.IsZero() {
 			how = ", first to last entry read"
@@ -217,8 +220,13 @@ func (r *Report) summary(elapsed time.Duration) string {
 	}
 	fmt.Fprintf(&b, "; %s unclassified WARN/ERROR %s; %s %s read",
 		commas(r.unclassified), plural(r.unclassified, "line", "lines"), commas(r.entries), plural(r.entries, "entry", "entries"))
-	if elapsed > 0 {
+	switch {
+	case elapsed >= time.Second:
+		fmt.Fprintf(&b, " in %s", elapsed.Round(10*time.Millisecond))
+	case elapsed >= time.Millisecond:
 		fmt.Fprintf(&b, " in %s", elapsed.Round(time.Millisecond))
+	case elapsed > 0:
+		b.WriteString(" in <1ms")
 	}
 	return b.String()
 }
