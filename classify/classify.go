@@ -65,14 +65,21 @@ type Classifier struct {
 	words int
 	// units maps a unit to the signatures that apply to it; noUnit holds
 	// those for lines without a unit.
-	units  map[string]*unitSet
-	noUnit *unitSet
+	units    map[string]*unitSet
+	unitList []namedSet
+	noUnit   *unitSet
+}
+
+type namedSet struct {
+	name string
+	set  *unitSet
 }
 
 // unitSet is the prefilter for the signatures of one unit.
 type unitSet struct {
-	ac      *automaton // nil when no signature has literals
-	always  []uint64   // candidates regardless of literals
+	ac      *automaton   // nil when no signature has literals
+	ngram   *ngramFilter // the automaton's fast equivalent for ASCII lines
+	always  []uint64     // candidates regardless of literals
 	members []uint64
 }
 
@@ -150,6 +157,7 @@ func New(lib *patterns.Library, opts Options) *Classifier {
 			if !seen[u] {
 				seen[u] = true
 				c.units[u] = c.buildSet(func(cs *csig) bool { return slices.Contains(cs.sig.Units, u) })
+				c.unitList = append(c.unitList, namedSet{u, c.units[u]})
 			}
 		}
 	}
@@ -291,8 +299,27 @@ func (c *Classifier) buildSet(member func(*csig) bool) *unitSet {
 	}
 	if len(pats) > 0 {
 		us.ac = newAutomaton(pats, idx, c.words)
+		us.ngram = newNgramFilter(pats, idx, c.words)
+		if us.ac == nil { // too many literals for the automaton: no prefilter
+			us.ngram = nil
+			for _, i := range idx {
+				us.always[i/64] |= 1 << (i % 64)
+			}
+		}
 	}
 	return us
+}
+
+// scan ORs into cand the signatures whose literals occur in body.
+func (us *unitSet) scan(body string, cand []uint64) {
+	if us.ac == nil {
+		return
+	}
+	if us.ngram.scan(body, cand) {
+		return
+	}
+	copy(cand, us.always) // not ASCII: the automaton folds runes
+	us.ac.scan(body, cand)
 }
 
 // set returns the prefilter for a unit, or nil when no signature applies.
@@ -300,7 +327,14 @@ func (c *Classifier) set(unit string) *unitSet {
 	if unit == "" {
 		return c.noUnit
 	}
-	return c.units[unit]
+	// A short list beats a map: unit strings are mostly the constants
+	// InferUnit returns, and comparing them is cheap.
+	for i := range c.unitList {
+		if c.unitList[i].name == unit {
+			return c.unitList[i].set
+		}
+	}
+	return nil
 }
 
 // value is a typed field value.
@@ -309,7 +343,6 @@ type value struct {
 	i    int64
 	f    float64
 	s    string
-	err  error
 }
 
 const (
@@ -352,8 +385,9 @@ func (v value) String() string {
 const maxInlineFields = 12
 
 // values computes the capture-based field values (not the template, which
-// needs the body and allocates; see fill).
-func (cs *csig) values(body string, caps []int, l *Line, out []value) {
+// needs the body and allocates; see fillTemplate). When errs is not nil,
+// errs[k] receives the error of a value that did not parse.
+func (cs *csig) values(body string, caps []int, l *Line, out []value, errs []error) {
 	for k, f := range cs.fields {
 		v := &out[k]
 		*v = value{}
@@ -373,21 +407,21 @@ func (cs *csig) values(body string, caps []int, l *Line, out []value) {
 		case fkInt:
 			n, err := ParseInt(s)
 			if err != nil {
-				v.err = err
+				setErr(errs, k, err)
 				continue
 			}
 			v.kind, v.i = vInt, n
 		case fkDuration:
 			d, err := ParseDuration(s)
 			if err != nil {
-				v.err = err
+				setErr(errs, k, err)
 				continue
 			}
 			v.kind, v.f = vFloat, d
 		case fkHost, fkPort:
 			h, p, err := SplitHostPort(s)
 			if err != nil {
-				v.err = err
+				setErr(errs, k, err)
 				continue
 			}
 			if f.kind == fkHost {
@@ -396,6 +430,12 @@ func (cs *csig) values(body string, caps []int, l *Line, out []value) {
 				v.kind, v.i = vInt, p
 			}
 		}
+	}
+}
+
+func setErr(errs []error, k int, err error) {
+	if errs != nil {
+		errs[k] = err
 	}
 }
 
@@ -510,9 +550,19 @@ func (c *Classifier) Classify(e *tail.Entry) (Event, bool) {
 		cand = make([]uint64, c.words)
 	}
 	copy(cand, us.always)
-	if us.ac != nil {
-		us.ac.scan(l.Body, cand)
+	us.scan(l.Body, cand)
+	any := uint64(0)
+	for _, w := range cand {
+		any |= w
 	}
+	if any == 0 {
+		return Event{}, false
+	}
+	return c.decide(e, &l, cand)
+}
+
+// decide tries the candidate signatures in library order.
+func (c *Classifier) decide(e *tail.Entry, l *Line, cand []uint64) (Event, bool) {
 	var m machine
 	var valBuf [maxInlineFields]value
 	failed := false // a regex signature matched but did not fire
@@ -531,20 +581,20 @@ func (c *Classifier) Classify(e *tail.Entry) (Event, bool) {
 			if !ok {
 				continue
 			}
-			vals := valBuf[:0]
+			var vals []value
 			if len(cs.fields) <= len(valBuf) {
 				vals = valBuf[:len(cs.fields)]
 			} else {
 				vals = make([]value, len(cs.fields))
 			}
-			cs.values(l.Body, caps, &l, vals)
+			cs.values(l.Body, caps, l, vals, nil)
 			if !cs.fires(vals) {
 				if cs.sig.Match != nil {
 					failed = true
 				}
 				continue
 			}
-			return c.event(cs, e, &l, vals), true
+			return c.event(cs, e, l, vals), true
 		}
 	}
 	return Event{}, false

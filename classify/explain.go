@@ -70,9 +70,10 @@ func (c *Classifier) Explain(e *tail.Entry) Explanation {
 			continue
 		}
 		vals := make([]value, len(cs.fields))
-		cs.values(l.Body, caps, l, vals)
+		errs := make([]error, len(cs.fields))
+		cs.values(l.Body, caps, l, vals, errs)
 		cs.fillTemplate(l.Body, vals)
-		sm := cs.describe(l.Level, vals)
+		sm := cs.describe(l.Level, vals, errs)
 		switch {
 		case !member:
 			if us == nil {
@@ -115,16 +116,16 @@ func (cs *csig) fireText() string {
 	return strings.Join(parts, " and ")
 }
 
-func (cs *csig) describe(l patterns.Level, vals []value) SignatureMatch {
+func (cs *csig) describe(l patterns.Level, vals []value, errs []error) SignatureMatch {
 	sm := SignatureMatch{ID: cs.sig.ID, Pos: cs.sig.Pos, Fields: map[string]any{}, Severity: cs.severity(l, vals)}
 	for k, f := range cs.fields {
 		if vals[k].kind != 0 {
 			sm.Fields[f.name] = vals[k].any()
-		} else if vals[k].err != nil {
+		} else if errs[k] != nil {
 			if sm.FieldErrors == nil {
 				sm.FieldErrors = map[string]string{}
 			}
-			sm.FieldErrors[f.name] = vals[k].err.Error()
+			sm.FieldErrors[f.name] = errs[k].Error()
 		}
 	}
 	return sm

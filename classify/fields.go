@@ -53,7 +53,6 @@ func ParseDuration(s string) (float64, error) {
 	var mant uint64
 	digits := 0
 	seenDot := false
-	exact := true
 	for j := 0; j < len(num); j++ {
 		c := num[j]
 		if c == '.' {
@@ -73,7 +72,6 @@ func ParseDuration(s string) (float64, error) {
 		if mant > (math.MaxUint64-9)/10 {
 			// Too many significant digits: drop the rest (an
 			// approximation only for absurdly precise input).
-			exact = false
 			if !seenDot {
 				exp++
 			}
@@ -89,13 +87,21 @@ func ParseDuration(s string) (float64, error) {
 	if digits == 0 {
 		return 0, fmt.Errorf("parse duration %q: %w", s, ErrSyntax)
 	}
-	_ = exact
 	// mant * mul may overflow uint64: use float for the huge cases.
 	if mant != 0 && mul > 1 && mant > math.MaxUint64/mul {
 		v := float64(mant) * float64(mul) * math.Pow10(exp)
 		return checkFinite(s, v)
 	}
 	mant *= mul
+	// Exact fast path (Clinger): the mantissa and the power of ten are
+	// exactly representable, so one multiplication or division rounds
+	// correctly.
+	if mant < 1<<53 && exp >= -22 && exp <= 22 {
+		if exp >= 0 {
+			return checkFinite(s, float64(mant)*pow10[exp])
+		}
+		return checkFinite(s, float64(mant)/pow10[-exp])
+	}
 	v, err := strconv.ParseFloat(strconv.FormatUint(mant, 10)+"e"+strconv.Itoa(exp), 64)
 	if err != nil {
 		return 0, fmt.Errorf("parse duration %q: %w", s, ErrOverflow)
@@ -109,6 +115,9 @@ func checkFinite(s string, v float64) (float64, error) {
 	}
 	return v, nil
 }
+
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // maxDurationMS bounds durations: 1e15 ms is about 31,700 years, far beyond
 // anything a log line means, and keeps values exact enough for JSON.

@@ -79,9 +79,7 @@ func normalize(e *tail.Entry, l *Line) {
 	target := ""
 	if lvl != patterns.LevelNone {
 		l.LevelFromText = true
-		rest = skipSpans(rest)
-		target, rest = parseTarget(rest)
-		s = rest
+		target, s = splitContext(rest)
 	} else {
 		s = msg
 		lvl = levelFromPriority(e.Priority)
@@ -313,8 +311,25 @@ func parseLevel(s string) (patterns.Level, string) {
 	return lvl, t[n:]
 }
 
-func isIdentByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+// identByte marks the bytes of identifiers: letters, digits and '_'.
+var identByte = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+	}
+	return t
+}()
+
+func isIdentByte(c byte) bool { return identByte[c] }
+
+// splitContext removes span context and the target from what follows the
+// level and returns the target and the body.
+func splitContext(s string) (target, body string) {
+	// Common case first: "crate_name: body", where crate_name names a
+	// service (so it cannot be a field-less span; see skipSpans).
+	if n := targetLen(s); n > 0 && looksLikeServiceTarget(s[:n]) {
+		return parseTarget(s)
+	}
+	return parseTarget(skipSpans(s))
 }
 
 // targetLen returns the length of a target path (ident("::"ident)*) at the

@@ -1,10 +1,12 @@
 package classify
 
 import (
+	"encoding/binary"
 	"regexp/syntax"
 	"slices"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Literal prefilter.
@@ -291,10 +293,13 @@ type automaton struct {
 	class  [256]uint16
 	canon  [256]uint16
 	nclass int
-	// next is the transition table: next[state*nclass+class].
-	next []int32
-	// States >= outStart have outputs: outs[(state-outStart)*words ...].
-	outStart int32
+	// next is the transition table: next[state*nclass+class] is the next
+	// state, premultiplied by nclass.
+	next []uint16
+	// States >= outStart (premultiplied) have outputs:
+	// outs[(state/nclass-firstOut)*words ...].
+	outStart uint16
+	firstOut int
 	outs     []uint64
 	words    int
 }
@@ -390,24 +395,28 @@ func newAutomaton(pats [][]string, sigs []int, words int) *automaton {
 			order = append(order, i)
 		}
 	}
-	a.outStart = int32(len(order))
+	a.firstOut = len(order)
 	for i, nd := range nodes {
 		if len(nd.out) != 0 {
 			order = append(order, i)
 		}
 	}
-	newID := make([]int32, len(nodes))
-	for ni, old := range order {
-		newID[old] = int32(ni)
+	if len(nodes)*n > 1<<16 {
+		return nil // too large for 16-bit states: no prefilter
 	}
-	a.next = make([]int32, len(nodes)*n)
-	a.outs = make([]uint64, (len(nodes)-int(a.outStart))*words)
+	a.outStart = uint16(a.firstOut * n)
+	newID := make([]int, len(nodes))
+	for ni, old := range order {
+		newID[old] = ni
+	}
+	a.next = make([]uint16, len(nodes)*n)
+	a.outs = make([]uint64, (len(nodes)-a.firstOut)*words)
 	for ni, old := range order {
 		for c := 0; c < n; c++ {
-			a.next[ni*n+c] = newID[trans[old][c]]
+			a.next[ni*n+c] = uint16(newID[trans[old][c]] * n)
 		}
-		if ni >= int(a.outStart) {
-			base := (ni - int(a.outStart)) * words
+		if ni >= a.firstOut {
+			base := (ni - a.firstOut) * words
 			for _, sig := range nodes[old].out {
 				a.outs[base+sig/64] |= 1 << (sig % 64)
 			}
@@ -425,23 +434,23 @@ func newAutomaton(pats [][]string, sigs []int, words int) *automaton {
 // signatures whose literals occur into bits (len(bits) == a.words).
 func (a *automaton) scan(s string, bits []uint64) {
 	next := a.next
-	nc := int32(a.nclass)
-	var st int32
+	out := a.outStart
+	var st uint16 // premultiplied: state*nclass
 	for i := 0; i < len(s); i++ {
 		c := a.class[s[i]]
 		if c == slowClass {
 			st, i = a.slow(s, i, st, bits)
 			continue
 		}
-		st = next[st*nc+int32(c)]
-		if st >= a.outStart {
+		st = next[int(st)+int(c)]
+		if st >= out {
 			a.collect(st, bits)
 		}
 	}
 }
 
-func (a *automaton) collect(st int32, bits []uint64) {
-	base := int(st-a.outStart) * a.words
+func (a *automaton) collect(st uint16, bits []uint64) {
+	base := (int(st)/a.nclass - a.firstOut) * a.words
 	for w := range bits {
 		bits[w] |= a.outs[base+w]
 	}
@@ -449,16 +458,199 @@ func (a *automaton) collect(st int32, bits []uint64) {
 
 // slow feeds the folded form of the rune at s[i] (a byte >= 0x80) and
 // returns the new state and the index of the rune's last byte.
-func (a *automaton) slow(s string, i int, st int32, bits []uint64) (int32, int) {
+func (a *automaton) slow(s string, i int, st uint16, bits []uint64) (uint16, int) {
 	r, w := utf8.DecodeRuneInString(s[i:])
 	var buf [utf8.UTFMax]byte
 	enc := utf8.AppendRune(buf[:0], foldRune(r))
-	nc := int32(a.nclass)
 	for _, b := range enc {
-		st = a.next[st*nc+int32(a.canon[b])]
+		st = a.next[int(st)+int(a.canon[b])]
 		if st >= a.outStart {
 			a.collect(st, bits)
 		}
 	}
 	return st, i + w - 1
+}
+
+// ngramFilter finds the same literals as the automaton in ASCII text, but
+// without the automaton's chain of dependent table loads (about 2 ns per
+// byte): every literal is represented by one of its 3-byte windows (the
+// rarest by a letter-frequency estimate), each text position's 3 bytes
+// (ASCII-folded) are hashed into a 64 Kibit bitmap, and only positions that
+// hit the bitmap compare a literal. The positions are independent, so the
+// CPU overlaps them. Lines with bytes >= 0x80 (which may fold to ASCII, like
+// KELVIN SIGN) go to the automaton. Literals shorter than 3 bytes make their
+// signature a candidate on every ASCII line; literals with non-ASCII bytes
+// cannot occur in ASCII text.
+type ngramFilter struct {
+	bitmap  [1024]uint64
+	entries []ngramEntry // sorted by hash
+	always  []uint64     // signatures with a literal shorter than 3 bytes
+}
+
+type ngramEntry struct {
+	hash uint16
+	key  uint32 // the window's 3 bytes | 0x20, little-endian
+	off  int    // the window's offset in lit
+	lit  string
+	sig  int
+}
+
+const ngramMul = 0x9E3779B1
+
+// byteFreq estimates how common a byte is in log text (per mille).
+func byteFreq(c byte) int {
+	const letters = "etaoinshrdlcumwfgypbvkjxqz"
+	freqs := [...]int{127, 91, 82, 75, 70, 67, 63, 61, 60, 43, 40, 28, 28, 24, 24, 22, 20, 20, 19, 15, 10, 8, 2, 2, 1, 1}
+	if i := strings.IndexByte(letters, c); i >= 0 {
+		return freqs[i]
+	}
+	switch {
+	case c == ' ':
+		return 180
+	case isDigit(c):
+		return 50
+	case c == '=':
+		return 40
+	case c == '_' || c == ',':
+		return 30
+	case c == '.' || c == ':' || c == '/':
+		return 20
+	}
+	return 10
+}
+
+func newNgramFilter(pats [][]string, sigs []int, words int) *ngramFilter {
+	g := &ngramFilter{always: make([]uint64, words)}
+	for i, set := range pats {
+		for _, p := range set {
+			ascii := true
+			for k := 0; k < len(p); k++ {
+				if p[k] >= utf8.RuneSelf {
+					ascii = false
+				}
+			}
+			if !ascii {
+				continue
+			}
+			if len(p) < 3 {
+				g.always[sigs[i]/64] |= 1 << (sigs[i] % 64)
+				continue
+			}
+			best, bestScore := 0, -1
+			for o := 0; o+3 <= len(p); o++ {
+				sc := byteFreq(p[o]) + byteFreq(p[o+1]) + byteFreq(p[o+2])
+				if bestScore < 0 || sc < bestScore {
+					best, bestScore = o, sc
+				}
+			}
+			key := (uint32(p[best]) | uint32(p[best+1])<<8 | uint32(p[best+2])<<16) | 0x202020
+			h := uint16((key * ngramMul) >> 16)
+			g.bitmap[h>>6] |= 1 << (h & 63)
+			g.entries = append(g.entries, ngramEntry{hash: h, key: key, off: best, lit: p, sig: sigs[i]})
+		}
+	}
+	slices.SortFunc(g.entries, func(a, b ngramEntry) int { return int(a.hash) - int(b.hash) })
+	return g
+}
+
+// isASCII reports whether s has no byte >= 0x80.
+func isASCII(s string) bool {
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	i := 0
+	var acc uint64
+	for ; i+8 <= len(b); i += 8 {
+		acc |= binary.LittleEndian.Uint64(b[i:])
+	}
+	for ; i < len(b); i++ {
+		acc |= uint64(b[i])
+	}
+	return acc&0x8080808080808080 == 0
+}
+
+// scan ORs into bits the signatures whose literals occur in s and reports
+// true, when s is ASCII; it returns false for other text, and bits must
+// then be recomputed with the automaton.
+func (g *ngramFilter) scan(s string, bits []uint64) bool {
+	for w := range bits {
+		bits[w] |= g.always[w]
+	}
+	n := len(s)
+	// The bytes are only read: a []byte view of the string avoids
+	// per-byte bounds checks and lets one load serve four windows.
+	b := unsafe.Slice(unsafe.StringData(s), n)
+	var acc uint64
+	i := 0
+	for ; i+8 <= n; i += 4 {
+		raw := binary.LittleEndian.Uint64(b[i:])
+		acc |= raw
+		w := raw | 0x2020202020202020
+		if p := uint32(w&0xffffff) * ngramMul; g.bitmap[p>>22]&(1<<((p>>16)&63)) != 0 {
+			g.verify(s, i, uint32(w&0xffffff), uint16(p>>16), bits)
+		}
+		if p := uint32((w>>8)&0xffffff) * ngramMul; g.bitmap[p>>22]&(1<<((p>>16)&63)) != 0 {
+			g.verify(s, i+1, uint32((w>>8)&0xffffff), uint16(p>>16), bits)
+		}
+		if p := uint32((w>>16)&0xffffff) * ngramMul; g.bitmap[p>>22]&(1<<((p>>16)&63)) != 0 {
+			g.verify(s, i+2, uint32((w>>16)&0xffffff), uint16(p>>16), bits)
+		}
+		if p := uint32((w>>24)&0xffffff) * ngramMul; g.bitmap[p>>22]&(1<<((p>>16)&63)) != 0 {
+			g.verify(s, i+3, uint32((w>>24)&0xffffff), uint16(p>>16), bits)
+		}
+	}
+	for ; i < n; i++ {
+		acc |= uint64(b[i])
+		if i+3 > n {
+			continue
+		}
+		k := (uint32(b[i]) | uint32(b[i+1])<<8 | uint32(b[i+2])<<16) | 0x202020
+		if p := k * ngramMul; g.bitmap[p>>22]&(1<<((p>>16)&63)) != 0 {
+			g.verify(s, i, k, uint16(p>>16), bits)
+		}
+	}
+	// Bytes i..i+3 of the last 8-byte load were read but their windows
+	// were not all checked: the tail loop covers them (acc already holds
+	// their high bits, rereading is harmless).
+	return acc&0x8080808080808080 == 0
+}
+
+// verify compares the literals whose window hashes to h with s around i.
+func (g *ngramFilter) verify(s string, i int, key uint32, h uint16, bits []uint64) {
+	e := g.entries
+	lo, hi := 0, len(e)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if e[m].hash < h {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	for ; lo < len(e) && e[lo].hash == h; lo++ {
+		en := &e[lo]
+		if en.key != key {
+			continue
+		}
+		p := i - en.off
+		if p < 0 || p+len(en.lit) > len(s) {
+			continue
+		}
+		if foldEqualASCII(s[p:p+len(en.lit)], en.lit) {
+			bits[en.sig/64] |= 1 << (en.sig % 64)
+		}
+	}
+}
+
+// foldEqualASCII reports whether s equals the lower-case ASCII lit when
+// upper-case letters of s are lowered.
+func foldEqualASCII(s, lit string) bool {
+	for k := 0; k < len(lit); k++ {
+		c := s[k]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lit[k] {
+			return false
+		}
+	}
+	return true
 }

@@ -32,7 +32,7 @@ func TestRequiredLiterals(t *testing.T) {
 		{`(?i)[Kk]elvin`, []string{"kelvin"}},
 		{`(?i)250µs`, []string{"250µs"}},
 		{`(?i)250μs`, []string{"250µs"}}, // GREEK SMALL MU folds to MICRO SIGN
-		{`(?i)ſtall`, []string{"stall"}},   // LONG S folds to s
+		{`(?i)ſtall`, []string{"stall"}}, // LONG S folds to s
 		{`(?i)x{3,}yz`, []string{"xxx"}},
 		{`(?i)ab+cd`, []string{"bcd"}},
 		{`(?i)(?:abc)+de`, []string{"abcde"}},
@@ -94,9 +94,9 @@ func TestAutomaton(t *testing.T) {
 		{"HIS", 1 << 1},
 		{"nothing", 0},
 		{"250µs", 1 << 2},
-		{"250μS", 1 << 2}, // GREEK SMALL MU + upper S
-		{"250ΜS", 1 << 2}, // GREEK CAPITAL MU
-		{"ſtall", 1 << 3}, // LONG S
+		{"250μS", 1 << 2},  // GREEK SMALL MU + upper S
+		{"250ΜS", 1 << 2},  // GREEK CAPITAL MU
+		{"ſtall", 1 << 3},  // LONG S
 		{"\u212a", 1 << 4}, // KELVIN SIGN
 		{"\xff\xfestall\xc3", 1 << 3},
 		{"", 0},

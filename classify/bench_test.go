@@ -1,0 +1,91 @@
+package classify
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/centra-cloud/cflogd/tail"
+)
+
+// corpusPath is the benchmark corpus: CFLOGD_CORPUS, else /tmp/corpus/corpus.txt.
+func corpusPath() string {
+	if p := os.Getenv("CFLOGD_CORPUS"); p != "" {
+		return p
+	}
+	return "/tmp/corpus/corpus.txt"
+}
+
+// loadCorpus reads one message per line. Entries carry no unit, like text
+// input without --unit: the unit is inferred from the target.
+func loadCorpus(tb testing.TB) []tail.Entry {
+	tb.Helper()
+	data, err := os.ReadFile(corpusPath())
+	if err != nil {
+		tb.Skipf("no corpus: %v (set CFLOGD_CORPUS)", err)
+	}
+	s := string(data)
+	n := bytes.Count(data, []byte{'\n'})
+	entries := make([]tail.Entry, 0, n+1)
+	t0 := time.Unix(1748736000, 0)
+	for len(s) > 0 {
+		i := strings.IndexByte(s, '\n')
+		line := s
+		if i >= 0 {
+			line, s = s[:i], s[i+1:]
+		} else {
+			s = ""
+		}
+		entries = append(entries, tail.Entry{Message: line, Priority: tail.NoPriority, Host: "node1", Time: t0})
+	}
+	return entries
+}
+
+// BenchmarkClassifyCorpus classifies the 2M-line benchmark corpus with the
+// shipped library on one goroutine and reports lines/s.
+func BenchmarkClassifyCorpus(b *testing.B) {
+	entries := loadCorpus(b)
+	c := New(builtin(b), Options{})
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	events := 0
+	for range b.N {
+		for i := range entries {
+			if _, ok := c.Classify(&entries[i]); ok {
+				events++
+			}
+		}
+	}
+	b.StopTimer()
+	reportRate(b, len(entries)*b.N, cpuTime()-cpu0)
+	b.ReportMetric(float64(events)/float64(b.N), "events")
+}
+
+// BenchmarkClassifySamples classifies the built-in sample lines (always
+// available).
+func BenchmarkClassifySamples(b *testing.B) {
+	c := New(builtin(b), Options{})
+	entries := make([]tail.Entry, len(sampleLines))
+	for i, l := range sampleLines {
+		entries[i] = tail.Entry{Message: l, Priority: tail.NoPriority, Host: "node1"}
+	}
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for range b.N {
+		for i := range entries {
+			c.Classify(&entries[i])
+		}
+	}
+	b.StopTimer()
+	reportRate(b, len(entries)*b.N, cpuTime()-cpu0)
+}
+
+// reportRate reports lines per second of wall time and of CPU time.
+func reportRate(b *testing.B, lines int, cpu time.Duration) {
+	b.ReportMetric(float64(lines)/b.Elapsed().Seconds(), "lines/s")
+	if cpu > 0 {
+		b.ReportMetric(float64(lines)/cpu.Seconds(), "lines/cpu-s")
+	}
+}
