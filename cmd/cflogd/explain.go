@@ -56,9 +56,9 @@ func newExplainFlags() *explainFlags {
 	fs := f.fs
 	fs.StringVar(&f.unit, "unit", "", "the line's `UNIT` (chainfire, flaredb, placement-driver or pd); default: from the target")
 	fs.IntVar(&f.priority, "priority", -1, "the entry's PRIORITY `N` (0-7); -1: none")
-	fs.StringVar(&f.target, "target", "", "the entry's TARGET field (tracing-journald)")
+	fs.StringVar(&f.target, "target", "", "the entry's TARGET field: the tracing target `NAME` (tracing-journald lines)")
 	fs.Var(&f.patterns, "patterns", "also load the pattern files (*.yaml) in `DIR`; repeatable")
-	fs.StringVar(&f.output, "output", "text", "write `FORMAT`: text, or json (one object per line)")
+	fs.StringVar(&f.output, "output", "text", "output `FORMAT`: text, or json (one object per line)")
 	fs.StringVar(&f.runbookBase, "runbook-base", classify.DefaultRunbookBase, "`URL` the runbook links start with")
 	return f
 }

@@ -73,6 +73,9 @@ func (p *pipeline) run(ctx context.Context,
 	}()
 
 	readErr := read(ctx, func(batch []tail.Entry) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		j := &job{entries: batch, done: make(chan struct{})}
 		select {
 		case ordered <- j:

@@ -81,7 +81,7 @@ func newScanFlags(a *app) *scanFlags {
 	fs.Var(&f.files, "file", "read the journal `FILE` instead of the local journal; repeatable")
 	fs.StringVar(&f.directory, "directory", "", "read the journal files in `DIR` instead of the local journal")
 	fs.StringVar(&f.input, "input", "", "read journalctl output (-o cat, short, json or export) from `FILE`, - for stdin")
-	fs.StringVar(&f.output, "output", "table", "write a `FORMAT`: table (for a person), json (one array) or jsonl (one event per line)")
+	fs.StringVar(&f.output, "output", "table", "output `FORMAT`: table (for a person), json (one array) or jsonl (one event per line)")
 	fs.StringVar(&f.minSeverity, "min-severity", "warning", "report events of at least `SEVERITY`: info, warning, error, critical")
 	fs.StringVar(&f.failOn, "fail-on", "", "exit 1 when an event of at least `SEVERITY` is found (default never)")
 	fs.Var(&f.patterns, "patterns", "also load the pattern files (*.yaml) in `DIR`; repeatable")

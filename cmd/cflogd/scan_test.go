@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -323,5 +324,17 @@ func TestScanLargeInputBoundedOrder(t *testing.T) {
 	}
 	if n != 6667 {
 		t.Errorf("%d events, want 6667", n)
+	}
+}
+
+func TestScanInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	a, _, stderr := testApp("ERROR chainfire_raft: corrupted log entry\n")
+	if code := a.main(ctx, []string{"scan", "--input", "-", "--output", "jsonl"}); code != exitFailure {
+		t.Errorf("exit code = %d, want %d", code, exitFailure)
+	}
+	if !strings.Contains(stderr.String(), "scan interrupted") {
+		t.Errorf("stderr = %q, want it to say the scan was interrupted", stderr)
 	}
 }

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/centra-cloud/cflogd/classify"
+	"github.com/centra-cloud/cflogd/tail"
+)
+
+// fakeRead yields n batches of size entries whose messages count up.
+func fakeRead(n, size int) func(ctx context.Context, fn func([]tail.Entry) error) error {
+	return func(ctx context.Context, fn func([]tail.Entry) error) error {
+		k := 0
+		for range n {
+			batch := make([]tail.Entry, size)
+			for i := range batch {
+				batch[i].Message = strconv.Itoa(k)
+				k++
+			}
+			if err := fn(batch); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// evenEvents gives an event for even messages and panics on "13".
+func evenEvents(e *tail.Entry) (classify.Event, bool) {
+	n, _ := strconv.Atoi(e.Message)
+	if n == 13 {
+		panic("classifier bug")
+	}
+	return classify.Event{Message: e.Message}, n%2 == 0
+}
+
+func TestPipelineOrderAndPanics(t *testing.T) {
+	for _, workers := range []int{1, 2, 7} {
+		t.Run(strconv.Itoa(workers), func(t *testing.T) {
+			p := pipeline{workers: workers, classify: evenEvents}
+			var entries int
+			var got []string
+			err := p.run(t.Context(), fakeRead(50, 37), func(es []tail.Entry, evs []classify.Event) error {
+				entries += len(es)
+				for _, ev := range evs {
+					got = append(got, ev.Message)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for i := 0; i < 50*37; i += 2 {
+				want = append(want, strconv.Itoa(i))
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+			if entries != 50*37 {
+				t.Errorf("entries = %d, want %d", entries, 50*37)
+			}
+		})
+	}
+}
+
+func TestPipelineErrors(t *testing.T) {
+	errConsume := errors.New("disk full")
+	errRead := errors.New("journal corrupt")
+	t.Run("consume error stops reading", func(t *testing.T) {
+		p := pipeline{workers: 2, classify: evenEvents}
+		calls := 0
+		err := p.run(t.Context(), fakeRead(1000, 10), func([]tail.Entry, []classify.Event) error {
+			calls++
+			if calls == 3 {
+				return errConsume
+			}
+			return nil
+		})
+		if !errors.Is(err, errConsume) {
+			t.Errorf("error = %v, want %v", err, errConsume)
+		}
+		if calls != 3 {
+			t.Errorf("consume called %d times after its error, want 3", calls)
+		}
+	})
+	t.Run("read error after the batches before it", func(t *testing.T) {
+		p := pipeline{workers: 2, classify: evenEvents}
+		read := func(ctx context.Context, fn func([]tail.Entry) error) error {
+			if err := fakeRead(3, 5)(ctx, fn); err != nil {
+				return err
+			}
+			return errRead
+		}
+		entries := 0
+		err := p.run(t.Context(), read, func(es []tail.Entry, _ []classify.Event) error {
+			entries += len(es)
+			return nil
+		})
+		if !errors.Is(err, errRead) {
+			t.Errorf("error = %v, want %v", err, errRead)
+		}
+		if entries != 15 {
+			t.Errorf("consumed %d entries, want the 15 read before the error", entries)
+		}
+	})
+}
