@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -85,17 +86,15 @@ func readExport(lr *lineReader, emit func(*Entry) error, skip func(line int, err
 			bad = fmt.Errorf("field %s: length %d too large", name, n)
 			continue
 		}
-		keep := min(n, uint64(MaxFieldSize))
-		if uint64(cap(binBuf)) < keep+1 {
-			binBuf = make([]byte, keep+1)
-		}
-		val := binBuf[:keep]
-		if _, err := io.ReadFull(lr.r, val); err != nil {
+		keep := int(min(n, uint64(MaxFieldSize)))
+		binBuf, err = readN(lr.r, binBuf[:0], keep)
+		if err != nil {
 			skip(start, fmt.Errorf("read value of field %s: %w", name, unexpected(err)))
 			return nil
 		}
+		val := binBuf
 		lr.line += bytes.Count(val, []byte("\n"))
-		if rest := int64(n - keep); rest > 0 {
+		if rest := int64(n) - int64(keep); rest > 0 {
 			if d, err := lr.r.Discard(int(min(rest, 1<<62))); err != nil || int64(d) != rest {
 				skip(start, fmt.Errorf("read value of field %s: %w", name, io.ErrUnexpectedEOF))
 				return nil
@@ -114,6 +113,21 @@ func readExport(lr *lineReader, emit func(*Entry) error, skip func(line int, err
 		lr.line++
 		bad = p.field([]byte(name), val)
 	}
+}
+
+// readN appends n bytes from r to buf, growing it as the bytes arrive so
+// that a bogus length in a short input costs no large allocation.
+func readN(r io.Reader, buf []byte, n int) ([]byte, error) {
+	for len(buf) < n {
+		chunk := min(n-len(buf), max(len(buf), 64<<10))
+		buf = slices.Grow(buf, chunk)
+		m, err := io.ReadFull(r, buf[len(buf):len(buf)+chunk])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 func unexpected(err error) error {

@@ -261,10 +261,11 @@ func matchesUnits(unit, ident string, units []string) bool {
 	return false
 }
 
-// lineReader reads lines of any length; lines longer than MaxFieldSize are
-// cut to it.
+// lineReader reads lines of any length; lines longer than max (default
+// MaxFieldSize) are cut to it.
 type lineReader struct {
 	r    *bufio.Reader
+	max  int
 	buf  []byte
 	line int // number of the line last returned
 }
@@ -284,13 +285,17 @@ func (l *lineReader) next() ([]byte, error) {
 		}
 		return nil, err
 	}
+	limit := l.max
+	if limit == 0 {
+		limit = MaxFieldSize
+	}
 	l.buf = append(l.buf[:0], frag...)
 	for {
 		frag, err = l.r.ReadSlice('\n')
 		if err == nil {
 			frag = frag[:len(frag)-1]
 		}
-		if room := MaxFieldSize - len(l.buf); room > 0 {
+		if room := limit - len(l.buf); room > 0 {
 			l.buf = append(l.buf, frag[:min(room, len(frag))]...)
 		}
 		switch err {

@@ -28,9 +28,13 @@ type jsonEntry struct {
 // record separators are tolerated). A value is a string, an array of byte
 // values (binary or invalid UTF-8), null (a field journalctl left out
 // without --all), or an array of those for a field the entry repeats, of
-// which the first counts. It calls emit for each entry with a MESSAGE, with
+// which the first counts. Lines longer than 4*MaxFieldSize are skipped as
+// malformed. It calls emit for each entry with a MESSAGE, with
 // Unit holding _SYSTEMD_UNIT, and skip for each malformed line.
 func readJSON(lr *lineReader, emit func(*Entry) error, skip func(line int, err error)) error {
+	// A MESSAGE of MaxFieldSize bytes written as an array of numbers takes
+	// up to four bytes per byte; longer lines are cut and then fail to parse.
+	lr.max = 4*MaxFieldSize + 64<<10
 	var p entryBuilder
 	for {
 		line, err := lr.next()
