@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
 
 scripts/install-deps.sh
+scripts/install-peers.sh
 
 echo "== go vet"
 go vet ./...
