@@ -315,7 +315,7 @@ func (us *unitSet) scan(body string, cand []uint64) {
 	if us.ac == nil {
 		return
 	}
-	if us.ngram.scan(body, cand) {
+	if us.ngram != nil && us.ngram.scan(body, cand) {
 		return
 	}
 	copy(cand, us.always) // not ASCII: the automaton folds runes

@@ -3,6 +3,7 @@ package classify
 import (
 	"errors"
 	"regexp/syntax"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -55,6 +56,13 @@ type inst struct {
 	lit    string
 	runes  []rune
 	cls    *runeClass
+	// skip, for a lazy unbounded repetition of (nearly) any character, is
+	// the literal that the rest of the program must start with (after
+	// zero-width instructions): the repetition jumps from one occurrence of
+	// it to the next instead of trying every position (ASCII text only).
+	skip *litSearch
+	// noNL: the repetition's class excludes '\n'.
+	noNL bool
 	// first holds the bytes that can start a match of the program from
 	// next (for opRep: where the repetition may stop).
 	first byteSet
@@ -158,6 +166,7 @@ func compileFast(expr string) (*fastProg, error) {
 	}
 	p := &fastProg{insts: c.insts, start: start, ncap: 2 * ncap}
 	p.computeFirst()
+	p.computeSkips()
 	p.first = p.firstOf(start)
 	p.anchor = startsWithBeginText(re)
 	return p, nil
@@ -383,6 +392,43 @@ func (p *fastProg) computeFirst() {
 	p.sets = sets
 }
 
+// computeSkips sets skip on lazy unbounded repetitions of a class holding
+// every ASCII byte (but maybe '\n') whose continuation starts with an ASCII
+// literal.
+func (p *fastProg) computeSkips() {
+	for pc := range p.insts {
+		in := &p.insts[pc]
+		if in.op != opRep || in.greedy || in.max >= 0 {
+			continue
+		}
+		all := true
+		for c := rune(0); c < utf8.RuneSelf; c++ {
+			if c != '\n' && !in.cls.has(c) {
+				all = false
+			}
+		}
+		if !all {
+			continue
+		}
+		next := in.next
+		for p.insts[next].op == opAssert || p.insts[next].op == opSave {
+			next = p.insts[next].next
+		}
+		lit := &p.insts[next]
+		if lit.op != opLit || !lit.ascii {
+			continue
+		}
+		l := lit.lit
+		if !lit.fold {
+			// Case-sensitive literal: searching case-insensitively only
+			// finds more candidates, which run() then rejects.
+			l = strings.ToLower(l)
+		}
+		in.skip = newLitSearch(l)
+		in.noNL = !in.cls.has('\n')
+	}
+}
+
 func (p *fastProg) firstOf(pc int) byteSet { return p.sets[pc] }
 
 func (p *fastProg) firstStep(pc int, sets []byteSet) byteSet {
@@ -430,7 +476,11 @@ type machine struct {
 	steps  int
 	budget int
 	abort  bool
-	caps   [2 * maxCaps]int
+	// ascii says text has no byte >= 0x80 (asciiOf is the text it was
+	// computed for): literal skipping compares ASCII only.
+	ascii   bool
+	asciiOf string
+	caps    [2 * maxCaps]int
 }
 
 // exec searches text for the leftmost-first match. ok reports a match, with
@@ -439,6 +489,10 @@ type machine struct {
 // must ask regexp instead.
 func (p *fastProg) exec(m *machine, text string) (ok, done bool) {
 	m.p = p
+	if m.asciiOf != text || len(text) == 0 {
+		m.ascii = isASCII(text)
+		m.asciiOf = text
+	}
 	m.text = text
 	m.steps = 0
 	m.budget = 2000 + 32*len(text)
@@ -585,6 +639,9 @@ func (m *machine) rep(in *inst, pos int) bool {
 			n--
 		}
 	}
+	if in.skip != nil && m.ascii {
+		return m.lazySkip(in, pos)
+	}
 	for n < in.min {
 		if pos >= len(text) {
 			return false
@@ -666,4 +723,92 @@ func matchLitSlow(in *inst, text string, pos int) (int, bool) {
 		p += w
 	}
 	return p - pos, true
+}
+
+// litSearch finds a lower-case ASCII literal case-insensitively by its
+// rarest byte.
+type litSearch struct {
+	lit          string
+	off          int  // offset of the anchor byte in lit
+	lower, upper byte // the anchor byte in both cases (equal for non-letters)
+}
+
+func newLitSearch(lit string) *litSearch {
+	best, bs := 0, -1
+	for i := 0; i < len(lit); i++ {
+		f := byteFreq(lit[i])
+		if 'a' <= lit[i] && lit[i] <= 'z' {
+			f += 15 // two searches for a letter
+		}
+		if bs < 0 || f < bs {
+			best, bs = i, f
+		}
+	}
+	c := lit[best]
+	ls := &litSearch{lit: lit, off: best, lower: c, upper: c}
+	if 'a' <= c && c <= 'z' {
+		ls.upper = c - 'a' + 'A'
+	}
+	return ls
+}
+
+// find returns the first k >= q, k <= limit, where lit occurs in text, or
+// -1. text is ASCII.
+func (ls *litSearch) find(text string, q, limit int) int {
+	for {
+		a := q + ls.off
+		if a >= len(text) || q > limit {
+			return -1
+		}
+		j := strings.IndexByte(text[a:], ls.lower)
+		if ls.upper != ls.lower {
+			if u := strings.IndexByte(text[a:], ls.upper); u >= 0 && (j < 0 || u < j) {
+				j = u
+			}
+		}
+		if j < 0 {
+			return -1
+		}
+		k := a + j - ls.off
+		if k > limit {
+			return -1
+		}
+		if k+len(ls.lit) <= len(text) && foldEqualASCII(text[k:k+len(ls.lit)], ls.lit) {
+			return k
+		}
+		q = k + 1
+	}
+}
+
+// lazySkip runs a lazy repetition with a skip literal: the rest of the
+// program can only match where the literal occurs, so only those positions
+// are tried, in increasing order, as the plain loop would.
+func (m *machine) lazySkip(in *inst, pos int) bool {
+	text := m.text
+	limit := len(text)
+	if in.noNL {
+		if j := strings.IndexByte(text[pos:], '\n'); j >= 0 {
+			limit = pos + j
+		}
+	}
+	q := pos + in.min // ASCII: one byte per rune
+	for q <= limit {
+		k := in.skip.find(text, q, limit)
+		if k < 0 {
+			return false
+		}
+		m.steps++
+		if m.steps > m.budget {
+			m.abort = true
+			return false
+		}
+		if m.run(in.next, k) {
+			return true
+		}
+		if m.abort {
+			return false
+		}
+		q = k + 1
+	}
+	return false
 }

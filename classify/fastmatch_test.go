@@ -19,6 +19,7 @@ var diffRegexes = func() []string {
 		`(?i)(\d+)(ms|s|µs)?`, `(?i)a{2,3}`, `(?i)(a){2}b`, `(?i)[^,\s]+`, `\S+:\d+`, `(?i)(?:a|b)*?c`,
 		`(?s)a.b`, `(?U)a+`, `(?i)é+`, `(?i)\x{FFFD}`, `[\x{80}-\x{10FFFF}]+`, `(?i)(x)?y`, `(x*)?y`, `\Aab`, `ab\z`,
 		`(?i)latency=(?P<l>[0-9.]+[a-zµμ]*)`, `(?i)(?:ms|s)\b`, `(?i)\d{3,}ms`,
+		`(?i)x.*?\bfoo`, `(?s)a.*?b`, `a.+?bc`, `(?i)a.*?(B)`, `(?i)a.*?(?P<x>)bab`, `A.*?b`, `(?i)\ba\b.*?ab\b`,
 	}
 	for _, h := range handSigs {
 		out = append(out, "(?i)"+h.re)

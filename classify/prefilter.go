@@ -472,19 +472,29 @@ func (a *automaton) slow(s string, i int, st uint16, bits []uint64) (uint16, int
 }
 
 // ngramFilter finds the same literals as the automaton in ASCII text, but
-// without the automaton's chain of dependent table loads (about 2 ns per
-// byte): every literal is represented by one of its 3-byte windows (the
-// rarest by a letter-frequency estimate), each text position's 3 bytes
+// without the automaton's chain of dependent table loads: literals are
+// represented by 3-byte windows, each checked text position's 3 bytes
 // (ASCII-folded) are hashed into a 64 Kibit bitmap, and only positions that
 // hit the bitmap compare a literal. The positions are independent, so the
-// CPU overlaps them. Lines with bytes >= 0x80 (which may fold to ASCII, like
-// KELVIN SIGN) go to the automaton. Literals shorter than 3 bytes make their
-// signature a candidate on every ASCII line; literals with non-ASCII bytes
-// cannot occur in ASCII text.
+// CPU overlaps them.
+//
+// When every literal has at least stride+2 bytes, only every stride-th
+// position is checked: each literal then contributes one window (its rarest
+// by a letter-frequency estimate) per residue of its offset modulo stride,
+// so any occurrence puts one of them on a checked position.
+//
+// Lines with bytes >= 0x80 (which may fold to ASCII, like KELVIN SIGN) go to
+// the automaton. Literals shorter than 3 bytes make their signature a
+// candidate on every ASCII line; literals with non-ASCII bytes cannot occur
+// in ASCII text.
 type ngramFilter struct {
-	bitmap  [1024]uint64
-	entries []ngramEntry // sorted by hash
-	always  []uint64     // signatures with a literal shorter than 3 bytes
+	bitmap [1024]uint64
+	// start[w] is the first entry whose hash>>6 is w (entries are sorted by
+	// hash); start[1024] is len(entries).
+	start   [1025]uint16
+	entries []ngramEntry
+	always  []uint64 // signatures with a literal shorter than 3 bytes
+	stride  int
 }
 
 type ngramEntry struct {
@@ -495,7 +505,10 @@ type ngramEntry struct {
 	sig  int
 }
 
-const ngramMul = 0x9E3779B1
+const (
+	ngramMul       = 0x9E3779B1
+	maxNgramStride = 4
+)
 
 // byteFreq estimates how common a byte is in log text (per mille).
 func byteFreq(c byte) int {
@@ -519,8 +532,19 @@ func byteFreq(c byte) int {
 	return 10
 }
 
+func windowKey(p string, o int) uint32 {
+	return (uint32(p[o]) | uint32(p[o+1])<<8 | uint32(p[o+2])<<16) | 0x202020
+}
+
+// newNgramFilter builds the filter, or returns nil when it cannot (too many
+// windows for its index).
 func newNgramFilter(pats [][]string, sigs []int, words int) *ngramFilter {
-	g := &ngramFilter{always: make([]uint64, words)}
+	g := &ngramFilter{always: make([]uint64, words), stride: maxNgramStride}
+	type lit struct {
+		s   string
+		sig int
+	}
+	var lits []lit
 	for i, set := range pats {
 		for _, p := range set {
 			ascii := true
@@ -529,27 +553,46 @@ func newNgramFilter(pats [][]string, sigs []int, words int) *ngramFilter {
 					ascii = false
 				}
 			}
-			if !ascii {
-				continue
-			}
-			if len(p) < 3 {
+			switch {
+			case !ascii:
+			case len(p) < 3:
 				g.always[sigs[i]/64] |= 1 << (sigs[i] % 64)
-				continue
+			default:
+				lits = append(lits, lit{p, sigs[i]})
+				g.stride = min(g.stride, len(p)-2)
 			}
-			best, bestScore := 0, -1
-			for o := 0; o+3 <= len(p); o++ {
+		}
+	}
+	for _, l := range lits {
+		p := l.s
+		for r := 0; r < g.stride; r++ {
+			best, bestScore := -1, 0
+			for o := r; o+3 <= len(p); o += g.stride {
 				sc := byteFreq(p[o]) + byteFreq(p[o+1]) + byteFreq(p[o+2])
-				if bestScore < 0 || sc < bestScore {
+				if best < 0 || sc < bestScore {
 					best, bestScore = o, sc
 				}
 			}
-			key := (uint32(p[best]) | uint32(p[best+1])<<8 | uint32(p[best+2])<<16) | 0x202020
+			key := windowKey(p, best)
 			h := uint16((key * ngramMul) >> 16)
 			g.bitmap[h>>6] |= 1 << (h & 63)
-			g.entries = append(g.entries, ngramEntry{hash: h, key: key, off: best, lit: p, sig: sigs[i]})
+			g.entries = append(g.entries, ngramEntry{hash: h, key: key, off: best, lit: p, sig: l.sig})
 		}
 	}
-	slices.SortFunc(g.entries, func(a, b ngramEntry) int { return int(a.hash) - int(b.hash) })
+	if len(g.entries) >= 1<<16 {
+		return nil
+	}
+	slices.SortStableFunc(g.entries, func(a, b ngramEntry) int { return int(a.hash) - int(b.hash) })
+	w := 0
+	for i, e := range g.entries {
+		for w <= int(e.hash>>6) {
+			g.start[w] = uint16(i)
+			w++
+		}
+	}
+	for ; w <= 1024; w++ {
+		g.start[w] = uint16(len(g.entries))
+	}
 	return g
 }
 
@@ -571,6 +614,13 @@ func isASCII(s string) bool {
 // true, when s is ASCII; it returns false for other text, and bits must
 // then be recomputed with the automaton.
 func (g *ngramFilter) scan(s string, bits []uint64) bool {
+	if g.stride > 1 {
+		if !isASCII(s) {
+			return false
+		}
+		g.scanStride(s, bits)
+		return true
+	}
 	for w := range bits {
 		bits[w] |= g.always[w]
 	}
@@ -607,27 +657,38 @@ func (g *ngramFilter) scan(s string, bits []uint64) bool {
 			g.verify(s, i, k, uint16(p>>16), bits)
 		}
 	}
-	// Bytes i..i+3 of the last 8-byte load were read but their windows
-	// were not all checked: the tail loop covers them (acc already holds
-	// their high bits, rereading is harmless).
 	return acc&0x8080808080808080 == 0
+}
+
+// scanStride checks every stride-th position of the ASCII text s.
+func (g *ngramFilter) scanStride(s string, bits []uint64) {
+	for w := range bits {
+		bits[w] |= g.always[w]
+	}
+	n := len(s)
+	b := unsafe.Slice(unsafe.StringData(s), n)
+	st := g.stride
+	i := 0
+	for ; i+4 <= n; i += st {
+		k := (binary.LittleEndian.Uint32(b[i:]) | 0x202020) & 0xffffff
+		if p := k * ngramMul; g.bitmap[p>>22]&(1<<((p>>16)&63)) != 0 {
+			g.verify(s, i, k, uint16(p>>16), bits)
+		}
+	}
+	if i+3 == n {
+		k := (uint32(b[i]) | uint32(b[i+1])<<8 | uint32(b[i+2])<<16) | 0x202020
+		if p := k * ngramMul; g.bitmap[p>>22]&(1<<((p>>16)&63)) != 0 {
+			g.verify(s, i, k, uint16(p>>16), bits)
+		}
+	}
 }
 
 // verify compares the literals whose window hashes to h with s around i.
 func (g *ngramFilter) verify(s string, i int, key uint32, h uint16, bits []uint64) {
-	e := g.entries
-	lo, hi := 0, len(e)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if e[m].hash < h {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	for ; lo < len(e) && e[lo].hash == h; lo++ {
-		en := &e[lo]
-		if en.key != key {
+	e := g.entries[g.start[h>>6]:g.start[h>>6+1]]
+	for k := range e {
+		en := &e[k]
+		if en.hash != h || en.key != key {
 			continue
 		}
 		p := i - en.off

@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"math/rand/v2"
 	"regexp"
 	"strings"
 	"testing"
@@ -138,5 +139,59 @@ func TestAutomatonMatchesContains(t *testing.T) {
 		if got[0] != want {
 			t.Errorf("scan(%q) = %b, want %b", line, got[0], want)
 		}
+	}
+}
+
+// TestNgramMatchesAutomaton: on ASCII text, the n-gram filter finds the
+// same signatures as the automaton, plus only those with literals shorter
+// than 3 bytes; on other text it declines.
+func TestNgramMatchesAutomaton(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pats [][]string
+	}{
+		{"stride 1", [][]string{{"lag", "behind"}, {"handled "}, {"node", "member"}, {"x"}, {"µs"}}},
+		{"stride 2", [][]string{{"slow", "timeout"}, {"handled query"}, {"deadline exceeded"}}},
+		{"stride 4", [][]string{{"enospc", "no space left on device"}, {"' panicked at "}, {"tls: bad certificate", "unknown ca"}}},
+		{"overlapping", [][]string{{"aaaa"}, {"aaab"}, {"abab"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			idx := make([]int, len(tc.pats))
+			for i := range idx {
+				idx[i] = i
+			}
+			a := newAutomaton(tc.pats, idx, 1)
+			g := newNgramFilter(tc.pats, idx, 1)
+			lines := append(diffLines(), "aaaab", "xabababx", "ENOSPC", "a tls: bad certificate", "timeout", "sloW", "lag")
+			r := rand.New(rand.NewPCG(3, 4))
+			alphabet := "abn sLAGloweodtimuqry'EN:"
+			for i := 0; i < 5000; i++ {
+				n := r.IntN(40)
+				var b strings.Builder
+				for j := 0; j < n; j++ {
+					if r.IntN(8) == 0 {
+						set := tc.pats[r.IntN(len(tc.pats))]
+						b.WriteString(set[r.IntN(len(set))])
+					} else {
+						b.WriteByte(alphabet[r.IntN(len(alphabet))])
+					}
+				}
+				lines = append(lines, b.String())
+			}
+			for _, line := range lines {
+				var want, got [1]uint64
+				a.scan(line, want[:])
+				ok := g.scan(line, got[:])
+				if ok != isASCII(line) {
+					t.Fatalf("scan(%q) ascii = %v", line, ok)
+				}
+				if !ok {
+					continue
+				}
+				if got[0]&^g.always[0] != want[0]&^g.always[0] {
+					t.Errorf("stride %d: ngram(%q) = %b, automaton %b", g.stride, line, got[0], want[0])
+				}
+			}
+		})
 	}
 }
