@@ -83,7 +83,7 @@ func newScanFlags(a *app) *scanFlags {
 	fs.StringVar(&f.input, "input", "", "read journalctl output (-o cat, short, json or export) from `FILE`, - for stdin")
 	fs.StringVar(&f.output, "output", "table", "output `FORMAT`: table (for a person), json (one array) or jsonl (one event per line)")
 	fs.StringVar(&f.minSeverity, "min-severity", "warning", "report events of at least `SEVERITY`: info, warning, error, critical")
-	fs.StringVar(&f.failOn, "fail-on", "", "exit 1 when an event of at least `SEVERITY` is found (default never)")
+	fs.StringVar(&f.failOn, "fail-on", "", "exit 1 when an event of at least `SEVERITY` is found, reported or not (default never)")
 	fs.Var(&f.patterns, "patterns", "also load the pattern files (*.yaml) in `DIR`; repeatable")
 	fs.StringVar(&f.runbookBase, "runbook-base", classify.DefaultRunbookBase, "`URL` the runbook links start with")
 	fs.StringVar(&f.host, "host", "", "with --input: the `HOST` of entries that name none (default this machine's name)")

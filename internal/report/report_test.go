@@ -356,3 +356,27 @@ func TestClip(t *testing.T) {
 		}
 	}
 }
+
+func TestTimelineExtremes(t *testing.T) {
+	// Times far apart (bad input: year 1 and year 2262) must not overflow.
+	r := New(Options{MinSeverity: patterns.Info})
+	for _, at := range []time.Time{t0, time.Unix(0, -1<<62), time.Unix(0, 1<<62), {}, time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), t0} {
+		e := ev(0, "x.y", patterns.Warning, "chainfire.service", "m", nil)
+		e.Time.Time = at
+		r.Entry(at)
+		r.Add(&e)
+	}
+	from, to := r.window()
+	got := r.tl.rebucket(&r.sigs["x.y"].hist, from, to, 24)
+	var total uint64
+	for _, c := range got {
+		total += c
+	}
+	if total != 5 { // the zero time is not on the timeline
+		t.Errorf("rebucketed %d events, want 5: %v", total, got)
+	}
+	var buf bytes.Buffer
+	if err := r.Render(&buf, Header{}, Style{Location: time.UTC}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -76,11 +76,11 @@ func (r *Report) Render(w io.Writer, h Header, st Style) error {
 	}
 	units := "inferred from each line"
 	if len(h.Units) > 0 {
-		units = strings.Join(h.Units, ", ")
+		units = sanitize(strings.Join(h.Units, ", "))
 	}
 	fmt.Fprintf(bw, "units    %s\n", units)
 	if h.Source != "" {
-		fmt.Fprintf(bw, "source   %s\n", h.Source)
+		fmt.Fprintf(bw, "source   %s\n", sanitize(h.Source))
 	}
 	fmt.Fprintf(bw, "read     %s entries, %s events at %s or above", commas(r.entries), commas(r.reported()), r.opts.MinSeverity)
 	if r.below > 0 {
@@ -121,7 +121,7 @@ func (r *Report) Render(w io.Writer, h Header, st Style) error {
 			if !s.first.IsZero() {
 				spark = Sparkline(r.tl.rebucket(&s.hist, from, to, SparkBuckets))
 			}
-			fmt.Fprintf(bw, "%*s  %s  %-*s  %-*s  %-*s  %s\n", countW, commas(s.count), sev, idW, s.id,
+			fmt.Fprintf(bw, "%*s  %s  %-*s  %-*s  %-*s  %s\n", countW, commas(s.count), sev, idW, sanitize(s.id),
 				stampW, fmtStamp(s.first, stamp, st.Location), stampW, fmtStamp(s.last, stamp, st.Location), spark)
 			detail := func(label, text string) {
 				fmt.Fprintf(bw, "%s%-8s %s\n", indent, label, text)
@@ -137,7 +137,7 @@ func (r *Report) Render(w io.Writer, h Header, st Style) error {
 				detail("fields", f)
 			}
 			if s.runbook != "" {
-				detail("runbook", s.runbook)
+				detail("runbook", sanitize(s.runbook))
 			}
 		}
 	}
@@ -164,7 +164,7 @@ func (r *Report) Render(w io.Writer, h Header, st Style) error {
 				count = "≈" + count
 			}
 			prefix := countW + 2 + unitW + 2
-			fmt.Fprintf(bw, "%*s  %-*s  %s\n", countW, count, unitW, shortUnit(it.unit),
+			fmt.Fprintf(bw, "%*s  %-*s  %s\n", countW, count, unitW, sanitize(shortUnit(it.unit)),
 				truncate(sanitize(it.value), st.Width-prefix))
 		}
 	}
@@ -256,7 +256,7 @@ func (s *sigStats) unitList() string {
 	if len(s.units) == 0 {
 		return ""
 	}
-	out := strings.Join(s.units, ", ")
+	out := sanitize(strings.Join(s.units, ", "))
 	if s.moreUnits {
 		out += ", ..."
 	}
@@ -288,7 +288,7 @@ func (s *sigStats) fieldSummary() string {
 		if f.strings != nil {
 			desc = append(desc, describeStrings(f.strings))
 		}
-		parts = append(parts, name+" "+strings.Join(desc, ", "))
+		parts = append(parts, sanitize(name)+" "+strings.Join(desc, ", "))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -32,24 +32,46 @@ func newTimeline(since, until time.Time) timeline {
 	if since.IsZero() || until.IsZero() || !until.After(since) {
 		return timeline{}
 	}
-	span := until.UnixNano() - since.UnixNano()
-	return timeline{start: since.UnixNano(), width: max(1, (span+fineBuckets-1)/fineBuckets), init: true}
+	span := timelineNS(until) - timelineNS(since)
+	if span <= 0 {
+		return timeline{}
+	}
+	return timeline{start: timelineNS(since), width: max(1, (span+fineBuckets-1)/fineBuckets), init: true}
+}
+
+// The timeline covers at most [timelineMin, timelineMax]; times outside
+// count at the nearest end. This keeps every bucket computation within
+// int64 (the span is under 2^62 ns, so fineBuckets*width stays under 2^63).
+var (
+	timelineMinTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	timelineMaxTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// timelineNS returns t in Unix nanoseconds, clamped to the timeline's range
+// (t.UnixNano is undefined outside the years 1678-2262).
+func timelineNS(t time.Time) int64 {
+	switch {
+	case t.Before(timelineMinTime):
+		t = timelineMinTime
+	case t.After(timelineMaxTime):
+		t = timelineMaxTime
+	}
+	return t.UnixNano()
 }
 
 // index returns the bucket of t, first growing the timeline (and rescaling
 // hists) until it covers t.
 func (tl *timeline) index(t time.Time, hists func(func(*histogram))) int {
-	ns := t.UnixNano()
+	ns := timelineNS(t)
 	if !tl.init {
 		const initialWidth = int64(time.Second)
 		tl.start = ns - ns%initialWidth
-		if ns < 0 && ns%initialWidth != 0 {
-			tl.start -= initialWidth
-		}
 		tl.width = initialWidth
 		tl.init = true
 	}
-	for ns < tl.start || (ns-tl.start)/tl.width >= fineBuckets {
+	// ns-start can exceed int64 when start went far back; as uint64 it is
+	// exact whenever ns >= start.
+	for ns < tl.start || (uint64(ns)-uint64(tl.start))/uint64(tl.width) >= fineBuckets {
 		down := ns < tl.start
 		hists(func(h *histogram) { h.double(down) })
 		if down {
@@ -57,7 +79,7 @@ func (tl *timeline) index(t time.Time, hists func(func(*histogram))) int {
 		}
 		tl.width *= 2
 	}
-	return int((ns - tl.start) / tl.width)
+	return int((uint64(ns) - uint64(tl.start)) / uint64(tl.width))
 }
 
 // double merges bucket pairs. The merged buckets go to the lower half when the
@@ -82,17 +104,16 @@ func (tl *timeline) rebucket(h *histogram, from, to time.Time, n int) []uint64 {
 	if !tl.init {
 		return out
 	}
-	lo, hi := from.UnixNano(), to.UnixNano()
+	lo, hi := float64(timelineNS(from)), float64(timelineNS(to))
 	span := hi - lo
 	for i, c := range h {
 		if c == 0 {
 			continue
 		}
-		mid := tl.start + int64(i)*tl.width + tl.width/2
+		mid := float64(tl.start) + (float64(i)+0.5)*float64(tl.width)
 		j := 0
 		if span > 0 {
-			// Compute in float64: (mid-lo)*n may overflow int64 for long spans.
-			j = int(float64(mid-lo) / float64(span) * float64(n))
+			j = int((mid - lo) / span * float64(n))
 		}
 		out[min(max(j, 0), n-1)] += c
 	}
