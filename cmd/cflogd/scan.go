@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -282,11 +283,16 @@ func (a *app) runScan(ctx context.Context, cfg *scanConfig) int {
 	}
 	cls := classify.New(lib, classify.Options{RunbookBase: cfg.runbookBase})
 
+	// Bad input is skipped and the scan goes on; the first few skips are
+	// logged when it ends (not while the progress line is up).
+	var skipMu sync.Mutex
+	var skipErrs []error
 	skips := 0
 	read, closeInput, err := a.reader(cfg, func(err error) {
-		// Bad input is skipped and the scan goes on; say so, briefly.
+		skipMu.Lock()
+		defer skipMu.Unlock()
 		if skips++; skips <= maxSkipLogs {
-			log.Warn().Err(err).Msg("skipped malformed input entry")
+			skipErrs = append(skipErrs, err)
 		}
 	})
 	if err != nil {
@@ -339,14 +345,22 @@ func (a *app) runScan(ctx context.Context, cfg *scanConfig) int {
 	}
 	scanErr := p.run(ctx, read, consume)
 	prog.clear()
+	skipMu.Lock()
+	for _, err := range skipErrs {
+		log.Warn().Err(err).Msg("skipped malformed input entry")
+	}
 	if skips > maxSkipLogs {
 		log.Warn().Int("entries", skips).Msg("skipped malformed input entries in all")
 	}
+	skipMu.Unlock()
 
 	var outErr error
-	if out != nil {
+	switch {
+	case out != nil:
 		outErr = out.Close()
-	} else {
+	case scanErr != nil && rep.Entries() == 0:
+		// Nothing was read: the error says it all.
+	default:
 		width := 120
 		if a.isTerminal(a.stdout) {
 			if w := a.termWidth(a.stdout); w > 0 {

@@ -338,3 +338,29 @@ func TestScanInterrupted(t *testing.T) {
 		t.Errorf("stderr = %q, want it to say the scan was interrupted", stderr)
 	}
 }
+
+func TestScanSkipsMalformedInput(t *testing.T) {
+	in := `{"MESSAGE":"ERROR chainfire_raft: corrupted log entry","_SYSTEMD_UNIT":"chainfire.service","__REALTIME_TIMESTAMP":"1795687200000000","_HOSTNAME":"n1"}
+{"MESSAGE": broken
+{"MESSAGE":"WARN chainfire_raft: Election timeout","_SYSTEMD_UNIT":"chainfire.service","__REALTIME_TIMESTAMP":"1795687201000000","_HOSTNAME":"n1"}
+{"MESSAGE":"Timeout before authentication","_SYSTEMD_UNIT":"ssh.service","__REALTIME_TIMESTAMP":"1795687202000000","_HOSTNAME":"n1","PRIORITY":"3"}
+`
+	a, stdout, stderr := testApp(in)
+	if code := a.main(t.Context(), []string{"scan", "--input", "-", "--output", "jsonl"}); code != exitOK {
+		t.Fatalf("exit code %d: %s", code, stderr)
+	}
+	var sigs []string
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var ev struct{ Signature string }
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatal(err)
+		}
+		sigs = append(sigs, ev.Signature)
+	}
+	if diff := cmp.Diff([]string{"chainfire.corrupted_log", "chainfire.election_timeout"}, sigs); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(stderr.String(), "skipped malformed input entry") || !strings.Contains(stderr.String(), "line 2") {
+		t.Errorf("stderr = %q, want the skipped line 2 reported", stderr)
+	}
+}
