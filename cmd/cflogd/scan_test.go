@@ -142,6 +142,24 @@ func TestScanJournalEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("journalctl output equals journal file", func(t *testing.T) {
+		journalctl, err := exec.LookPath("journalctl")
+		if err != nil {
+			t.Skip("no journalctl")
+		}
+		fromFile := scanCase{args: append([]string{"scan", "--file", file}, jsonl...)}.run(t)
+		for _, format := range []string{"json", "export"} {
+			out, err := exec.Command(journalctl, "--file", file, "-o", format).Output()
+			if err != nil {
+				t.Fatalf("journalctl -o %s: %v", format, err)
+			}
+			fromInput := scanCase{args: append([]string{"scan", "--input", "-"}, jsonl...), stdin: string(out)}.run(t)
+			if diff := cmp.Diff(fromFile, fromInput); diff != "" {
+				t.Errorf("--file vs journalctl -o %s | scan --input - (-file +input):\n%s", format, diff)
+			}
+		}
+	})
+
 	t.Run("json array equals jsonl", func(t *testing.T) {
 		lines := scanCase{args: append([]string{"scan", "--file", file}, jsonl...)}.run(t)
 		array := scanCase{args: []string{"scan", "--file", file, "--output", "json", "--min-severity", "info"}}.run(t)
