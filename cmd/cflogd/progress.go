@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/centra-cloud/cflogd/internal/report"
 )
 
 // progress shows a line on stderr ("\r"-updated) while a scan runs for longer
@@ -40,9 +42,9 @@ func (p *progress) update(entries, events uint64) {
 	if s := elapsed.Seconds(); s > 0 {
 		rate = float64(entries) / s
 	}
-	fmt.Fprintf(p.w, "\r\x1b[Kscanning: %d entries read (%.0f/s)", entries, rate)
+	fmt.Fprintf(p.w, "\r\x1b[Kscanning: %s entries read (%s/s)", report.FormatCount(entries), report.FormatCount(uint64(rate)))
 	if events > 0 {
-		fmt.Fprintf(p.w, ", %d events", events)
+		fmt.Fprintf(p.w, ", %s events", report.FormatCount(events))
 	}
 	p.shown, p.last = true, t
 }

@@ -419,6 +419,9 @@ func fmtNum(v float64) string {
 	return s
 }
 
+// FormatCount formats n with thousands separators: 1,234,567.
+func FormatCount(n uint64) string { return commas(n) }
+
 // commas formats n with thousands separators.
 func commas(n uint64) string {
 	s := strconv.FormatUint(n, 10)
