@@ -68,6 +68,8 @@ type Classifier struct {
 	units    map[string]*unitSet
 	unitList []namedSet
 	noUnit   *unitSet
+	// For tests: plain regexp for every signature, no prefilter.
+	noFast, noPrefilter bool
 }
 
 type namedSet struct {
@@ -140,7 +142,13 @@ type csig struct {
 // New compiles a library for classification. The library must not change
 // afterwards.
 func New(lib *patterns.Library, opts Options) *Classifier {
-	c := &Classifier{lib: lib, base: opts.RunbookBase, units: map[string]*unitSet{}}
+	return newClassifier(lib, opts, true, true)
+}
+
+// newClassifier is New with the fast matcher and the prefilter optional:
+// tests compare the result with plain regexp on every signature.
+func newClassifier(lib *patterns.Library, opts Options, fast, prefilter bool) *Classifier {
+	c := &Classifier{lib: lib, base: opts.RunbookBase, units: map[string]*unitSet{}, noFast: !fast, noPrefilter: !prefilter}
 	if c.base == "" {
 		c.base = DefaultRunbookBase
 	}
@@ -176,10 +184,10 @@ func (c *Classifier) compile(i int, s *patterns.Signature) *csig {
 	cs := &csig{sig: s, idx: i, runbook: c.base + runbookPath + s.Anchor}
 	if s.Match != nil {
 		expr := s.Match.String()
-		if p, err := compileFast(expr); err == nil {
+		if p, err := compileFast(expr); err == nil && !c.noFast {
 			cs.fast = p
 		}
-		if re, err := parseRegex(expr); err == nil {
+		if re, err := parseRegex(expr); err == nil && !c.noPrefilter {
 			cs.lits = requiredLiterals(re)
 		}
 	}

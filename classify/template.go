@@ -14,8 +14,9 @@ import (
 //   - UUIDs (8-4-4-4-12 hex digits) -> <uuid>
 //   - IPv4 addresses -> <ip>; with a port, bracketed IPv6 with a port, and
 //     host:port where the host is a hostname with a letter -> <addr>
-//   - paths and URLs: a token (up to a space or one of ,;()[]{}"'<>) that
-//     starts with '/', "./" or "~/", or contains '/' and a letter -> <path>
+//   - paths and URLs: a token (up to a space, '=' or one of ,;()[]{}"'<>)
+//     that starts with '/', "./" or "~/", or has a letter and either two
+//     '/' or a '.' after its '/' ("src/main.rs"; not "and/or") -> <path>
 //   - 0x-prefixed hex and hex words of 8 or more digits with both a digit and
 //     a letter -> <hex>
 //   - numbers with a duration unit (ns, us, µs, ms, s, m, min, h) -> <dur>
@@ -168,7 +169,9 @@ func isPath(tok string) bool {
 	if strings.HasPrefix(tok, "/") || strings.HasPrefix(tok, "./") || strings.HasPrefix(tok, "~/") {
 		return len(tok) > 1
 	}
-	if strings.IndexByte(tok, '/') < 0 {
+	// "a/b/c" and "src/main.rs" are paths, "and/or" and "1/3" are not.
+	slash := strings.LastIndexByte(tok, '/')
+	if slash < 0 || (strings.Count(tok, "/") < 2 && strings.IndexByte(tok[slash:], '.') < 0) {
 		return false
 	}
 	for k := 0; k < len(tok); k++ {
