@@ -456,7 +456,7 @@ func TestCheckExamples(t *testing.T) {
 		return nil
 	}
 	find("chainfire.connection_error").Examples = []patterns.Example{
-		{Pos: pos(10), Line: "WARN chainfire_raft: Election timeout"},         // shadowed
+		{Pos: pos(10), Line: "WARN chainfire_raft: Election timeout"},      // shadowed
 		{Pos: pos(11), Line: "WARN chainfire_network: connection refused"}, // fine
 	}
 	find("chainfire.rocksdb_stall").Examples = []patterns.Example{
