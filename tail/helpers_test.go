@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 const journalRemote = "/lib/systemd/systemd-journal-remote"
@@ -43,18 +45,27 @@ func makeJournalFrom(tb testing.TB, name string) (dir, file string) {
 	return makeJournal(tb, b)
 }
 
-// readJournalAll collects every entry ReadJournal returns; it skips the
-// test in builds without the journal reader.
+// readJournalAll collects every entry ReadJournal returns, reading on one
+// thread and on three, which must agree; it skips the test in builds
+// without the journal reader.
 func readJournalAll(tb testing.TB, opts Options) []Entry {
 	tb.Helper()
-	got, err := collectJournal(opts)
-	if errors.Is(err, ErrNoJournal) {
-		tb.Skip("journal reader not in this build (needs cgo)")
+	var results [][]Entry
+	for _, p := range []int{1, 3} {
+		opts.Parallel = p
+		got, err := collectJournal(opts)
+		if errors.Is(err, ErrNoJournal) {
+			tb.Skip("journal reader not in this build (needs cgo)")
+		}
+		if err != nil {
+			tb.Fatalf("ReadJournal(%+v): %v", opts, err)
+		}
+		results = append(results, got)
 	}
-	if err != nil {
-		tb.Fatalf("ReadJournal(%+v): %v", opts, err)
+	if diff := cmp.Diff(results[0], results[1]); diff != "" {
+		tb.Fatalf("ReadJournal(%+v): one thread (-) and three (+) differ:\n%s", opts, diff)
 	}
-	return got
+	return results[0]
 }
 
 func collectJournal(opts Options) ([]Entry, error) {

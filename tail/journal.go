@@ -40,6 +40,14 @@ type Options struct {
 	// NoCursor leaves Entry.Cursor empty, which saves the cost of formatting
 	// a cursor for every entry (about a tenth of the reader's time).
 	NoCursor bool
+	// Parallel is the number of threads reading the journal: 0 picks
+	// min(GOMAXPROCS, 2), 1 reads on one thread. With more than one, the
+	// time range is cut into chunks read at once and handed to fn in order;
+	// the chunks are checked to join up (the first entry of each is the one
+	// its predecessor stopped at), and reading falls back to one thread
+	// where they do not, so the entries and their order are the same as
+	// with one thread. AfterCursor reads on one thread.
+	Parallel int
 }
 
 // MaxFieldSize is the most bytes of one field (name, "=" and value) that
@@ -60,7 +68,7 @@ const batchSize = 512
 
 // journal is the part of sd-journal the reader uses; journal_linux.go
 // implements it with cgo and tests implement it with a fake. All methods
-// are called from one goroutine.
+// of one journal are called from one goroutine.
 type journal interface {
 	addMatch(m string) error
 	addDisjunction() error
@@ -68,14 +76,25 @@ type journal interface {
 	flushMatches()
 	seekHead() error
 	seekRealtime(t time.Time) error
-	// seekCursor positions on the entry of the cursor, or on the first entry
-	// after its position when that entry is gone; the next read starts with
-	// that entry unless it is the cursor's entry.
-	seekCursor(c string) error
+	// seekCursor positions on the entry of the cursor: the next read or
+	// peek starts after it, or with it when inclusive is set. When that
+	// entry is gone, they start with the first entry after its position
+	// and gone is true.
+	seekCursor(c string, inclusive bool) (gone bool, err error)
+	// peek makes the next entry current without consuming it and returns
+	// its time; ok is false at the end of the journal.
+	peek() (t time.Time, ok bool, err error)
+	// cursor returns the cursor of the current entry (the stop entry after
+	// read returned readStopped, the peeked one after peek).
+	cursor() (string, error)
+	// last returns the time of the last entry; the position is then lost:
+	// seek before reading.
+	last() (t time.Time, ok bool, err error)
 	// read moves to the next entries and decodes up to len(dst) of those
-	// that have a MESSAGE into dst. Unit holds _SYSTEMD_UNIT. It returns 0
-	// at the end of the journal.
-	read(dst []Entry, cursors bool) (int, error)
+	// that have a MESSAGE into dst, with Unit holding _SYSTEMD_UNIT. It
+	// stops before the first entry (with or without MESSAGE) whose time is
+	// at or after stop (zero: no stop), which stays current.
+	read(dst []Entry, cursors bool, stop time.Time) (n int, state readState, err error)
 	// boots lists every boot of the journal with its first entry's time,
 	// in no particular order.
 	boots() ([]bootInfo, error)
@@ -83,6 +102,15 @@ type journal interface {
 	local() bool
 	close()
 }
+
+// readState says how a read ended.
+type readState int
+
+const (
+	readMore    readState = iota // more entries may follow
+	readStopped                  // the stop entry is current
+	readEnd                      // the end of the journal
+)
 
 type bootInfo struct {
 	ID    string
@@ -97,11 +125,11 @@ var openJournal func(opts *Options) (journal, error) = openSDJournal
 // fn with batches of entries; fn owns each batch. It returns fn's first error,
 // a journal error, or ctx's error when ctx ends first.
 //
-// The journal is read on its own OS thread while fn runs on the calling
-// goroutine, so reading and processing overlap. Entries without MESSAGE are
-// skipped. Entry.Unit is _SYSTEMD_UNIT when that is one of opts.Units, else
-// SYSLOG_IDENTIFIER+".service" when that is one of opts.Units, else
-// _SYSTEMD_UNIT.
+// The journal is read on other OS threads while fn runs on the calling
+// goroutine, so reading and processing overlap; see Options.Parallel.
+// Entries without MESSAGE are skipped. Entry.Unit is _SYSTEMD_UNIT when that
+// is one of opts.Units, else SYSLOG_IDENTIFIER+".service" when that is one
+// of opts.Units, else _SYSTEMD_UNIT.
 //
 // Boots for Options.Boot offsets are ordered by the time of their first
 // entry (what journalctl --list-boots shows). Boot "0" is the running boot
@@ -112,32 +140,37 @@ func ReadJournal(ctx context.Context, opts Options, fn func(batch []Entry) error
 }
 
 func readJournal(ctx context.Context, open func() (journal, error), opts Options, fn func([]Entry) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	return pipeline(ctx, true, func(send func([]Entry) bool) error {
 		j, err := open()
 		if err != nil {
 			return err
 		}
 		defer j.close()
-		if err := setup(j, &opts); err != nil {
+		bootID, err := bootOf(j, opts.Boot)
+		if err != nil {
+			return err
+		}
+		if err := addMatches(j, opts.Units, bootID); err != nil {
+			return err
+		}
+		if p := workers(opts.Parallel); p > 1 && opts.AfterCursor == "" {
+			r := &parallelReader{open: open, opts: &opts, bootID: bootID, workers: p, send: send}
+			return r.run(ctx, j)
+		}
+		if err := seekStart(j, &opts); err != nil {
 			return err
 		}
 		return produce(ctx, j, &opts, send)
 	}, fn)
 }
 
-// setup adds the matches and seeks to the start position.
-func setup(j journal, opts *Options) error {
-	var bootID string
-	if opts.Boot != "" {
-		id, err := resolveBoot(j, opts.Boot)
-		if err != nil {
-			return err
-		}
-		bootID = id
-	}
-	if len(opts.Units) > 0 {
+// addMatches adds the unit and boot matches.
+func addMatches(j journal, units []string, bootID string) error {
+	if len(units) > 0 {
 		// Matches on one field are ORed; the disjunction ORs the two fields.
-		for _, u := range opts.Units {
+		for _, u := range units {
 			if err := j.addMatch("_SYSTEMD_UNIT=" + u); err != nil {
 				return fmt.Errorf("add unit match %q: %w", u, err)
 			}
@@ -145,14 +178,15 @@ func setup(j journal, opts *Options) error {
 		if err := j.addDisjunction(); err != nil {
 			return fmt.Errorf("add disjunction: %w", err)
 		}
-		for _, u := range opts.Units {
+		for _, u := range units {
 			if err := j.addMatch("SYSLOG_IDENTIFIER=" + strings.TrimSuffix(u, ".service")); err != nil {
 				return fmt.Errorf("add identifier match %q: %w", u, err)
 			}
 		}
 	}
 	if bootID != "" {
-		if len(opts.Units) > 0 {
+		// The conjunction ANDs the boot with the ORed units.
+		if len(units) > 0 {
 			if err := j.addConjunction(); err != nil {
 				return fmt.Errorf("add conjunction: %w", err)
 			}
@@ -161,9 +195,15 @@ func setup(j journal, opts *Options) error {
 			return fmt.Errorf("add boot match %q: %w", bootID, err)
 		}
 	}
+	return nil
+}
+
+// seekStart seeks to where reading starts: after AfterCursor, at Since, or
+// at the head.
+func seekStart(j journal, opts *Options) error {
 	switch {
 	case opts.AfterCursor != "":
-		if err := j.seekCursor(opts.AfterCursor); err != nil {
+		if _, err := j.seekCursor(opts.AfterCursor, false); err != nil {
 			return fmt.Errorf("seek cursor %q: %w", opts.AfterCursor, err)
 		}
 	case !opts.Since.IsZero():
@@ -178,40 +218,43 @@ func setup(j journal, opts *Options) error {
 	return nil
 }
 
+// untilStop is the stop time for read that ends after Until: the first
+// microsecond after it (zero for no Until).
+func untilStop(until time.Time) time.Time {
+	if until.IsZero() {
+		return time.Time{}
+	}
+	return time.UnixMicro(max(until.UnixMicro()+1, 1))
+}
+
 // produce reads batches until the end, Until, or ctx's end.
 func produce(ctx context.Context, j journal, opts *Options, send func([]Entry) bool) error {
+	stop := untilStop(opts.Until)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		batch := make([]Entry, batchSize)
-		n, err := j.read(batch, !opts.NoCursor)
+		n, state, err := j.read(batch, !opts.NoCursor, stop)
 		if err != nil {
 			return fmt.Errorf("read journal: %w", err)
 		}
-		if n == 0 {
-			return nil
-		}
-		batch, done := filterBatch(batch[:n], opts)
+		batch = finishBatch(batch[:n], opts)
 		if len(batch) > 0 && !send(batch) {
 			return nil
 		}
-		if done {
+		if state != readMore {
 			return nil
 		}
 	}
 }
 
-// filterBatch applies Since and Until and resolves units in place. done
-// reports that an entry after Until was seen.
-func filterBatch(batch []Entry, opts *Options) (out []Entry, done bool) {
-	out = batch[:0]
+// finishBatch drops entries before Since (possible only when the clock
+// went back) and resolves units, in place.
+func finishBatch(batch []Entry, opts *Options) []Entry {
+	out := batch[:0]
 	for i := range batch {
 		e := &batch[i]
-		if !opts.Until.IsZero() && e.Time.After(opts.Until) {
-			done = true
-			break
-		}
 		if !opts.Since.IsZero() && e.Time.Before(opts.Since) {
 			continue
 		}
@@ -220,7 +263,7 @@ func filterBatch(batch []Entry, opts *Options) (out []Entry, done bool) {
 	}
 	// Clear the tail so that dropped entries' strings are not kept alive.
 	clear(batch[len(out):])
-	return out, done
+	return out
 }
 
 // resolveUnit picks Entry.Unit from _SYSTEMD_UNIT and SYSLOG_IDENTIFIER.
@@ -236,6 +279,14 @@ func resolveUnit(unit, ident string, units []string) string {
 		}
 	}
 	return unit
+}
+
+// bootOf resolves Options.Boot ("" for none).
+func bootOf(j journal, spec string) (string, error) {
+	if spec == "" {
+		return "", nil
+	}
+	return resolveBoot(j, spec)
 }
 
 // resolveBoot turns Options.Boot into a boot ID (32 lowercase hex digits).

@@ -28,7 +28,10 @@ typedef struct {
 	int metacap;
 	size_t maxfield;
 	int pending;               // the current entry has not been returned yet
+	int state;                 // after cf_read: CF_MORE, CF_STOPPED or CF_END
 } cf_reader;
+
+enum { CF_MORE, CF_STOPPED, CF_END };
 
 // Stop filling a batch once this many bytes are used.
 #define CF_SOFT_BYTES (1u << 20)
@@ -134,12 +137,26 @@ static int cf_entry(cf_reader *r, cf_meta *m, int cursors) {
 	return 1;
 }
 
+// cf_next moves to the next entry, or leaves a pending entry current; it
+// returns 1, 0 at the end, or a negative errno.
+static int cf_next(cf_reader *r) {
+	if (r->pending) {
+		r->pending = 0;
+		return 1;
+	}
+	return sd_journal_next(r->j);
+}
+
 // cf_read fills the batch with up to max entries that have a MESSAGE,
-// stopping early once CF_SOFT_BYTES are used. It returns the number of
-// entries (0 at the end) or a negative errno when none could be read.
-static int cf_read(cf_reader *r, int max, int cursors) {
+// stopping early once CF_SOFT_BYTES are used. It stops before the first
+// entry whose realtime is >= stop (0: no limit) and leaves that entry
+// pending. It returns the number of entries, with r->state telling whether
+// there are more, the stop entry was reached or the journal ended, or a
+// negative errno when no entry could be read.
+static int cf_read(cf_reader *r, int max, int cursors, uint64_t stop) {
 	int n = 0, scanned = 0, e;
 	r->used = 0;
+	r->state = CF_MORE;
 	if (max > r->metacap) {
 		cf_meta *m = realloc(r->meta, sizeof(cf_meta) * (size_t)max);
 		if (!m) return -ENOMEM;
@@ -147,12 +164,21 @@ static int cf_read(cf_reader *r, int max, int cursors) {
 		r->metacap = max;
 	}
 	while (n < max && r->used < CF_SOFT_BYTES && scanned < 4 * max) {
-		if (r->pending) {
-			r->pending = 0;
-		} else {
-			e = sd_journal_next(r->j);
+		e = cf_next(r);
+		if (e < 0) return n > 0 ? n : e;
+		if (e == 0) {
+			r->state = CF_END;
+			break;
+		}
+		if (stop) {
+			uint64_t t;
+			e = sd_journal_get_realtime_usec(r->j, &t);
 			if (e < 0) return n > 0 ? n : e;
-			if (e == 0) break;
+			if (t >= stop) {
+				r->pending = 1;
+				r->state = CF_STOPPED;
+				break;
+			}
 		}
 		scanned++;
 		e = cf_entry(r, &r->meta[n], cursors);
@@ -162,9 +188,21 @@ static int cf_read(cf_reader *r, int max, int cursors) {
 	return n;
 }
 
-// cf_seek_cursor positions on the cursor's entry; when that entry is gone,
-// the entry after its position is left pending so that cf_read returns it.
-static int cf_seek_cursor(cf_reader *r, const char *c) {
+// cf_peek makes the next entry current and pending and returns 1 with its
+// realtime, 0 at the end, or a negative errno.
+static int cf_peek(cf_reader *r, uint64_t *t) {
+	int e = cf_next(r);
+	if (e <= 0) return e;
+	r->pending = 1;
+	e = sd_journal_get_realtime_usec(r->j, t);
+	return e < 0 ? e : 1;
+}
+
+// cf_seek_cursor positions on the cursor's entry. The next cf_read starts
+// after it, or with it when inclusive is set; when that entry is gone, it
+// starts with the entry after its position. It returns 0, or 1 when the
+// cursor's entry is gone.
+static int cf_seek_cursor(cf_reader *r, const char *c, int inclusive) {
 	int e = sd_journal_seek_cursor(r->j, c);
 	if (e < 0) return e;
 	r->pending = 0;
@@ -172,8 +210,24 @@ static int cf_seek_cursor(cf_reader *r, const char *c) {
 	if (e <= 0) return e;
 	e = sd_journal_test_cursor(r->j, c);
 	if (e < 0) return e;
-	r->pending = (e == 0);
-	return 0;
+	r->pending = (e == 0) || inclusive;
+	return e == 0;
+}
+
+// cf_last_realtime returns the realtime of the last entry matching the
+// current matches, 0 when there is none, or a negative errno. It moves the
+// position: seek again before reading.
+static int64_t cf_last_realtime(cf_reader *r) {
+	uint64_t t;
+	int e;
+	r->pending = 0;
+	e = sd_journal_seek_tail(r->j);
+	if (e < 0) return e;
+	e = sd_journal_previous(r->j);
+	if (e <= 0) return e;
+	e = sd_journal_get_realtime_usec(r->j, &t);
+	if (e < 0) return e;
+	return (int64_t)t;
 }
 
 static int cf_open(cf_reader *r, const char *dir, const char **files, size_t maxfield) {
@@ -291,10 +345,41 @@ func (j *sdJournal) seekRealtime(t time.Time) error {
 	return errno(C.sd_journal_seek_realtime_usec(j.r.j, C.uint64_t(us)))
 }
 
-func (j *sdJournal) seekCursor(c string) error {
+func (j *sdJournal) seekCursor(c string, inclusive bool) (bool, error) {
 	p := C.CString(c)
 	defer C.free(unsafe.Pointer(p))
-	return errno(C.cf_seek_cursor(&j.r, p))
+	inc := C.int(0)
+	if inclusive {
+		inc = 1
+	}
+	e := C.cf_seek_cursor(&j.r, p, inc)
+	return e == 1, errno(e)
+}
+
+func (j *sdJournal) peek() (time.Time, bool, error) {
+	var t C.uint64_t
+	e := C.cf_peek(&j.r, &t)
+	if e <= 0 {
+		return time.Time{}, false, errno(e)
+	}
+	return time.UnixMicro(int64(t)), true, nil
+}
+
+func (j *sdJournal) cursor() (string, error) {
+	var c *C.char
+	if e := C.sd_journal_get_cursor(j.r.j, &c); e < 0 {
+		return "", syscall.Errno(-e)
+	}
+	defer C.free(unsafe.Pointer(c))
+	return C.GoString(c), nil
+}
+
+func (j *sdJournal) last() (time.Time, bool, error) {
+	t := C.cf_last_realtime(&j.r)
+	if t <= 0 {
+		return time.Time{}, false, errno(C.int(t))
+	}
+	return time.UnixMicro(int64(t)), true, nil
 }
 
 func (j *sdJournal) boots() ([]bootInfo, error) {
@@ -337,17 +422,28 @@ func (j *sdJournal) boots() ([]bootInfo, error) {
 	return out, nil
 }
 
-func (j *sdJournal) read(dst []Entry, cursors bool) (int, error) {
+func (j *sdJournal) read(dst []Entry, cursors bool, stop time.Time) (int, readState, error) {
 	cur := C.int(0)
 	if cursors {
 		cur = 1
 	}
-	n := C.cf_read(&j.r, C.int(len(dst)), cur)
+	var st C.uint64_t
+	if !stop.IsZero() {
+		st = C.uint64_t(max(stop.UnixMicro(), 1))
+	}
+	n := C.cf_read(&j.r, C.int(len(dst)), cur, st)
 	if n < 0 {
-		return 0, syscall.Errno(-n)
+		return 0, 0, syscall.Errno(-n)
+	}
+	state := readMore
+	switch j.r.state {
+	case C.CF_STOPPED:
+		state = readStopped
+	case C.CF_END:
+		state = readEnd
 	}
 	if n == 0 {
-		return 0, nil
+		return 0, state, nil
 	}
 	metas := unsafe.Slice(j.r.meta, int(n))
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(j.r.buf)), int(j.r.used))
@@ -382,5 +478,5 @@ func (j *sdJournal) read(dst []Entry, cursors bool) (int, error) {
 		}
 		e.PID = atoi(field(C.CF_PID))
 	}
-	return int(n), nil
+	return int(n), state, nil
 }

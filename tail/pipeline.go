@@ -32,7 +32,7 @@ func pipeline(ctx context.Context, lock bool, produce func(send func([]Entry) bo
 	}()
 	var ferr error
 	for b := range ch {
-		if ferr != nil {
+		if ferr != nil || ctx.Err() != nil {
 			continue // drain until the producer sees the cancellation
 		}
 		if err := fn(b); err != nil {
