@@ -1,0 +1,371 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/centra-cloud/cflogd/internal/redact"
+	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/sink/httpclient"
+)
+
+func parse(t *testing.T, text string) (*Config, error) {
+	t.Helper()
+	return Parse(filepath.Join(t.TempDir(), "cflogd.toml"), []byte(text))
+}
+
+func mustParse(t *testing.T, text string) *Config {
+	t.Helper()
+	c, err := parse(t, text)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	return c
+}
+
+func TestEmptyFileIsDefault(t *testing.T) {
+	for _, text := range []string{"", "\n# only a comment\n"} {
+		got := mustParse(t, text)
+		if diff := cmp.Diff(Default, *got); diff != "" {
+			t.Errorf("Parse(%q) (-want +got):\n%s", text, diff)
+		}
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	want := Config{
+		Units:              []string{"chainfire.service", "flaredb.service", "placement-driver.service"},
+		StateDir:           "/var/lib/cflogd",
+		RunbookBase:        "https://git.example/centra-cloud/blob/main/",
+		Listen:             "127.0.0.1:9958",
+		LogLevel:           "info",
+		CheckpointInterval: 2 * time.Second,
+		QueueSize:          128,
+		ShutdownTimeout:    10 * time.Second,
+		Journal:            Journal{InitialPosition: Position{LookBack: time.Hour}},
+		Patterns:           Patterns{Dirs: []string{"/etc/centra-cloud/cflogd/patterns.d"}},
+	}
+	if diff := cmp.Diff(want, Default); diff != "" {
+		t.Errorf("Default (-want +got):\n%s", diff)
+	}
+}
+
+func TestSinkDefaults(t *testing.T) {
+	http := httpclient.Config{Timeout: 10 * time.Second}
+	tests := []struct {
+		typ  string
+		want Sink
+	}{
+		{"stdout", Sink{Type: "stdout", Name: "stdout", Line: 1, MinSeverity: patterns.Info}},
+		{"loki", Sink{Type: "loki", Name: "loki", Line: 1, URL: "http://l:3100/loki/api/v1/push", MinSeverity: patterns.Info,
+			HTTP: http, RetryMin: 500 * time.Millisecond, RetryMax: 30 * time.Second, BatchSize: 1 << 20, BatchWait: time.Second}},
+		{"slack", Sink{Type: "slack", Name: "slack", Line: 1, URL: "http://l:3100/loki/api/v1/push", MinSeverity: patterns.Warning,
+			HTTP: http, RetryMin: 500 * time.Millisecond, RetryMax: 30 * time.Second, MaxAttempts: 10,
+			GroupWait: 10 * time.Second, GroupInterval: 5 * time.Minute, RepeatInterval: 4 * time.Hour, ResolveTimeout: 5 * time.Minute}},
+		{"webhook", Sink{Type: "webhook", Name: "webhook", Line: 1, URL: "http://l:3100/loki/api/v1/push", MinSeverity: patterns.Warning,
+			HTTP: http, RetryMin: 500 * time.Millisecond, RetryMax: 30 * time.Second, MaxAttempts: 10, MaxEvents: 100,
+			GroupWait: 10 * time.Second, GroupInterval: 5 * time.Minute, RepeatInterval: 4 * time.Hour, ResolveTimeout: 5 * time.Minute}},
+		{"alertmanager", Sink{Type: "alertmanager", Name: "alertmanager", Line: 1, URL: "http://l:3100/loki/api/v1/push", MinSeverity: patterns.Warning,
+			HTTP: http, RetryMin: 500 * time.Millisecond, RetryMax: 30 * time.Second, MaxAlerts: 100, ResolveTimeout: 5 * time.Minute}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ, func(t *testing.T) {
+			text := "[[sink]]\ntype = \"" + tt.typ + "\"\n"
+			if tt.typ != "stdout" {
+				text += "url = \"http://l:3100/loki/api/v1/push\"\n"
+			}
+			got := mustParse(t, text)
+			if diff := cmp.Diff([]Sink{tt.want}, got.Sinks); diff != "" {
+				t.Errorf("sinks (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestEveryKey(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("slack-url", "https://hooks.slack.com/services/T000/B000/abcdef1234567890\n")
+	write("token", "s3cr3t-token\n")
+	write("hmac", "hmac-key")
+	write("pw", "pa55\n")
+	text := `
+units = ["chainfire.service"]
+state_dir = "/tmp/cflogd-state"
+runbook_base = "https://wiki.example/"
+listen = "127.0.0.1:19958"
+log_level = "debug"
+checkpoint_interval = "5s"
+queue_size = 32
+shutdown_timeout = "20s"
+
+[journal]
+directory = "/var/log/journal/remote"
+initial_position = "head"
+
+[patterns]
+dirs = ["/etc/a", "/etc/b"]
+
+[[sink]]
+type = "loki"
+name = "loki-main"
+url = "https://loki.example:3100/loki/api/v1/push"
+min_severity = "warning"
+tenant = "ops"
+labels = { cluster = "prod" }
+bearer_token_file = "token"
+ca_file = "/etc/ca.pem"
+cert_file = "/etc/cert.pem"
+key_file = "/etc/key.pem"
+server_name = "loki"
+timeout = "3s"
+retry_min = "1s"
+retry_max = "1m"
+batch_size = "512KiB"
+batch_wait = "2s"
+
+[[sink]]
+type = "slack"
+url_file = "slack-url"
+min_severity = "error"
+group_wait = "30s"
+group_interval = "10m"
+repeat_interval = "1d"
+resolve_timeout = "15m"
+max_attempts = 3
+
+[[sink]]
+type = "webhook"
+url = "https://hooks.example/x"
+secret_file = "hmac"
+host = "node01"
+max_events = 10
+basic_auth_user = "u"
+basic_auth_password_file = "pw"
+headers = { X-Team = "storage" }
+insecure_skip_verify = true
+
+[[sink]]
+type = "alertmanager"
+url = "http://am:9093"
+resolve_timeout = "10m"
+generator_url = "https://grafana.example/d/cflogd"
+max_alerts = 50
+
+[[sink]]
+type = "stdout"
+min_severity = "critical"
+`
+	got, err := Parse(filepath.Join(dir, "cflogd.toml"), []byte(text))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	d := DefaultSink
+	loki := d("loki")
+	loki.Name, loki.Line, loki.URL, loki.MinSeverity = "loki-main", 18, "https://loki.example:3100/loki/api/v1/push", patterns.Warning
+	loki.Tenant, loki.Labels = "ops", map[string]string{"cluster": "prod"}
+	loki.HTTP = httpclient.Config{Timeout: 3 * time.Second, BearerToken: "s3cr3t-token", CAFile: "/etc/ca.pem",
+		CertFile: "/etc/cert.pem", KeyFile: "/etc/key.pem", ServerName: "loki"}
+	loki.RetryMin, loki.RetryMax, loki.BatchSize, loki.BatchWait = time.Second, time.Minute, 512<<10, 2*time.Second
+	sl := d("slack")
+	sl.Line, sl.URL, sl.MinSeverity = 36, "https://hooks.slack.com/services/T000/B000/abcdef1234567890", patterns.Error
+	sl.GroupWait, sl.GroupInterval, sl.RepeatInterval, sl.ResolveTimeout, sl.MaxAttempts = 30*time.Second, 10*time.Minute, 24*time.Hour, 15*time.Minute, 3
+	wh := d("webhook")
+	wh.Line, wh.URL, wh.Secret, wh.Host, wh.MaxEvents = 46, "https://hooks.example/x", "hmac-key", "node01", 10
+	wh.HTTP.BasicAuthUser, wh.HTTP.BasicAuthPassword, wh.HTTP.Headers, wh.HTTP.InsecureSkipVerify = "u", "pa55", map[string]string{"X-Team": "storage"}, true
+	am := d("alertmanager")
+	am.Line, am.URL, am.ResolveTimeout, am.GeneratorURL, am.MaxAlerts = 57, "http://am:9093", 10*time.Minute, "https://grafana.example/d/cflogd", 50
+	so := d("stdout")
+	so.Line, so.MinSeverity = 64, patterns.Critical
+	want := Config{
+		Units:              []string{"chainfire.service"},
+		StateDir:           "/tmp/cflogd-state",
+		RunbookBase:        "https://wiki.example/",
+		Listen:             "127.0.0.1:19958",
+		LogLevel:           "debug",
+		CheckpointInterval: 5 * time.Second,
+		QueueSize:          32,
+		ShutdownTimeout:    20 * time.Second,
+		Journal:            Journal{Directory: "/var/log/journal/remote", InitialPosition: Position{Head: true}},
+		Patterns:           Patterns{Dirs: []string{"/etc/a", "/etc/b"}},
+		Sinks:              []Sink{loki, sl, wh, am, so},
+	}
+	if diff := cmp.Diff(want, *got); diff != "" {
+		t.Errorf("Parse (-want +got):\n%s", diff)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		name, text string
+		want       []string // each error's text after the file name
+	}{
+		{"unknown top-level key", "units = []\nstate_dri = \"/x\"\n", []string{":2: state_dri: unknown key"}},
+		{"unknown table key", "[journal]\ndirectory = \"/x\"\ninitial_postion = \"1h\"\n", []string{":3: journal.initial_postion: unknown key"}},
+		{"unknown table", "[jornal]\ndirectory = \"/x\"\n", []string{":1: jornal: unknown key"}},
+		{"bad duration", "checkpoint_interval = \"5 seconds\"\n",
+			[]string{`:1: checkpoint_interval: bad duration "5 seconds" (want e.g. "10s", "5m", "4h")`}},
+		{"wrong type", "\n\nqueue_size = \"big\"\n", []string{`:3: queue_size: must be an integer, not a string ("big")`}},
+		{"bad position", "[journal]\ninitial_position = \"yesterday\"\n",
+			[]string{`:2: journal.initial_position: want "head", "tail" or a positive look-back such as "1h", not "yesterday"`}},
+		{"several at once", "units = \"chainfire\"\nlisten = \"nope\"\n[journal]\nfiles = [1]\n",
+			[]string{`:1: units: must be an array of strings, not a string ("chainfire")`,
+				`:2: listen: want host:port, e.g. 127.0.0.1:9958: address nope: missing port in address`,
+				`:4: journal.files: element 0 must be a string, not an integer (1)`}},
+		{"sink without type", "[[sink]]\nurl = \"http://x\"\n", []string{":1: sink[0]: type is required: loki, webhook, slack, alertmanager or stdout"}},
+		{"unknown sink type", "[[sink]]\ntype = \"kafka\"\n", []string{`:2: sink[0].type: unknown sink type "kafka": want loki, webhook, slack, alertmanager or stdout`}},
+		{"key of another sink type", "[[sink]]\ntype = \"loki\"\nurl = \"http://l\"\ngroup_wait = \"1s\"\n",
+			[]string{":4: sink[0].group_wait: does not apply to a loki sink"}},
+		{"unknown sink key", "[[sink]]\ntype = \"stdout\"\n\n[[sink]]\ntype = \"slack\"\nurl = \"https://h/x\"\nchanel = \"#ops\"\n",
+			[]string{":7: sink[1].chanel: unknown key"}},
+		{"bad severity", "[[sink]]\ntype = \"stdout\"\nmin_severity = \"loud\"\n", []string{`:3: sink[0].min_severity: unknown severity "loud" (want info, warning, error or critical)`}},
+		{"bad size", "[[sink]]\ntype = \"loki\"\nurl = \"http://l\"\nbatch_size = \"1 lot\"\n",
+			[]string{`:4: sink[0].batch_size: bad size "1 lot" (want e.g. "1MiB", "512KiB" or a number of bytes)`}},
+		{"missing url", "[[sink]]\ntype = \"webhook\"\n", []string{":1: sink[0]: url is required"}},
+		{"duplicate names", "[[sink]]\ntype = \"stdout\"\n[[sink]]\ntype = \"stdout\"\n",
+			[]string{`:3: sink[1].name: sink name "stdout" is already used by sink[0]; give each sink its own name`}},
+		{"both secret spellings", "[[sink]]\ntype = \"slack\"\nurl = \"https://h/x\"\nurl_file = \"/nonexistent\"\n",
+			[]string{":4: sink[0].url_file: set either url or url_file, not both"}},
+		{"missing secret file", "[[sink]]\ntype = \"slack\"\nurl_file = \"/nonexistent/slack-url\"\n",
+			[]string{":3: sink[0].url_file: read secret: file not found: /nonexistent/slack-url"}},
+		{"repeat below group interval", "[[sink]]\ntype = \"slack\"\nurl = \"https://h/x\"\ngroup_interval = \"1h\"\nrepeat_interval = \"5m\"\n",
+			[]string{":5: sink[0].repeat_interval: must be at least group_interval"}},
+		{"syntax error", "units = [\"a\"\nstate_dir = 1\n", nil},
+		{"state dir relative", "state_dir = \"state\"\n", []string{`:1: state_dir: must be an absolute path, not "state"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parse(t, tt.text)
+			var list ErrorList
+			if !errors.As(err, &list) {
+				t.Fatalf("Parse error = %v, want an ErrorList", err)
+			}
+			if tt.want == nil { // syntax: a line is named
+				if len(list) != 1 || list[0].Line == 0 {
+					t.Fatalf("syntax error = %v, want one error with a line", err)
+				}
+				return
+			}
+			var got []string
+			for _, e := range list {
+				got = append(got, strings.TrimPrefix(e.Error(), e.File))
+			}
+			if diff := cmp.Diff(sortByLine(tt.want), got); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// sortByLine orders expected messages as ErrorList does (by line, stable).
+func sortByLine(msgs []string) []string {
+	out := append([]string(nil), msgs...)
+	line := func(s string) int {
+		n := 0
+		for _, c := range strings.TrimPrefix(s, ":") {
+			if c < '0' || c > '9' {
+				break
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && line(out[j]) < line(out[j-1]); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+func TestSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	cred := filepath.Join(dir, "creds")
+	if err := os.Mkdir(cred, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cred, "am-pw"), []byte("hunter2\r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cred, "empty"), []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("relative to the config file, newline trimmed", func(t *testing.T) {
+		c, err := Parse(filepath.Join(dir, "cflogd.toml"), []byte("[[sink]]\ntype = \"alertmanager\"\nurl = \"http://am:9093\"\nbasic_auth_user = \"cflogd\"\nbasic_auth_password_file = \"creds/am-pw\"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Sinks[0].HTTP.BasicAuthPassword; got != "hunter2" {
+			t.Errorf("password = %q, want hunter2", string(got))
+		}
+	})
+	t.Run("empty file", func(t *testing.T) {
+		_, err := Parse(filepath.Join(dir, "cflogd.toml"), []byte("[[sink]]\ntype = \"loki\"\nurl = \"http://l\"\nbearer_token_file = \""+filepath.Join(cred, "empty")+"\"\n"))
+		if err == nil || !strings.Contains(err.Error(), ":4: sink[0].bearer_token_file: secret file") {
+			t.Errorf("error = %v, want the empty secret file named at line 4", err)
+		}
+	})
+}
+
+func TestSecretsStayOutOfErrors(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "url")
+	secret := "T0KEN5ecretValue99"
+	if err := os.WriteFile(f, []byte("ftp://user:"+secret+"@hooks.example/services/"+secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Parse(filepath.Join(dir, "c.toml"), []byte("[[sink]]\ntype = \"slack\"\nurl_file = \"url\"\n"))
+	if err == nil {
+		t.Fatal("Parse: no error for an ftp URL")
+	}
+	if strings.Contains(err.Error(), secret) {
+		t.Errorf("error leaks the secret: %v", err)
+	}
+	c := mustParse(t, "[[sink]]\ntype = \"slack\"\nurl = \"https://hooks.slack.com/services/T/B/"+secret+"\"\n")
+	for _, s := range []string{redact.Secret(secret).String(), strings.ReplaceAll(strings.ReplaceAll(stringOf(c), "\n", " "), "\t", " ")} {
+		if strings.Contains(s, secret) {
+			t.Errorf("printed config leaks the secret: %s", s)
+		}
+	}
+}
+
+func stringOf(c *Config) string { return strings.TrimSpace(strings.ReplaceAll(sprint(c), "  ", " ")) }
+
+func TestParseHelpers(t *testing.T) {
+	durations := map[string]time.Duration{"10s": 10 * time.Second, "5m": 5 * time.Minute, "2d": 48 * time.Hour, "1h30m": 90 * time.Minute}
+	for s, want := range durations {
+		if got, err := ParseDuration(s); err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", s, got, err, want)
+		}
+	}
+	sizes := map[string]int{"1MiB": 1 << 20, "512KiB": 512 << 10, "1MB": 1e6, "100": 100, "100B": 100, "1.5MiB": 3 << 19}
+	for s, want := range sizes {
+		if got, err := ParseSize(s); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %v, %v; want %v", s, got, err, want)
+		}
+	}
+	for _, s := range []string{"", "MiB", "1XB", "-1", "0"} {
+		if _, err := ParseSize(s); err == nil {
+			t.Errorf("ParseSize(%q): no error", s)
+		}
+	}
+	for s, want := range map[string]Position{"head": {Head: true}, "tail": {Tail: true}, "30m": {LookBack: 30 * time.Minute}} {
+		got, err := ParsePosition(s)
+		if err != nil || got != want {
+			t.Errorf("ParsePosition(%q) = %+v, %v", s, got, err)
+		}
+		if got.String() != s {
+			t.Errorf("Position(%q).String() = %q", s, got.String())
+		}
+	}
+}
