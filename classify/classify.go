@@ -645,6 +645,7 @@ func (c *Classifier) event(cs *csig, e *tail.Entry, l *Line, vals []value) Event
 
 func (cs *csig) renderSummary(vals []value) string {
 	var b strings.Builder
+	b.Grow(len(cs.sig.Summary) + 32)
 	for _, p := range cs.summary {
 		switch {
 		case p.field >= 0 && vals[p.field].kind != 0:
@@ -659,35 +660,35 @@ func (cs *csig) renderSummary(vals []value) string {
 }
 
 // fingerprint hashes the signature, the host and the group_by field values.
-// Every part is written with its length (and values with their type), so
-// different parts cannot run into each other.
+// Every part is written with a tag and its length, so different parts
+// cannot run into each other.
 func (cs *csig) fingerprint(host string, vals []value) string {
-	d := xxhash.New()
-	var buf [24]byte
-	put := func(tag byte, s string) {
-		b := append(buf[:0], tag)
+	var buf [256]byte
+	b := buf[:0]
+	put := func(b []byte, tag byte, s string) []byte {
+		b = append(b, tag)
 		b = strconv.AppendUint(b, uint64(len(s)), 10)
 		b = append(b, ':')
-		d.Write(b)
-		d.WriteString(s)
+		return append(b, s...)
 	}
-	put('s', cs.sig.ID)
-	put('h', host)
+	b = put(b, 's', cs.sig.ID)
+	b = put(b, 'h', host)
+	var num [32]byte
 	for _, k := range cs.groupBy {
 		if k < 0 || vals[k].kind == 0 {
-			put('-', "")
+			b = put(b, '-', "")
 			continue
 		}
-		tag := byte('S')
-		switch vals[k].kind {
+		switch v := vals[k]; v.kind {
 		case vInt:
-			tag = 'I'
+			b = put(b, 'I', string(strconv.AppendInt(num[:0], v.i, 10)))
 		case vFloat:
-			tag = 'F'
+			b = put(b, 'F', string(strconv.AppendFloat(num[:0], v.f, 'f', -1, 64)))
+		default:
+			b = put(b, 'S', v.s)
 		}
-		put(tag, vals[k].String())
 	}
-	return hex16(d.Sum64())
+	return hex16(xxhash.Sum64(b))
 }
 
 func hex16(v uint64) string {

@@ -76,10 +76,10 @@ func normalize(e *tail.Entry, l *Line) {
 	l.Message = msg
 	s := skipTimestamp(msg)
 	lvl, rest := parseLevel(s)
-	target := ""
+	target, unit := "", ""
 	if lvl != patterns.LevelNone {
 		l.LevelFromText = true
-		target, s = splitContext(rest)
+		target, s, unit = splitContext(rest)
 	} else {
 		s = msg
 		lvl = levelFromPriority(e.Priority)
@@ -87,12 +87,13 @@ func normalize(e *tail.Entry, l *Line) {
 	l.Level = lvl
 	if target == "" {
 		target = e.Target
+		unit = InferUnit(target)
 	}
 	l.Target = target
 	l.Body = s
 	l.Unit = e.Unit
 	if l.Unit == "" {
-		l.Unit = InferUnit(target)
+		l.Unit = unit
 	}
 }
 
@@ -101,13 +102,22 @@ func normalize(e *tail.Entry, l *Line) {
 // placement-driver.service (a crate named exactly like the service counts
 // too). It returns "" for any other target.
 func InferUnit(target string) string {
-	switch {
-	case hasCrate(target, "chainfire"):
-		return "chainfire.service"
-	case hasCrate(target, "flaredb"):
-		return "flaredb.service"
-	case hasCrate(target, "pd"), hasCrate(target, "placement_driver"), hasCrate(target, "placement-driver"):
-		return "placement-driver.service"
+	if target == "" {
+		return ""
+	}
+	switch target[0] {
+	case 'c':
+		if hasCrate(target, "chainfire") {
+			return "chainfire.service"
+		}
+	case 'f':
+		if hasCrate(target, "flaredb") {
+			return "flaredb.service"
+		}
+	case 'p':
+		if hasCrate(target, "pd") || hasCrate(target, "placement_driver") || hasCrate(target, "placement-driver") {
+			return "placement-driver.service"
+		}
 	}
 	return ""
 }
@@ -322,14 +332,24 @@ var identByte = func() (t [256]bool) {
 func isIdentByte(c byte) bool { return identByte[c] }
 
 // splitContext removes span context and the target from what follows the
-// level and returns the target and the body.
-func splitContext(s string) (target, body string) {
+// level and returns the target, the body and the unit the target names.
+func splitContext(s string) (target, body, unit string) {
 	// Common case first: "crate_name: body", where crate_name names a
 	// service (so it cannot be a field-less span; see skipSpans).
-	if n := targetLen(s); n > 0 && looksLikeServiceTarget(s[:n]) {
-		return parseTarget(s)
+	if n := targetLen(s); n > 0 {
+		if unit = InferUnit(s[:n]); unit != "" {
+			return s[:n], trimSpaces(s[n+1:]), unit
+		}
 	}
-	return parseTarget(skipSpans(s))
+	target, body = parseTarget(skipSpans(s))
+	return target, body, InferUnit(target)
+}
+
+func trimSpaces(s string) string {
+	for s != "" && s[0] == ' ' {
+		s = s[1:]
+	}
+	return s
 }
 
 // targetLen returns the length of a target path (ident("::"ident)*) at the
