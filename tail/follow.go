@@ -1,0 +1,326 @@
+package tail
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Start says where Follow begins when it has no cursor to resume from.
+type Start int
+
+const (
+	// StartHead begins at the oldest entry.
+	StartHead Start = iota
+	// StartTail begins after the newest entry.
+	StartTail
+	// StartSince begins at the first entry at or after FollowOptions.Since.
+	StartSince
+)
+
+// DefaultWaitTimeout is FollowOptions.WaitTimeout when it is zero.
+const DefaultWaitTimeout = 250 * time.Millisecond
+
+// FollowOptions select what Follow reads and where it begins.
+type FollowOptions struct {
+	// Directory, Files and Units are as in Options.
+	Directory string
+	Files     []string
+	Units     []string
+	// AfterCursor resumes after the entry with this cursor: the daemon's
+	// checkpoint. When that entry is gone (rotated or vacuumed away), reading
+	// resumes at the first entry after its position and the first batch
+	// carries a Gap.
+	AfterCursor string
+	// Start and Since say where to begin when AfterCursor is empty.
+	Start Start
+	Since time.Time
+	// WaitTimeout bounds each wait for new entries, so that ctx is checked
+	// that often (sd_journal_wait holds the journal; it must not block
+	// indefinitely). Default DefaultWaitTimeout.
+	WaitTimeout time.Duration
+	// Heartbeat, if set, is called from the reader's thread after every
+	// read and every wait: while the reader is not blocked handing over a
+	// batch, it is called at least every WaitTimeout.
+	Heartbeat func()
+}
+
+// Gap says that entries were lost before Follow could read them: the
+// entry of FollowOptions.AfterCursor was rotated or vacuumed away.
+type Gap struct {
+	// Cursor and Time are the saved cursor and its entry's time.
+	Cursor string
+	Time   time.Time
+	// Resume and ResumeTime are the first entry still present after the
+	// saved position (any unit); zero when the journal has none yet.
+	Resume     string
+	ResumeTime time.Time
+	// Lost is the number of entries (of every unit) between the two, or
+	// -1 when the journal cannot tell (the two are in files with different
+	// sequence number IDs).
+	Lost int64
+}
+
+// FollowBatch is what Follow hands to its callback.
+type FollowBatch struct {
+	// Entries in journal order; fn owns them.
+	Entries []Entry
+	// Gap, in the first batch only, reports entries lost before it.
+	Gap *Gap
+	// AtEnd reports that the reader had read everything in the journal
+	// when it handed over this batch (an empty batch says only that).
+	AtEnd bool
+}
+
+// Follow reads the journal selected by opts and keeps reading as it grows,
+// until ctx ends (then it returns ctx's error) or fn fails (then fn's
+// error). Like ReadJournal, it reads on its own OS thread and calls fn on
+// the calling goroutine; while fn has not returned, at most a few batches
+// are read ahead, so a slow fn stops the reader (back-pressure). Rotation,
+// vacuuming and new files in a directory (SD_JOURNAL_INVALIDATE) keep the
+// position.
+func Follow(ctx context.Context, opts FollowOptions, fn func(FollowBatch) error) error {
+	return follow(ctx, func() (follower, error) { return openFollower(&opts) }, opts, fn)
+}
+
+// follower is a journal that can wait for changes.
+type follower interface {
+	journal
+	// wait blocks until the journal changes or timeout passes.
+	wait(timeout time.Duration) (waitResult, error)
+}
+
+// waitResult is sd_journal_wait's answer.
+type waitResult int
+
+const (
+	waitNop        waitResult = iota // nothing changed in time
+	waitAppend                       // entries were appended
+	waitInvalidate                   // files were added or removed
+)
+
+// openFollower opens the journal of opts for following; the stub returns
+// ErrNoJournal.
+var openFollower = func(opts *FollowOptions) (follower, error) {
+	j, err := openJournal(&Options{Directory: opts.Directory, Files: opts.Files})
+	if err != nil {
+		return nil, err
+	}
+	f, ok := j.(follower)
+	if !ok {
+		j.close()
+		return nil, fmt.Errorf("open journal for following: %w", ErrNoJournal)
+	}
+	return f, nil
+}
+
+func follow(ctx context.Context, open func() (follower, error), opts FollowOptions, fn func(FollowBatch) error) error {
+	if opts.WaitTimeout <= 0 {
+		opts.WaitTimeout = DefaultWaitTimeout
+	}
+	beat := opts.Heartbeat
+	if beat == nil {
+		beat = func() {}
+	}
+	return pipelineOf(ctx, func(send func(FollowBatch) bool) error {
+		j, err := open()
+		if err != nil {
+			return err
+		}
+		defer j.close()
+		gap, err := followStart(j, &opts)
+		if err != nil {
+			return err
+		}
+		ropts := &Options{Units: opts.Units}
+		atEnd := false
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			batch := make([]Entry, batchSize)
+			n, state, err := j.read(batch, true, time.Time{})
+			if err != nil {
+				return fmt.Errorf("read journal: %w", err)
+			}
+			beat()
+			end := state == readEnd
+			batch = finishBatch(batch[:n], ropts)
+			if len(batch) > 0 || gap != nil || (end && !atEnd) {
+				if len(batch) == 0 {
+					batch = nil
+				}
+				if !send(FollowBatch{Entries: batch, Gap: gap, AtEnd: end}) {
+					return nil
+				}
+				gap = nil
+			}
+			atEnd = end
+			for atEnd {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				r, err := j.wait(opts.WaitTimeout)
+				if err != nil {
+					return fmt.Errorf("wait for journal: %w", err)
+				}
+				beat()
+				if r != waitNop {
+					break // read again; atEnd stays set until entries come
+				}
+			}
+		}
+	}, fn)
+}
+
+// followStart adds the unit matches and seeks to where following begins.
+// With a cursor whose entry is gone, it returns the Gap.
+func followStart(j follower, opts *FollowOptions) (*Gap, error) {
+	var gap *Gap
+	if opts.AfterCursor != "" {
+		// Test the cursor before adding matches: the first entry after its
+		// position of any unit tells how much was lost.
+		gone, err := j.seekCursor(opts.AfterCursor, false)
+		if err != nil {
+			return nil, fmt.Errorf("seek cursor %q: %w", opts.AfterCursor, err)
+		}
+		if gone {
+			gap = &Gap{Cursor: opts.AfterCursor, Lost: -1}
+			gap.Time, _ = cursorTime(opts.AfterCursor)
+			t, ok, err := j.peek()
+			if err != nil {
+				return nil, fmt.Errorf("read entry after cursor %q: %w", opts.AfterCursor, err)
+			}
+			if ok {
+				gap.ResumeTime = t
+				if c, err := j.cursor(); err == nil {
+					gap.Resume = c
+					gap.Lost = lostBetween(opts.AfterCursor, c)
+				}
+			}
+		}
+	}
+	if err := addMatches(j, opts.Units, ""); err != nil {
+		return nil, err
+	}
+	switch {
+	case opts.AfterCursor != "":
+		if _, err := j.seekCursor(opts.AfterCursor, false); err != nil {
+			return nil, fmt.Errorf("seek cursor %q: %w", opts.AfterCursor, err)
+		}
+	case opts.Start == StartTail:
+		// Stand on the newest entry, then continue after it.
+		_, ok, err := j.last()
+		if err != nil {
+			return nil, fmt.Errorf("seek tail: %w", err)
+		}
+		if !ok {
+			if err := j.seekHead(); err != nil {
+				return nil, fmt.Errorf("seek head: %w", err)
+			}
+			break
+		}
+		c, err := j.cursor()
+		if err != nil {
+			return nil, fmt.Errorf("cursor of the newest entry: %w", err)
+		}
+		if _, err := j.seekCursor(c, false); err != nil {
+			return nil, fmt.Errorf("seek cursor %q: %w", c, err)
+		}
+	case opts.Start == StartSince:
+		if err := j.seekRealtime(opts.Since); err != nil {
+			return nil, fmt.Errorf("seek time %s: %w", opts.Since.Format(time.RFC3339Nano), err)
+		}
+	default:
+		if err := j.seekHead(); err != nil {
+			return nil, fmt.Errorf("seek head: %w", err)
+		}
+	}
+	return gap, nil
+}
+
+// cursorField returns the value of one field of a journal cursor
+// ("s=…;i=…;b=…;m=…;t=…;x=…").
+func cursorField(c, name string) (string, bool) {
+	for _, part := range strings.Split(c, ";") {
+		if k, v, ok := strings.Cut(part, "="); ok && k == name {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// cursorTime returns the realtime timestamp a cursor carries.
+func cursorTime(c string) (time.Time, bool) {
+	v, ok := cursorField(c, "t")
+	if !ok {
+		return time.Time{}, false
+	}
+	us, err := strconv.ParseUint(v, 16, 63)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMicro(int64(us)), true
+}
+
+// lostBetween counts the entries strictly between two cursors by their
+// sequence numbers, or returns -1 when they have different sequence number
+// IDs (or cannot be parsed).
+func lostBetween(a, b string) int64 {
+	sa, ok1 := cursorField(a, "s")
+	sb, ok2 := cursorField(b, "s")
+	ia, ok3 := cursorField(a, "i")
+	ib, ok4 := cursorField(b, "i")
+	if !ok1 || !ok2 || !ok3 || !ok4 || sa != sb {
+		return -1
+	}
+	na, err1 := strconv.ParseUint(ia, 16, 64)
+	nb, err2 := strconv.ParseUint(ib, 16, 64)
+	if err1 != nil || err2 != nil || nb <= na {
+		return -1
+	}
+	return int64(nb - na - 1)
+}
+
+// pipelineOf is pipeline for any batch type: produce runs on its own
+// goroutine locked to an OS thread, fn on the calling goroutine.
+func pipelineOf[T any](ctx context.Context, produce func(send func(T) bool) error, fn func(T) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := make(chan T, 2)
+	perr := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		defer close(ch)
+		perr <- produce(func(b T) bool {
+			select {
+			case ch <- b:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		})
+	}()
+	var ferr error
+	for b := range ch {
+		if ferr != nil {
+			continue
+		}
+		if err := fn(b); err != nil {
+			ferr = err
+			cancel()
+		}
+	}
+	err := <-perr
+	if ferr != nil {
+		return ferr
+	}
+	if err != nil {
+		return err
+	}
+	return ctx.Err()
+}

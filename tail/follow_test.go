@@ -1,0 +1,267 @@
+package tail
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// followExport renders entries msg<from>..msg<to-1> of chainfire.service
+// (and one sshd entry after each, which the unit match drops).
+func followExport(from, to int) []byte {
+	var b []byte
+	for i := from; i < to; i++ {
+		f := append(fieldsOf("chainfire.service", "chainfire", 1234), [2]string{"MESSAGE", fmt.Sprintf("msg%d", i)})
+		b = append(b, exportEntry(float64(i), bootA, f...)...)
+		g := append(fieldsOf("ssh.service", "sshd", 99), [2]string{"MESSAGE", fmt.Sprintf("ssh%d", i)})
+		b = append(b, exportEntry(float64(i)+0.5, bootA, g...)...)
+	}
+	return b
+}
+
+// writeJournalFile writes export data into dir/name with systemd-journal-remote.
+func writeJournalFile(tb testing.TB, dir, name string, export []byte) string {
+	tb.Helper()
+	if _, err := os.Stat(journalRemote); err != nil {
+		tb.Skipf("%s not found (install systemd-journal-remote): %v", journalRemote, err)
+	}
+	file := filepath.Join(dir, name)
+	cmd := exec.Command(journalRemote, "-o", file, "-")
+	cmd.Stdin = bytes.NewReader(export)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("%s: %v\n%s", journalRemote, err, out)
+	}
+	return file
+}
+
+// follower runs Follow in the background and collects what it hands over.
+type followRun struct {
+	mu      sync.Mutex
+	msgs    []string
+	cursors []string
+	gaps    []*Gap
+	atEnd   int
+	beats   int
+	done    chan error
+	cancel  context.CancelFunc
+}
+
+func startFollow(tb testing.TB, opts FollowOptions) *followRun {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &followRun{done: make(chan error, 1), cancel: cancel}
+	opts.WaitTimeout = 50 * time.Millisecond
+	opts.Heartbeat = func() { r.mu.Lock(); r.beats++; r.mu.Unlock() }
+	go func() {
+		r.done <- Follow(ctx, opts, func(b FollowBatch) error {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			for _, e := range b.Entries {
+				r.msgs = append(r.msgs, e.Message)
+				r.cursors = append(r.cursors, e.Cursor)
+			}
+			if b.Gap != nil {
+				r.gaps = append(r.gaps, b.Gap)
+			}
+			if b.AtEnd {
+				r.atEnd++
+			}
+			return nil
+		})
+	}()
+	tb.Cleanup(func() { r.stop(tb) })
+	return r
+}
+
+// waitFor polls until n messages arrived or the deadline passes.
+func (r *followRun) waitFor(tb testing.TB, n int) []string {
+	tb.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r.mu.Lock()
+		got := append([]string(nil), r.msgs...)
+		r.mu.Unlock()
+		if len(got) >= n || time.Now().After(deadline) {
+			return got
+		}
+		select {
+		case err := <-r.done:
+			tb.Fatalf("Follow returned early: %v", err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func (r *followRun) stop(tb testing.TB) {
+	tb.Helper()
+	if r.cancel == nil {
+		return
+	}
+	r.cancel()
+	r.cancel = nil
+	select {
+	case err := <-r.done:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			tb.Errorf("Follow: %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		tb.Fatal("Follow did not return within 2s of cancel")
+	}
+}
+
+func msgs(from, to int) []string {
+	var out []string
+	for i := from; i < to; i++ {
+		out = append(out, fmt.Sprintf("msg%d", i))
+	}
+	return out
+}
+
+func skipWithoutJournal(tb testing.TB) {
+	tb.Helper()
+	if _, err := openJournal(&Options{Directory: tb.TempDir()}); errors.Is(err, ErrNoJournal) {
+		tb.Skip("journal reader not in this build (needs cgo)")
+	}
+}
+
+func TestFollowGrowingDirectory(t *testing.T) {
+	skipWithoutJournal(t)
+	dir := t.TempDir()
+	writeJournalFile(t, dir, "a.journal", followExport(0, 50))
+	r := startFollow(t, FollowOptions{Directory: dir, Units: []string{"chainfire.service"}, Start: StartHead})
+	if diff := cmp.Diff(msgs(0, 50), r.waitFor(t, 50)); diff != "" {
+		t.Fatalf("first file (-want +got):\n%s", diff)
+	}
+	// A new file in the directory (SD_JOURNAL_INVALIDATE) continues the stream.
+	writeJournalFile(t, dir, "b.journal", followExport(50, 120))
+	if diff := cmp.Diff(msgs(0, 120), r.waitFor(t, 120)); diff != "" {
+		t.Fatalf("after a second file (-want +got):\n%s", diff)
+	}
+	r.stop(t)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.atEnd == 0 || r.beats == 0 {
+		t.Errorf("AtEnd batches %d, heartbeats %d; want both > 0", r.atEnd, r.beats)
+	}
+	for i, c := range r.cursors {
+		if c == "" {
+			t.Fatalf("entry %d has no cursor", i)
+		}
+	}
+}
+
+func TestFollowResumesAfterCursor(t *testing.T) {
+	skipWithoutJournal(t)
+	dir := t.TempDir()
+	writeJournalFile(t, dir, "a.journal", followExport(0, 30))
+	all := readAllCursors(t, dir)
+	r := startFollow(t, FollowOptions{Directory: dir, Units: []string{"chainfire.service"}, AfterCursor: all[9]})
+	if diff := cmp.Diff(msgs(10, 30), r.waitFor(t, 20)); diff != "" {
+		t.Errorf("after cursor of msg9 (-want +got):\n%s", diff)
+	}
+	r.stop(t)
+	if len(r.gaps) != 0 {
+		t.Errorf("gap reported for a cursor that exists: %+v", r.gaps[0])
+	}
+}
+
+func TestFollowGapWhenCursorRotatedAway(t *testing.T) {
+	skipWithoutJournal(t)
+	dir := t.TempDir()
+	a := writeJournalFile(t, dir, "a.journal", followExport(0, 30))
+	saved := readAllCursors(t, dir)[9]
+	writeJournalFile(t, dir, "b.journal", followExport(30, 40))
+	if err := os.Remove(a); err != nil {
+		t.Fatal(err)
+	}
+	r := startFollow(t, FollowOptions{Directory: dir, Units: []string{"chainfire.service"}, AfterCursor: saved})
+	if diff := cmp.Diff(msgs(30, 40), r.waitFor(t, 10)); diff != "" {
+		t.Errorf("after the gap (-want +got):\n%s", diff)
+	}
+	r.stop(t)
+	if len(r.gaps) != 1 {
+		t.Fatalf("gaps = %d, want 1", len(r.gaps))
+	}
+	g := r.gaps[0]
+	if g.Cursor != saved || g.Resume == "" || !g.Time.Equal(at(9)) || !g.ResumeTime.Equal(at(30)) {
+		t.Errorf("gap = %+v; want saved cursor, its time %v, resume at %v", g, at(9), at(30))
+	}
+}
+
+func TestFollowFromTail(t *testing.T) {
+	skipWithoutJournal(t)
+	dir := t.TempDir()
+	writeJournalFile(t, dir, "a.journal", followExport(0, 20))
+	r := startFollow(t, FollowOptions{Directory: dir, Units: []string{"chainfire.service"}, Start: StartTail})
+	// Wait until the reader reached the end before appending.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r.mu.Lock()
+		n := r.atEnd
+		r.mu.Unlock()
+		if n > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond) // poll interval, bounded by the deadline
+	}
+	writeJournalFile(t, dir, "b.journal", followExport(20, 25))
+	if diff := cmp.Diff(msgs(20, 25), r.waitFor(t, 5)); diff != "" {
+		t.Errorf("from tail (-want +got):\n%s", diff)
+	}
+}
+
+func TestFollowSince(t *testing.T) {
+	skipWithoutJournal(t)
+	dir := t.TempDir()
+	writeJournalFile(t, dir, "a.journal", followExport(0, 20))
+	r := startFollow(t, FollowOptions{Directory: dir, Units: []string{"chainfire.service"}, Start: StartSince, Since: at(15)})
+	if diff := cmp.Diff(msgs(15, 20), r.waitFor(t, 5)); diff != "" {
+		t.Errorf("since msg15 (-want +got):\n%s", diff)
+	}
+}
+
+func TestLostBetween(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int64
+	}{
+		{"s=ab;i=10;t=1", "s=ab;i=15;t=2", 4},
+		{"s=ab;i=10", "s=ab;i=11", 0},
+		{"s=ab;i=10", "s=cd;i=11", -1},
+		{"s=ab;i=10", "s=ab;i=9", -1},
+		{"garbage", "s=ab;i=9", -1},
+	}
+	for _, tt := range tests {
+		if got := lostBetween(tt.a, tt.b); got != tt.want {
+			t.Errorf("lostBetween(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+	if got, ok := cursorTime("s=ab;i=1;t=5f1e2d3c4b5a6"); !ok || got.UnixMicro() != 0x5f1e2d3c4b5a6 {
+		t.Errorf("cursorTime = %v, %v", got, ok)
+	}
+}
+
+// readAllCursors returns the cursors of the chainfire entries of dir.
+func readAllCursors(tb testing.TB, dir string) []string {
+	tb.Helper()
+	var out []string
+	err := ReadJournal(context.Background(), Options{Directory: dir, Units: []string{"chainfire.service"}, Parallel: 1}, func(b []Entry) error {
+		for _, e := range b {
+			out = append(out, e.Cursor)
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
