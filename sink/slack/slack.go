@@ -251,7 +251,21 @@ const (
 // signature: the latest event's summary, line and fields, and the group's
 // count. Event text is escaped and marked verbatim, so Slack neither
 // resolves mentions nor links in it.
-func Render(group []classify.Event) Message {
+func Render(group []classify.Event) Message { return RenderCount(group, len(group)) }
+
+// Notify posts one message for a notification group: group holds some of
+// its events (the latest is shown) and count how many there were since the
+// last message. Errors are as Send's.
+func (s *Sink) Notify(ctx context.Context, group []classify.Event, count int) error {
+	if len(group) == 0 {
+		return nil
+	}
+	return s.post(ctx, RenderCount(group, count))
+}
+
+// RenderCount is Render for a group of which only some events are at hand:
+// count is the number of events it stands for.
+func RenderCount(group []classify.Event, count int) Message {
 	last := group[0]
 	for _, ev := range group[1:] {
 		if !ev.Time.Before(last.Time.Time) {
@@ -262,7 +276,7 @@ func Render(group []classify.Event) Message {
 	for _, ev := range group {
 		worst = max(worst, ev.Severity)
 	}
-	count := len(group) // TODO(daemon): add the events' Count once Event has it
+	count = max(count, 1)
 	sev := strings.ToUpper(worst.String())
 	since := "event"
 	if count != 1 {
