@@ -1,0 +1,322 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
+
+	"github.com/centra-cloud/cflogd/classify"
+	"github.com/centra-cloud/cflogd/internal/redact"
+	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/sink/slack"
+)
+
+// fakeClock is a settable clock.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time          { return c.t }
+func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+var t0 = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+
+var defaultTiming = Timing{
+	GroupWait:      10 * time.Second,
+	GroupInterval:  5 * time.Minute,
+	RepeatInterval: 4 * time.Hour,
+	ResolveTimeout: 5 * time.Minute,
+	MinSeverity:    patterns.Warning,
+}
+
+// slackServer records the Slack messages it receives.
+type slackServer struct {
+	*httptest.Server
+	mu   sync.Mutex
+	msgs []slack.Message
+}
+
+func newSlackServer(t *testing.T) *slackServer {
+	s := &slackServer{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var m slack.Message
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Errorf("decode slack message: %v", err)
+		}
+		s.mu.Lock()
+		s.msgs = append(s.msgs, m)
+		s.mu.Unlock()
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// texts returns the fallback texts received so far and forgets them.
+func (s *slackServer) take() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, m := range s.msgs {
+		out = append(out, m.Text)
+	}
+	s.msgs = nil
+	return out
+}
+
+func newSlackNotifier(t *testing.T, srv *slackServer, clk *fakeClock) *Notifier {
+	t.Helper()
+	sk, err := slack.New(slack.Config{URL: redact.Secret(srv.URL + "/services/T/B/x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewNotifier("slack", defaultTiming, sk, zerolog.Nop(), clk.now)
+}
+
+// electionTimeout is an event of the given journal time.
+func electionTimeout(at time.Time) classify.Event {
+	return classify.Event{
+		Time: classify.Time{Time: at}, Host: "node01", Unit: "chainfire.service",
+		Signature: "chainfire.election_timeout", Severity: patterns.Warning,
+		Summary: "Raft election timeout: no heartbeat from the leader",
+		Message: "WARN chainfire_raft: election timeout", Fingerprint: "fp-election",
+	}
+}
+
+func stall(at time.Time, fp string, sev patterns.Severity) classify.Event {
+	return classify.Event{
+		Time: classify.Time{Time: at}, Host: "node01", Unit: "chainfire.service",
+		Signature: "chainfire.rocksdb_stall", Severity: sev, Summary: "RocksDB write stall",
+		Message: "WARN chainfire_storage: RocksDB stall detected", Fingerprint: fp,
+	}
+}
+
+const electionText = "[WARNING] chainfire.election_timeout on node01 (chainfire.service): Raft election timeout: no heartbeat from the leader"
+
+func TestNotifierGroupsABurst(t *testing.T) {
+	srv := newSlackServer(t)
+	clk := &fakeClock{t: t0}
+	n := newSlackNotifier(t, srv, clk)
+	ctx := context.Background()
+
+	// Ten election timeouts within three seconds.
+	for i := range 10 {
+		n.Add([]classify.Event{electionTimeout(clk.t)})
+		clk.advance(300 * time.Millisecond)
+		if next := n.flush(ctx, clk.t); next != t0.Add(10*time.Second) {
+			t.Fatalf("after event %d: next flush %v, want group_wait after the first", i, next)
+		}
+	}
+	if got := srv.take(); len(got) != 0 {
+		t.Fatalf("messages before group_wait: %q", got)
+	}
+	clk.t = t0.Add(10 * time.Second)
+	n.flush(ctx, clk.t)
+	want := []string{electionText + " — 10 events since the last message"}
+	if diff := cmp.Diff(want, srv.take()); diff != "" {
+		t.Fatalf("after group_wait (-want +got):\n%s", diff)
+	}
+}
+
+func TestNotifierUpdatesAndRepeats(t *testing.T) {
+	srv := newSlackServer(t)
+	clk := &fakeClock{t: t0}
+	n := newSlackNotifier(t, srv, clk)
+	ctx := context.Background()
+	n.Add([]classify.Event{stall(clk.t, "a", patterns.Warning)})
+	clk.advance(10 * time.Second)
+	n.flush(ctx, clk.t)
+	if got := srv.take(); len(got) != 1 {
+		t.Fatalf("first message: got %d messages", len(got))
+	}
+	sent := clk.t
+
+	// The same problem goes on: no update at the group interval.
+	step := func(d time.Duration, evs ...classify.Event) []string {
+		t.Helper()
+		end := clk.t.Add(d)
+		for clk.t.Before(end) {
+			clk.advance(time.Minute)
+			n.Add(evs)
+			n.flush(ctx, clk.t)
+		}
+		return srv.take()
+	}
+	if got := step(6*time.Minute, stall(clk.t, "a", patterns.Warning)); len(got) != 0 {
+		t.Fatalf("update for an unchanged problem: %q", got)
+	}
+	// A new problem (another fingerprint) joins: one update, at the next
+	// group interval tick after the last message.
+	clk.advance(30 * time.Second)
+	n.Add([]classify.Event{stall(clk.t, "b", patterns.Warning)})
+	n.flush(ctx, clk.t)
+	if got := srv.take(); len(got) != 0 {
+		t.Fatalf("update before the group interval: %q", got)
+	}
+	clk.t = sent.Add(10 * time.Minute)
+	n.flush(ctx, clk.t)
+	got := srv.take()
+	if len(got) != 1 || !strings.Contains(got[0], "— 7 events since the last message") {
+		t.Fatalf("update at the group interval: %q, want one with the 7 events since the first", got)
+	}
+	// Severity rises: an update at the next tick.
+	tick := clk.t.Add(5 * time.Minute)
+	if got := step(5*time.Minute, stall(clk.t, "a", patterns.Error)); len(got) != 1 || !strings.HasPrefix(got[0], "[ERROR]") {
+		t.Fatalf("update for a higher severity: %q", got)
+	}
+	if clk.t != tick {
+		t.Fatalf("clock %v, want %v", clk.t, tick)
+	}
+	last := clk.t
+	// The problem goes on for hours: a repeat every repeat_interval.
+	var repeats []string
+	for clk.t.Before(last.Add(8*time.Hour + time.Minute)) {
+		clk.advance(time.Minute)
+		n.Add([]classify.Event{stall(clk.t, "a", patterns.Error)})
+		n.flush(ctx, clk.t)
+		for _, m := range srv.take() {
+			repeats = append(repeats, fmt.Sprintf("%v %s", clk.t.Sub(last), m[strings.LastIndex(m, "—"):]))
+		}
+	}
+	wantRepeats := []string{
+		"4h0m0s — 240 events since the last message",
+		"8h0m0s — 240 events since the last message",
+	}
+	if diff := cmp.Diff(wantRepeats, repeats); diff != "" {
+		t.Errorf("repeats (-want +got):\n%s", diff)
+	}
+}
+
+func TestNotifierEndsQuietGroups(t *testing.T) {
+	srv := newSlackServer(t)
+	clk := &fakeClock{t: t0}
+	n := newSlackNotifier(t, srv, clk)
+	ctx := context.Background()
+	n.Add([]classify.Event{electionTimeout(clk.t)})
+	clk.advance(10 * time.Second)
+	n.flush(ctx, clk.t)
+	srv.take()
+	// Quiet for longer than resolve_timeout: the group ends, and a new
+	// event starts a new one with its own group_wait.
+	for range 3 {
+		clk.advance(5 * time.Minute)
+		n.flush(ctx, clk.t)
+	}
+	if len(n.groups) != 0 {
+		t.Fatalf("groups after a quiet period: %d, want 0", len(n.groups))
+	}
+	n.Add([]classify.Event{electionTimeout(clk.t)})
+	clk.advance(10 * time.Second)
+	n.flush(ctx, clk.t)
+	if diff := cmp.Diff([]string{electionText + " — 1 event since the last message"}, srv.take()); diff != "" {
+		t.Errorf("after recurrence (-want +got):\n%s", diff)
+	}
+}
+
+func TestNotifierIgnoresBelowMinSeverity(t *testing.T) {
+	srv := newSlackServer(t)
+	clk := &fakeClock{t: t0}
+	n := newSlackNotifier(t, srv, clk)
+	n.Add([]classify.Event{stall(clk.t, "a", patterns.Info)})
+	if len(n.groups) != 0 {
+		t.Errorf("an info event made a group")
+	}
+}
+
+func TestNotifierRestartDoesNotResend(t *testing.T) {
+	srv := newSlackServer(t)
+	clk := &fakeClock{t: t0}
+	ctx := context.Background()
+	n := newSlackNotifier(t, srv, clk)
+	var burst []classify.Event
+	for i := range 10 {
+		burst = append(burst, electionTimeout(t0.Add(time.Duration(i)*300*time.Millisecond)))
+	}
+	n.Add(burst)
+	clk.advance(10 * time.Second)
+	n.flush(ctx, clk.t)
+	if got := srv.take(); len(got) != 1 {
+		t.Fatalf("first run: %d messages, want 1", len(got))
+	}
+	// A pending group (not yet sent) must survive the restart too.
+	pending := stall(clk.t, "a", patterns.Warning)
+	n.Add([]classify.Event{pending})
+	state, changed, err := n.MarshalState()
+	if err != nil || !changed {
+		t.Fatalf("MarshalState: changed %v, %v", changed, err)
+	}
+	if _, changed, _ := n.MarshalState(); changed {
+		t.Errorf("MarshalState reports a change twice")
+	}
+
+	// Restart: the journal is read again from an older checkpoint, so the
+	// same events come again.
+	clk.advance(time.Second)
+	n2 := newSlackNotifier(t, srv, clk)
+	if err := n2.UnmarshalState(state); err != nil {
+		t.Fatal(err)
+	}
+	n2.Add(burst)
+	n2.Add([]classify.Event{pending})
+	for range 20 {
+		clk.advance(time.Second)
+		n2.flush(ctx, clk.t)
+	}
+	got := srv.take()
+	want := []string{"[WARNING] chainfire.rocksdb_stall on node01 (chainfire.service): RocksDB write stall — 1 event since the last message"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("after restart (-want +got):\n%s", diff)
+	}
+	// New events after the restart are grouped as before: no resend, the
+	// group goes on.
+	n2.Add([]classify.Event{electionTimeout(clk.t)})
+	clk.advance(time.Minute)
+	n2.flush(ctx, clk.t)
+	if got := srv.take(); len(got) != 0 {
+		t.Errorf("message for an ongoing group after restart: %q", got)
+	}
+	if err := n2.UnmarshalState([]byte("{")); err == nil {
+		t.Error("UnmarshalState of a truncated log: no error")
+	}
+}
+
+func TestNotifierRun(t *testing.T) {
+	srv := newSlackServer(t)
+	sk, err := slack.New(slack.Config{URL: redact.Secret(srv.URL + "/services/T/B/x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	timing := defaultTiming
+	timing.GroupWait = 50 * time.Millisecond
+	n := NewNotifier("slack", timing, sk, zerolog.Nop(), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	for range 10 {
+		n.Add([]classify.Event{electionTimeout(time.Now())})
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	var got []string
+	for len(got) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // poll interval, bounded by the deadline
+		srv.mu.Lock()
+		if len(srv.msgs) > 0 {
+			got = []string{srv.msgs[0].Text}
+		}
+		srv.mu.Unlock()
+	}
+	cancel()
+	<-done
+	if diff := cmp.Diff([]string{electionText + " — 10 events since the last message"}, got); diff != "" {
+		t.Errorf("Run (-want +got):\n%s", diff)
+	}
+}
