@@ -390,7 +390,7 @@ func (v value) String() string {
 }
 
 // maxInlineFields is how many field values live on the stack.
-const maxInlineFields = 12
+const maxInlineFields = 8
 
 // values computes the capture-based field values (not the template, which
 // needs the body and allocates; see fillTemplate). When errs is not nil,
@@ -566,13 +566,14 @@ func (c *Classifier) Classify(e *tail.Entry) (Event, bool) {
 	if any == 0 {
 		return Event{}, false
 	}
-	return c.decide(e, &l, cand)
+	var ev Event
+	ok := c.decide(e, &l, cand, &ev)
+	return ev, ok
 }
 
 // decide tries the candidate signatures in library order.
-func (c *Classifier) decide(e *tail.Entry, l *Line, cand []uint64) (Event, bool) {
+func (c *Classifier) decide(e *tail.Entry, l *Line, cand []uint64, ev *Event) bool {
 	var m machine
-	var valBuf [maxInlineFields]value
 	failed := false // a regex signature matched but did not fire
 	for w, word := range cand {
 		for word != 0 {
@@ -589,23 +590,33 @@ func (c *Classifier) decide(e *tail.Entry, l *Line, cand []uint64) (Event, bool)
 			if !ok {
 				continue
 			}
-			var vals []value
-			if len(cs.fields) <= len(valBuf) {
-				vals = valBuf[:len(cs.fields)]
-			} else {
-				vals = make([]value, len(cs.fields))
+			if c.fire(cs, e, l, caps, ev) {
+				return true
 			}
-			cs.values(l.Body, caps, l, vals, nil)
-			if !cs.fires(vals) {
-				if cs.sig.Match != nil {
-					failed = true
-				}
-				continue
+			if cs.sig.Match != nil {
+				failed = true
 			}
-			return c.event(cs, e, l, vals), true
 		}
 	}
-	return Event{}, false
+	return false
+}
+
+// fire computes a matching signature's fields and, when its FireWhen
+// conditions hold, the event.
+func (c *Classifier) fire(cs *csig, e *tail.Entry, l *Line, caps []int, ev *Event) bool {
+	var valBuf [maxInlineFields]value
+	var vals []value
+	if len(cs.fields) <= len(valBuf) {
+		vals = valBuf[:len(cs.fields)]
+	} else {
+		vals = make([]value, len(cs.fields))
+	}
+	cs.values(l.Body, caps, l, vals, nil)
+	if !cs.fires(vals) {
+		return false
+	}
+	*ev = c.event(cs, e, l, vals)
+	return true
 }
 
 // event builds the event of a signature that fired.

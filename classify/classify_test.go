@@ -2,6 +2,7 @@ package classify
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -489,5 +490,36 @@ func TestCheckExamples(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, msgs); diff != "" {
 		t.Errorf("CheckExamples (-want +got):\n%s", diff)
+	}
+}
+
+// TestClassifyConcurrent: one Classifier serves many goroutines (run with
+// -race).
+func TestClassifyConcurrent(t *testing.T) {
+	c := New(handLibrary(t), Options{})
+	want := make([]verdict, len(sampleLines))
+	for i, l := range sampleLines {
+		e := entry(l, "", 4)
+		want[i] = verdictOf(c.Classify(&e))
+	}
+	done := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for rep := 0; rep < 50; rep++ {
+				for i, l := range sampleLines {
+					e := entry(l, "", 4)
+					if got := verdictOf(c.Classify(&e)); !cmp.Equal(want[i], got) {
+						done <- fmt.Errorf("%q: %v, want %v", l, got, want[i])
+						return
+					}
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }

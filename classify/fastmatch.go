@@ -27,7 +27,7 @@ import (
 // repetitions of anything but a single-rune class, and more than maxCaps
 // capture groups.
 
-const maxCaps = 16 // capture groups, including group 0
+const maxCaps = 10 // capture groups, including group 0
 
 type opcode uint8
 
