@@ -40,13 +40,14 @@ type Options struct {
 	// NoCursor leaves Entry.Cursor empty, which saves the cost of formatting
 	// a cursor for every entry (about a tenth of the reader's time).
 	NoCursor bool
-	// Parallel is the number of threads reading the journal: 0 picks
-	// min(GOMAXPROCS, 2), 1 reads on one thread. With more than one, the
-	// time range is cut into chunks read at once and handed to fn in order;
-	// the chunks are checked to join up (the first entry of each is the one
-	// its predecessor stopped at), and reading falls back to one thread
-	// where they do not, so the entries and their order are the same as
-	// with one thread. AfterCursor reads on one thread.
+	// Parallel is the number of threads reading the journal: 1 reads on
+	// one thread; 0 picks 2 when GOMAXPROCS is at least 4, else 1. With
+	// more than one, the time range is cut into chunks read at once and
+	// handed to fn in order; the chunks are checked to join up (the first
+	// entry of each is the one its predecessor stopped at), and reading
+	// falls back to one thread where they do not, so the entries and their
+	// order are the same as with one thread. AfterCursor reads on one
+	// thread.
 	Parallel int
 }
 
