@@ -83,6 +83,16 @@ type unitSet struct {
 	ngram   *ngramFilter // the automaton's fast equivalent for ASCII lines
 	always  []uint64     // candidates regardless of literals
 	members []uint64
+	// byLevel[l] holds the members whose Levels allow level l.
+	byLevel [patterns.LevelError + 1][]uint64
+}
+
+// levelIndex maps a level to an index of unitSet.byLevel.
+func levelIndex(l patterns.Level) int {
+	if l < patterns.LevelNone || l > patterns.LevelError {
+		return int(patterns.LevelNone)
+	}
+	return int(l)
 }
 
 // fieldKind says how one emitted field gets its value.
@@ -291,6 +301,9 @@ func parseSummary(s string, index func(string) int) []summaryPart {
 
 func (c *Classifier) buildSet(member func(*csig) bool) *unitSet {
 	us := &unitSet{always: make([]uint64, c.words), members: make([]uint64, c.words)}
+	for l := range us.byLevel {
+		us.byLevel[l] = make([]uint64, c.words)
+	}
 	var pats [][]string
 	var idx []int
 	for _, cs := range c.sigs {
@@ -298,6 +311,11 @@ func (c *Classifier) buildSet(member func(*csig) bool) *unitSet {
 			continue
 		}
 		us.members[cs.idx/64] |= 1 << (cs.idx % 64)
+		for l := range us.byLevel {
+			if cs.levelOK(patterns.Level(l)) {
+				us.byLevel[l][cs.idx/64] |= 1 << (cs.idx % 64)
+			}
+		}
 		if cs.lits == nil {
 			us.always[cs.idx/64] |= 1 << (cs.idx % 64)
 			continue
@@ -560,8 +578,10 @@ func (c *Classifier) Classify(e *tail.Entry) (Event, bool) {
 	copy(cand, us.always)
 	us.scan(l.Body, cand)
 	any := uint64(0)
-	for _, w := range cand {
-		any |= w
+	allowed := us.byLevel[levelIndex(l.Level)]
+	for w := range cand {
+		cand[w] &= allowed[w]
+		any |= cand[w]
 	}
 	if any == 0 {
 		return Event{}, false
@@ -580,9 +600,6 @@ func (c *Classifier) decide(e *tail.Entry, l *Line, cand []uint64, ev *Event) bo
 			i := w*64 + bits.TrailingZeros64(word)
 			word &= word - 1
 			cs := c.sigs[i]
-			if !cs.levelOK(l.Level) {
-				continue
-			}
 			if failed && cs.sig.Match != nil {
 				continue
 			}
