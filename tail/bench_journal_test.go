@@ -129,3 +129,35 @@ func TestReadJournalCorpus(t *testing.T) {
 		t.Errorf("%d fallbacks to one thread, want none on a journal in time order", n)
 	}
 }
+
+// BenchmarkReadInput reads the text corpus (CFLOGD_CORPUS, as journalctl
+// -o cat) and, when CFLOGD_BENCH_EXPORT names one, an export-format corpus
+// (e.g. /tmp/corpus/export-min.txt) with the two units of
+// BenchmarkReadJournal, and reports entries per second.
+func BenchmarkReadInput(b *testing.B) {
+	for _, bc := range []struct{ name, env string }{{"cat", "CFLOGD_CORPUS"}, {"export", "CFLOGD_BENCH_EXPORT"}} {
+		b.Run(bc.name, func(b *testing.B) {
+			path := os.Getenv(bc.env)
+			if path == "" {
+				b.Skipf("%s not set", bc.env)
+			}
+			var n int
+			for b.Loop() {
+				f, err := os.Open(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = 0
+				err = ReadInput(context.Background(), f, InputOptions{Units: []string{"chainfire.service", "flaredb.service"}, Host: "node1"}, func(batch []Entry) error {
+					n += len(batch)
+					return nil
+				})
+				f.Close()
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+		})
+	}
+}

@@ -47,7 +47,8 @@ func readText(lr *lineReader, p *textParser, emit func(*Entry) error, skip func(
 	var (
 		pending    Entry
 		hasPending bool
-		prefix     int // bytes before the message on the pending entry's line
+		prefix     int   // bytes before the message on the pending entry's line
+		e          Entry // a cat line; one variable, as emit makes it escape
 	)
 	flush := func() error {
 		if !hasPending {
@@ -80,7 +81,7 @@ func readText(lr *lineReader, p *textParser, emit func(*Entry) error, skip func(
 			}
 		}
 		if !p.short {
-			e := Entry{Message: string(line), Unit: p.opts.Unit, Host: p.host, Priority: NoPriority}
+			e = Entry{Message: string(line), Unit: p.opts.Unit, Host: p.host, Priority: NoPriority}
 			if err := emit(&e); err != nil {
 				return err
 			}
