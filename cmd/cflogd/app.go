@@ -70,7 +70,7 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{scanCommand(), checkCommand(), explainCommand(), versionCommand()}
+	return []*command{scanCommand(), checkCommand(), explainCommand(), runCommand(), versionCommand()}
 }
 
 func (a *app) main(ctx context.Context, args []string) int {
@@ -120,6 +120,8 @@ func (c *command) flags(a *app) *flag.FlagSet {
 		return newCheckFlags().fs
 	case "explain":
 		return newExplainFlags().fs
+	case "run":
+		return newRunFlags().fs
 	}
 	return flag.NewFlagSet(c.name, flag.ContinueOnError)
 }

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rs/zerolog"
+
+	"github.com/centra-cloud/cflogd/config"
+	"github.com/centra-cloud/cflogd/daemon"
+)
+
+func runCommand() *command {
+	return &command{
+		name:     "run",
+		synopsis: "the daemon: follow the journal, classify, deliver to the sinks, checkpoint",
+		usage:    "cflogd run [--config FILE]",
+		help: `Follows the journal from the cursor saved in state_dir (or from
+[journal] initial_position when none is saved), classifies every entry of
+the configured units, delivers the events to the configured sinks, and saves
+the cursor once every durable sink (loki, alertmanager) accepted everything
+up to it. Slack and webhook notifications are grouped per host and
+signature. SIGHUP reloads the pattern files; SIGTERM flushes the sinks and
+saves the cursor. Serves /metrics, /healthz and /readyz on listen.
+
+The configuration is TOML; every key has a default, so an empty file works.
+When --config is not given and the default file does not exist, the defaults
+are used.`,
+		run: (*app).runDaemon,
+	}
+}
+
+type runFlags struct {
+	fs     *flag.FlagSet
+	config string
+}
+
+func newRunFlags() *runFlags {
+	f := &runFlags{fs: flag.NewFlagSet("run", flag.ContinueOnError)}
+	f.fs.StringVar(&f.config, "config", config.DefaultPath, "configuration `FILE`")
+	return f
+}
+
+func (a *app) runDaemon(ctx context.Context, args []string) int {
+	c := runCommand()
+	f := newRunFlags()
+	if code, ok := a.parseFlags(c, f.fs, args); !ok {
+		return code
+	}
+	if f.fs.NArg() > 0 {
+		return a.usageError(c, "unexpected argument %q", f.fs.Arg(0))
+	}
+	explicit := false
+	f.fs.Visit(func(fl *flag.Flag) { explicit = explicit || fl.Name == "config" })
+
+	cfg, err := config.Load(f.config)
+	if errors.Is(err, fs.ErrNotExist) && !explicit {
+		d := config.Default
+		cfg, err = &d, nil
+	}
+	if err != nil {
+		fmt.Fprintf(a.stderr, "cflogd run: %v\n", err)
+		return exitUsage
+	}
+	log := a.logger(false).Level(logLevel(cfg.LogLevel))
+	d, err := daemon.New(daemon.Options{Config: cfg, Log: log, Version: version, Stdout: a.stdout})
+	if err != nil {
+		fmt.Fprintf(a.stderr, "cflogd run: %v\n", err)
+		return exitUsage
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			d.Reload() // logs what failed; the old library stays
+		}
+	}()
+
+	if err := d.Run(ctx); err != nil {
+		log.Error().Err(err).Msg("cflogd run stopped")
+		return exitFailure
+	}
+	log.Info().Msg("stopped")
+	return exitOK
+}
+
+func logLevel(s string) zerolog.Level {
+	l, err := zerolog.ParseLevel(s)
+	if err != nil {
+		return zerolog.InfoLevel
+	}
+	return l
+}

@@ -1,0 +1,154 @@
+package daemon
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// tracker numbers the batches handed to the durable sinks and finds the
+// newest cursor up to which every durable sink acknowledged everything. It
+// bounds the batches in flight: begin blocks while limit of them wait,
+// which stops the reader while a durable sink is down (back-pressure).
+//
+// Each durable sink acknowledges the batches in order.
+type tracker struct {
+	limit int
+	sinks int // durable sinks; 0 means a batch is done when begun
+
+	mu      sync.Mutex
+	next    uint64   // sequence number of the next batch
+	acked   []uint64 // per sink: every batch below it is acknowledged
+	done    uint64   // every batch below it is acknowledged by all sinks
+	pending map[uint64]*inflight
+	last    mark // the newest done batch's mark
+	saved   string
+	space   chan struct{} // signalled when done advances
+	waiting bool          // begin is blocked on a full queue
+}
+
+// inflight is a batch waiting for the durable sinks.
+type inflight struct {
+	mark
+	events []time.Time // journal times of its events, for the latency histogram
+}
+
+// mark is a journal position and when it was read.
+type mark struct {
+	cursor string
+	time   time.Time // journal time of the entry
+	read   time.Time // when it was read
+}
+
+func newTracker(limit, sinks int) *tracker {
+	return &tracker{
+		limit:   limit,
+		sinks:   sinks,
+		acked:   make([]uint64, sinks),
+		pending: map[uint64]*inflight{},
+		space:   make(chan struct{}, 1),
+	}
+}
+
+// begin registers a batch that ends at m and holds events at the given
+// times, waiting while the queue is full. beat is called while it waits,
+// at least every second, so that the watchdog knows the wait is deliberate.
+func (t *tracker) begin(ctx context.Context, m mark, events []time.Time, beat func()) (uint64, error) {
+	for {
+		t.mu.Lock()
+		if int(t.next-t.done) < t.limit {
+			seq := t.next
+			t.next++
+			t.waiting = false
+			if t.sinks == 0 {
+				t.done = t.next
+				t.last = m
+			} else {
+				t.pending[seq] = &inflight{mark: m, events: events}
+			}
+			t.mu.Unlock()
+			return seq, nil
+		}
+		t.waiting = true
+		t.mu.Unlock()
+		beat()
+		timer := time.NewTimer(time.Second)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			t.mu.Lock()
+			t.waiting = false
+			t.mu.Unlock()
+			return 0, ctx.Err()
+		case <-t.space:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// ack records that durable sink i accepted (or dropped for good) every
+// event of batch seq. It returns the event times of the batches that
+// became done, and when.
+func (t *tracker) ack(i int, seq uint64) []time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if seq+1 > t.acked[i] {
+		t.acked[i] = seq + 1
+	}
+	low := t.acked[0]
+	for _, a := range t.acked[1:] {
+		low = min(low, a)
+	}
+	var times []time.Time
+	for t.done < low {
+		if p := t.pending[t.done]; p != nil {
+			t.last = p.mark
+			times = append(times, p.events...)
+			delete(t.pending, t.done)
+		}
+		t.done++
+	}
+	if times != nil || len(t.pending) == 0 {
+		select {
+		case t.space <- struct{}{}:
+		default:
+		}
+	}
+	return times
+}
+
+// checkpoint returns the newest position every durable sink is done with,
+// and whether it changed since the last checkpoint.
+func (t *tracker) checkpoint() (mark, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	changed := t.last.cursor != "" && t.last.cursor != t.saved
+	t.saved = t.last.cursor
+	return t.last, changed
+}
+
+// depth returns the batches in flight.
+func (t *tracker) depth() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return int(t.next - t.done)
+}
+
+// blocked reports whether the reader waits for room in the queue.
+func (t *tracker) blocked() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.waiting
+}
+
+// oldestRead returns when the oldest batch in flight was read (zero when
+// none is).
+func (t *tracker) oldestRead() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p := t.pending[t.done]; p != nil {
+		return p.read
+	}
+	return time.Time{}
+}
