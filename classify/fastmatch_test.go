@@ -133,3 +133,62 @@ func FuzzFastMatch(f *testing.F) {
 		}
 	})
 }
+
+// randRegex builds a random regex over a small alphabet from the
+// constructs the fast matcher accepts (and some it declines).
+func randRegex(r *rand.Rand, depth int) string {
+	atoms := []string{"a", "b", "ab", "ba", "k", "s", ".", "[ab]", "[^a]", `\w`, `\d`, `\s`, `\b`, `\B`, "^", "$", "µ", "K", " ", "x"}
+	if depth <= 0 || r.IntN(3) == 0 {
+		return atoms[r.IntN(len(atoms))]
+	}
+	switch r.IntN(6) {
+	case 0:
+		return randRegex(r, depth-1) + randRegex(r, depth-1)
+	case 1:
+		return "(?:" + randRegex(r, depth-1) + "|" + randRegex(r, depth-1) + ")"
+	case 2:
+		return "(" + randRegex(r, depth-1) + ")"
+	case 3:
+		q := []string{"*", "+", "?", "*?", "+?", "??", "{1,2}", "{2}", "{0,3}?"}
+		return "(?:" + randRegex(r, depth-1) + ")" + q[r.IntN(len(q))]
+	case 4:
+		return randRegex(r, depth-1) + ".*?" + randRegex(r, depth-1)
+	}
+	return randRegex(r, depth-1) + randRegex(r, depth-1) + randRegex(r, depth-1)
+}
+
+// TestFastRandomRegexes compares the fast matcher with regexp on random
+// regexes and random lines.
+func TestFastRandomRegexes(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	alphabet := []string{"a", "b", "A", "B", "k", "K", "\u212a", "s", "ſ", " ", "x", "1", "µ", "Μ", "\n", "\xff", "é", "_"}
+	accepted := 0
+	for i := 0; i < 1500; i++ {
+		expr := randRegex(r, 4)
+		if r.IntN(2) == 0 {
+			expr = "(?i)" + expr
+		}
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			continue
+		}
+		p, err := compileFast(re.String())
+		if err != nil {
+			continue
+		}
+		accepted++
+		for j := 0; j < 20; j++ {
+			var b strings.Builder
+			for n := r.IntN(14); n > 0; n-- {
+				b.WriteString(alphabet[r.IntN(len(alphabet))])
+			}
+			checkFast(t, re, p, b.String())
+		}
+		if t.Failed() {
+			t.Fatalf("regex %s", expr)
+		}
+	}
+	if accepted < 500 {
+		t.Errorf("only %d random regexes accepted", accepted)
+	}
+}

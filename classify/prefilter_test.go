@@ -195,3 +195,42 @@ func TestNgramMatchesAutomaton(t *testing.T) {
 		})
 	}
 }
+
+// TestRequiredLiteralsRandom: for random regexes and lines, a match
+// implies one of the required literals in the folded line, and the
+// automaton finds it.
+func TestRequiredLiteralsRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	alphabet := []string{"a", "b", "A", "B", "k", "K", "\u212a", "s", "ſ", " ", "x", "1", "µ", "Μ", "μ", "\n", "\xff", "é", "É"}
+	for i := 0; i < 3000; i++ {
+		expr := randRegex(r, 4)
+		if r.IntN(2) == 0 {
+			expr = "(?i)" + expr
+		}
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			continue
+		}
+		sre, _ := parseRegex(re.String())
+		lits := requiredLiterals(sre)
+		if lits == nil {
+			continue
+		}
+		a := newAutomaton([][]string{lits}, []int{0}, 1)
+		for j := 0; j < 30; j++ {
+			var b strings.Builder
+			for n := r.IntN(12); n > 0; n-- {
+				b.WriteString(alphabet[r.IntN(len(alphabet))])
+			}
+			line := b.String()
+			if !re.MatchString(line) {
+				continue
+			}
+			var bits [1]uint64
+			a.scan(line, bits[:])
+			if bits[0] != 1 {
+				t.Fatalf("%s matches %q but the automaton finds none of %q", expr, line, lits)
+			}
+		}
+	}
+}
