@@ -28,6 +28,17 @@ type Event struct {
 	BootID      string            `json:"boot_id,omitempty"`
 	Cursor      string            `json:"cursor,omitempty"`
 	Fingerprint string            `json:"fingerprint"`
+
+	// A derived event (rules over time) also carries: Derived true; Count,
+	// how many entries made it fire; Window, the rule's window as written
+	// ("60s"); FirstCursor and LastCursor, the cursors of the first and last
+	// entry it covers. Its Cursor is LastCursor, and its Message, Target,
+	// Priority, PID and BootID are those of the entry that made it fire.
+	Derived     bool   `json:"derived,omitempty"`
+	Count       int    `json:"count,omitempty"`
+	Window      string `json:"window,omitempty"`
+	FirstCursor string `json:"first_cursor,omitempty"`
+	LastCursor  string `json:"last_cursor,omitempty"`
 }
 
 // Time is a timestamp that marshals as RFC 3339 in UTC with microseconds,
