@@ -563,15 +563,29 @@ func (cs *csig) match(m *machine, body string) ([]int, bool) {
 // (another unit, a healthy line, a line no signature matches).
 func (c *Classifier) Classify(e *tail.Entry) (Event, bool) {
 	var l Line
-	normalize(e, &l)
-	us := c.set(l.Unit)
-	if us == nil {
+	var buf [4]uint64
+	cand := c.prepare(e, &l, &buf)
+	if cand == nil {
 		return Event{}, false
 	}
-	var bitsBuf [4]uint64
+	var ev Event
+	ok := c.decide(e, &l, cand, &ev, nil)
+	return ev, ok
+}
+
+// prepare normalises e into l and returns the candidate signatures for it
+// (a bitset over library indexes, in buf when it fits), or nil when none
+// can match: the entry's unit has no signatures, or the prefilter and the
+// level rule out every one.
+func (c *Classifier) prepare(e *tail.Entry, l *Line, buf *[4]uint64) []uint64 {
+	normalize(e, l)
+	us := c.set(l.Unit)
+	if us == nil {
+		return nil
+	}
 	var cand []uint64
-	if c.words <= len(bitsBuf) {
-		cand = bitsBuf[:c.words]
+	if c.words <= len(buf) {
+		cand = buf[:c.words]
 	} else {
 		cand = make([]uint64, c.words)
 	}
@@ -584,15 +598,24 @@ func (c *Classifier) Classify(e *tail.Entry) (Event, bool) {
 		any |= cand[w]
 	}
 	if any == 0 {
-		return Event{}, false
+		return nil
 	}
-	var ev Event
-	ok := c.decide(e, &l, cand, &ev)
-	return ev, ok
+	return cand
 }
 
-// decide tries the candidate signatures in library order.
-func (c *Classifier) decide(e *tail.Entry, l *Line, cand []uint64, ev *Event) bool {
+// notFired records the regex signature that matched a line but whose
+// FireWhen did not hold, with its field values (those that fit inline).
+type notFired struct {
+	cs   *csig
+	vals [maxInlineFields]value
+	n    int
+}
+
+// decide tries the candidate signatures in library order and fills ev with
+// the event of the first that matches and fires. When a regex signature
+// matches but its FireWhen does not hold, the search continues with
+// fallbacks only, and nf (when not nil) records that signature.
+func (c *Classifier) decide(e *tail.Entry, l *Line, cand []uint64, ev *Event, nf *notFired) bool {
 	var m machine
 	failed := false // a regex signature matched but did not fire
 	for w, word := range cand {
@@ -607,7 +630,7 @@ func (c *Classifier) decide(e *tail.Entry, l *Line, cand []uint64, ev *Event) bo
 			if !ok {
 				continue
 			}
-			if c.fire(cs, e, l, caps, ev) {
+			if c.fire(cs, e, l, caps, ev, nf) {
 				return true
 			}
 			if cs.sig.Match != nil {
@@ -620,7 +643,7 @@ func (c *Classifier) decide(e *tail.Entry, l *Line, cand []uint64, ev *Event) bo
 
 // fire computes a matching signature's fields and, when its FireWhen
 // conditions hold, the event.
-func (c *Classifier) fire(cs *csig, e *tail.Entry, l *Line, caps []int, ev *Event) bool {
+func (c *Classifier) fire(cs *csig, e *tail.Entry, l *Line, caps []int, ev *Event, nf *notFired) bool {
 	var valBuf [maxInlineFields]value
 	var vals []value
 	if len(cs.fields) <= len(valBuf) {
@@ -630,6 +653,10 @@ func (c *Classifier) fire(cs *csig, e *tail.Entry, l *Line, caps []int, ev *Even
 	}
 	cs.values(l.Body, caps, l, vals, nil)
 	if !cs.fires(vals) {
+		if nf != nil && nf.cs == nil && cs.sig.Match != nil {
+			nf.cs = cs
+			nf.n = copy(nf.vals[:], vals)
+		}
 		return false
 	}
 	*ev = c.event(cs, e, l, vals)

@@ -523,3 +523,29 @@ func TestClassifyConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestDecideNotFired: decide reports the signature that matched but did
+// not fire (what rules over time need for healthy "Handled" lines), without
+// allocating.
+func TestDecideNotFired(t *testing.T) {
+	c := New(handLibrary(t), Options{})
+	e := entry("INFO chainfire_api: Handled put request, latency=15ms", "", -1)
+	run := func() (bool, notFired) {
+		var l Line
+		var buf [4]uint64
+		var nf notFired
+		var ev Event
+		cand := c.prepare(&e, &l, &buf)
+		return cand != nil && c.decide(&e, &l, cand, &ev, &nf), nf
+	}
+	ok, nf := run()
+	if ok || nf.cs == nil || nf.cs.sig.ID != "chainfire.slow_request" {
+		t.Fatalf("ok %v, not fired %+v", ok, nf.cs)
+	}
+	if v := nf.vals[nf.cs.fieldIndex("latency_ms")]; v.kind != vFloat || v.f != 15 {
+		t.Errorf("latency_ms %+v", v)
+	}
+	if n := testing.AllocsPerRun(100, func() { run() }); n != 0 {
+		t.Errorf("decide allocates %v times", n)
+	}
+}
