@@ -51,29 +51,29 @@ func (e *InputError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, 
 
 func (e *InputError) Unwrap() error { return e.Err }
 
-// Format is an input format ReadInput recognises.
-type Format int
+// inputFormat is an input format ReadInput recognises.
+type inputFormat int
 
 // The input formats.
 const (
-	FormatCat    Format = iota // journalctl -o cat: one MESSAGE per line
-	FormatShort                // journalctl -o short and its variants
-	FormatJSON                 // journalctl -o json
-	FormatExport               // journalctl -o export
+	formatCat    inputFormat = iota // journalctl -o cat: one MESSAGE per line
+	formatShort                     // journalctl -o short and its variants
+	formatJSON                      // journalctl -o json
+	formatExport                    // journalctl -o export
 )
 
-func (f Format) String() string {
+func (f inputFormat) String() string {
 	switch f {
-	case FormatCat:
+	case formatCat:
 		return "cat"
-	case FormatShort:
+	case formatShort:
 		return "short"
-	case FormatJSON:
+	case formatJSON:
 		return "json"
-	case FormatExport:
+	case formatExport:
 		return "export"
 	}
-	return fmt.Sprintf("Format(%d)", int(f))
+	return fmt.Sprintf("inputFormat(%d)", int(f))
 }
 
 // ReadInput reads journalctl output from r and calls fn with batches of
@@ -93,9 +93,9 @@ func ReadInput(ctx context.Context, r io.Reader, opts InputOptions, fn func(batc
 		lr := &lineReader{r: br}
 		var err error
 		switch format {
-		case FormatExport:
+		case formatExport:
 			err = readExport(lr, b.add, b.skip)
-		case FormatJSON:
+		case formatJSON:
 			err = readJSON(lr, b.add, b.skip)
 		default:
 			err = readText(lr, newTextParser(&opts), b.add, b.skip)
@@ -115,12 +115,12 @@ func ReadInput(ctx context.Context, r io.Reader, opts InputOptions, fn func(batc
 var errStopped = errors.New("stopped")
 
 // detectFormat looks at the first non-empty line without consuming it.
-func detectFormat(br *bufio.Reader) (Format, error) {
+func detectFormat(br *bufio.Reader) (inputFormat, error) {
 	for n := 1; ; {
 		b, err := br.Peek(n)
 		if len(b) == 0 && err != nil {
 			if err == io.EOF {
-				return FormatCat, nil
+				return formatCat, nil
 			}
 			return 0, fmt.Errorf("read input: %w", err)
 		}
@@ -137,7 +137,7 @@ func detectFormat(br *bufio.Reader) (Format, error) {
 	}
 }
 
-func classifyFirstLine(line []byte) Format {
+func classifyFirstLine(line []byte) inputFormat {
 	line = bytes.TrimSuffix(line, []byte("\r"))
 	if len(line) > 0 && line[0] == '{' {
 		// A service may log JSON itself: journalctl's objects always
@@ -145,16 +145,16 @@ func classifyFirstLine(line []byte) Format {
 		// line), so it is not validated here.
 		for _, k := range []string{`"MESSAGE":`, `"__CURSOR":`, `"__REALTIME_TIMESTAMP":`} {
 			if bytes.Contains(line, []byte(k)) {
-				return FormatJSON
+				return formatJSON
 			}
 		}
-		return FormatCat
+		return formatCat
 	}
 	name, _, _ := bytes.Cut(line, []byte("="))
 	if validFieldName(name) && journalFieldName(name) {
-		return FormatExport
+		return formatExport
 	}
-	return FormatCat // readText decides between cat and short
+	return formatCat // readText decides between cat and short
 }
 
 // journalFieldName reports whether name is one journalctl's export output
@@ -183,14 +183,14 @@ func validFieldName(b []byte) bool {
 type batcher struct {
 	ctx     context.Context
 	opts    *InputOptions
-	format  Format
+	format  inputFormat
 	watched []string
 	send    func([]Entry) bool
 	batch   []Entry
 	bytes   int
 }
 
-func newBatcher(ctx context.Context, opts *InputOptions, format Format, send func([]Entry) bool) *batcher {
+func newBatcher(ctx context.Context, opts *InputOptions, format inputFormat, send func([]Entry) bool) *batcher {
 	b := &batcher{ctx: ctx, opts: opts, format: format, send: send}
 	b.watched = opts.Units
 	if len(b.watched) == 0 && opts.Unit != "" {
@@ -208,7 +208,7 @@ func (b *batcher) add(e *Entry) error {
 			return nil
 		}
 	}
-	if b.format == FormatJSON || b.format == FormatExport {
+	if b.format == formatJSON || b.format == formatExport {
 		if len(b.watched) > 0 && !matchesUnits(e.Unit, e.Identifier, b.watched) {
 			return nil
 		}

@@ -57,20 +57,20 @@ func TestReadInputSameAsJournal(t *testing.T) {
 func TestDetectFormat(t *testing.T) {
 	tests := []struct {
 		in   string
-		want Format
+		want inputFormat
 	}{
-		{"", FormatCat},
-		{"WARN chainfire_storage: RocksDB stall detected, duration=2000ms\n", FormatCat},
-		{"2026-11-26T10:00:00.123456Z  WARN chainfire_storage: RocksDB stall\n", FormatCat},
-		{`{"level":"warn","msg":"x"}` + "\n", FormatCat},
-		{`{"__CURSOR":"s=1","MESSAGE":"x"}` + "\n", FormatJSON},
-		{"\n" + `{"MESSAGE":[1,2]}`, FormatJSON},
-		{"__CURSOR=s=1\n__REALTIME_TIMESTAMP=1\nMESSAGE=x\n\n", FormatExport},
-		{"__REALTIME_TIMESTAMP=1795687200000000\n", FormatExport},
-		{"MESSAGE\n\x01\x00\x00\x00\x00\x00\x00\x00x\n\n", FormatExport},
-		{"MESSAGE=x\n", FormatExport},
-		{"WARN=x\n", FormatCat},
-		{"Nov 26 10:00:00 node01 chainfire[1234]: hi\n", FormatCat}, // text; readText tells cat from short
+		{"", formatCat},
+		{"WARN chainfire_storage: RocksDB stall detected, duration=2000ms\n", formatCat},
+		{"2026-11-26T10:00:00.123456Z  WARN chainfire_storage: RocksDB stall\n", formatCat},
+		{`{"level":"warn","msg":"x"}` + "\n", formatCat},
+		{`{"__CURSOR":"s=1","MESSAGE":"x"}` + "\n", formatJSON},
+		{"\n" + `{"MESSAGE":[1,2]}`, formatJSON},
+		{"__CURSOR=s=1\n__REALTIME_TIMESTAMP=1\nMESSAGE=x\n\n", formatExport},
+		{"__REALTIME_TIMESTAMP=1795687200000000\n", formatExport},
+		{"MESSAGE\n\x01\x00\x00\x00\x00\x00\x00\x00x\n\n", formatExport},
+		{"MESSAGE=x\n", formatExport},
+		{"WARN=x\n", formatCat},
+		{"Nov 26 10:00:00 node01 chainfire[1234]: hi\n", formatCat}, // text; readText tells cat from short
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
