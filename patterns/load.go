@@ -109,7 +109,9 @@ func Merge(base []*File, layers ...[]*File) (*Library, error) {
 	var errs ErrorList
 	for _, layer := range append([][]*File{base}, layers...) {
 		lib.merge(layer, &errs)
+		lib.mergeRules(layer, &errs)
 	}
+	lib.checkRules(&errs)
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
@@ -150,6 +152,26 @@ func (lib *Library) merge(files []*File, errs *ErrorList) {
 		}
 		lib.Signatures = slices.Delete(lib.Signatures, lib.Index(s.ID), lib.Index(s.ID)+1)
 		lib.Signatures = slices.Insert(lib.Signatures, lib.Index(s.Before), s)
+	}
+}
+
+// mergeRules adds a layer's rules: a rule whose id is already in the library
+// replaces it in place, a new one goes last.
+func (lib *Library) mergeRules(files []*File, errs *ErrorList) {
+	seen := map[string]*Rule{}
+	for _, f := range files {
+		for _, r := range f.Rules {
+			if first, dup := seen[r.ID]; dup {
+				errs.Add(r.Pos, fmt.Sprintf("duplicate rule id %s (first defined at %s)", r.ID, first.Pos))
+				continue
+			}
+			seen[r.ID] = r
+			if i := slices.IndexFunc(lib.Rules, func(x *Rule) bool { return x.ID == r.ID }); i >= 0 {
+				lib.Rules[i] = r
+			} else {
+				lib.Rules = append(lib.Rules, r)
+			}
+		}
 	}
 }
 

@@ -19,10 +19,11 @@ import (
 type File struct {
 	Name       string
 	Signatures []*Signature
+	Rules      []*Rule
 }
 
 var (
-	fileKeys      = []string{"case_sensitive", "signatures"}
+	fileKeys      = []string{"case_sensitive", "rules", "signatures"}
 	signatureKeys = []string{
 		"id", "units", "summary", "severity", "anchor", "match", "fields",
 		"fire_when", "raise", "levels", "level_severity", "fallback", "group_by",
@@ -137,7 +138,7 @@ func (p *parser) file(f *File, data []byte) {
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			p.errs.Add(Pos{File: p.name, Line: 1, Col: 1}, "empty file: want a mapping with the key signatures")
+			p.errs.Add(Pos{File: p.name, Line: 1, Col: 1}, "empty file: want a mapping with the key signatures or rules")
 			return
 		}
 		p.yamlError(err)
@@ -154,9 +155,15 @@ func (p *parser) file(f *File, data []byte) {
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
-	m := p.mapping(root, "pattern file", fileKeys, []string{"signatures"})
+	m := p.mapping(root, "pattern file", fileKeys, nil)
 	if m == nil {
 		return
+	}
+	_, hasSigs := m["signatures"]
+	if _, hasRules := m["rules"]; hasRules {
+		p.rules(f, m["rules"].val)
+	} else if !hasSigs {
+		p.errorf(root, "pattern file: missing key signatures (or rules)")
 	}
 	caseSensitive := false
 	if e, ok := m["case_sensitive"]; ok {
@@ -179,6 +186,23 @@ func (p *parser) file(f *File, data []byte) {
 		}
 		seen[s.ID] = s
 		f.Signatures = append(f.Signatures, s)
+	}
+}
+
+// rules parses the file's rules:.
+func (p *parser) rules(f *File, n *yaml.Node) {
+	seen := map[string]*Rule{}
+	for _, item := range p.list(n, "rules") {
+		r := p.rule(item)
+		if r == nil {
+			continue
+		}
+		if first, dup := seen[r.ID]; dup {
+			p.errorf(item, "duplicate rule id %s (first defined at %s)", r.ID, first.Pos)
+			continue
+		}
+		seen[r.ID] = r
+		f.Rules = append(f.Rules, r)
 	}
 }
 

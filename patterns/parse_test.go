@@ -59,10 +59,10 @@ func TestParseErrors(t *testing.T) {
 			"t.yaml:2:1: invalid YAML: found character that cannot start any token",
 		}},
 		{"empty file", "", []string{
-			"t.yaml:1:1: empty file: want a mapping with the key signatures",
+			"t.yaml:1:1: empty file: want a mapping with the key signatures or rules",
 		}},
 		{"comments only", "# nothing here\n", []string{
-			"t.yaml:1:1: empty file: want a mapping with the key signatures",
+			"t.yaml:1:1: empty file: want a mapping with the key signatures or rules",
 		}},
 		{"two documents", "signatures: []\n---\nsignatures: []\n", []string{
 			"t.yaml:2:1: a pattern file holds one YAML document; remove the second one",
@@ -70,11 +70,11 @@ func TestParseErrors(t *testing.T) {
 		{"root is a list", "- id: x\n", []string{
 			"t.yaml:1:1: pattern file: want a mapping, got a list",
 		}},
-		{"unknown file key", "rules: []\nsignatures: []\n", []string{
-			"t.yaml:1:1: pattern file: unknown key \"rules\" (known: case_sensitive, signatures)",
+		{"unknown file key", "alerts: []\nsignatures: []\n", []string{
+			"t.yaml:1:1: pattern file: unknown key \"alerts\" (known: case_sensitive, rules, signatures)",
 		}},
 		{"missing signatures", "case_sensitive: true\n", []string{
-			"t.yaml:1:1: pattern file: missing key signatures",
+			"t.yaml:1:1: pattern file: missing key signatures (or rules)",
 		}},
 		{"signatures not a list", "signatures: {id: x}\n", []string{
 			"t.yaml:1:13: signatures: want a list, got a mapping",

@@ -209,6 +209,8 @@ var AllUnits = []string{"chainfire.service", "flaredb.service", "placement-drive
 // Library is an ordered set of signatures: the first match wins.
 type Library struct {
 	Signatures []*Signature
+	// Rules are the rules over time (derived events), in load order.
+	Rules []*Rule
 	// Files lists the files the library was loaded from, in load order.
 	Files []string
 }
