@@ -1,0 +1,582 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/centra-cloud/cflogd/classify"
+	"github.com/centra-cloud/cflogd/internal/testpeer"
+	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/state"
+	"github.com/centra-cloud/cflogd/tail"
+)
+
+// The tests in this file run `cflogd run` as a process against journal
+// directories written by systemd-journal-remote and a real VictoriaLogs
+// (Loki push protocol), and check the delivery guarantee from outside:
+// nothing lost across kill -9, peer outages and rotation, duplicates only
+// after the last saved cursor.
+
+// buildCflogd builds the binary into a temporary directory.
+func buildCflogd(t *testing.T) string {
+	t.Helper()
+	if _, err := os.Stat(journalRemote); err != nil {
+		t.Skipf("no %s (install systemd-journal-remote): %v", journalRemote, err)
+	}
+	bin := filepath.Join(t.TempDir(), "cflogd")
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	cmd := exec.Command(goBin, "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// e2eJournal writes numbered entries into journal files of one directory.
+type e2eJournal struct {
+	dir  string
+	base time.Time
+	n    int // entries written so far
+}
+
+func newE2EJournal(t *testing.T) *e2eJournal {
+	// Entries are a little in the past, so the delivery latency is real.
+	return &e2eJournal{dir: t.TempDir(), base: time.Now().Add(-time.Minute).Truncate(time.Millisecond)}
+}
+
+const e2eBoot = "0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e"
+
+// e2eField appends one export-format field.
+func e2eField(b []byte, name, value string) []byte {
+	if !strings.Contains(value, "\n") {
+		return append(b, name+"="+value+"\n"...)
+	}
+	b = append(b, name+"\n"...)
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(value)))
+	return append(b, value+"\n"...)
+}
+
+// write appends n entries as a new journal file: of every four, a RocksDB
+// stall and an election timeout (events), a healthy chainfire line and an
+// sshd line (no events).
+func (j *e2eJournal) write(t *testing.T, name string, n int) string {
+	t.Helper()
+	var b []byte
+	for range n {
+		i := j.n
+		j.n++
+		ts := j.base.Add(time.Duration(i) * time.Millisecond)
+		unit, ident, pid := "chainfire.service", "chainfire", "1234"
+		var msg string
+		switch i % 4 {
+		case 0:
+			msg = fmt.Sprintf("WARN chainfire_storage: RocksDB stall detected, duration=%dms", 1000+i)
+		case 1:
+			msg = fmt.Sprintf("WARN raft{node_id=1 term=%d}: chainfire_raft: election timeout, no heartbeat from leader", 7+i)
+		case 2:
+			msg = fmt.Sprintf("INFO chainfire_server: applied index %d", i)
+		default:
+			unit, ident, pid = "ssh.service", "sshd", "99"
+			msg = fmt.Sprintf("Accepted publickey for ops from 10.0.0.%d", i%250)
+		}
+		b = e2eField(b, "__REALTIME_TIMESTAMP", strconv.FormatInt(ts.UnixMicro(), 10))
+		b = e2eField(b, "__MONOTONIC_TIMESTAMP", strconv.FormatInt(5_000_000_000+int64(i)*1000, 10))
+		b = e2eField(b, "_BOOT_ID", e2eBoot)
+		b = e2eField(b, "_HOSTNAME", "node01")
+		b = e2eField(b, "_SYSTEMD_UNIT", unit)
+		b = e2eField(b, "SYSLOG_IDENTIFIER", ident)
+		b = e2eField(b, "_PID", pid)
+		b = e2eField(b, "PRIORITY", "4")
+		b = e2eField(b, "MESSAGE", msg)
+		b = append(b, '\n')
+	}
+	file := filepath.Join(j.dir, name)
+	// Write it elsewhere and move it in, so the follower never sees a
+	// half-written file from this test (journald's own files are written
+	// in place, which the reader copes with too).
+	tmp := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command(journalRemote, "-o", tmp, "-")
+	cmd.Stdin = bytes.NewReader(b)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", journalRemote, err, out)
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// expectedEvents classifies the journal of dir in-process: the events the
+// daemon must deliver, by cursor, and every entry's position.
+func expectedEvents(t *testing.T, dir string) (events map[string]string, order map[string]int) {
+	t.Helper()
+	lib, err := patterns.LoadBuiltin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cls := classify.New(lib, classify.Options{})
+	events, order = map[string]string{}, map[string]int{}
+	units := []string{"chainfire.service", "flaredb.service", "placement-driver.service"}
+	err = tail.ReadJournal(context.Background(), tail.Options{Directory: dir, Units: units, Parallel: 1}, func(b []tail.Entry) error {
+		for i := range b {
+			order[b[i].Cursor] = len(order)
+			if ev, ok := cls.Classify(&b[i]); ok {
+				events[ev.Cursor] = ev.Signature
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events, order
+}
+
+// daemonProc is a running cflogd run.
+type daemonProc struct {
+	cmd  *exec.Cmd
+	out  *lockedBuffer
+	done chan struct{}
+	err  error
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func startDaemon(t *testing.T, bin, cfg string, wrap ...string) *daemonProc {
+	t.Helper()
+	args := append(append([]string{}, wrap...), bin, "run", "--config", cfg)
+	p := &daemonProc{cmd: exec.Command(args[0], args[1:]...), out: &lockedBuffer{}, done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start cflogd: %v", err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("cflogd output:\n%s", tail4k(p.out.String()))
+		}
+	})
+	return p
+}
+
+func tail4k(s string) string {
+	if len(s) > 4096 {
+		return "…" + s[len(s)-4096:]
+	}
+	return s
+}
+
+// kill9 kills the daemon without a chance to flush or checkpoint.
+func (p *daemonProc) kill9(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// term sends SIGTERM and checks that the daemon exits cleanly within 10 s.
+func (p *daemonProc) term(t *testing.T) time.Duration {
+	t.Helper()
+	start := time.Now()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(12 * time.Second):
+		t.Fatalf("cflogd did not exit within 12s of SIGTERM")
+	}
+	took := time.Since(start)
+	if p.err != nil {
+		t.Errorf("cflogd exited with %v after SIGTERM", p.err)
+	}
+	if took > 10*time.Second {
+		t.Errorf("shutdown took %v, want at most 10s", took)
+	}
+	return took
+}
+
+func writeConfig(t *testing.T, dir, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, "cflogd.toml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// delivered reads every event VictoriaLogs holds: count per cursor of the
+// classified events, and the gap events.
+func delivered(t *testing.T, vl *testpeer.VictoriaLogs) (counts map[string]int, gaps []map[string]any) {
+	t.Helper()
+	vl.Flush(t)
+	counts = map[string]int{}
+	for _, row := range vl.Query(t, `{job="cflogd"}`) {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(row["_msg"]), &ev); err != nil {
+			t.Fatalf("decode event %q: %v", row["_msg"], err)
+		}
+		if ev["signature"] == "cflogd.journal_gap" {
+			gaps = append(gaps, ev)
+			continue
+		}
+		c, _ := ev["cursor"].(string)
+		counts[c]++
+	}
+	return counts, gaps
+}
+
+// waitDelivered polls VictoriaLogs until every expected cursor is there.
+func waitDelivered(t *testing.T, vl *testpeer.VictoriaLogs, want map[string]string, timeout time.Duration, extra func() bool) map[string]int {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		counts, _ := delivered(t, vl)
+		missing := 0
+		for c := range want {
+			if counts[c] == 0 {
+				missing++
+			}
+		}
+		if missing == 0 && (extra == nil || extra()) {
+			return counts
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %d of %d events missing in VictoriaLogs", timeout, missing, len(want))
+		}
+		time.Sleep(200 * time.Millisecond) // poll interval, bounded by the deadline
+	}
+}
+
+func readCursor(t *testing.T, stateDir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(stateDir, state.CursorFile))
+	if os.IsNotExist(err) {
+		return ""
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct{ Cursor string }
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatalf("cursor file %q: %v", b, err)
+	}
+	return c.Cursor
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond) // poll interval, bounded by the deadline
+	}
+}
+
+// metric returns the value of the first sample of name whose labels
+// contain labels, or -1.
+func metric(t *testing.T, addr, name, labels string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	re := regexp.MustCompile(`^` + regexp.QuoteMeta(name) + `(\{[^}]*\})? (\S+)$`)
+	for sc.Scan() {
+		m := re.FindStringSubmatch(sc.Text())
+		if m == nil || !strings.Contains(m[1], labels) {
+			continue
+		}
+		v, _ := strconv.ParseFloat(m[2], 64)
+		return v
+	}
+	return -1
+}
+
+func checkNoLoss(t *testing.T, want map[string]string, counts map[string]int) {
+	t.Helper()
+	for c := range counts {
+		if _, ok := want[c]; !ok {
+			t.Errorf("unexpected event with cursor %s delivered", c)
+		}
+	}
+	for c, sig := range want {
+		if counts[c] == 0 {
+			t.Errorf("event %s (%s) lost", sig, c)
+		}
+	}
+}
+
+func TestRunKill9MidStream(t *testing.T) {
+	bin := buildCflogd(t)
+	vl := testpeer.StartVictoriaLogs(t)
+	j := newE2EJournal(t)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`
+state_dir = %q
+listen = ""
+checkpoint_interval = "300ms"
+[journal]
+directory = %q
+initial_position = "head"
+[[sink]]
+type = "loki"
+url = %q
+batch_wait = "200ms"
+retry_max = "1s"
+`, stateDir, j.dir, vl.LokiPushURL()+"?disable_message_parsing=1"))
+
+	// A journal that keeps growing: a new file every 100 ms.
+	j.write(t, "c000.journal", 200)
+	p := startDaemon(t, bin, cfg)
+	var chunk int
+	feed := func(n int) {
+		for range n {
+			chunk++
+			j.write(t, fmt.Sprintf("c%03d.journal", chunk), 200)
+			time.Sleep(100 * time.Millisecond) // the journal's growth rate
+		}
+	}
+	feed(8)
+	waitFor(t, "a saved cursor", 10*time.Second, func() bool { return readCursor(t, stateDir) != "" })
+	feed(2)
+	p.kill9(t)
+	saved := readCursor(t, stateDir)
+	feed(5) // appended while cflogd is down
+	p = startDaemon(t, bin, cfg)
+	feed(5)
+
+	want, order := expectedEvents(t, j.dir)
+	counts := waitDelivered(t, vl, want, 30*time.Second, nil)
+	p.term(t)
+	counts, _ = delivered(t, vl)
+	checkNoLoss(t, want, counts)
+	savedAt, ok := order[saved]
+	if !ok {
+		t.Fatalf("saved cursor %q is not a chainfire entry of the journal", saved)
+	}
+	dups := 0
+	for c, n := range counts {
+		if n > 1 {
+			dups++
+			if order[c] <= savedAt {
+				t.Errorf("event at entry %d delivered %d times, though the cursor saved before the kill covers entry %d", order[c], n, savedAt)
+			}
+		}
+	}
+	t.Logf("%d events, %d delivered twice (all after the saved cursor)", len(want), dups)
+	if last := readCursor(t, stateDir); order[last] != len(order)-1 {
+		t.Errorf("cursor after SIGTERM is entry %d, want the last one (%d)", order[last], len(order)-1)
+	}
+}
+
+func peerDownFor() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("CFLOGD_E2E_PEER_DOWN")); err == nil {
+		return d
+	}
+	return 8 * time.Second
+}
+
+func TestRunPeerDownFirst(t *testing.T) {
+	bin := buildCflogd(t)
+	j := newE2EJournal(t)
+	port := testpeer.FreePort(t)
+	listen := fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t))
+	stateDir := filepath.Join(t.TempDir(), "state")
+	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`
+state_dir = %q
+listen = %q
+checkpoint_interval = "300ms"
+queue_size = 2
+[journal]
+directory = %q
+initial_position = "head"
+[[sink]]
+type = "loki"
+url = "http://127.0.0.1:%d/insert/loki/api/v1/push?disable_message_parsing=1"
+batch_wait = "200ms"
+retry_max = "1s"
+`, stateDir, listen, j.dir, port))
+	for i := range 8 {
+		j.write(t, fmt.Sprintf("a%d.journal", i), 600)
+	}
+	p := startDaemon(t, bin, cfg)
+	down := time.Now()
+
+	// Back-pressure: the queue fills and the reader stops, nothing is
+	// checkpointed, the sink retries.
+	waitFor(t, "a full queue", 15*time.Second, func() bool { return metric(t, listen, "cflogd_queue_depth", "") == 2 })
+	waitFor(t, "retries", 15*time.Second, func() bool { return metric(t, listen, "cflogd_sink_retried_total", `sink="loki"`) > 0 })
+	read := metric(t, listen, "cflogd_journal_lines_read_total", `unit="chainfire.service"`)
+	j.write(t, "b.journal", 400) // more while the peer is down
+	time.Sleep(time.Until(down.Add(peerDownFor())))
+	if c := readCursor(t, stateDir); c != "" {
+		t.Errorf("cursor saved while the only durable sink was down: %s", c)
+	}
+	if now := metric(t, listen, "cflogd_journal_lines_read_total", `unit="chainfire.service"`); now != read {
+		t.Errorf("the reader went on while the queue was full: %v chainfire lines read, then %v", read, now)
+	}
+	if lag := metric(t, listen, "cflogd_journal_lag_seconds", ""); lag <= 0 {
+		t.Errorf("journal lag %v while the reader is held back, want > 0", lag)
+	}
+
+	vl, _ := testpeer.StartVictoriaLogsAt(t, port, t.TempDir())
+	want, order := expectedEvents(t, j.dir)
+	waitDelivered(t, vl, want, 60*time.Second, nil)
+	waitFor(t, "the last cursor", 10*time.Second, func() bool { return order[readCursor(t, stateDir)] == len(order)-1 })
+	p.term(t)
+	counts, _ := delivered(t, vl)
+	checkNoLoss(t, want, counts)
+	for c, n := range counts {
+		if n > 1 {
+			t.Errorf("event %s delivered %d times without a crash", c, n)
+		}
+	}
+	t.Logf("%d events delivered after the peer was down for %v", len(want), peerDownFor())
+}
+
+func TestRunSIGTERMWhilePeerDown(t *testing.T) {
+	bin := buildCflogd(t)
+	j := newE2EJournal(t)
+	listen := fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t))
+	stateDir := filepath.Join(t.TempDir(), "state")
+	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`
+state_dir = %q
+listen = %q
+queue_size = 2
+[journal]
+directory = %q
+initial_position = "head"
+[[sink]]
+type = "loki"
+url = "http://127.0.0.1:%d/insert/loki/api/v1/push?disable_message_parsing=1"
+`, stateDir, listen, j.dir, testpeer.FreePort(t)))
+	j.write(t, "a.journal", 3000)
+	p := startDaemon(t, bin, cfg)
+	waitFor(t, "a full queue", 15*time.Second, func() bool { return metric(t, listen, "cflogd_queue_depth", "") == 2 })
+	took := p.term(t)
+	if c := readCursor(t, stateDir); c != "" {
+		t.Errorf("cursor saved though nothing was delivered: %s", c)
+	}
+	t.Logf("SIGTERM with a full queue and the peer down: exit after %v", took)
+}
+
+func TestRunRotatedAway(t *testing.T) {
+	bin := buildCflogd(t)
+	vl := testpeer.StartVictoriaLogs(t)
+	j := newE2EJournal(t)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`
+state_dir = %q
+listen = ""
+checkpoint_interval = "300ms"
+[journal]
+directory = %q
+initial_position = "head"
+[[sink]]
+type = "loki"
+url = %q
+batch_wait = "200ms"
+`, stateDir, j.dir, vl.LokiPushURL()+"?disable_message_parsing=1"))
+	a := j.write(t, "a.journal", 400)
+	wantA, orderA := expectedEvents(t, j.dir)
+	p := startDaemon(t, bin, cfg)
+	waitDelivered(t, vl, wantA, 30*time.Second, nil)
+	waitFor(t, "the cursor at the end of a.journal", 10*time.Second, func() bool { return orderA[readCursor(t, stateDir)] == len(orderA)-1 })
+	p.term(t)
+	saved := readCursor(t, stateDir)
+
+	// While cflogd is stopped, the journal grows and its oldest files are
+	// vacuumed, including the one with the saved cursor and entries never
+	// read.
+	b := j.write(t, "b.journal", 400)
+	wantB, _ := expectedEvents(t, j.dir)
+	j.write(t, "c.journal", 400)
+	for _, f := range []string{a, b} {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantC, _ := expectedEvents(t, j.dir)
+
+	p = startDaemon(t, bin, cfg)
+	var gaps []map[string]any
+	waitDelivered(t, vl, wantC, 30*time.Second, func() bool {
+		_, gaps = delivered(t, vl)
+		return len(gaps) > 0
+	})
+	p.term(t)
+	counts, gaps := delivered(t, vl)
+	if len(gaps) != 1 {
+		t.Fatalf("gap events: %d, want 1", len(gaps))
+	}
+	g := gaps[0]
+	fields, _ := g["fields"].(map[string]any)
+	if fields["saved_cursor"] != saved || g["severity"] != "warning" || !strings.Contains(g["summary"].(string), "rotated away") {
+		t.Errorf("gap event = %v; want the saved cursor %s, severity warning and a summary", g, saved)
+	}
+	for c := range wantB {
+		if _, inA := wantA[c]; !inA && counts[c] > 0 {
+			t.Errorf("event %s of the vacuumed file b.journal was delivered", c)
+		}
+	}
+	for c := range wantA {
+		if counts[c] != 1 {
+			t.Errorf("event %s of a.journal delivered %d times, want once", c, counts[c])
+		}
+	}
+	for c := range wantC {
+		if counts[c] != 1 {
+			t.Errorf("event %s of c.journal delivered %d times, want once", c, counts[c])
+		}
+	}
+	var wantKeys []string
+	for c := range wantC {
+		wantKeys = append(wantKeys, c)
+	}
+	slices.Sort(wantKeys)
+	t.Logf("gap event: %s; %d events after it delivered", g["summary"], len(wantKeys))
+}
