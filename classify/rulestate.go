@@ -63,7 +63,8 @@ type stepJSON struct {
 	N      uint32   `json:"n"`
 	Above  uint32   `json:"above,omitempty"`
 	Counts []uint16 `json:"counts,omitempty"`
-	Max    float64  `json:"max,omitempty"`
+	Min    float32  `json:"min,omitempty"`
+	Max    float32  `json:"max,omitempty"`
 }
 
 type runJSON struct {
@@ -116,7 +117,7 @@ func groupToJSON(g groupState) groupJSON {
 		for _, s := range g.steps {
 			sj := stepJSON{K: s.k, N: s.n, Above: s.above}
 			if s.sk != nil {
-				sj.Counts, sj.Max = s.sk.counts[:], s.sk.max
+				sj.Counts, sj.Min, sj.Max = s.sk.counts[:], s.sk.min, s.sk.max
 			}
 			gj.Steps = append(gj.Steps, sj)
 		}
@@ -216,7 +217,7 @@ func groupFromJSON(cr *crule, gj groupJSON) (groupState, error) {
 			}
 			s := qstep{k: sj.K, n: sj.N, above: sj.Above}
 			if len(sj.Counts) > 0 {
-				s.sk = &aboveSketch{max: sj.Max}
+				s.sk = &aboveSketch{min: sj.Min, max: sj.Max}
 				copy(s.sk.counts[:], sj.Counts)
 			}
 			g.steps = append(g.steps, s)

@@ -11,9 +11,10 @@ import "math"
 //
 // The value the derived event reports only matters when it is above X, so the
 // sketch covers only values above X: aboveBuckets log-spaced buckets, four per
-// doubling, from X to 64*X, and one for everything beyond (reported as the
-// largest value seen). A value is reported as its bucket's geometric middle,
-// within 9 % of the truth. Bucket counts are 16 bits and saturate; the exact
+// doubling, from X to 64*X, and one for everything beyond, with the smallest
+// and largest value. A value is reported as its bucket's geometric middle
+// (within 9 % of the truth), clamped to the smallest and largest value (so
+// it is exact when the values above X are all the same). Bucket counts are 16 bits and saturate; the exact
 // counts above decide, the buckets only place the reported value.
 
 const (
@@ -24,8 +25,8 @@ const (
 
 // aboveSketch holds the values above X of one step of a quantile window.
 type aboveSketch struct {
-	counts [aboveBuckets]uint16
-	max    float64 // the largest value
+	counts   [aboveBuckets]uint16
+	min, max float32 // the smallest and largest value, rounded outwards; 0: none yet
 }
 
 // aboveBucket returns the bucket of v > x > 0.
@@ -40,7 +41,18 @@ func (s *aboveSketch) add(v, x float64) {
 	if s.counts[i] < math.MaxUint16 {
 		s.counts[i]++
 	}
-	s.max = max(s.max, v)
+	lo, hi := float32(v), float32(v)
+	if float64(lo) > v {
+		lo = math.Nextafter32(lo, 0)
+	}
+	if float64(hi) < v {
+		hi = math.Nextafter32(hi, math.MaxFloat32)
+	}
+	if s.max == 0 {
+		s.min, s.max = lo, hi
+		return
+	}
+	s.min, s.max = min(s.min, lo), max(s.max, hi)
 }
 
 // bucketValue returns the value reported for bucket i of threshold x.
@@ -65,18 +77,21 @@ func quantileRank(q float64, n uint64) uint64 {
 func estimateAbove(sketches []*aboveSketch, j uint64, x float64) float64 {
 	var merged [aboveBuckets]uint64
 	var top float64
+	bottom := math.Inf(1)
 	for _, s := range sketches {
-		if s == nil {
+		if s == nil || s.max == 0 {
 			continue
 		}
 		for i, c := range s.counts {
 			merged[i] += uint64(c)
 		}
-		top = max(top, s.max)
+		top = max(top, float64(s.max))
+		bottom = min(bottom, float64(s.min))
 	}
 	if top == 0 {
 		return x
 	}
+	clamp := func(v float64) float64 { return min(max(v, bottom, x), top) }
 	seen := uint64(0)
 	for i, c := range merged {
 		seen += c
@@ -84,7 +99,7 @@ func estimateAbove(sketches []*aboveSketch, j uint64, x float64) float64 {
 			if i == aboveBuckets-1 {
 				return top
 			}
-			return min(max(bucketValue(i, x), x), top)
+			return clamp(bucketValue(i, x))
 		}
 	}
 	return top
