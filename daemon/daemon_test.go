@@ -1,0 +1,353 @@
+package daemon
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
+
+	"github.com/centra-cloud/cflogd/classify"
+	"github.com/centra-cloud/cflogd/config"
+	"github.com/centra-cloud/cflogd/state"
+	"github.com/centra-cloud/cflogd/tail"
+)
+
+func TestTrackerCheckpointsBehindEverySink(t *testing.T) {
+	tr := newTracker(10, 2)
+	ctx := context.Background()
+	nop := func() {}
+	for i := range 3 {
+		if _, err := tr.begin(ctx, mark{cursor: fmt.Sprintf("c%d", i)}, nil, nop); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []struct {
+		sink int
+		seq  uint64
+		want string // checkpoint cursor after the ack, "" for no change
+	}{
+		{0, 0, ""},   // sink 1 has nothing yet
+		{0, 1, ""},   // still nothing from sink 1
+		{1, 0, "c0"}, // both done with batch 0
+		{1, 2, "c1"}, // sink 1 acks in order: 1 and 2; sink 0 only up to 1
+		{0, 2, "c2"},
+	}
+	for _, s := range steps {
+		tr.ack(s.sink, s.seq)
+		m, changed := tr.checkpoint()
+		got := ""
+		if changed {
+			got = m.cursor
+		}
+		if got != s.want {
+			t.Errorf("after ack(%d, %d): checkpoint %q, want %q", s.sink, s.seq, got, s.want)
+		}
+	}
+	if d := tr.depth(); d != 0 {
+		t.Errorf("depth %d after everything was acked", d)
+	}
+}
+
+func TestTrackerBackPressure(t *testing.T) {
+	tr := newTracker(2, 1)
+	ctx := context.Background()
+	nop := func() {}
+	for i := range 2 {
+		if _, err := tr.begin(ctx, mark{cursor: fmt.Sprint(i)}, nil, nop); err != nil {
+			t.Fatal(err)
+		}
+	}
+	third := make(chan uint64, 1)
+	go func() {
+		seq, _ := tr.begin(ctx, mark{cursor: "2"}, nil, nop)
+		third <- seq
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for !tr.blocked() {
+		if time.Now().After(deadline) {
+			t.Fatal("begin did not block on a full queue")
+		}
+		time.Sleep(time.Millisecond) // poll interval, bounded by the deadline
+	}
+	select {
+	case <-third:
+		t.Fatal("begin returned while the queue was full")
+	default:
+	}
+	tr.ack(0, 0)
+	select {
+	case seq := <-third:
+		if seq != 2 {
+			t.Errorf("third batch got seq %d", seq)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("begin still blocked after an ack made room")
+	}
+	// A cancelled context ends the wait.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := tr.begin(cctx, mark{}, nil, nop); !errors.Is(err, context.Canceled) {
+		t.Errorf("begin with a full queue and a cancelled context: %v", err)
+	}
+}
+
+func TestTrackerWithoutDurableSinks(t *testing.T) {
+	tr := newTracker(1, 0)
+	for i := range 3 {
+		if _, err := tr.begin(context.Background(), mark{cursor: fmt.Sprint(i)}, nil, func() {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m, changed := tr.checkpoint(); !changed || m.cursor != "2" {
+		t.Errorf("checkpoint %q %v, want the last batch", m.cursor, changed)
+	}
+}
+
+func TestUnitOfCgroup(t *testing.T) {
+	tests := map[string]string{
+		"0::/system.slice/cflogd.service\n":                                "cflogd.service",
+		"12:pids:/system.slice/cflogd.service\n0::/system.slice/x.service": "cflogd.service",
+		"0::/user.slice/user-0.slice/user@0.service/app.slice/tmux.scope":  "",
+		"0::/":                              "",
+		"0::/init.scope\n":                  "",
+		"0::/system.slice/docker-1.scope\n": "",
+	}
+	for in, want := range tests {
+		if got := unitOfCgroup(in); got != want {
+			t.Errorf("unitOfCgroup(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+const journalRemote = "/lib/systemd/systemd-journal-remote"
+
+// writeJournal writes entries (unit, message, pid) into dir/name.
+func writeJournal(t *testing.T, dir, name string, base time.Time, entries [][3]string) {
+	t.Helper()
+	if _, err := os.Stat(journalRemote); err != nil {
+		t.Skipf("no %s (install systemd-journal-remote): %v", journalRemote, err)
+	}
+	field := func(b []byte, k, v string) []byte {
+		if !strings.Contains(v, "\n") {
+			return append(b, k+"="+v+"\n"...)
+		}
+		b = append(b, k+"\n"...)
+		b = binary.LittleEndian.AppendUint64(b, uint64(len(v)))
+		return append(b, v+"\n"...)
+	}
+	boot, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	host, _ := os.Hostname()
+	var b []byte
+	for i, e := range entries {
+		us := base.Add(time.Duration(i) * time.Millisecond).UnixMicro()
+		b = field(b, "__REALTIME_TIMESTAMP", strconv.FormatInt(us, 10))
+		// One boot: the monotonic clock goes on across files.
+		b = field(b, "__MONOTONIC_TIMESTAMP", strconv.FormatInt(us-1_700_000_000_000_000, 10))
+		b = field(b, "_BOOT_ID", strings.ReplaceAll(strings.TrimSpace(string(boot)), "-", ""))
+		b = field(b, "_HOSTNAME", host)
+		b = field(b, "_SYSTEMD_UNIT", e[0])
+		b = field(b, "_PID", e[2])
+		b = field(b, "MESSAGE", e[1])
+		b = append(b, '\n')
+	}
+	cmd := exec.Command(journalRemote, "-o", filepath.Join(dir, name), "-")
+	cmd.Stdin = bytes.NewReader(b)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", journalRemote, err, out)
+	}
+}
+
+// syncBuffer collects the stdout sink's output.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) signatures() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	sc := bufio.NewScanner(bytes.NewReader(s.b.Bytes()))
+	for sc.Scan() {
+		var ev classify.Event
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			return append(out, "bad JSON: "+sc.Text())
+		}
+		out = append(out, ev.Signature+" "+ev.Unit)
+	}
+	return out
+}
+
+// notes records the states sent to the service manager.
+type notes struct {
+	mu sync.Mutex
+	s  []string
+}
+
+func (n *notes) add(s string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if len(n.s) == 0 || n.s[len(n.s)-1] != s {
+		n.s = append(n.s, s)
+	}
+}
+
+func (n *notes) get() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.s...)
+}
+
+func poll(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond) // poll interval, bounded by the deadline
+	}
+}
+
+func TestRunInProcess(t *testing.T) {
+	if err := tail.ReadJournal(context.Background(), tail.Options{Directory: t.TempDir()}, func([]tail.Entry) error { return nil }); errors.Is(err, tail.ErrNoJournal) {
+		t.Skip("no journal reader in this build")
+	}
+	jdir := t.TempDir()
+	patDir := t.TempDir()
+	stateDir := filepath.Join(t.TempDir(), "state")
+	base := time.Now().Add(-time.Minute)
+	writeJournal(t, jdir, "a.journal", base, [][3]string{
+		{"chainfire.service", "WARN chainfire_storage: RocksDB stall detected, duration=2000ms", "1234"},
+		{"chainfire.service", "INFO chainfire_server: applied index 5", "1234"},
+		{"cflogd.service", "ERROR cflogd: RocksDB stall detected, duration=2000ms", "1"},                                    // its own unit
+		{"chainfire.service", "WARN chainfire_storage: RocksDB stall detected, duration=3000ms", strconv.Itoa(os.Getpid())}, // its own PID
+		{"chainfire.service", "WARN chainfire_api: request queue is full, dropping", "1234"},
+	})
+	cfg := config.Default
+	cfg.StateDir = stateDir
+	cfg.Listen = ""
+	cfg.Units = []string{"chainfire.service", "cflogd.service"}
+	cfg.Journal.Directory = jdir
+	cfg.Journal.InitialPosition = config.Position{Head: true}
+	cfg.Patterns.Dirs = []string{patDir, filepath.Join(patDir, "missing")}
+	cfg.CheckpointInterval = 50 * time.Millisecond
+	cfg.Sinks = []config.Sink{config.DefaultSink("stdout")}
+	var out syncBuffer
+	var sd notes
+	d, err := New(Options{Config: &cfg, Log: zerolog.Nop(), Stdout: &out, Notify: sd.add, Watchdog: 40 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.self.unit = "cflogd.service" // as if started by systemd
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	poll(t, "the stall event", func() bool { return len(out.signatures()) >= 1 })
+	srv := httptest.NewServer(d.Handler())
+	defer srv.Close()
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if code, body := get(t, srv.URL+path); code != 200 {
+			t.Errorf("%s: %d %s", path, code, body)
+		}
+	}
+	poll(t, "a watchdog ping", func() bool { return strings.Contains(strings.Join(sd.get(), " "), "WATCHDOG=1") })
+
+	// SIGHUP with a broken pattern file keeps the old set; a good one is
+	// used for the following entries.
+	if err := os.WriteFile(filepath.Join(patDir, "bad.yaml"), []byte("signatures:\n  - id: site.bad\n    severity: loud\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Reload(); err == nil || !strings.Contains(err.Error(), "bad.yaml") {
+		t.Errorf("Reload of a bad file: %v, want an error naming it", err)
+	}
+	if _, body := get(t, srv.URL+"/metrics"); !strings.Contains(body, "cflogd_patterns_last_reload_successful 0") {
+		t.Errorf("metrics after a failed reload lack cflogd_patterns_last_reload_successful 0")
+	}
+	os.Remove(filepath.Join(patDir, "bad.yaml"))
+	extra := "signatures:\n  - id: site.queue_full\n    units: [chainfire]\n    summary: \"Request queue full\"\n    severity: error\n    anchor: log-analysis\n    match: 'request queue is full'\n"
+	if err := os.WriteFile(filepath.Join(patDir, "extra.yaml"), []byte(extra), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Reload(); err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+	writeJournal(t, jdir, "b.journal", base.Add(time.Second), [][3]string{
+		{"chainfire.service", "WARN chainfire_api: request queue is full, dropping", "1234"},
+	})
+	poll(t, "the site signature's event", func() bool { return len(out.signatures()) >= 3 })
+	_, body := get(t, srv.URL+"/metrics")
+	for _, want := range []string{
+		"cflogd_patterns_last_reload_successful 1",
+		`cflogd_journal_lines_read_total{unit="chainfire.service"} 5`,
+		`cflogd_journal_lines_read_total{unit="cflogd.service"} 1`,
+		`cflogd_events_total{severity="error",signature="site.queue_full"} 1`,
+		`cflogd_sink_sent_total{sink="stdout",type="stdout"} 3`,
+		"cflogd_queue_depth 0",
+		"cflogd_journal_lag_seconds 0",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	want := []string{
+		"chainfire.rocksdb_stall chainfire.service",
+		"service.unclassified chainfire.service",
+		"site.queue_full chainfire.service",
+	}
+	if diff := cmp.Diff(want, out.signatures()); diff != "" {
+		t.Errorf("events (-want +got); cflogd's own unit and PID must not count:\n%s", diff)
+	}
+	notes := sd.get()
+	if notes[0] != "READY=1" || notes[len(notes)-1] != "STOPPING=1" {
+		t.Errorf("service manager notes %q: want READY=1 first and STOPPING=1 last", notes)
+	}
+	dir, err := state.Open(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	c, err := dir.LoadCursor()
+	if err != nil || c.Cursor == "" {
+		t.Errorf("cursor after Run: %+v, %v", c, err)
+	}
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
