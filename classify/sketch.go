@@ -13,7 +13,7 @@ import "math"
 // sketch covers only values above X: aboveBuckets log-spaced buckets, four per
 // doubling, from X to 64*X, and one for everything beyond, with the smallest
 // and largest value. A value is reported as its bucket's geometric middle
-// (within 9 % of the truth), clamped to the smallest and largest value (so
+// (within 9.1 % of the truth), clamped to the smallest and largest value (so
 // it is exact when the values above X are all the same). Bucket counts are 16 bits and saturate; the exact
 // counts above decide, the buckets only place the reported value.
 

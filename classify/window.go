@@ -222,7 +222,7 @@ func (g *quantGroup) add(cr *crule, k int64, v float64, cursor string) {
 	})
 	if !found {
 		if g.steps == nil {
-			g.steps = make([]qstep, 0, min(cr.steps, 4))
+			g.steps = make([]qstep, 0, cr.steps)
 		}
 		g.steps = slices.Insert(g.steps, i, qstep{k: k})
 	}
