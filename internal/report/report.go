@@ -48,6 +48,22 @@ type Report struct {
 
 	bySeverity [patterns.Critical + 1]uint64 // reported events
 	below      uint64                        // events under MinSeverity
+
+	derived     []derivedRow // reported derived events, the first derivedCapacity
+	derivedN    uint64       // reported derived events in all
+	derivedRuns map[string]string
+}
+
+// derivedCapacity is how many derived events the table lists one by one.
+const derivedCapacity = 100
+
+// derivedRow is one derived event as the table lists it.
+type derivedRow struct {
+	at       time.Time
+	severity patterns.Severity
+	rule     string
+	host     string
+	summary  string
 }
 
 // New returns an empty report.
@@ -83,8 +99,13 @@ func (r *Report) Reportable(s patterns.Severity) bool { return s >= r.opts.MinSe
 
 // Add aggregates one event. Unclassified events count towards the template
 // list whatever their severity; every event below MinSeverity is otherwise
-// only counted.
+// only counted. Derived events (rules over time) are listed one by one, the
+// first derivedCapacity of them, above the signatures.
 func (r *Report) Add(ev *classify.Event) {
+	if ev.Derived {
+		r.addDerived(ev)
+		return
+	}
 	if ev.Signature == UnclassifiedID {
 		r.unclassified++
 		tmpl, _ := ev.Fields["template"].(string)
@@ -116,6 +137,27 @@ func (r *Report) Add(ev *classify.Event) {
 		s.hist[i]++
 	}
 }
+
+func (r *Report) addDerived(ev *classify.Event) {
+	if !r.Reportable(ev.Severity) {
+		r.below++
+		return
+	}
+	r.derivedN++
+	if r.derivedRuns == nil {
+		r.derivedRuns = map[string]string{}
+	}
+	if _, ok := r.derivedRuns[ev.Signature]; !ok && len(r.derivedRuns) < derivedCapacity {
+		r.derivedRuns[strings.Clone(ev.Signature)] = strings.Clone(ev.Runbook)
+	}
+	if len(r.derived) < derivedCapacity {
+		r.derived = append(r.derived, derivedRow{at: ev.Time.Time, severity: ev.Severity, rule: strings.Clone(ev.Signature),
+			host: strings.Clone(ev.Host), summary: strings.Clone(clip(ev.Summary, sampleMaxBytes))})
+	}
+}
+
+// Derived returns the number of derived events reported.
+func (r *Report) Derived() uint64 { return r.derivedN }
 
 // sigStats is the aggregate of one signature's reported events.
 type sigStats struct {

@@ -83,10 +83,19 @@ func (r *Report) Render(w io.Writer, h Header, st Style) error {
 		fmt.Fprintf(bw, "source   %s\n", sanitize(h.Source))
 	}
 	fmt.Fprintf(bw, "read     %s entries, %s events at %s or above", commas(r.entries), commas(r.reported()), r.opts.MinSeverity)
+	if r.derivedN > 0 {
+		fmt.Fprintf(bw, ", %s derived", commas(r.derivedN))
+	}
 	if r.below > 0 {
 		fmt.Fprintf(bw, " (%s below not shown)", commas(r.below))
 	}
 	fmt.Fprintln(bw)
+
+	// Derived events (rules over time), first: a storm matters more than
+	// its lines.
+	if len(r.derived) > 0 {
+		r.renderDerived(bw, stamp, st)
+	}
 
 	// Signatures.
 	sigs := slices.Clone(r.list)
@@ -174,6 +183,44 @@ func (r *Report) Render(w io.Writer, h Header, st Style) error {
 	return bw.Flush()
 }
 
+// renderDerived lists the derived events in time order, then the runbook
+// link of each rule.
+func (r *Report) renderDerived(bw io.Writer, stamp string, st Style) {
+	rows := slices.Clone(r.derived)
+	slices.SortStableFunc(rows, func(a, b derivedRow) int { return a.at.Compare(b.at) })
+	ruleW, hostW := len("RULE"), len("HOST")
+	for _, d := range rows {
+		ruleW = max(ruleW, utf8.RuneCountInString(sanitize(d.rule)))
+		hostW = max(hostW, utf8.RuneCountInString(sanitize(d.host)))
+	}
+	stampW := max(len(stamp), len("TIME"))
+	more := ""
+	if r.derivedN > uint64(len(rows)) {
+		more = fmt.Sprintf(", the first %d listed", len(rows))
+	}
+	fmt.Fprintf(bw, "\nderived events (rules over time): %s%s\n", commas(r.derivedN), more)
+	fmt.Fprintf(bw, "%-*s  %-8s  %-*s  %-*s  %s\n", stampW, "TIME", "SEVERITY", ruleW, "RULE", hostW, "HOST", "SUMMARY")
+	prefix := stampW + 2 + 8 + 2 + ruleW + 2 + hostW + 2
+	for _, d := range rows {
+		sev := fmt.Sprintf("%-8s", d.severity)
+		if st.Color {
+			sev = colorize(d.severity, sev)
+		}
+		fmt.Fprintf(bw, "%-*s  %s  %-*s  %-*s  %s\n", stampW, fmtStamp(d.at, stamp, st.Location), sev, ruleW, sanitize(d.rule),
+			hostW, sanitize(d.host), truncate(sanitize(d.summary), st.Width-prefix))
+	}
+	ids := make([]string, 0, len(r.derivedRuns))
+	for id := range r.derivedRuns {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if link := r.derivedRuns[id]; link != "" {
+			fmt.Fprintf(bw, "%*s%-8s %s: %s\n", stampW+2, "", "runbook", sanitize(id), sanitize(link))
+		}
+	}
+}
+
 // window returns the span the table covers: the window asked for, with an
 // open side replaced by the first or last entry read.
 func (r *Report) window() (from, to time.Time) {
@@ -204,6 +251,9 @@ func (r *Report) reported() uint64 {
 // summary is the last line: what was found and read.
 func (r *Report) summary(elapsed time.Duration) string {
 	var b strings.Builder
+	if r.derivedN > 0 {
+		fmt.Fprintf(&b, "%s derived %s; ", commas(r.derivedN), plural(r.derivedN, "event", "events"))
+	}
 	if n := r.reported(); n == 0 {
 		fmt.Fprintf(&b, "no events at %s or above", r.opts.MinSeverity)
 	} else {
