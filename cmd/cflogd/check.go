@@ -16,11 +16,12 @@ func checkCommand() *command {
 		help: `
 Loads the built-in signature library and the pattern files (*.yaml) of each
 --patterns directory, then classifies every example and near miss of every
-signature.
+signature, and runs every example of every rule over time (a timestamped
+sequence of lines and the derived events it must give).
 
-Exit status: 0 all good; 1 an example or near miss failed (each printed as
-file:line: what went wrong); 2 a pattern file has errors (each printed as
-file:line:col: message).`,
+Exit status: 0 all good; 1 an example, near miss or rule example failed
+(each printed as file:line:col: what went wrong); 2 a pattern file has
+errors (each printed as file:line:col: message).`,
 		run: (*app).check,
 	}
 }
@@ -50,20 +51,24 @@ func (a *app) check(_ context.Context, args []string) int {
 		return code
 	}
 	cls := classify.New(lib, classify.Options{})
-	failures := cls.CheckExamples()
+	failures := append(cls.CheckExamples(), cls.CheckRuleExamples()...)
 	for _, fail := range failures {
 		fmt.Fprintln(a.stderr, formatFailure(fail))
 	}
-	examples, nearMisses := 0, 0
+	examples, nearMisses, ruleExamples := 0, 0, 0
 	for _, s := range lib.Signatures {
 		examples += len(s.Examples)
 		nearMisses += len(s.NearMisses)
+	}
+	for _, r := range lib.Rules {
+		ruleExamples += len(r.Examples)
 	}
 	status := "ok"
 	if len(failures) > 0 {
 		status = fmt.Sprintf("%d %s", len(failures), plural(len(failures), "failure", "failures"))
 	}
-	fmt.Fprintf(a.stdout, "%d signatures, %d examples, %d near misses: %s\n", len(lib.Signatures), examples, nearMisses, status)
+	fmt.Fprintf(a.stdout, "%d signatures, %d examples, %d near misses, %d rules, %d rule examples: %s\n",
+		len(lib.Signatures), examples, nearMisses, len(lib.Rules), ruleExamples, status)
 	if len(failures) > 0 {
 		return exitFound
 	}

@@ -16,13 +16,21 @@ func TestCheck(t *testing.T) {
 		stderr *regexp.Regexp
 	}{
 		{"builtin", []string{"check"}, exitOK,
-			regexp.MustCompile(`^\d+ signatures, \d+ examples, \d+ near misses: ok\n$`), regexp.MustCompile(`^$`)},
+			regexp.MustCompile(`^\d+ signatures, \d+ examples, \d+ near misses, 5 rules, \d+ rule examples: ok\n$`), regexp.MustCompile(`^$`)},
 		{"extra dir", []string{"check", "--patterns", "testdata/patterns-extra"}, exitOK,
-			regexp.MustCompile(`^\d+ signatures, \d+ examples, \d+ near misses: ok\n$`), regexp.MustCompile(`^$`)},
+			regexp.MustCompile(`^\d+ signatures, \d+ examples, \d+ near misses, 5 rules, \d+ rule examples: ok\n$`), regexp.MustCompile(`^$`)},
 		{"failing examples", []string{"check", "--patterns", "testdata/patterns-failing"}, exitFound,
 			regexp.MustCompile(`: 2 failures\n$`),
 			regexp.MustCompile(`(?s)^testdata/patterns-failing/failing.yaml:10:\d+: site.queue_full: example .*\n` +
 				`testdata/patterns-failing/failing.yaml:12:\d+: site.queue_full: near miss .*must not\n$`)},
+		{"failing rule examples", []string{"check", "--patterns", "testdata/patterns-failing-rules"}, exitFound,
+			regexp.MustCompile(`, 6 rules, \d+ rule examples: 1 failure\n$`),
+			regexp.MustCompile(`^testdata/patterns-failing-rules/rules.yaml:14:9: site.queue_storm: example "two are not a storm": ` +
+				`expected derived events \[\], got \[at 10s count 2 .*\]\n$`)},
+		{"bad rules", []string{"check", "--patterns", "testdata/patterns-bad-rules"}, exitUsage,
+			regexp.MustCompile(`^$`),
+			regexp.MustCompile(`^testdata/patterns-bad-rules/rules.yaml:4:16: signature: unknown signature id "site.nope"\n` +
+				`testdata/patterns-bad-rules/rules.yaml:5:13: window: invalid duration "1 minute" .*\n$`)},
 		{"bad files", []string{"check", "--patterns", "testdata/patterns-bad"}, exitUsage,
 			regexp.MustCompile(`^$`),
 			regexp.MustCompile(`(?m)^testdata/patterns-bad/bad.yaml:5:\d+: severity: .*\n(.*\n)*testdata/patterns-bad/bad.yaml:8:\d+: .*colour`)},
