@@ -26,7 +26,7 @@ func TestCheck(t *testing.T) {
 		{"failing rule examples", []string{"check", "--patterns", "testdata/patterns-failing-rules"}, exitFound,
 			regexp.MustCompile(`, 6 rules, \d+ rule examples: 1 failure\n$`),
 			regexp.MustCompile(`^testdata/patterns-failing-rules/rules.yaml:14:9: site.queue_storm: example "two are not a storm": ` +
-				`expected derived events \[\], got \[at 10s count 2 .*\]\n$`)},
+				`expected derived events \[\], got \[at 10s count 2 .*\] \(2 of 2 entries read by the rule\)\n$`)},
 		{"bad rules", []string{"check", "--patterns", "testdata/patterns-bad-rules"}, exitUsage,
 			regexp.MustCompile(`^$`),
 			regexp.MustCompile(`^testdata/patterns-bad-rules/rules.yaml:4:16: signature: unknown signature id "site.nope"\n` +
