@@ -17,8 +17,9 @@ type Match struct {
 	// Fired reports whether Signature's fire_when held; Event is then its
 	// event.
 	Fired bool
-	// Fields are Signature's typed fields, also when it did not fire (the
-	// template of a fallback is only filled when it fired).
+	// Fields are the event's fields when Fired, else nil: use Field, which
+	// also gives the fields of a signature that did not fire (without the
+	// cost of a map per healthy line).
 	Fields map[string]any
 	// Event is the event Classify returns for the entry, when HasEvent: the
 	// event of Signature when Fired, else that of a fallback that took a
@@ -38,6 +39,58 @@ type Match struct {
 	Priority int
 	PID      int
 	BootID   string
+
+	// The field values of a signature that did not fire: the first
+	// len(nfInline) inline, the rest in nfMore.
+	nfSig    *csig
+	nfInline [4]value
+	nfMore   []value
+}
+
+// Field returns the value of one of Signature's fields (int64, float64 or
+// string), whether or not it fired; false when the line did not give it.
+func (m *Match) Field(name string) (any, bool) {
+	if m.Fired {
+		v, ok := m.Fields[name]
+		return v, ok
+	}
+	if m.nfSig == nil {
+		return nil, false
+	}
+	for k, f := range m.nfSig.fields {
+		if f.name != name {
+			continue
+		}
+		var v value
+		if k < len(m.nfInline) {
+			v = m.nfInline[k]
+		} else if k-len(m.nfInline) < len(m.nfMore) {
+			v = m.nfMore[k-len(m.nfInline)]
+		}
+		if v.kind == 0 {
+			return nil, false
+		}
+		return v.any(), true
+	}
+	return nil, false
+}
+
+// FieldMap returns Signature's fields as a map (Fields when it fired; a new
+// map when it did not; nil when it has none).
+func (m *Match) FieldMap() map[string]any {
+	if m.Fired || m.nfSig == nil {
+		return m.Fields
+	}
+	var out map[string]any
+	for _, f := range m.nfSig.fields {
+		if v, ok := m.Field(f.name); ok {
+			if out == nil {
+				out = map[string]any{}
+			}
+			out[f.name] = v
+		}
+	}
+	return out
 }
 
 // Match classifies an entry like Classify and also reports the signature
@@ -56,27 +109,17 @@ func (c *Classifier) Match(e *tail.Entry) (Match, bool) {
 	switch {
 	case nf.cs != nil:
 		mt.Signature = nf.cs.sig.ID
-		mt.Fields = fieldMap(nf.cs, nf.vals[:nf.n])
+		mt.nfSig = nf.cs
+		n := copy(mt.nfInline[:], nf.vals[:nf.n])
+		if nf.n > n {
+			mt.nfMore = append([]value(nil), nf.vals[n:nf.n]...)
+		}
 	case mt.HasEvent:
 		mt.Signature, mt.Fired, mt.Fields = mt.Event.Signature, true, mt.Event.Fields
 	default:
 		return Match{}, false
 	}
 	return mt.withEntry(e, &l), true
-}
-
-// fieldMap returns the values present as a map; nil when there are none.
-func fieldMap(cs *csig, vals []value) map[string]any {
-	var out map[string]any
-	for k, f := range cs.fields {
-		if k < len(vals) && vals[k].kind != 0 {
-			if out == nil {
-				out = make(map[string]any, len(cs.fields))
-			}
-			out[f.name] = vals[k].any()
-		}
-	}
-	return out
 }
 
 func (mt Match) withEntry(e *tail.Entry, l *Line) Match {

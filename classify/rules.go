@@ -212,13 +212,14 @@ func (r *Rules) feedRule(ref ruleRef, m *Match, t int64, out []Event) []Event {
 	switch {
 	case pr.Kind == patterns.QuantileRule:
 		var ok bool
-		if v, ok = numberOf(m.Fields[pr.Field]); !ok || math.IsNaN(v) {
+		f, _ := m.Field(pr.Field)
+		if v, ok = numberOf(f); !ok || math.IsNaN(v) {
 			return out
 		}
 	case !m.Fired:
 		return out
 	}
-	key, vals := groupKey(m.Host, pr.GroupBy, m.Fields)
+	key, vals := groupKey(m, pr.GroupBy)
 	g := cr.groups[key]
 	if g == nil {
 		if ref.clear {
@@ -421,15 +422,16 @@ func valueOf(v any) value {
 
 // groupKey returns the key of a window (host and group_by values) and the
 // values.
-func groupKey(host string, groupBy []string, fields map[string]any) (string, []value) {
+func groupKey(m *Match, groupBy []string) (string, []value) {
 	if len(groupBy) == 0 {
-		return host, nil
+		return m.Host, nil
 	}
 	vals := make([]value, len(groupBy))
 	for i, name := range groupBy {
-		vals[i] = valueOf(fields[name])
+		f, _ := m.Field(name)
+		vals[i] = valueOf(f)
 	}
-	return keyOf(host, vals), vals
+	return keyOf(m.Host, vals), vals
 }
 
 func keyOf(host string, vals []value) string {

@@ -128,11 +128,23 @@ func TestMatch(t *testing.T) {
 			if m.Signature != tt.sig || m.Fired != tt.fired || m.HasEvent != tt.hasEvent {
 				t.Errorf("Match = %s fired %v event %v, want %s %v %v", m.Signature, m.Fired, m.HasEvent, tt.sig, tt.fired, tt.hasEvent)
 			}
-			if len(tt.fields) == 0 && len(m.Fields) == 0 {
-				tt.fields, m.Fields = nil, nil
+			got := m.FieldMap()
+			if len(tt.fields) == 0 && len(got) == 0 {
+				tt.fields, got = nil, nil
 			}
-			if diff := cmp.Diff(tt.fields, m.Fields); diff != "" {
+			if diff := cmp.Diff(tt.fields, got); diff != "" {
 				t.Errorf("fields (-want +got):\n%s", diff)
+			}
+			for name, want := range tt.fields {
+				if v, ok := m.Field(name); !ok || v != want {
+					t.Errorf("Field(%s) = %v, %v; want %v", name, v, ok, want)
+				}
+			}
+			if v, ok := m.Field("nope"); ok {
+				t.Errorf("Field(nope) = %v", v)
+			}
+			if !m.Fired && m.Fields != nil {
+				t.Errorf("Fields of a match that did not fire: %v, want nil", m.Fields)
 			}
 			if m.Time != t0 || m.Host != "node07" || m.Cursor != "cur" || m.Unit != cf || m.Message != tt.e.Message || m.Target == "" {
 				t.Errorf("entry details: %+v", m)
@@ -499,4 +511,29 @@ func writeFile(name, src string) error { return os.WriteFile(name, []byte(src), 
 func jsonMarshal(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
+}
+
+// TestMatchManyFields: Field reads every field of a signature that did not
+// fire, also past the inline ones.
+func TestMatchManyFields(t *testing.T) {
+	c, _ := siteLib(t, `
+signatures:
+  - id: site.six
+    units: [chainfire]
+    summary: s
+    severity: warning
+    anchor: log-analysis
+    match: 'six a=(?P<a>\d+) b=(?P<b>\d+) c=(?P<c>\d+) d=(?P<d>\d+) e=(?P<e>\d+) f=(?P<f>\w+)'
+    fields: {a: integer, b: integer, c: integer, d: integer, e: integer, f: string}
+    fire_when: ["a >= 100"]
+`)
+	e := tail.Entry{Message: "INFO chainfire_x: six a=1 b=2 c=3 d=4 e=5 f=x", Unit: "chainfire.service", Priority: tail.NoPriority, Time: t0}
+	m, ok := c.Match(&e)
+	if !ok || m.Signature != "site.six" || m.Fired {
+		t.Fatalf("Match = %v %s fired %v", ok, m.Signature, m.Fired)
+	}
+	want := map[string]any{"a": int64(1), "b": int64(2), "c": int64(3), "d": int64(4), "e": int64(5), "f": "x"}
+	if diff := cmp.Diff(want, m.FieldMap()); diff != "" {
+		t.Errorf("fields (-want +got):\n%s", diff)
+	}
 }
