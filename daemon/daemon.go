@@ -28,6 +28,11 @@ import (
 
 type nowFunc = func() time.Time
 
+// DefaultCoalesce is Options.Coalesce when it is zero: a journal written
+// entry by entry is read about ten times a second rather than once per
+// entry, which costs far less CPU for at most 100 ms more delay.
+const DefaultCoalesce = 100 * time.Millisecond
+
 // GapSignature is the signature of the event that reports journal entries
 // lost to rotation before cflogd read them.
 const GapSignature = "cflogd.journal_gap"
@@ -50,6 +55,10 @@ type Options struct {
 	Watchdog time.Duration
 	// WaitTimeout bounds each wait for new journal entries; default 250ms.
 	WaitTimeout time.Duration
+	// Coalesce is how long the reader lets new entries gather after the
+	// journal changed before it reads them; default DefaultCoalesce.
+	// Negative reads at once.
+	Coalesce time.Duration
 	// Now is the clock of notification grouping; default time.Now.
 	Now func() time.Time
 }
@@ -99,6 +108,9 @@ func New(opts Options) (*Daemon, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Coalesce == 0 {
+		opts.Coalesce = DefaultCoalesce
 	}
 	d := &Daemon{cfg: cfg, log: opts.Log, opts: opts, m: newMetrics(opts.Version), unitCount: map[string]float64{}}
 	d.hostname, _ = os.Hostname()
@@ -354,6 +366,7 @@ func (d *Daemon) followOptions(dir *state.Dir) tail.FollowOptions {
 		Files:       d.cfg.Journal.Files,
 		Units:       d.cfg.Units,
 		WaitTimeout: d.opts.WaitTimeout,
+		Coalesce:    d.opts.Coalesce,
 		Heartbeat:   d.heartbeat,
 	}
 	c, err := dir.LoadCursor()
@@ -475,6 +488,10 @@ func (d *Daemon) consume(b tail.FollowBatch) error {
 // durable sinks' queue is full.
 func (d *Daemon) dispatch(m mark, events []classify.Event) error {
 	ctx := d.readCtx
+	if len(events) == 0 {
+		d.tracker.skip(m)
+		return nil
+	}
 	var times []time.Time
 	if len(d.sinks.durable) > 0 {
 		times = make([]time.Time, len(events))
@@ -490,9 +507,6 @@ func (d *Daemon) dispatch(m mark, events []classify.Event) error {
 		if err := s.add(ctx, seq, events); err != nil {
 			return err
 		}
-	}
-	if len(events) == 0 {
-		return nil
 	}
 	for _, s := range d.sinks.stdout {
 		s.send(events)

@@ -31,6 +31,9 @@ type tracker struct {
 type inflight struct {
 	mark
 	events []time.Time // journal times of its events, for the latency histogram
+	// after is the position of the batches without events read after it:
+	// done as soon as it is.
+	after *mark
 }
 
 // mark is a journal position and when it was read.
@@ -87,6 +90,18 @@ func (t *tracker) begin(ctx context.Context, m mark, events []time.Time, beat fu
 	}
 }
 
+// skip registers a batch without events: it needs no sink, so it is done
+// once the batches before it are, and it takes no room in the queue.
+func (t *tracker) skip(m mark) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.next == t.done {
+		t.last = m
+		return
+	}
+	t.pending[t.next-1].after = &m
+}
+
 // ack records that durable sink i accepted (or dropped for good) every
 // event of batch seq. It returns the event times of the batches that
 // became done, and when.
@@ -104,6 +119,9 @@ func (t *tracker) ack(i int, seq uint64) []time.Time {
 	for t.done < low {
 		if p := t.pending[t.done]; p != nil {
 			t.last = p.mark
+			if p.after != nil {
+				t.last = *p.after
+			}
 			times = append(times, p.events...)
 			delete(t.pending, t.done)
 		}

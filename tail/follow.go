@@ -42,6 +42,11 @@ type FollowOptions struct {
 	// that often (sd_journal_wait holds the journal; it must not block
 	// indefinitely). Default DefaultWaitTimeout.
 	WaitTimeout time.Duration
+	// Coalesce, when positive, makes the reader that reached the end of the
+	// journal wait this long after the journal changed before it reads
+	// again, so that a journal written entry by entry is read in fewer and
+	// larger batches: less CPU for at most this much more delay.
+	Coalesce time.Duration
 	// Heartbeat, if set, is called from the reader's thread after every
 	// read and every wait: while the reader is not blocked handing over a
 	// batch, it is called at least every WaitTimeout.
@@ -169,11 +174,26 @@ func follow(ctx context.Context, open func() (follower, error), opts FollowOptio
 				}
 				beat()
 				if r != waitNop {
+					if opts.Coalesce > 0 && !sleepCtx(ctx, opts.Coalesce) {
+						return ctx.Err()
+					}
 					break // read again; atEnd stays set until entries come
 				}
 			}
 		}
 	}, fn)
+}
+
+// sleepCtx waits for d or until ctx ends; it reports whether d passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // followStart adds the unit matches and seeks to where following begins.
