@@ -70,6 +70,7 @@ type scanFlags struct {
 	runbookBase string
 	host        string
 	noColor     bool
+	threads     int
 }
 
 func newScanFlags(a *app) *scanFlags {
@@ -88,6 +89,7 @@ func newScanFlags(a *app) *scanFlags {
 	fs.Var(&f.patterns, "patterns", "also load the pattern files (*.yaml) in `DIR`; repeatable")
 	fs.StringVar(&f.runbookBase, "runbook-base", classify.DefaultRunbookBase, "`URL` the runbook links start with")
 	fs.StringVar(&f.host, "host", "", "with --input: the `HOST` of entries that name none (default this machine's name)")
+	fs.IntVar(&f.threads, "threads", 0, "`N` threads reading the journal (0: 2 on machines with 4 or more CPUs, else 1)")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colours in the table (also: NO_COLOR set in the environment)")
 	return f
 }
@@ -109,6 +111,7 @@ type scanConfig struct {
 	runbookBase  string
 	host         string
 	noColor      bool
+	threads      int
 	localJournal bool
 	sourceLabel  string
 	headerUnits  []string
@@ -171,6 +174,10 @@ func (a *app) scanConfig(f *scanFlags) (*scanConfig, error) {
 	if len(cfg.files) > 0 && cfg.directory != "" {
 		return nil, errors.New("--file and --directory cannot be combined")
 	}
+	if f.threads < 0 {
+		return nil, fmt.Errorf("--threads %d: want 0 (automatic) or more", f.threads)
+	}
+	cfg.threads = f.threads
 	if f.boot.set && f.boot.value != "all" {
 		cfg.boot = f.boot.value
 	}
@@ -244,6 +251,10 @@ func (a *app) reader(cfg *scanConfig, skipped func(error)) (func(ctx context.Con
 			Since:     cfg.since,
 			Until:     cfg.until,
 			Boot:      cfg.boot,
+			Parallel:  cfg.threads,
+			// The table shows no cursors, and formatting one per entry
+			// costs about a tenth of the reader's time.
+			NoCursor: cfg.output == "table",
 		}
 		return func(ctx context.Context, fn func([]tail.Entry) error) error {
 			return tail.ReadJournal(ctx, opts, fn)
