@@ -351,3 +351,27 @@ func get(t *testing.T, url string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+func TestTrackerSkipsBatchesWithoutEvents(t *testing.T) {
+	tr := newTracker(1, 1)
+	ctx := context.Background()
+	nop := func() {}
+	tr.skip(mark{cursor: "e0"}) // nothing in flight: done at once
+	if m, changed := tr.checkpoint(); !changed || m.cursor != "e0" {
+		t.Fatalf("checkpoint after an event-less batch: %q %v", m.cursor, changed)
+	}
+	if _, err := tr.begin(ctx, mark{cursor: "b1"}, nil, nop); err != nil {
+		t.Fatal(err)
+	}
+	// Event-less batches behind a batch in flight take no room (the limit
+	// is 1) and are done with it.
+	tr.skip(mark{cursor: "e2"})
+	tr.skip(mark{cursor: "e3"})
+	if _, changed := tr.checkpoint(); changed {
+		t.Errorf("checkpoint moved before the batch in flight was acknowledged")
+	}
+	tr.ack(0, 0)
+	if m, changed := tr.checkpoint(); !changed || m.cursor != "e3" {
+		t.Errorf("checkpoint after the ack: %q %v, want e3", m.cursor, changed)
+	}
+}
