@@ -15,15 +15,21 @@ import (
 // hands them to a consumer in reading order, holding only a few batches at a
 // time.
 type pipeline struct {
-	workers  int
-	classify func(*tail.Entry) (classify.Event, bool)
-	log      *zerolog.Logger
+	workers int
+	// classify matches one entry (classify.Classifier.Match).
+	classify func(*tail.Entry) (classify.Match, bool)
+	// keep says which matches without an event the consumer gets too (those
+	// a rule over time reads); nil: none.
+	keep func(*classify.Match) bool
+	log  *zerolog.Logger
 }
 
 // job is one batch on its way through the pipeline.
 type job struct {
 	entries []tail.Entry
-	events  []classify.Event
+	// matches are, in entry order, the matches with an event and those keep
+	// accepts.
+	matches []classify.Match
 	panics  int
 	done    chan struct{}
 }
@@ -36,7 +42,7 @@ const inFlight = 8
 // of read.
 func (p *pipeline) run(ctx context.Context,
 	read func(ctx context.Context, fn func([]tail.Entry) error) error,
-	consume func(entries []tail.Entry, events []classify.Event) error,
+	consume func(entries []tail.Entry, matches []classify.Match) error,
 ) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -61,7 +67,7 @@ func (p *pipeline) run(ctx context.Context,
 			<-j.done
 			panics += j.panics
 			if err == nil {
-				if err = consume(j.entries, j.events); err != nil {
+				if err = consume(j.entries, j.matches); err != nil {
 					cancel()
 				}
 			}
@@ -100,24 +106,24 @@ func (p *pipeline) run(ctx context.Context,
 // classifyBatch classifies the entries of a batch in order.
 func (p *pipeline) classifyBatch(j *job) {
 	for i := range j.entries {
-		ev, ok, panicked := p.safeClassify(&j.entries[i])
+		m, ok, panicked := p.safeClassify(&j.entries[i])
 		if panicked {
 			j.panics++
 		}
-		if ok {
-			j.events = append(j.events, ev)
+		if ok && (m.HasEvent || (p.keep != nil && p.keep(&m))) {
+			j.matches = append(j.matches, m)
 		}
 	}
 }
 
 // safeClassify classifies one entry; a panic in the classifier skips the
 // entry instead of ending the scan.
-func (p *pipeline) safeClassify(e *tail.Entry) (ev classify.Event, ok, panicked bool) {
+func (p *pipeline) safeClassify(e *tail.Entry) (m classify.Match, ok, panicked bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			ev, ok, panicked = classify.Event{}, false, true
+			m, ok, panicked = classify.Match{}, false, true
 		}
 	}()
-	ev, ok = p.classify(e)
-	return ev, ok, false
+	m, ok = p.classify(e)
+	return m, ok, false
 }

@@ -30,13 +30,28 @@ func fakeRead(n, size int) func(ctx context.Context, fn func([]tail.Entry) error
 	}
 }
 
-// evenEvents gives an event for even messages and panics on "13".
-func evenEvents(e *tail.Entry) (classify.Event, bool) {
+// evenEvents gives an event for even messages, a match without an event
+// for those ending in 5, and panics on "13".
+func evenEvents(e *tail.Entry) (classify.Match, bool) {
 	n, _ := strconv.Atoi(e.Message)
 	if n == 13 {
 		panic("classifier bug")
 	}
-	return classify.Event{Message: e.Message}, n%2 == 0
+	if n%10 == 5 {
+		return classify.Match{Signature: "five", Message: e.Message}, true
+	}
+	return classify.Match{Event: classify.Event{Message: e.Message}, HasEvent: n%2 == 0, Fired: n%2 == 0}, n%2 == 0
+}
+
+// events returns the events of matches.
+func events(ms []classify.Match) []classify.Event {
+	var out []classify.Event
+	for _, m := range ms {
+		if m.HasEvent {
+			out = append(out, m.Event)
+		}
+	}
+	return out
 }
 
 func TestPipelineOrderAndPanics(t *testing.T) {
@@ -45,10 +60,13 @@ func TestPipelineOrderAndPanics(t *testing.T) {
 			p := pipeline{workers: workers, classify: evenEvents}
 			var entries int
 			var got []string
-			err := p.run(t.Context(), fakeRead(50, 37), func(es []tail.Entry, evs []classify.Event) error {
+			err := p.run(t.Context(), fakeRead(50, 37), func(es []tail.Entry, ms []classify.Match) error {
 				entries += len(es)
-				for _, ev := range evs {
+				for _, ev := range events(ms) {
 					got = append(got, ev.Message)
+				}
+				if len(ms) != len(events(ms)) {
+					t.Errorf("matches without an event handed on without keep")
 				}
 				return nil
 			})
@@ -75,7 +93,7 @@ func TestPipelineErrors(t *testing.T) {
 	t.Run("consume error stops reading", func(t *testing.T) {
 		p := pipeline{workers: 2, classify: evenEvents}
 		calls := 0
-		err := p.run(t.Context(), fakeRead(1000, 10), func([]tail.Entry, []classify.Event) error {
+		err := p.run(t.Context(), fakeRead(1000, 10), func([]tail.Entry, []classify.Match) error {
 			calls++
 			if calls == 3 {
 				return errConsume
@@ -98,7 +116,7 @@ func TestPipelineErrors(t *testing.T) {
 			return errRead
 		}
 		entries := 0
-		err := p.run(t.Context(), read, func(es []tail.Entry, _ []classify.Event) error {
+		err := p.run(t.Context(), read, func(es []tail.Entry, _ []classify.Match) error {
 			entries += len(es)
 			return nil
 		})
@@ -109,4 +127,36 @@ func TestPipelineErrors(t *testing.T) {
 			t.Errorf("consumed %d entries, want the 15 read before the error", entries)
 		}
 	})
+}
+
+// TestPipelineKeep: matches without an event that keep accepts reach the
+// consumer, in entry order among the events.
+func TestPipelineKeep(t *testing.T) {
+	p := pipeline{workers: 3, classify: evenEvents, keep: func(m *classify.Match) bool { return m.Signature == "five" }}
+	var got []string
+	err := p.run(t.Context(), fakeRead(4, 10), func(_ []tail.Entry, ms []classify.Match) error {
+		for _, m := range ms {
+			if m.HasEvent {
+				got = append(got, m.Event.Message)
+			} else {
+				got = append(got, "kept "+m.Message)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range 40 {
+		switch {
+		case i%10 == 5:
+			want = append(want, "kept "+strconv.Itoa(i))
+		case i%2 == 0:
+			want = append(want, strconv.Itoa(i))
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("matches (-want +got):\n%s", diff)
+	}
 }

@@ -325,32 +325,52 @@ func (a *app) runScan(ctx context.Context, cfg *scanConfig) int {
 	prog := newProgress(a.stderr, a.isTerminal(a.stderr), a.progressAfter, a.now)
 	found := false
 	var events uint64
-	consume := func(entries []tail.Entry, evs []classify.Event) error {
+	handle := func(ev *classify.Event) error {
+		if cfg.failOn != 0 && ev.Severity >= cfg.failOn {
+			found = true
+		}
+		if !rep.Reportable(ev.Severity) {
+			if out == nil {
+				rep.Add(ev) // counted, and unclassified templates listed
+			}
+			return nil
+		}
+		events++
+		if out == nil {
+			rep.Add(ev)
+			return nil
+		}
+		return out.Write(ev)
+	}
+	// Rules over time read the matches in journal order; their derived
+	// events follow the event that made them fire.
+	rules := classify.NewRules(lib, classify.Options{RunbookBase: cfg.runbookBase})
+	var derived []classify.Event
+	consume := func(entries []tail.Entry, ms []classify.Match) error {
 		for i := range entries {
 			rep.Entry(entries[i].Time)
 		}
-		for i := range evs {
-			ev := &evs[i]
-			if cfg.failOn != 0 && ev.Severity >= cfg.failOn {
-				found = true
-			}
-			if !rep.Reportable(ev.Severity) {
-				if out == nil {
-					rep.Add(ev) // counted, and unclassified templates listed
+		for i := range ms {
+			m := &ms[i]
+			if m.HasEvent {
+				if err := handle(&m.Event); err != nil {
+					return err
 				}
+			}
+			if !rules.Wants(m.Signature) {
 				continue
 			}
-			events++
-			if out == nil {
-				rep.Add(ev)
-			} else if err := out.Write(ev); err != nil {
-				return err
+			derived = rules.Feed(m, derived[:0])
+			for k := range derived {
+				if err := handle(&derived[k]); err != nil {
+					return err
+				}
 			}
 		}
 		prog.update(rep.Entries(), events)
 		return nil
 	}
-	p := pipeline{workers: a.workers, classify: cls.Classify, log: &log}
+	p := pipeline{workers: a.workers, classify: cls.Match, keep: func(m *classify.Match) bool { return rules.Wants(m.Signature) }, log: &log}
 	if p.workers <= 0 {
 		p.workers = runtime.GOMAXPROCS(0)
 	}
