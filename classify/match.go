@@ -97,40 +97,49 @@ func (m *Match) FieldMap() map[string]any {
 // that decided it when that signature did not fire. It returns false when no
 // signature matched the entry (Classify gives no event either).
 func (c *Classifier) Match(e *tail.Entry) (Match, bool) {
+	var m Match
+	ok := c.MatchInto(e, &m)
+	return m, ok
+}
+
+// MatchInto is Match writing into *m, which it leaves alone when it returns
+// false: a caller that matches many entries saves copying a Match for each.
+func (c *Classifier) MatchInto(e *tail.Entry, m *Match) bool {
 	var l Line
 	var buf [4]uint64
 	cand := c.prepare(e, &l, &buf)
 	if cand == nil {
-		return Match{}, false
+		return false
 	}
 	var nf notFired
-	var mt Match
-	mt.HasEvent = c.decide(e, &l, cand, &mt.Event, &nf)
-	switch {
-	case nf.cs != nil:
-		mt.Signature = nf.cs.sig.ID
-		mt.nfSig = nf.cs
-		n := copy(mt.nfInline[:], nf.vals[:nf.n])
-		if nf.n > n {
-			mt.nfMore = append([]value(nil), nf.vals[n:nf.n]...)
-		}
-	case mt.HasEvent:
-		mt.Signature, mt.Fired, mt.Fields = mt.Event.Signature, true, mt.Event.Fields
-	default:
-		return Match{}, false
+	var ev Event
+	has := c.decide(e, &l, cand, &ev, &nf)
+	if nf.cs == nil && !has {
+		return false
 	}
-	return mt.withEntry(e, &l), true
+	*m = Match{HasEvent: has, Event: ev}
+	if nf.cs != nil {
+		m.Signature = nf.cs.sig.ID
+		m.nfSig = nf.cs
+		n := copy(m.nfInline[:], nf.vals[:nf.n])
+		if nf.n > n {
+			m.nfMore = append([]value(nil), nf.vals[n:nf.n]...)
+		}
+	} else {
+		m.Signature, m.Fired, m.Fields = ev.Signature, true, ev.Fields
+	}
+	m.setEntry(e, &l)
+	return true
 }
 
-func (mt Match) withEntry(e *tail.Entry, l *Line) Match {
-	mt.Time, mt.Host, mt.Unit, mt.Cursor = e.Time, e.Host, l.Unit, e.Cursor
-	mt.Message, mt.Target, mt.PID, mt.BootID = e.Message, l.Target, e.PID, e.BootID
-	mt.Priority = e.Priority
-	if mt.Priority < 0 || mt.Priority > 7 {
-		mt.Priority = -1
+func (m *Match) setEntry(e *tail.Entry, l *Line) {
+	m.Time, m.Host, m.Unit, m.Cursor = e.Time, e.Host, l.Unit, e.Cursor
+	m.Message, m.Target, m.PID, m.BootID = e.Message, l.Target, e.PID, e.BootID
+	m.Priority = e.Priority
+	if m.Priority < 0 || m.Priority > 7 {
+		m.Priority = -1
 		if l.LevelFromText {
-			mt.Priority = priorityFromLevel(l.Level)
+			m.Priority = priorityFromLevel(l.Level)
 		}
 	}
-	return mt
 }

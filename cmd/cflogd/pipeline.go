@@ -16,8 +16,9 @@ import (
 // time.
 type pipeline struct {
 	workers int
-	// classify matches one entry (classify.Classifier.Match).
-	classify func(*tail.Entry) (classify.Match, bool)
+	// classify matches one entry into a Match, which it leaves alone when
+	// it returns false (classify.Classifier.MatchInto).
+	classify func(*tail.Entry, *classify.Match) bool
 	// keep says which matches without an event the consumer gets too (those
 	// a rule over time reads); nil: none.
 	keep func(*classify.Match) bool
@@ -105,8 +106,9 @@ func (p *pipeline) run(ctx context.Context,
 
 // classifyBatch classifies the entries of a batch in order.
 func (p *pipeline) classifyBatch(j *job) {
+	var m classify.Match // copied only when kept: a Match is large
 	for i := range j.entries {
-		m, ok, panicked := p.safeClassify(&j.entries[i])
+		ok, panicked := p.safeClassify(&j.entries[i], &m)
 		if panicked {
 			j.panics++
 		}
@@ -116,14 +118,13 @@ func (p *pipeline) classifyBatch(j *job) {
 	}
 }
 
-// safeClassify classifies one entry; a panic in the classifier skips the
-// entry instead of ending the scan.
-func (p *pipeline) safeClassify(e *tail.Entry) (m classify.Match, ok, panicked bool) {
+// safeClassify classifies one entry into m; a panic in the classifier skips
+// the entry instead of ending the scan.
+func (p *pipeline) safeClassify(e *tail.Entry, m *classify.Match) (ok, panicked bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			m, ok, panicked = classify.Match{}, false, true
+			ok, panicked = false, true
 		}
 	}()
-	m, ok = p.classify(e)
-	return m, ok, false
+	return p.classify(e, m), false
 }

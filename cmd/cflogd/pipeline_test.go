@@ -32,15 +32,20 @@ func fakeRead(n, size int) func(ctx context.Context, fn func([]tail.Entry) error
 
 // evenEvents gives an event for even messages, a match without an event
 // for those ending in 5, and panics on "13".
-func evenEvents(e *tail.Entry) (classify.Match, bool) {
+func evenEvents(e *tail.Entry, m *classify.Match) bool {
 	n, _ := strconv.Atoi(e.Message)
 	if n == 13 {
 		panic("classifier bug")
 	}
 	if n%10 == 5 {
-		return classify.Match{Signature: "five", Message: e.Message}, true
+		*m = classify.Match{Signature: "five", Message: e.Message}
+		return true
 	}
-	return classify.Match{Event: classify.Event{Message: e.Message}, HasEvent: n%2 == 0, Fired: n%2 == 0}, n%2 == 0
+	if n%2 != 0 {
+		return false
+	}
+	*m = classify.Match{Event: classify.Event{Message: e.Message}, HasEvent: true, Fired: true}
+	return true
 }
 
 // events returns the events of matches.

@@ -370,7 +370,7 @@ func (a *app) runScan(ctx context.Context, cfg *scanConfig) int {
 		prog.update(rep.Entries(), events)
 		return nil
 	}
-	p := pipeline{workers: a.workers, classify: cls.Match, keep: func(m *classify.Match) bool { return rules.Wants(m.Signature) }, log: &log}
+	p := pipeline{workers: a.workers, classify: cls.MatchInto, keep: func(m *classify.Match) bool { return rules.Wants(m.Signature) }, log: &log}
 	if p.workers <= 0 {
 		p.workers = runtime.GOMAXPROCS(0)
 	}
