@@ -65,13 +65,18 @@ type Options struct {
 
 // Daemon is cflogd run.
 type Daemon struct {
-	cfg     *config.Config
-	log     zerolog.Logger
-	opts    Options
-	m       *metrics
-	sinks   *sinks
-	tracker *tracker
-	cls     atomic.Pointer[classify.Classifier]
+	cfg        *config.Config
+	log        zerolog.Logger
+	opts       Options
+	m          *metrics
+	sinks      *sinks
+	tracker    *tracker
+	cls        atomic.Pointer[classify.Classifier]
+	rulesMu    sync.Mutex // serialises the consumer's use of rules with Reload
+	rules      *ruleRunner
+	currentLib *patterns.Library // guarded by rulesMu after Run started
+	replay     replay            // entries after a restart that only feed the rules
+	lastMark   mark              // the last batch handed to the tracker, if the rules saw nothing after it
 
 	hostname string
 	self     selfID
@@ -121,6 +126,8 @@ func New(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.cls.Store(classify.New(lib, classify.Options{RunbookBase: cfg.RunbookBase}))
+	d.rules = newRuleRunner(lib, cfg.RunbookBase)
+	d.currentLib = lib
 	d.sinks, err = buildSinks(cfg, cfg.QueueSize, opts.Stdout, opts.Log, d.ack, d.m, opts.Now)
 	if err != nil {
 		return nil, err
@@ -228,6 +235,13 @@ func (d *Daemon) Reload() error {
 		return err
 	}
 	d.cls.Store(classify.New(lib, classify.Options{RunbookBase: d.cfg.RunbookBase}))
+	d.rulesMu.Lock()
+	err = d.rules.replace(lib, d.cfg.RunbookBase)
+	d.currentLib = lib
+	d.rulesMu.Unlock()
+	if err != nil {
+		d.log.Warn().Err(err).Msg("rule windows could not be carried over; the rules start afresh")
+	}
 	d.log.Info().Int("signatures", len(lib.Signatures)).Msg("reloaded patterns")
 	return nil
 }
@@ -253,8 +267,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	defer dir.Close()
-	fopts := d.followOptions(dir)
+	fopts, saved := d.followOptions(dir)
 	d.loadNotifyState(dir)
+	d.resumeRules(dir, &fopts, saved)
 
 	var srv *http.Server
 	if d.cfg.Listen != "" {
@@ -320,6 +335,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	// Shut down: the reader stopped; deliver what was read, checkpoint.
 	d.stopping.Store(true)
+	d.finalSnapshot()
 	d.opts.Notify("STOPPING=1")
 	cancelWd()
 	d.log.Info().Msg("stopping: flushing sinks and saving the cursor")
@@ -358,9 +374,47 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// resumeRules restores the rule windows. They are as of a position at or
+// before the saved cursor: reading then starts there, and the entries up
+// to the saved cursor only feed the rules.
+func (d *Daemon) resumeRules(dir *state.Dir, fopts *tail.FollowOptions, saved state.Cursor) {
+	at, err := d.rules.load(dir)
+	switch {
+	case err != nil:
+		d.log.Error().Err(err).Msg("cannot use the saved rule windows; the rules start afresh")
+		d.rules = newRuleRunner(d.currentLib, d.cfg.RunbookBase)
+	case at == "":
+	case fopts.AfterCursor == "":
+		d.log.Info().Msg("rule windows saved without a usable cursor; the rules start afresh")
+		d.rules = newRuleRunner(d.currentLib, d.cfg.RunbookBase)
+	case at != fopts.AfterCursor:
+		fopts.AfterCursor = at
+		d.replay = replay{until: saved.Cursor, time: saved.Time}
+	}
+}
+
+// finalSnapshot hands the tracker the rule windows as of the last batch
+// read, so that a clean stop saves them with the last cursor and the next
+// start needs no replay.
+func (d *Daemon) finalSnapshot() {
+	d.rulesMu.Lock()
+	defer d.rulesMu.Unlock()
+	if d.lastMark.cursor == "" {
+		return
+	}
+	snap, err := d.rules.snapshot(d.lastMark, 0, time.Now())
+	if err != nil {
+		d.log.Error().Err(err).Msg("snapshot rule windows")
+		return
+	}
+	if snap != nil {
+		d.tracker.skip(d.lastMark, snap)
+	}
+}
+
 // followOptions says where to start: after the saved cursor, or at the
 // configured initial position.
-func (d *Daemon) followOptions(dir *state.Dir) tail.FollowOptions {
+func (d *Daemon) followOptions(dir *state.Dir) (tail.FollowOptions, state.Cursor) {
 	o := tail.FollowOptions{
 		Directory:   d.cfg.Journal.Directory,
 		Files:       d.cfg.Journal.Files,
@@ -373,7 +427,7 @@ func (d *Daemon) followOptions(dir *state.Dir) tail.FollowOptions {
 	switch {
 	case err == nil:
 		o.AfterCursor = c.Cursor
-		return o
+		return o, c
 	case errors.Is(err, state.ErrNoCursor):
 		d.log.Info().Str("initial_position", d.cfg.Journal.InitialPosition.String()).Msg("no saved cursor")
 	default:
@@ -390,7 +444,7 @@ func (d *Daemon) followOptions(dir *state.Dir) tail.FollowOptions {
 		o.Start = tail.StartSince
 		o.Since = time.Now().Add(-p.LookBack)
 	}
-	return o
+	return o, state.Cursor{}
 }
 
 func describeStart(o tail.FollowOptions) string {
@@ -454,14 +508,19 @@ func (d *Daemon) consume(b tail.FollowBatch) error {
 	}
 	cls := d.cls.Load()
 	clear(d.unitCount)
-	for i := range b.Entries {
-		e := &b.Entries[i]
-		d.unitCount[e.Unit]++
-		if d.isSelf(e) {
-			continue
-		}
-		if ev, ok := cls.Classify(e); ok {
-			events = append(events, ev)
+	d.rulesMu.Lock()
+	if d.rules.active() {
+		events = d.classifyWithRules(cls, b.Entries, events)
+	} else {
+		for i := range b.Entries {
+			e := &b.Entries[i]
+			d.unitCount[e.Unit]++
+			if d.replay.covers(e) || d.isSelf(e) {
+				continue
+			}
+			if ev, ok := cls.Classify(e); ok {
+				events = append(events, ev)
+			}
 		}
 	}
 	for u, n := range d.unitCount {
@@ -481,15 +540,56 @@ func (d *Daemon) consume(b tail.FollowBatch) error {
 	} else {
 		m.cursor = b.Gap.Resume // a gap with nothing after it yet
 	}
-	return d.dispatch(m, events)
+	if d.replay.until != "" {
+		d.rulesMu.Unlock()
+		return nil // all of it was delivered before the restart
+	}
+	snap, err := d.rules.snapshot(m, d.cfg.CheckpointInterval, m.read)
+	d.rulesMu.Unlock()
+	if err != nil {
+		d.log.Error().Err(err).Msg("snapshot rule windows")
+	}
+	d.lastMark = mark{} // the rules are past it until dispatch is done
+	if err := d.dispatch(m, events, snap); err != nil {
+		return err
+	}
+	d.lastMark = m
+	return nil
+}
+
+// classifyWithRules classifies entries and feeds the rules over time,
+// appending the events and the derived events.
+func (d *Daemon) classifyWithRules(cls *classify.Classifier, entries []tail.Entry, events []classify.Event) []classify.Event {
+	r := d.rules
+	for i := range entries {
+		e := &entries[i]
+		d.unitCount[e.Unit]++
+		replayed := d.replay.covers(e)
+		if d.isSelf(e) {
+			continue
+		}
+		m, ok := cls.Match(e)
+		if !ok {
+			continue
+		}
+		if replayed {
+			r.feed(&m, nil) // delivered before the restart, derived events too
+			continue
+		}
+		if m.HasEvent {
+			events = append(events, m.Event)
+		}
+		events = r.feed(&m, events)
+	}
+	return events
 }
 
 // dispatch hands one batch's events to every sink; it blocks while the
 // durable sinks' queue is full.
-func (d *Daemon) dispatch(m mark, events []classify.Event) error {
+func (d *Daemon) dispatch(m mark, events []classify.Event, snap *ruleSnap) error {
 	ctx := d.readCtx
 	if len(events) == 0 {
-		d.tracker.skip(m)
+		d.tracker.skip(m, snap)
 		return nil
 	}
 	var times []time.Time
@@ -499,7 +599,7 @@ func (d *Daemon) dispatch(m mark, events []classify.Event) error {
 			times[i] = events[i].Time.Time
 		}
 	}
-	seq, err := d.tracker.begin(ctx, m, times, d.heartbeat)
+	seq, err := d.tracker.begin(ctx, m, times, snap, d.heartbeat)
 	if err != nil {
 		return err
 	}
@@ -600,14 +700,24 @@ func (d *Daemon) gapEvent(g *tail.Gap) classify.Event {
 // checkpoint saves the cursor the durable sinks are done with, and the
 // notification logs.
 func (d *Daemon) checkpoint(dir *state.Dir) {
-	if m, changed := d.tracker.checkpoint(); changed {
+	m, changed, snap := d.tracker.checkpoint()
+	if changed {
 		err := dir.SaveCursor(state.Cursor{Cursor: m.cursor, Time: m.time, Saved: time.Now()})
 		if err != nil {
 			d.m.checkpointErr.Inc()
 			d.log.Error().Err(err).Str("cursor", m.cursor).Msg("save cursor")
+			snap = nil // it may be past the cursor on disk
 		} else {
 			d.m.checkpoints.Inc()
 			d.m.checkpointAt.SetToCurrentTime()
+		}
+	}
+	if snap != nil {
+		// After the cursor: a crash between the two writes leaves windows
+		// older than the cursor, which the next start replays up to it.
+		if err := saveSnap(dir, snap); err != nil {
+			d.m.checkpointErr.Inc()
+			d.log.Error().Err(err).Msg("save rule windows")
 		}
 	}
 	for _, n := range d.sinks.notifiers {

@@ -34,7 +34,7 @@ func TestTrackerCheckpointsBehindEverySink(t *testing.T) {
 	ctx := context.Background()
 	nop := func() {}
 	for i := range 3 {
-		if _, err := tr.begin(ctx, mark{cursor: fmt.Sprintf("c%d", i)}, nil, nop); err != nil {
+		if _, err := tr.begin(ctx, mark{cursor: fmt.Sprintf("c%d", i)}, nil, nil, nop); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -51,7 +51,7 @@ func TestTrackerCheckpointsBehindEverySink(t *testing.T) {
 	}
 	for _, s := range steps {
 		tr.ack(s.sink, s.seq)
-		m, changed := tr.checkpoint()
+		m, changed, _ := tr.checkpoint()
 		got := ""
 		if changed {
 			got = m.cursor
@@ -70,13 +70,13 @@ func TestTrackerBackPressure(t *testing.T) {
 	ctx := context.Background()
 	nop := func() {}
 	for i := range 2 {
-		if _, err := tr.begin(ctx, mark{cursor: fmt.Sprint(i)}, nil, nop); err != nil {
+		if _, err := tr.begin(ctx, mark{cursor: fmt.Sprint(i)}, nil, nil, nop); err != nil {
 			t.Fatal(err)
 		}
 	}
 	third := make(chan uint64, 1)
 	go func() {
-		seq, _ := tr.begin(ctx, mark{cursor: "2"}, nil, nop)
+		seq, _ := tr.begin(ctx, mark{cursor: "2"}, nil, nil, nop)
 		third <- seq
 	}()
 	deadline := time.Now().Add(5 * time.Second)
@@ -103,7 +103,7 @@ func TestTrackerBackPressure(t *testing.T) {
 	// A cancelled context ends the wait.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := tr.begin(cctx, mark{}, nil, nop); !errors.Is(err, context.Canceled) {
+	if _, err := tr.begin(cctx, mark{}, nil, nil, nop); !errors.Is(err, context.Canceled) {
 		t.Errorf("begin with a full queue and a cancelled context: %v", err)
 	}
 }
@@ -111,11 +111,11 @@ func TestTrackerBackPressure(t *testing.T) {
 func TestTrackerWithoutDurableSinks(t *testing.T) {
 	tr := newTracker(1, 0)
 	for i := range 3 {
-		if _, err := tr.begin(context.Background(), mark{cursor: fmt.Sprint(i)}, nil, func() {}); err != nil {
+		if _, err := tr.begin(context.Background(), mark{cursor: fmt.Sprint(i)}, nil, nil, func() {}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if m, changed := tr.checkpoint(); !changed || m.cursor != "2" {
+	if m, changed, _ := tr.checkpoint(); !changed || m.cursor != "2" {
 		t.Errorf("checkpoint %q %v, want the last batch", m.cursor, changed)
 	}
 }
@@ -356,22 +356,22 @@ func TestTrackerSkipsBatchesWithoutEvents(t *testing.T) {
 	tr := newTracker(1, 1)
 	ctx := context.Background()
 	nop := func() {}
-	tr.skip(mark{cursor: "e0"}) // nothing in flight: done at once
-	if m, changed := tr.checkpoint(); !changed || m.cursor != "e0" {
+	tr.skip(mark{cursor: "e0"}, nil) // nothing in flight: done at once
+	if m, changed, _ := tr.checkpoint(); !changed || m.cursor != "e0" {
 		t.Fatalf("checkpoint after an event-less batch: %q %v", m.cursor, changed)
 	}
-	if _, err := tr.begin(ctx, mark{cursor: "b1"}, nil, nop); err != nil {
+	if _, err := tr.begin(ctx, mark{cursor: "b1"}, nil, nil, nop); err != nil {
 		t.Fatal(err)
 	}
 	// Event-less batches behind a batch in flight take no room (the limit
 	// is 1) and are done with it.
-	tr.skip(mark{cursor: "e2"})
-	tr.skip(mark{cursor: "e3"})
-	if _, changed := tr.checkpoint(); changed {
+	tr.skip(mark{cursor: "e2"}, nil)
+	tr.skip(mark{cursor: "e3"}, nil)
+	if _, changed, _ := tr.checkpoint(); changed {
 		t.Errorf("checkpoint moved before the batch in flight was acknowledged")
 	}
 	tr.ack(0, 0)
-	if m, changed := tr.checkpoint(); !changed || m.cursor != "e3" {
+	if m, changed, _ := tr.checkpoint(); !changed || m.cursor != "e3" {
 		t.Errorf("checkpoint after the ack: %q %v, want e3", m.cursor, changed)
 	}
 }

@@ -21,7 +21,9 @@ type tracker struct {
 	acked   []uint64 // per sink: every batch below it is acknowledged
 	done    uint64   // every batch below it is acknowledged by all sinks
 	pending map[uint64]*inflight
-	last    mark // the newest done batch's mark
+	last    mark      // the newest done batch's mark
+	snap    *ruleSnap // the newest done rule snapshot
+	snapOut *ruleSnap // the snapshot checkpoint returned last
 	saved   string
 	space   chan struct{} // signalled when done advances
 	waiting bool          // begin is blocked on a full queue
@@ -34,6 +36,8 @@ type inflight struct {
 	// after is the position of the batches without events read after it:
 	// done as soon as it is.
 	after *mark
+	// snap is a rule snapshot as of its end (or of after's).
+	snap *ruleSnap
 }
 
 // mark is a journal position and when it was read.
@@ -56,7 +60,7 @@ func newTracker(limit, sinks int) *tracker {
 // begin registers a batch that ends at m and holds events at the given
 // times, waiting while the queue is full. beat is called while it waits,
 // at least every second, so that the watchdog knows the wait is deliberate.
-func (t *tracker) begin(ctx context.Context, m mark, events []time.Time, beat func()) (uint64, error) {
+func (t *tracker) begin(ctx context.Context, m mark, events []time.Time, snap *ruleSnap, beat func()) (uint64, error) {
 	for {
 		t.mu.Lock()
 		if int(t.next-t.done) < t.limit {
@@ -66,8 +70,11 @@ func (t *tracker) begin(ctx context.Context, m mark, events []time.Time, beat fu
 			if t.sinks == 0 {
 				t.done = t.next
 				t.last = m
+				if snap != nil {
+					t.snap = snap
+				}
 			} else {
-				t.pending[seq] = &inflight{mark: m, events: events}
+				t.pending[seq] = &inflight{mark: m, events: events, snap: snap}
 			}
 			t.mu.Unlock()
 			return seq, nil
@@ -92,14 +99,21 @@ func (t *tracker) begin(ctx context.Context, m mark, events []time.Time, beat fu
 
 // skip registers a batch without events: it needs no sink, so it is done
 // once the batches before it are, and it takes no room in the queue.
-func (t *tracker) skip(m mark) {
+func (t *tracker) skip(m mark, snap *ruleSnap) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.next == t.done {
 		t.last = m
+		if snap != nil {
+			t.snap = snap
+		}
 		return
 	}
-	t.pending[t.next-1].after = &m
+	p := t.pending[t.next-1]
+	p.after = &m
+	if snap != nil {
+		p.snap = snap
+	}
 }
 
 // ack records that durable sink i accepted (or dropped for good) every
@@ -122,6 +136,9 @@ func (t *tracker) ack(i int, seq uint64) []time.Time {
 			if p.after != nil {
 				t.last = *p.after
 			}
+			if p.snap != nil {
+				t.snap = p.snap
+			}
 			times = append(times, p.events...)
 			delete(t.pending, t.done)
 		}
@@ -137,13 +154,18 @@ func (t *tracker) ack(i int, seq uint64) []time.Time {
 }
 
 // checkpoint returns the newest position every durable sink is done with,
-// and whether it changed since the last checkpoint.
-func (t *tracker) checkpoint() (mark, bool) {
+// and whether it changed since the last checkpoint, and the newest rule
+// snapshot at or before it when that is new.
+func (t *tracker) checkpoint() (mark, bool, *ruleSnap) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	changed := t.last.cursor != "" && t.last.cursor != t.saved
 	t.saved = t.last.cursor
-	return t.last, changed
+	var snap *ruleSnap
+	if t.snap != t.snapOut {
+		snap, t.snapOut = t.snap, t.snap
+	}
+	return t.last, changed, snap
 }
 
 // depth returns the batches in flight.

@@ -52,7 +52,7 @@ type = "loki"
 url = "http://127.0.0.1:$vlport/insert/loki/api/v1/push"
 ${EXTRA_SINK:-}
 EOF
-"$work/cflogd" run --config "$work/cflogd.toml" 2>"$work/cflogd.log" &
+${DAEMON_ENV:-} "$work/cflogd" run --config "$work/cflogd.toml" 2>"$work/cflogd.log" &
 cpid=$!
 pids+=($cpid)
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$mport/readyz" >/dev/null && break; sleep 0.1; done
