@@ -1,7 +1,8 @@
 // Package classify turns journal entries into classified events: it
 // normalises each message, finds the first signature of the library that
-// matches, extracts and types its fields and applies its thresholds. It does
-// no I/O.
+// matches, extracts and types its fields and applies its thresholds; Rules
+// derives events over time (election storms, p99 latency) from the matches.
+// It does no I/O and reads no clock.
 package classify
 
 import (
