@@ -131,6 +131,9 @@ type summaryPart struct {
 	text  string
 	field int
 	name  string
+	// section is the optional "[...]" section the part belongs to (0: none);
+	// a section is left out when one of its fields is missing.
+	section int
 }
 
 // csig is a compiled signature.
@@ -267,10 +270,24 @@ func (cs *csig) cond(w patterns.Condition) condSpec {
 // parseSummary splits a summary template into text and {field} references.
 func parseSummary(s string, index func(string) int) []summaryPart {
 	var parts []summaryPart
+	section, n := 0, 0
 	for s != "" {
-		i := strings.IndexByte(s, '{')
+		i := strings.IndexAny(s, "{[]")
 		if i < 0 {
 			break
+		}
+		if s[i] == '[' || s[i] == ']' {
+			if i > 0 {
+				parts = append(parts, summaryPart{text: s[:i], field: -1, section: section})
+			}
+			if s[i] == '[' {
+				n++
+				section = n
+			} else {
+				section = 0
+			}
+			s = s[i+1:]
+			continue
 		}
 		j := strings.IndexByte(s[i:], '}')
 		if j < 0 {
@@ -278,18 +295,18 @@ func parseSummary(s string, index func(string) int) []summaryPart {
 		}
 		name := s[i+1 : i+j]
 		if name == "" || strings.ContainsAny(name, "{ ") {
-			parts = append(parts, summaryPart{text: s[:i+1], field: -1})
+			parts = append(parts, summaryPart{text: s[:i+1], field: -1, section: section})
 			s = s[i+1:]
 			continue
 		}
 		if i > 0 {
-			parts = append(parts, summaryPart{text: s[:i], field: -1})
+			parts = append(parts, summaryPart{text: s[:i], field: -1, section: section})
 		}
-		parts = append(parts, summaryPart{field: index(name), name: name})
+		parts = append(parts, summaryPart{field: index(name), name: name, section: section})
 		s = s[i+j+1:]
 	}
 	if s != "" {
-		parts = append(parts, summaryPart{text: s, field: -1})
+		parts = append(parts, summaryPart{text: s, field: -1, section: section})
 	}
 	for k := range parts {
 		if parts[k].name != "" && parts[k].field < 0 {
@@ -701,7 +718,16 @@ func (c *Classifier) event(cs *csig, e *tail.Entry, l *Line, vals []value) Event
 func (cs *csig) renderSummary(vals []value) string {
 	var b strings.Builder
 	b.Grow(len(cs.sig.Summary) + 32)
+	var missing uint64 // bit k: optional section k lacks a field
 	for _, p := range cs.summary {
+		if p.section > 0 && p.section < 64 && p.name != "" && (p.field < 0 || vals[p.field].kind == 0) {
+			missing |= 1 << p.section
+		}
+	}
+	for _, p := range cs.summary {
+		if p.section > 0 && p.section < 64 && missing&(1<<p.section) != 0 {
+			continue
+		}
 		switch {
 		case p.field >= 0 && vals[p.field].kind != 0:
 			b.WriteString(vals[p.field].String())

@@ -3,6 +3,7 @@ package classify
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -547,5 +548,35 @@ func TestDecideNotFired(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { run() }); n != 0 {
 		t.Errorf("decide allocates %v times", n)
+	}
+}
+
+func TestSummaryOptionalSections(t *testing.T) {
+	lib := &patterns.Library{Signatures: []*patterns.Signature{{
+		ID: "site.stall", Units: patterns.AllUnits, Severity: patterns.Warning, Anchor: "a",
+		Summary:   "Write stall[ of {duration_ms} ms][ on {cf}]",
+		Match:     regexp.MustCompile(`(?i)stall(?:.*?duration=(?P<duration_ms>\S+?))?(?:,|$)(?:.*?cf=(?P<cf>\w+))?`),
+		MatchText: "stall",
+		Fields: []patterns.Field{
+			{Name: "duration_ms", Type: patterns.Duration},
+			{Name: "cf", Type: patterns.String},
+		},
+	}}}
+	c := New(lib, Options{})
+	for _, tc := range []struct{ line, want string }{
+		{"WARN chainfire_storage: stall, duration=20ms, cf=raft", "Write stall of 20 ms on raft"},
+		{"WARN chainfire_storage: stall, duration=20ms", "Write stall of 20 ms"},
+		{"WARN chainfire_storage: stall, cf=raft", "Write stall on raft"},
+		{"WARN chainfire_storage: stall", "Write stall"},
+	} {
+		t.Run(tc.line, func(t *testing.T) {
+			ev, ok := c.Classify(&tail.Entry{Unit: "chainfire.service", Message: tc.line, Priority: -1})
+			if !ok {
+				t.Fatal("no event")
+			}
+			if diff := cmp.Diff(tc.want, ev.Summary); diff != "" {
+				t.Errorf("summary (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

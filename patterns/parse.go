@@ -777,17 +777,37 @@ func (sp *sigParse) levelSeverity(n *yaml.Node) {
 	}
 }
 
-// summary checks that every {name} in the template is a field.
+// summary checks that every {name} in the template is a field and that
+// optional sections ("[ of {duration_ms} ms]", left out when a field in
+// them is missing) are closed and not nested.
 func (sp *sigParse) summary(n *yaml.Node, t string) {
 	rest := t
+	open := false
 	for {
-		i := strings.IndexAny(rest, "{}")
+		i := strings.IndexAny(rest, "{}[]")
 		if i < 0 {
-			return
+			break
 		}
-		if rest[i] == '}' {
+		switch rest[i] {
+		case '}':
 			sp.errorf(n, "summary: unmatched } in %q", t)
 			return
+		case '[':
+			if open {
+				sp.errorf(n, "summary: nested [ in %q", t)
+				return
+			}
+			open = true
+			rest = rest[i+1:]
+			continue
+		case ']':
+			if !open {
+				sp.errorf(n, "summary: unmatched ] in %q", t)
+				return
+			}
+			open = false
+			rest = rest[i+1:]
+			continue
 		}
 		j := strings.IndexByte(rest[i:], '}')
 		if j < 0 {
@@ -799,6 +819,9 @@ func (sp *sigParse) summary(n *yaml.Node, t string) {
 			sp.errorf(n, "summary: {%s} is not a field of this signature", name)
 		}
 		rest = rest[i+j+1:]
+	}
+	if open {
+		sp.errorf(n, "summary: unmatched [ in %q", t)
 	}
 }
 

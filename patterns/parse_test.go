@@ -214,6 +214,15 @@ func TestParseErrors(t *testing.T) {
 		{"summary braces", "signatures:" + strings.Replace(valid, "Thing took {duration_ms} ms", "Thing} took {duration_ms", 1), []string{
 			"t.yaml:4:14: summary: unmatched } in \"Thing} took {duration_ms\"",
 		}},
+		{"summary sections", "signatures:" + strings.Replace(valid, "Thing took {duration_ms} ms", "Thing[ took [{duration_ms}] ms", 1), []string{
+			"t.yaml:4:14: summary: nested [ in \"Thing[ took [{duration_ms}] ms\"",
+		}},
+		{"summary section unclosed", "signatures:" + strings.Replace(valid, "Thing took {duration_ms} ms", "Thing[ took {duration_ms} ms", 1), []string{
+			"t.yaml:4:14: summary: unmatched [ in \"Thing[ took {duration_ms} ms\"",
+		}},
+		{"summary section unopened", "signatures:" + strings.Replace(valid, "Thing took {duration_ms} ms", "Thing took] {duration_ms} ms", 1), []string{
+			"t.yaml:4:14: summary: unmatched ] in \"Thing took] {duration_ms} ms\"",
+		}},
 		{"group_by and before", "signatures:" + strings.Replace(valid, "fields: {duration_ms: duration}", `fields: {duration_ms: duration}
     group_by: [duration_ms, duration_ms, peer]
     before: site.thing`, 1), []string{
