@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -118,6 +119,13 @@ type scanConfig struct {
 }
 
 func (a *app) scan(ctx context.Context, args []string) int {
+	// A scan allocates short-lived strings for every entry while keeping
+	// only a few MiB of aggregates: collecting garbage less often takes the
+	// collector off the reader's critical path (about 15% of the wall time
+	// on the benchmark journal) for about 10 MiB more heap. GOGC still wins.
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
 	c := scanCommand()
 	f := newScanFlags(a)
 	if code, ok := a.parseFlags(c, f.fs, expandBoot(f.fs, args)); !ok {
