@@ -21,6 +21,12 @@ const (
 	StartSince
 )
 
+// trimEvery is how often the reader checks its resident journal pages.
+const trimEvery = 500 * time.Millisecond
+
+// DefaultMaxMapped is FollowOptions.MaxMapped when it is zero.
+const DefaultMaxMapped = 16 << 20
+
 // DefaultWaitTimeout is FollowOptions.WaitTimeout when it is zero.
 const DefaultWaitTimeout = 250 * time.Millisecond
 
@@ -47,6 +53,12 @@ type FollowOptions struct {
 	// again, so that a journal written entry by entry is read in fewer and
 	// larger batches: less CPU for at most this much more delay.
 	Coalesce time.Duration
+	// MaxMapped bounds the journal file pages the reader keeps resident:
+	// when the process's file-backed resident memory passes it, the pages
+	// of the mapped journal files are dropped from the process (they stay
+	// in the page cache). Checked twice a second. 0 means
+	// DefaultMaxMapped; negative turns it off.
+	MaxMapped int64
 	// Heartbeat, if set, is called from the reader's thread after every
 	// read and every wait: while the reader is not blocked handing over a
 	// batch, it is called at least every WaitTimeout.
@@ -130,6 +142,19 @@ func follow(ctx context.Context, open func() (follower, error), opts FollowOptio
 	if beat == nil {
 		beat = func() {}
 	}
+	if opts.MaxMapped == 0 {
+		opts.MaxMapped = DefaultMaxMapped
+	}
+	var lastTrim time.Time
+	trim := func() {
+		if opts.MaxMapped < 0 || time.Since(lastTrim) < trimEvery {
+			return
+		}
+		lastTrim = time.Now()
+		if mappedBytes() > opts.MaxMapped {
+			dropJournalPages()
+		}
+	}
 	return pipelineOf(ctx, func(send func(FollowBatch) bool) error {
 		j, err := open()
 		if err != nil {
@@ -152,6 +177,7 @@ func follow(ctx context.Context, open func() (follower, error), opts FollowOptio
 				return fmt.Errorf("read journal: %w", err)
 			}
 			beat()
+			trim()
 			end := state == readEnd
 			batch = finishBatch(batch[:n], ropts)
 			if len(batch) > 0 || gap != nil || (end && !atEnd) {
@@ -173,6 +199,7 @@ func follow(ctx context.Context, open func() (follower, error), opts FollowOptio
 					return fmt.Errorf("wait for journal: %w", err)
 				}
 				beat()
+				trim()
 				if r != waitNop {
 					if opts.Coalesce > 0 && !sleepCtx(ctx, opts.Coalesce) {
 						return ctx.Err()
