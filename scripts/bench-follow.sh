@@ -63,7 +63,7 @@ sample() {
 	stat=$(cat /proc/$cpid/stat) || return 1
 	status=$(cat /proc/$cpid/status) || return 1
 	set -- $stat
-	echo "$(date +%s.%N) $((${14} + ${15})) $(awk '/^VmRSS/{r=$2} /^RssAnon/{a=$2} /^RssFile/{f=$2} END{print r, a, f}' <<<"$status")"
+	echo "$(date +%s.%N) $((${14} + ${15})) $(awk '/^VmRSS/{r=$2} /^RssAnon/{a=$2} /^RssFile/{f=$2} END{print r, a, f}' <<<"$status") ${14} ${15}"
 }
 echo "feeding $RATE entries/s for $DURATION" >&2
 sample >"$work/samples"
@@ -90,6 +90,8 @@ t0, c0 = float(rows[0][0]), int(rows[0][1])
 t1, c1 = float(rows[-2][0]), int(rows[-2][1])
 tps = 100  # USER_HZ
 cpu = (c1 - c0) / tps / (t1 - t0) * 100
+user = (int(rows[-2][5]) - int(rows[0][5])) / tps / (t1 - t0) * 100
+sys_ = (int(rows[-2][6]) - int(rows[0][6])) / tps / (t1 - t0) * 100
 rss = [int(r[2]) for r in rows]; anon = [int(r[3]) for r in rows]; file_ = [int(r[4]) for r in rows]
 m = open(metrics).read()
 def val(name, labels=""):
@@ -118,7 +120,7 @@ lines = sum(float(x) for x in re.findall(r'cflogd_journal_lines_read_total\{unit
 print(f"feed: {rate} entries/s for {duration}; cflogd read {lines:.0f} entries of the watched units, "
       f"delivered {total:.0f} events to VictoriaLogs "
       f"(sent {sent:.0f}, dropped {dropped:.0f})")
-print(f"cpu: {cpu:.2f}% of one core on average over {t1 - t0:.1f}s")
+print(f"cpu: {cpu:.2f}% of one core on average over {t1 - t0:.1f}s (user {user:.2f}%, system {sys_:.2f}%)")
 print(f"rss: peak {max(rss)/1024:.1f} MiB (anonymous peak {max(anon)/1024:.1f} MiB, file-backed peak {max(file_)/1024:.1f} MiB); "
       f"average {sum(rss)/len(rss)/1024:.1f} MiB")
 print(f"delivery (journal timestamp to peer acceptance): p50 {q(0.5):.2f}s, p99 {q(0.99):.2f}s "
