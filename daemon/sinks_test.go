@@ -1,0 +1,190 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
+
+	"github.com/centra-cloud/cflogd/config"
+	"github.com/centra-cloud/cflogd/internal/redact"
+	"github.com/centra-cloud/cflogd/internal/testpeer"
+	"github.com/centra-cloud/cflogd/sink/slack"
+	"github.com/centra-cloud/cflogd/sink/webhook"
+	"github.com/centra-cloud/cflogd/state"
+)
+
+// recorder is an HTTP endpoint that keeps the bodies it receives.
+type recorder struct {
+	*httptest.Server
+	mu     sync.Mutex
+	bodies [][]byte
+	sigs   []string
+}
+
+func newRecorder(t *testing.T) *recorder {
+	r := &recorder{}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.bodies = append(r.bodies, b)
+		r.sigs = append(r.sigs, req.Header.Get(webhook.SignatureHeader))
+		r.mu.Unlock()
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.bodies)
+}
+
+// TestRunAllSinks wires every sink type to real or recording peers: Loki
+// (VictoriaLogs) and Alertmanager must have every event before the cursor
+// moves; Slack and the webhook get one grouped notification for a burst,
+// and not again after a restart that reads the same entries.
+func TestRunAllSinks(t *testing.T) {
+	vl := testpeer.StartVictoriaLogs(t)
+	am := testpeer.StartAlertmanager(t)
+	sl := newRecorder(t)
+	wh := newRecorder(t)
+	jdir := t.TempDir()
+	stateDir := filepath.Join(t.TempDir(), "state")
+	base := time.Now().Add(-10 * time.Second)
+	var entries [][3]string
+	for i := range 10 {
+		entries = append(entries, [3]string{"chainfire.service", fmt.Sprintf("WARN raft{node_id=1 term=%d}: chainfire_raft: election timeout, no heartbeat from leader", 7+i), "1234"})
+	}
+	entries = append(entries, [3]string{"chainfire.service", "WARN chainfire_storage: RocksDB stall detected, duration=2000ms", "1234"})
+	writeJournal(t, jdir, "a.journal", base, entries)
+
+	cfg := config.Default
+	cfg.StateDir = stateDir
+	cfg.Listen = ""
+	cfg.Journal.Directory = jdir
+	cfg.Journal.InitialPosition = config.Position{Head: true}
+	cfg.CheckpointInterval = 50 * time.Millisecond
+	lk := config.DefaultSink("loki")
+	lk.URL, lk.BatchWait = redact.Secret(vl.LokiPushURL()+"?disable_message_parsing=1"), 50*time.Millisecond
+	ams := config.DefaultSink("alertmanager")
+	ams.URL = redact.Secret(am.URL)
+	sls := config.DefaultSink("slack")
+	sls.URL, sls.GroupWait = redact.Secret(sl.URL+"/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX"), 300*time.Millisecond
+	whs := config.DefaultSink("webhook")
+	whs.URL, whs.Secret, whs.GroupWait = redact.Secret(wh.URL+"/hook"), "hmac-key", 300*time.Millisecond
+	cfg.Sinks = []config.Sink{lk, ams, sls, whs}
+
+	run := func(until func() bool) {
+		t.Helper()
+		d, err := New(Options{Config: &cfg, Log: zerolog.Nop(), Notify: func(string) {}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- d.Run(ctx) }()
+		poll(t, "the sinks", until)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	}
+	run(func() bool {
+		// 11 events and the election storm the rules derive from the burst.
+		return sl.count() >= 3 && wh.count() >= 3 && len(am.Alerts(t)) >= 3 && len(vl.Query(t, `{job="cflogd"}`)) >= 12
+	})
+	var texts []string
+	for _, b := range sl.bodies {
+		var m slack.Message
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		texts = append(texts, m.Text[:strings.Index(m.Text, ":")])
+	}
+	slices.Sort(texts)
+	h := hostname(t)
+	want := []string{
+		"[ERROR] chainfire.election_storm on " + h + " (chainfire.service)",
+		"[ERROR] chainfire.rocksdb_stall on " + h + " (chainfire.service)",
+		"[WARNING] chainfire.election_timeout on " + h + " (chainfire.service)",
+	}
+	if diff := cmp.Diff(want, texts); diff != "" {
+		t.Errorf("slack messages (-want +got): one per host and signature:\n%s", diff)
+	}
+	if !strings.Contains(string(slices.Concat(sl.bodies...)), "10 events since the last message") {
+		t.Errorf("no slack message counts the burst of 10")
+	}
+	for i, b := range wh.bodies {
+		if want := webhook.Sign([]byte("hmac-key"), b); wh.sigs[i] != want {
+			t.Errorf("webhook body %d signature %q, want %q", i, wh.sigs[i], want)
+		}
+	}
+	var names []string
+	for _, a := range am.Alerts(t) {
+		names = append(names, a.Labels["alertname"])
+	}
+	slices.Sort(names)
+	if diff := cmp.Diff([]string{"chainfire.election_storm", "chainfire.election_timeout", "chainfire.rocksdb_stall"}, names); diff != "" {
+		t.Errorf("alerts (-want +got):\n%s", diff)
+	}
+	dir, err := state.Open(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := dir.LoadCursor()
+	dir.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := base.Add(10 * time.Millisecond).Truncate(time.Microsecond); !c.Time.Equal(last) {
+		t.Errorf("cursor at %v, want the last entry (%v)", c.Time, last)
+	}
+
+	// A restart that reads the same entries again (as after a crash before
+	// the checkpoint): the notification log keeps Slack and the webhook
+	// quiet.
+	if err := os.Remove(filepath.Join(stateDir, state.CursorFile)); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(stateDir, rulesFile))
+	slBefore, whBefore := sl.count(), wh.count()
+	rows := len(vl.Query(t, `{job="cflogd"}`))
+	var redelivered time.Time
+	run(func() bool {
+		// Once Loki has everything again, give a resend twice group_wait.
+		if redelivered.IsZero() {
+			vl.Flush(t)
+			if len(vl.Query(t, `{job="cflogd"}`)) >= 2*rows {
+				redelivered = time.Now()
+			}
+			return false
+		}
+		return time.Since(redelivered) > 2*cfg.Sinks[2].GroupWait
+	})
+	if sl.count() != slBefore || wh.count() != whBefore {
+		t.Errorf("after the restart: %d slack and %d webhook messages more, want none", sl.count()-slBefore, wh.count()-whBefore)
+	}
+}
+
+func hostname(t *testing.T) string {
+	h, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
