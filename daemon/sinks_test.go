@@ -16,11 +16,14 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
+	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/config"
 	"github.com/centra-cloud/cflogd/internal/redact"
 	"github.com/centra-cloud/cflogd/internal/testpeer"
+	"github.com/centra-cloud/cflogd/patterns"
 	"github.com/centra-cloud/cflogd/sink/slack"
 	"github.com/centra-cloud/cflogd/sink/webhook"
 	"github.com/centra-cloud/cflogd/state"
@@ -187,4 +190,54 @@ func hostname(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return h
+}
+
+func TestDeadSlackWebhookMetric(t *testing.T) {
+	dead := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no_service", http.StatusNotFound)
+	}))
+	defer dead.Close()
+	cfg := config.Default
+	sc := config.DefaultSink("slack")
+	sc.URL = redact.Secret(dead.URL + "/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX")
+	cfg.Sinks = []config.Sink{sc}
+	var logBuf strings.Builder
+	clk := &fakeClock{t: t0}
+	m := newMetrics("test")
+	s, err := buildSinks(&cfg, 1, io.Discard, zerolog.New(&syncWriter{w: &logBuf}), func(int, uint64) {}, m, clk.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := s.notifiers[0]
+	ctx := context.Background()
+	for i := range 3 {
+		n.Add([]classify.Event{stall(clk.t, fmt.Sprint(i), patterns.Warning)}) // new problems: one message each time
+		clk.advance(10 * time.Minute)
+		n.flush(ctx, clk.t)
+	}
+	srv := httptest.NewServer(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	_, body := get(t, srv.URL)
+	for _, want := range []string{`cflogd_sink_dead{sink="slack"} 1`, `cflogd_notifications_total{result="failed",sink="slack"} 3`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if n := strings.Count(logBuf.String(), `"level":"error"`); n != 1 {
+		t.Errorf("the dead webhook was logged %d times, want once", n)
+	}
+	if strings.Contains(logBuf.String(), "XXXXXXXXXXXXXXXXXXXXXXXX") {
+		t.Errorf("the log shows the webhook's secret: %s", logBuf.String())
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
