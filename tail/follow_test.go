@@ -265,3 +265,28 @@ func readAllCursors(tb testing.TB, dir string) []string {
 	}
 	return out
 }
+
+// TestFollowAcrossBoots resumes in the middle of one boot's entries: the
+// rest of that boot comes before the next boot's, nothing is skipped.
+func TestFollowAcrossBoots(t *testing.T) {
+	skipWithoutJournal(t)
+	dir := t.TempDir()
+	var a, b []byte
+	for i := range 10 {
+		f := append(fieldsOf("chainfire.service", "chainfire", 1234), [2]string{"MESSAGE", fmt.Sprintf("msg%d", i)})
+		a = append(a, exportEntry(float64(i), bootA, f...)...)
+	}
+	for i := 10; i < 15; i++ {
+		f := append(fieldsOf("chainfire.service", "chainfire", 77), [2]string{"MESSAGE", fmt.Sprintf("msg%d", i)})
+		// The next boot: later in real time, its monotonic clock starts again.
+		e := exportEntry(float64(i), bootB, f...)
+		b = append(b, bytes.Replace(e, []byte(fmt.Sprintf("__MONOTONIC_TIMESTAMP=%d", 5_000_000_000+int64(i)*1e6)), []byte(fmt.Sprintf("__MONOTONIC_TIMESTAMP=%d", int64(i-9)*1e6)), 1)...)
+	}
+	writeJournalFile(t, dir, "a.journal", a)
+	saved := readAllCursors(t, dir)[6]
+	writeJournalFile(t, dir, "b.journal", b)
+	r := startFollow(t, FollowOptions{Directory: dir, Units: []string{"chainfire.service"}, AfterCursor: saved})
+	if diff := cmp.Diff(msgs(7, 15), r.waitFor(t, 8)); diff != "" {
+		t.Errorf("after a cursor in the previous boot (-want +got):\n%s", diff)
+	}
+}
