@@ -608,3 +608,79 @@ batch_wait = "200ms"
 	slices.Sort(wantKeys)
 	t.Logf("gap event: %s; %d events after it delivered", g["summary"], len(wantKeys))
 }
+
+func TestRunSIGHUPReloadsPatterns(t *testing.T) {
+	bin := buildCflogd(t)
+	j := newE2EJournal(t)
+	j.write(t, "a.journal", 8)
+	patDir := t.TempDir()
+	listen := fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t))
+	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`
+state_dir = %q
+listen = %q
+[journal]
+directory = %q
+initial_position = "head"
+[patterns]
+dirs = [%q]
+`, filepath.Join(t.TempDir(), "state"), listen, j.dir, patDir))
+	p := startDaemon(t, bin, cfg)
+	waitFor(t, "the first load", 10*time.Second, func() bool {
+		return metric(t, listen, "cflogd_patterns_last_reload_successful", "") == 1
+	})
+	sigs := metric(t, listen, "cflogd_patterns_signatures", "")
+
+	bad := filepath.Join(patDir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("signatures:\n  - id: site.bad\n    severity: loud\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the failed reload", 10*time.Second, func() bool {
+		return metric(t, listen, "cflogd_patterns_last_reload_successful", "") == 0
+	})
+	if !strings.Contains(p.out.String(), "bad.yaml") {
+		t.Errorf("the failed reload's log does not name the file:\n%s", p.out.String())
+	}
+	good := "signatures:\n  - id: site.queue_full\n    units: [chainfire]\n    summary: \"Request queue full\"\n    severity: error\n    anchor: log-analysis\n    match: 'request queue is full'\n"
+	if err := os.WriteFile(bad, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the good reload", 10*time.Second, func() bool {
+		return metric(t, listen, "cflogd_patterns_last_reload_successful", "") == 1 &&
+			metric(t, listen, "cflogd_patterns_signatures", "") == sigs+1
+	})
+	p.term(t)
+}
+
+func TestRunCorruptCursorFallsBack(t *testing.T) {
+	bin := buildCflogd(t)
+	j := newE2EJournal(t)
+	j.write(t, "a.journal", 8)
+	stateDir := filepath.Join(t.TempDir(), "state")
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stateDir, state.CursorFile), []byte(`{"version":1,"cursor":"s=ab;i=`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`
+state_dir = %q
+listen = ""
+[journal]
+directory = %q
+initial_position = "head"
+[[sink]]
+type = "stdout"
+`, stateDir, j.dir))
+	p := startDaemon(t, bin, cfg)
+	waitFor(t, "events from the head", 10*time.Second, func() bool { return strings.Count(p.out.String(), `"signature":"chainfire.rocksdb_stall"`) == 2 })
+	p.term(t)
+	out := p.out.String()
+	if !strings.Contains(out, "cursor file is corrupt") || !strings.Contains(out, "starting at the initial position") {
+		t.Errorf("no clear message about the corrupt cursor file:\n%s", out)
+	}
+	if c := readCursor(t, stateDir); c == "" {
+		t.Errorf("no valid cursor saved after the fallback")
+	}
+}
