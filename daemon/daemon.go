@@ -378,6 +378,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 // before the saved cursor: reading then starts there, and the entries up
 // to the saved cursor only feed the rules.
 func (d *Daemon) resumeRules(dir *state.Dir, fopts *tail.FollowOptions, saved state.Cursor) {
+	d.rulesMu.Lock()
+	defer d.rulesMu.Unlock()
 	at, err := d.rules.load(dir)
 	switch {
 	case err != nil:
