@@ -580,3 +580,35 @@ func TestSummaryOptionalSections(t *testing.T) {
 		})
 	}
 }
+
+func TestEventTimeJSON(t *testing.T) {
+	for _, tc := range []struct {
+		in   time.Time
+		want string
+	}{
+		{time.Date(2026, 11, 26, 10, 4, 30, 632000000, time.UTC), `"2026-11-26T10:04:30.632000Z"`},
+		{time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), `"2026-11-26T10:00:00.000000Z"`},
+		{time.Date(2026, 11, 26, 11, 0, 0, 123456789, time.FixedZone("CET", 3600)), `"2026-11-26T10:00:00.123456Z"`},
+	} {
+		b, err := json.Marshal(Event{Time: Time{tc.in}, Severity: patterns.Info})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Time json.RawMessage `json:"time"`
+		}
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, string(got.Time)); diff != "" {
+			t.Errorf("time (-want +got):\n%s", diff)
+		}
+		var back Event
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("unmarshal %s: %v", b, err)
+		}
+		if !back.Time.Equal(tc.in.Truncate(time.Microsecond)) {
+			t.Errorf("round trip: got %v, want %v", back.Time, tc.in.Truncate(time.Microsecond))
+		}
+	}
+}

@@ -6,6 +6,7 @@
 package classify
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/centra-cloud/cflogd/patterns"
@@ -52,6 +53,24 @@ const TimeLayout = "2006-01-02T15:04:05.000000Z"
 // MarshalText formats the time in TimeLayout.
 func (t Time) MarshalText() ([]byte, error) {
 	return []byte(t.UTC().Format(TimeLayout)), nil
+}
+
+// MarshalJSON formats the time in TimeLayout as a JSON string. It is
+// declared so that the embedded time.Time's MarshalJSON (RFC 3339 with a
+// variable fraction) is not promoted in its place.
+func (t Time) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, len(TimeLayout)+2)
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, TimeLayout)
+	return append(b, '"'), nil
+}
+
+// UnmarshalJSON parses a JSON string in RFC 3339 (with or without fraction).
+func (t *Time) UnmarshalJSON(b []byte) error {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return fmt.Errorf("parse event time %s: not a JSON string", b)
+	}
+	return t.UnmarshalText(b[1 : len(b)-1])
 }
 
 // UnmarshalText parses RFC 3339 (with or without fraction).

@@ -70,12 +70,12 @@ func TestScanDerived(t *testing.T) {
 		}
 	}
 	want := []row{
-		{Signature: "chainfire.election_timeout", Severity: "warning", Time: "2026-11-26T10:00:00Z"},
-		{Signature: "chainfire.election_timeout", Severity: "warning", Time: "2026-11-26T10:00:20Z"},
-		{Signature: "chainfire.election_timeout", Severity: "warning", Time: "2026-11-26T10:00:40Z"},
-		{Signature: "chainfire.election_storm", Severity: "error", Time: "2026-11-26T10:00:40Z", Window: "60s",
+		{Signature: "chainfire.election_timeout", Severity: "warning", Time: "2026-11-26T10:00:00.000000Z"},
+		{Signature: "chainfire.election_timeout", Severity: "warning", Time: "2026-11-26T10:00:20.000000Z"},
+		{Signature: "chainfire.election_timeout", Severity: "warning", Time: "2026-11-26T10:00:40.000000Z"},
+		{Signature: "chainfire.election_storm", Severity: "error", Time: "2026-11-26T10:00:40.000000Z", Window: "60s",
 			FirstCursor: "s=1;i=1", LastCursor: "s=1;i=b", Derived: true, Count: 3},
-		{Signature: "flaredb.pd_unreachable", Severity: "error", Time: "2026-11-26T10:02:00Z", Window: "2m",
+		{Signature: "flaredb.pd_unreachable", Severity: "error", Time: "2026-11-26T10:02:00.000000Z", Window: "2m",
 			FirstCursor: "s=1;i=3", LastCursor: "s=1;i=1d", Derived: true, Count: 13},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
