@@ -174,9 +174,9 @@ func TestReadInputText(t *testing.T) {
 			opts: InputOptions{Unit: "chainfire.service", Host: "here"},
 			want: []Entry{
 				cat("WARN chainfire_storage: RocksDB stall detected, duration=2000ms"),
-				cat("2026-11-26T10:00:00.123456Z  WARN chainfire_storage: RocksDB stall detected"),
-				cat("2026-11-26T10:00:00.123456Z ERROR chainfire_storage: failed: x"),
-				cat("2026-11-26T10:00:00.123456+00:00 ERROR chainfire_storage: failed: y"),
+				withTime(tracingTime, cat("2026-11-26T10:00:00.123456Z  WARN chainfire_storage: RocksDB stall detected")),
+				withTime(tracingTime, cat("2026-11-26T10:00:00.123456Z ERROR chainfire_storage: failed: x")),
+				withTime(tracingTime, cat("2026-11-26T10:00:00.123456+00:00 ERROR chainfire_storage: failed: y")),
 				cat("\x1b[33m WARN\x1b[0m chainfire_raft: Election timeout"),
 				cat(`{"level":"WARN","target":"chainfire_raft"}`),
 				cat("Nov 26 10:00:00 node01 chainfire[1234]: not the first line"),
@@ -480,3 +480,32 @@ func writeExport(e Entry) []byte {
 // newBufReader reads s through the smallest bufio buffer, so that long
 // lines take the slow paths.
 func newBufReader(s string) *bufio.Reader { return bufio.NewReaderSize(strings.NewReader(s), 16) }
+
+// tracingTime is the time at the start of the tracing-format lines above.
+var tracingTime = time.Date(2026, 11, 26, 10, 0, 0, 123456000, time.UTC)
+
+// withTime sets an entry's time.
+func withTime(t time.Time, e Entry) Entry {
+	e.Time = t
+	return e
+}
+
+func TestLeadingTime(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want time.Time
+	}{
+		{"2026-11-26T10:00:00.123456Z  WARN chainfire_storage: RocksDB stall detected", time.Date(2026, 11, 26, 10, 0, 0, 123456000, time.UTC)},
+		{"\x1b[2m2026-11-26T10:00:01Z\x1b[0m \x1b[33m WARN\x1b[0m chainfire_raft: Election timeout", time.Date(2026, 11, 26, 10, 0, 1, 0, time.UTC)},
+		{"2026-11-26T11:00:00+01:00 INFO x: y", time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)},
+		{"WARN chainfire_storage: RocksDB stall detected, duration=2000ms", time.Time{}},
+		{"2026-11-26 10:00:00 not rfc3339", time.Time{}},
+		{"2026-13-45T99:00:00Z broken", time.Time{}},
+		{"\x1b[", time.Time{}},
+		{"", time.Time{}},
+	} {
+		if got := leadingTime([]byte(tc.line)); !got.Equal(tc.want) {
+			t.Errorf("leadingTime(%q) = %v, want %v", tc.line, got, tc.want)
+		}
+	}
+}

@@ -81,7 +81,7 @@ func readText(lr *lineReader, p *textParser, emit func(*Entry) error, skip func(
 			}
 		}
 		if !p.short {
-			e = Entry{Message: string(line), Unit: p.opts.Unit, Host: p.host, Priority: NoPriority}
+			e = Entry{Message: string(line), Unit: p.opts.Unit, Host: p.host, Priority: NoPriority, Time: leadingTime(line)}
 			if err := emit(&e); err != nil {
 				return err
 			}
@@ -104,6 +104,35 @@ func readText(lr *lineReader, p *textParser, emit func(*Entry) error, skip func(
 		}
 		pending, hasPending, prefix = e, true, n
 	}
+}
+
+// leadingTime returns the RFC 3339 timestamp that tracing-subscriber's
+// default format puts at the start of a line (possibly dimmed with ANSI
+// codes), so that -o cat lines of such services keep their time; the zero
+// time when the line starts with none.
+func leadingTime(line []byte) time.Time {
+	for len(line) > 2 && line[0] == 0x1b && line[1] == '[' {
+		i := 2
+		for i < len(line) && (line[i] == ';' || line[i] >= '0' && line[i] <= '9') {
+			i++
+		}
+		if i == len(line) || line[i] != 'm' {
+			return time.Time{}
+		}
+		line = line[i+1:]
+	}
+	if len(line) < len("2006-01-02T15:04:05Z") || line[0] < '0' || line[0] > '9' || line[4] != '-' || line[10] != 'T' {
+		return time.Time{}
+	}
+	end := bytes.IndexAny(line, " \x1b")
+	if end < 0 {
+		end = len(line)
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(line[:end]))
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 func isSpaces(b []byte) bool {
