@@ -52,5 +52,15 @@ sample:
 	rm -rf /tmp/cflogd-sample && mkdir -p /tmp/cflogd-sample
 	/lib/systemd/systemd-journal-remote -o /tmp/cflogd-sample/sample.journal - < examples/sample.export
 
+.PHONY: deb verify-unit
+
+## deb: the Debian package in dist/ (nfpm v2.45.2 via go run; cgo, libsystemd-dev)
+deb:
+	VERSION='$(VERSION)' COMMIT='$(COMMIT)' GO='$(GO)' packaging/deb/build.sh
+
+## verify-unit: systemd-analyze verify and security of packaging/systemd/cflogd.service
+verify-unit:
+	$(GO) test -count=1 -run 'TestUnit' ./packaging
+
 clean:
 	rm -f cflogd
