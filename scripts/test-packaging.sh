@@ -3,14 +3,18 @@
 # parses the NixOS module and package, builds the .deb (make deb), installs it
 # with dpkg -i on this machine, runs the installed cflogd (check, and scan of
 # the shipped sample journal export), checks what the maintainer scripts did
-# (user, groups, directories, service left disabled), verifies the installed
-# unit with systemd-analyze, reinstalls it over an edited configuration (the
-# upgrade path), then purges it and checks that it is gone.
+# (user, groups, directories, service left disabled), runs the installed
+# daemon as the cflogd user over the sample journal until it saved its cursor,
+# verifies the installed unit with systemd-analyze, reinstalls the package
+# over an edited configuration (the upgrade path), then purges it and checks
+# that it is gone.
 #
 # Needs root, dpkg, systemd-analyze (systemd), nix-instantiate (nix-bin), Go,
-# gcc and libsystemd-dev (scripts/install-deps.sh). Safe to run again: a
-# package left by an interrupted run is purged first. It refuses to touch a
-# cflogd package it did not install (purge that one by hand).
+# gcc, libsystemd-dev, systemd-journal-remote and python3
+# (scripts/install-deps.sh). Safe to run again: a package left by an
+# interrupted run is purged first (KEEP=1 leaves it installed after a
+# failure, to look at). It refuses to touch a cflogd package it did not
+# install (purge that one by hand).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
@@ -40,7 +44,7 @@ cleanup() {
 trap cleanup EXIT
 
 [ "$(id -u)" -eq 0 ] || fail "needs root (dpkg -i)"
-for tool in dpkg dpkg-deb systemd-analyze nix-instantiate go gzip runuser; do
+for tool in dpkg dpkg-deb systemd-analyze nix-instantiate go gzip runuser setpriv python3 /lib/systemd/systemd-journal-remote; do
 	command -v "$tool" >/dev/null || fail "$tool not found (scripts/install-deps.sh; nix-instantiate is in nix-bin)"
 done
 
@@ -104,6 +108,67 @@ done
 echo "$n events; by signature:"
 grep -o '"signature":"[^"]*"' <<<"$events" | sort | uniq -c | sort -rn | head -n 8
 runuser -u cflogd -- /usr/bin/cflogd scan --input /usr/share/doc/cflogd/examples/sample.export --no-color | tail -n 5
+
+step "cflogd run as the cflogd user over the sample journal (stdout sink)"
+work=$(mktemp -d /tmp/cflogd-test-packaging.XXXXXX)
+daemon_pid=""
+stop_daemon() {
+	if [ -n "$daemon_pid" ]; then
+		kill "$daemon_pid" 2>/dev/null || true
+		wait "$daemon_pid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap 'stop_daemon; cleanup' EXIT
+chmod 0755 "$work"
+mkdir "$work/j"
+/lib/systemd/systemd-journal-remote -o "$work/j/sample.journal" - </usr/share/doc/cflogd/examples/sample.export 2>/dev/null
+chmod -R a+rX "$work/j"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$work/cflogd.toml" <<EOF
+listen = "127.0.0.1:$port"
+checkpoint_interval = "250ms"
+[journal]
+directory = "$work/j"
+initial_position = "head"
+[[sink]]
+type = "stdout"
+min_severity = "info"
+EOF
+get() { python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode())' "$1" 2>/dev/null; }
+# setpriv execs cflogd as the user with its groups (systemd-journal), as the unit does.
+setpriv --reuid=cflogd --regid=cflogd --init-groups -- /usr/bin/cflogd run --config "$work/cflogd.toml" \
+	>"$work/events.jsonl" 2>"$work/cflogd.log" &
+daemon_pid=$!
+ready=""
+for _ in $(seq 100); do
+	if get "http://127.0.0.1:$port/readyz" >/dev/null; then
+		ready=1
+		break
+	fi
+	kill -0 "$daemon_pid" 2>/dev/null || break
+	sleep 0.1
+done
+[ -n "$ready" ] || fail "cflogd run did not get ready: $(cat "$work/cflogd.log")"
+# It reads the whole sample and saves its cursor: the checkpoint counter moves.
+saved=""
+for _ in $(seq 100); do
+	if get "http://127.0.0.1:$port/metrics" | grep -Eq '^cflogd_checkpoints_total [1-9]'; then
+		saved=1
+		break
+	fi
+	sleep 0.1
+done
+[ -n "$saved" ] || fail "cflogd run saved no cursor: $(cat "$work/cflogd.log")"
+kill -TERM "$daemon_pid"
+rc=0
+wait "$daemon_pid" || rc=$?
+daemon_pid=""
+[ "$rc" -eq 0 ] || fail "cflogd run exited $rc on SIGTERM: $(cat "$work/cflogd.log")"
+n=$(grep -c '"signature"' "$work/events.jsonl" || true)
+[ "$n" -gt 0 ] || fail "cflogd run delivered no events to stdout: $(cat "$work/cflogd.log")"
+[ -n "$(find /var/lib/cflogd -type f -user cflogd)" ] || fail "no state files owned by cflogd in /var/lib/cflogd"
+echo "ready, $n events on stdout, state saved in /var/lib/cflogd ($(ls /var/lib/cflogd | tr '\n' ' ')), stopped cleanly on SIGTERM"
 
 step "systemd-analyze verify /lib/systemd/system/cflogd.service"
 man_opt=()
