@@ -32,8 +32,17 @@ purge() {
 	fi
 	rm -f "$marker"
 }
+daemon_pid=""
+work=""
 cleanup() {
 	local rc=$?
+	if [ -n "$daemon_pid" ]; then
+		kill "$daemon_pid" 2>/dev/null || true
+		{ wait "$daemon_pid"; } 2>/dev/null || true
+	fi
+	if [ -n "$work" ]; then
+		rm -rf "$work"
+	fi
 	if [ -e "$marker" ] && [ -z "${KEEP:-}" ]; then
 		purge || true
 	fi
@@ -111,15 +120,6 @@ runuser -u cflogd -- /usr/bin/cflogd scan --input /usr/share/doc/cflogd/examples
 
 step "cflogd run as the cflogd user over the sample journal (stdout sink)"
 work=$(mktemp -d /tmp/cflogd-test-packaging.XXXXXX)
-daemon_pid=""
-stop_daemon() {
-	if [ -n "$daemon_pid" ]; then
-		kill "$daemon_pid" 2>/dev/null || true
-		wait "$daemon_pid" 2>/dev/null || true
-	fi
-	rm -rf "$work"
-}
-trap 'stop_daemon; cleanup' EXIT
 chmod 0755 "$work"
 mkdir "$work/j"
 /lib/systemd/systemd-journal-remote -o "$work/j/sample.journal" - </usr/share/doc/cflogd/examples/sample.export 2>/dev/null
