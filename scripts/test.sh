@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need, then runs vet, the unit and
-# integration tests (real journal files written by systemd-journal-remote),
-# the shipped library's check, a CGO_ENABLED=0 build, and each fuzz target
-# briefly. FUZZTIME overrides the per-target fuzzing time (default 15s).
+# The test command: installs what the tests need (Debian packages, and the
+# VictoriaLogs and Alertmanager peers built from the Go module proxy), then
+# runs vet, a CGO_ENABLED=0 build, the shipped library's check, the unit,
+# integration and end-to-end tests (real journal files written by
+# systemd-journal-remote, real peers on 127.0.0.1), the packaging test
+# (installs and purges the .deb: run it as root on a machine you can change)
+# and each fuzz target briefly. FUZZTIME overrides the per-target fuzzing
+# time (default 15s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
@@ -18,5 +22,7 @@ echo "== cflogd check (shipped library)"
 go run ./cmd/cflogd check
 echo "== go test"
 go test -count=1 ./...
+echo "== packaging (.deb built, installed, used and purged; unit verified; nix parsed)"
+scripts/test-packaging.sh
 echo "== fuzz (${FUZZTIME:-15s} each)"
 scripts/fuzz.sh "${FUZZTIME:-15s}"
