@@ -3,10 +3,10 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 GO      ?= go
-FUZZTIME ?= 15s
+FUZZTIME ?= 10m
 BENCHTIME ?= 3x
 
-.PHONY: all build deps test test-unit test-integration lint check-patterns bench fuzz sample clean
+.PHONY: all build deps test test-unit test-integration lint check-patterns bench fuzz sample clean chaos soak vuln
 
 all: build
 
@@ -43,7 +43,7 @@ check-patterns:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./...
 
-## fuzz: every fuzz target for FUZZTIME each
+## fuzz: every fuzz target for FUZZTIME each (default 10m; the test command runs 15s each)
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
 
@@ -61,6 +61,19 @@ deb:
 ## verify-unit: systemd-analyze verify and security of packaging/systemd/cflogd.service
 verify-unit:
 	$(GO) test -count=1 -run 'TestUnit' ./packaging
+
+## chaos: the fault-injection suite at full length (the test command runs it shortened)
+chaos:
+	CFLOGD_CHAOS=full $(GO) test -count=1 -timeout 120m -v -run 'Chaos' ./...
+
+## soak: follow a journal growing at 5,000 entries/s for DURATION (default 1h)
+DURATION ?= 1h
+soak:
+	DURATION='$(DURATION)' scripts/soak.sh
+
+## vuln: govulncheck (needs access to the Go vulnerability database; not a CI step)
+vuln:
+	$(GO) run golang.org/x/vuln/cmd/govulncheck@v1.9.0 ./...
 
 clean:
 	rm -f cflogd
