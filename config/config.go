@@ -24,54 +24,56 @@ import (
 // DefaultPath is where cflogd run looks for its configuration.
 const DefaultPath = "/etc/centra-cloud/cflogd.toml"
 
-// Config is the whole configuration. Field comments name the TOML keys.
+// Config is the whole configuration. The toml tags name the keys and the
+// doc tags describe them for the generated reference (see Reference; code is
+// written 'quoted' there and rendered as Markdown code); the decoder itself
+// is decode.go.
 type Config struct {
-	// Units are the systemd units whose entries are classified (units).
-	Units []string
-	// StateDir holds the cursor, the notification logs and window state
-	// (state_dir).
-	StateDir string
-	// RunbookBase starts every runbook link (runbook_base).
-	RunbookBase string
+	// Units are the systemd units whose entries are classified.
+	Units []string `toml:"units" doc:"Units whose entries are classified (their '_SYSTEMD_UNIT', or 'SYSLOG_IDENTIFIER' without '.service'); '[]' reads every unit."`
+	// StateDir holds the cursor, the notification logs and window state.
+	StateDir string `toml:"state_dir" type:"path" doc:"Absolute path of the saved cursor ('cursor.json') and the notification logs ('notify-<sink>.json'); created 0700 with files 0600, and locked against a second cflogd."`
+	// RunbookBase starts every runbook link.
+	RunbookBase string `toml:"runbook_base" doc:"Start of every runbook link in the events."`
 	// Listen is the address of /metrics, /healthz and /readyz; empty turns
-	// the HTTP server off (listen).
-	Listen string
+	// the HTTP server off.
+	Listen string `toml:"listen" doc:"Address of '/metrics', '/healthz' and '/readyz'; loopback unless set (e.g. '0.0.0.0:9958' for a Prometheus on another host, then firewall it); '\"\"' turns the HTTP server off."`
 	// LogLevel is the least level of cflogd's own log: debug, info, warn or
-	// error (log_level).
-	LogLevel string
+	// error.
+	LogLevel string `toml:"log_level" doc:"Least level of cflogd's own log: 'debug', 'info', 'warn' or 'error' (JSON to stderr, console format on a terminal)."`
 	// CheckpointInterval is how often the cursor is saved while entries
-	// flow; it bounds the duplicates after a crash (checkpoint_interval).
-	CheckpointInterval time.Duration
+	// flow; it bounds the duplicates after a crash.
+	CheckpointInterval time.Duration `toml:"checkpoint_interval" doc:"How often the cursor is saved while entries flow; bounds the duplicates after a crash."`
 	// QueueSize is how many batches of read entries (up to 512 each) may
-	// wait for the durable sinks before the reader stops (queue_size).
-	QueueSize int
-	// ShutdownTimeout bounds the flush and checkpoint on SIGTERM
-	// (shutdown_timeout).
-	ShutdownTimeout time.Duration
+	// wait for the durable sinks before the reader stops.
+	QueueSize int `toml:"queue_size" doc:"Batches of read entries (up to 512 each, counted only when they hold events) that may wait for the durable sinks before the reader stops."`
+	// ShutdownTimeout bounds the flush and checkpoint on SIGTERM.
+	ShutdownTimeout time.Duration `toml:"shutdown_timeout" doc:"Time to deliver and checkpoint after SIGTERM; what is not delivered by then is read again at the next start."`
 
-	Journal  Journal
-	Patterns Patterns
+	// Journal is the [journal] table.
+	Journal Journal `toml:"journal"`
+	// Patterns is the [patterns] table.
+	Patterns Patterns `toml:"patterns"`
 	// Sinks are the [[sink]] tables in file order.
-	Sinks []Sink
+	Sinks []Sink `toml:"sink"`
 }
 
 // Journal is the [journal] table.
 type Journal struct {
 	// Directory reads the journal files of a directory instead of the
-	// local journal (directory).
-	Directory string
-	// Files reads these journal files (files).
-	Files []string
-	// InitialPosition is where reading starts when no cursor is saved
-	// (initial_position).
-	InitialPosition Position
+	// local journal.
+	Directory string `toml:"directory" type:"path" doc:"Empty: the local journal (the system and runtime journals of this machine); else a directory of journal files, e.g. one that 'systemd-journal-remote' writes."`
+	// Files reads these journal files.
+	Files []string `toml:"files" doc:"Explicit journal files to read instead (not with 'directory')."`
+	// InitialPosition is where reading starts when no cursor is saved.
+	InitialPosition Position `toml:"initial_position" doc:"Where to start when no cursor is saved (the first start, or an unusable cursor file, which is logged): 'head' (the oldest entry), 'tail' (only new entries) or a look-back such as '1h', '30m', '2d'."`
 }
 
 // Patterns is the [patterns] table.
 type Patterns struct {
-	// Dirs hold pattern files that add to or replace the built-in library
-	// (dirs). A directory that does not exist is skipped.
-	Dirs []string
+	// Dirs hold pattern files that add to or replace the built-in library.
+	// A directory that does not exist is skipped.
+	Dirs []string `toml:"dirs" doc:"Directories of pattern files that add signatures or replace built-in ones by id (docs/patterns.md); a directory that does not exist is skipped; reloaded on SIGHUP."`
 }
 
 // Position is [journal] initial_position: "head", "tail" or a look-back
@@ -120,50 +122,75 @@ const (
 	TypeStdout       = "stdout"
 )
 
-// Sink is one [[sink]] table. Which keys apply depends on Type.
+// Sink is one [[sink]] table. Which keys apply depends on Type (sinkKeys in
+// decode.go); the defaults depend on it too (DefaultSink).
 type Sink struct {
-	// Type is loki, webhook, slack, alertmanager or stdout (type).
-	Type string
-	// Name identifies the sink in logs, metrics and the notification log;
-	// default the type. Names must be unique (name).
-	Name string
+	// Type is loki, webhook, slack, alertmanager or stdout.
+	Type string `toml:"type" default:"(required)" doc:"'loki', 'alertmanager', 'slack', 'webhook' or 'stdout'."`
+	// Name identifies the sink in logs, metrics and the notification log.
+	Name string `toml:"name" default:"the type" doc:"Name of the sink in logs, metrics and its notification log file; must be unique, so set it when two sinks have one type."`
 	// Line is the line of the [[sink]] header, for messages.
-	Line int
-	// URL is the endpoint (url or url_file).
-	URL redact.Secret
-	// MinSeverity is the least severe event sent (min_severity); default
-	// info for loki and stdout, warning for the others.
-	MinSeverity patterns.Severity
-	// HTTP is the client part: timeout, bearer_token(_file),
-	// basic_auth_user, basic_auth_password(_file), headers, ca_file,
-	// cert_file, key_file, server_name, insecure_skip_verify.
-	HTTP httpclient.Config
-	// RetryMin and RetryMax bound the backoff (retry_min, retry_max);
-	// MaxAttempts limits the attempts of the notification sinks
-	// (max_attempts). The durable sinks retry until delivered.
-	RetryMin, RetryMax time.Duration
-	MaxAttempts        int
+	Line int `toml:"-"`
+	// URL is the endpoint.
+	URL redact.Secret `toml:"url" default:"(required)" doc:"The endpoint: Loki's push URL, Alertmanager's base URL (alerts go to '<url>/api/v2/alerts'), the Slack or webhook URL. A URL with a token belongs in 'url_file'."`
+	// MinSeverity is the least severe event sent.
+	MinSeverity patterns.Severity `toml:"min_severity" doc:"Least severe event the sink gets: 'info', 'warning', 'error' or 'critical'."`
+	// HTTP is the client part: timeout, authentication, headers and TLS.
+	HTTP httpclient.Config `toml:",inline"`
+	// RetryMin is the first backoff after a failed request.
+	RetryMin time.Duration `toml:"retry_min" doc:"First wait after a network error, 429 or 5xx; the wait doubles up to 'retry_max', with jitter, and 'Retry-After' is honoured."`
+	// RetryMax caps the backoff.
+	RetryMax time.Duration `toml:"retry_max" doc:"Longest wait between attempts. Loki and Alertmanager are retried until they accept (the journal waits), the notification sinks up to 'max_attempts'."`
+	// MaxAttempts limits the attempts of the notification sinks; the
+	// durable sinks retry until delivered.
+	MaxAttempts int `toml:"max_attempts" doc:"Attempts per message before it is given up."`
 
-	// Loki: tenant, labels, batch_size, batch_wait.
-	Tenant    string
-	Labels    map[string]string
-	BatchSize int
-	BatchWait time.Duration
+	// Tenant is Loki's X-Scope-OrgID.
+	Tenant string `toml:"tenant" doc:"Sent as 'X-Scope-OrgID'; empty sends none."`
+	// Labels are static Loki stream labels.
+	Labels map[string]string `toml:"labels" doc:"Static stream labels added to 'job=\"cflogd\"', 'host', 'unit', 'severity' and 'signature', e.g. '{ cluster = \"prod\" }'."`
+	// BatchSize is the size of a Loki push.
+	BatchSize int `toml:"batch_size" type:"size" doc:"Push when the batch's lines reach this size."`
+	// BatchWait bounds how long an event waits in a Loki batch.
+	BatchWait time.Duration `toml:"batch_wait" doc:"Push at the latest this long after the batch's first event."`
 
-	// Webhook: secret(_file), host, max_events.
-	Secret    redact.Secret
-	Host      string
-	MaxEvents int
+	// Secret is the webhook's HMAC key.
+	Secret redact.Secret `toml:"secret" doc:"Key of the 'X-Cflogd-Signature: sha256=<hex HMAC-SHA256 of the body>' header; none sends no signature."`
+	// Host is the webhook body's host.
+	Host string `toml:"host" default:"the events' host" doc:"The 'host' of the webhook body."`
+	// MaxEvents is the most events in one webhook request.
+	MaxEvents int `toml:"max_events" doc:"Events per request."`
 
-	// Alertmanager: generator_url, max_alerts; resolve_timeout also for
-	// the notification grouping of slack and webhook.
-	GeneratorURL   string
-	MaxAlerts      int
-	ResolveTimeout time.Duration
+	// GeneratorURL is the alerts' generatorURL.
+	GeneratorURL string `toml:"generator_url" doc:"The alerts' 'generatorURL', e.g. a Grafana dashboard."`
+	// MaxAlerts is the most alerts in one Alertmanager request.
+	MaxAlerts int `toml:"max_alerts" doc:"Alerts per request."`
+	// ResolveTimeout is how long a problem lasts after its last event.
+	ResolveTimeout time.Duration `toml:"resolve_timeout" doc:"How long a problem lasts after its last event: an alert's 'endsAt' is its last event plus this; a Slack or webhook group with no event for this long has ended, and when it comes back it is new."`
 
-	// Slack and webhook notification grouping: group_wait, group_interval,
-	// repeat_interval.
-	GroupWait, GroupInterval, RepeatInterval time.Duration
+	// GroupWait delays the first notification of a new group.
+	GroupWait time.Duration `toml:"group_wait" doc:"The first message of a new group (per host and signature) waits this long, so that a burst becomes one message."`
+	// GroupInterval is the least time between two notifications of a group.
+	GroupInterval time.Duration `toml:"group_interval" doc:"At most one message per group this often: an update when a new problem (fingerprint) joined the group or the severity rose, with the count since the last message."`
+	// RepeatInterval is how often an unchanged problem is notified again.
+	RepeatInterval time.Duration `toml:"repeat_interval" doc:"An ongoing problem that did not change is notified again this often; at least 'group_interval'."`
+}
+
+// httpKeys documents the keys of Sink.HTTP for the reference: an
+// httpclient.Config carries no tags, so this type mirrors it field by field
+// (TestHTTPKeysMirrorClient checks that it does).
+type httpKeys struct {
+	Timeout            time.Duration     `toml:"timeout" doc:"One request, from connecting to the last byte of the answer."`
+	BearerToken        redact.Secret     `toml:"bearer_token" doc:"Sent as 'Authorization: Bearer <token>'; not with basic auth."`
+	BasicAuthUser      string            `toml:"basic_auth_user" doc:"User of basic authentication."`
+	BasicAuthPassword  redact.Secret     `toml:"basic_auth_password" doc:"Password of basic authentication (needs 'basic_auth_user')."`
+	Headers            map[string]string `toml:"headers" doc:"Extra request headers, e.g. '{ X-Team = \"storage\" }'; never logged."`
+	CAFile             string            `toml:"ca_file" default:"the system roots" doc:"PEM bundle of the CAs that sign the server's certificate."`
+	CertFile           string            `toml:"cert_file" doc:"Client certificate (PEM) for mTLS, with 'key_file'; both are re-read when they change."`
+	KeyFile            string            `toml:"key_file" doc:"Client key (PEM) for mTLS, with 'cert_file'."`
+	ServerName         string            `toml:"server_name" default:"the URL's host" doc:"Name the server certificate is checked for."`
+	InsecureSkipVerify bool              `toml:"insecure_skip_verify" doc:"Turns certificate verification off; logged as a warning at start. Never in production."`
+	UserAgent          string            `toml:"-"`
 }
 
 // Durable reports whether the cursor waits for this sink (loki and

@@ -1,0 +1,417 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/centra-cloud/cflogd/internal/redact"
+	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/sink/httpclient"
+)
+
+// refKey is one key of the reference.
+type refKey struct {
+	name    string // the TOML key
+	file    bool   // a secret: name_file reads it from a file
+	typ     string // what the value is: string, duration, secret, …
+	def     string // the default, rendered; for a sink key, per type in defs
+	defs    map[string]string
+	doc     string // what it does, with 'code' already rendered as Markdown
+	section string // "" (top level), "journal", "patterns" or "sink"
+	types   []string
+}
+
+// names returns the key and, for a secret, its _file variant.
+func (k refKey) names() []string {
+	if k.file {
+		return []string{k.name, k.name + "_file"}
+	}
+	return []string{k.name}
+}
+
+// sinkTypes are the sink types in the order the reference lists them.
+var sinkTypes = []string{TypeLoki, TypeAlertmanager, TypeSlack, TypeWebhook, TypeStdout}
+
+// httpSinkTypes are the sink types that send HTTP requests.
+var httpSinkTypes = []string{TypeLoki, TypeAlertmanager, TypeSlack, TypeWebhook}
+
+// sinkIntro says what each sink type is for, above its keys.
+var sinkIntro = map[string]string{
+	TypeLoki: "Every event as a JSON line in a stream labelled 'job=\"cflogd\"', 'host', 'unit', 'severity' and 'signature' " +
+		"(plus 'labels'). Durable: the saved cursor waits for it, and it is retried until it accepts.",
+	TypeAlertmanager: "One alert per signature, severity, host and unit, posted to '<url>/api/v2/alerts'; Alertmanager's routing, " +
+		"grouping and silences apply. Durable, like loki.",
+	TypeSlack: "Notifications grouped per host and signature, like Alertmanager's groups, saved in " +
+		"'state_dir/notify-<name>.json' so that a restart neither repeats nor forgets one. Not durable: the cursor does " +
+		"not wait for it. Slack answering 404, 410, 403 or 'no_service' means the webhook is dead: logged once, " +
+		"'cflogd_sink_dead' is set, and the daemon keeps running.",
+	TypeWebhook: "The same grouped notifications as slack, as a JSON body with the events, signed when 'secret' is set.",
+	TypeStdout:  "The events as JSON lines on standard output, for debugging; only the keys every sink takes.",
+}
+
+// sinkExamples are complete [[sink]] tables, one per type (a test parses
+// them).
+var sinkExamples = map[string]string{
+	TypeLoki: `[[sink]]
+type = "loki"
+url = "https://loki.example:3100/loki/api/v1/push"
+tenant = "centra"
+labels = { cluster = "prod" }
+bearer_token_file = "/run/credentials/cflogd.service/loki-token"
+ca_file = "/etc/centra-cloud/pki/ca.pem"
+`,
+	TypeAlertmanager: `[[sink]]
+type = "alertmanager"
+url = "http://alertmanager.example:9093"
+min_severity = "error"
+generator_url = "https://grafana.example/d/cflogd"
+`,
+	TypeSlack: `[[sink]]
+type = "slack"
+url_file = "/run/credentials/cflogd.service/slack-url"
+min_severity = "warning"
+group_wait = "30s"
+`,
+	TypeWebhook: `[[sink]]
+type = "webhook"
+url_file = "/run/credentials/cflogd.service/webhook-url"
+secret_file = "/run/credentials/cflogd.service/webhook-secret"
+min_severity = "error"
+`,
+	TypeStdout: `[[sink]]
+type = "stdout"
+min_severity = "info"
+`,
+}
+
+// referenceLegend explains the value types, above the tables.
+const referenceLegend = `TOML; every key has a default, so an empty file (or none) works. Unknown keys, keys that do not
+apply to a sink's type and bad values stop cflogd with exit code 2 and one message per problem naming
+the key and its line. Types: a *duration* is a Go duration ('250ms', '10s', '5m', '4h') or days
+('2d'); a *size* is '1MiB', '512KiB', '1MB' or a number of bytes; a *path* relative to the
+configuration file's directory is taken from there. A *secret* is given inline or, better, with its
+'_file' key naming a file whose content (without a trailing newline) is the value; with systemd's
+'LoadCredential=' that is '/run/credentials/cflogd.service/NAME'. Secrets never appear in logs, errors
+or metrics.`
+
+// Reference returns the Markdown reference of every configuration key, with
+// its type, default and meaning, generated from the configuration types'
+// tags, Default and DefaultSink. Its headings start at level (3 gives
+// "###").
+func Reference(level int) string {
+	keys := referenceKeys()
+	h := func(extra int, title string) string { return strings.Repeat("#", level+extra) + " " + title + "\n\n" }
+	var b strings.Builder
+	b.WriteString(renderCode(referenceLegend) + "\n\n")
+	for _, sec := range []struct{ name, title string }{{"", "Top level"}, {"journal", "`[journal]`"}, {"patterns", "`[patterns]`"}} {
+		b.WriteString(h(0, sec.title))
+		writeTable(&b, filterKeys(keys, func(k refKey) bool { return k.section == sec.name }), nil)
+	}
+	b.WriteString(h(0, "`[[sink]]`"))
+	b.WriteString("One table per sink; `type` is required. Keys every sink takes:\n\n")
+	sinkKeys := filterKeys(keys, func(k refKey) bool { return k.section == "sink" })
+	common := filterKeys(sinkKeys, func(k refKey) bool { return slices.Equal(k.types, sinkTypes) })
+	writeTable(&b, common, sinkTypes)
+	b.WriteString("Keys of the HTTP sinks (" + codeList(httpSinkTypes) + "):\n\n")
+	http := filterKeys(sinkKeys, func(k refKey) bool { return slices.Equal(k.types, httpSinkTypes) })
+	writeTable(&b, http, httpSinkTypes)
+	for _, t := range sinkTypes {
+		b.WriteString(h(1, "`"+t+"`"))
+		b.WriteString(renderCode(sinkIntro[t]) + "\n\n")
+		own := filterKeys(sinkKeys, func(k refKey) bool {
+			return slices.Contains(k.types, t) && !slices.Equal(k.types, sinkTypes) && !slices.Equal(k.types, httpSinkTypes)
+		})
+		if len(own) > 0 {
+			writeTable(&b, own, []string{t})
+		}
+		b.WriteString("```toml\n" + sinkExamples[t] + "```\n\n")
+	}
+	return strings.TrimRight(b.String(), "\n") + "\n"
+}
+
+// referenceKeys lists every key: the top-level and table keys from Config,
+// the sink keys from Sink (and httpKeys for its HTTP part), each sink key
+// with the types that take it (sinkKeys of the decoder).
+func referenceKeys() []refKey {
+	var keys []refKey
+	def := reflect.ValueOf(Default)
+	ct := reflect.TypeFor[Config]()
+	for i := range ct.NumField() {
+		f := ct.Field(i)
+		name := f.Tag.Get("toml")
+		switch f.Type {
+		case reflect.TypeFor[Journal](), reflect.TypeFor[Patterns]():
+			keys = append(keys, structKeys(f.Type, name, func(j int) reflect.Value { return def.Field(i).Field(j) })...)
+		case reflect.TypeFor[[]Sink]():
+			keys = append(keys, sinkRefKeys()...)
+		default:
+			keys = append(keys, fieldKey(f, "", []reflect.Value{def.Field(i)}, nil))
+		}
+	}
+	return keys
+}
+
+// structKeys lists the keys of a table type whose default field j is
+// value(j).
+func structKeys(t reflect.Type, section string, value func(j int) reflect.Value) []refKey {
+	var keys []refKey
+	for j := range t.NumField() {
+		keys = append(keys, fieldKey(t.Field(j), section, []reflect.Value{value(j)}, nil))
+	}
+	return keys
+}
+
+// sinkRefKeys lists the [[sink]] keys with the types that take them.
+func sinkRefKeys() []refKey {
+	defaults := map[string]reflect.Value{}
+	for _, t := range sinkTypes {
+		defaults[t] = reflect.ValueOf(DefaultSink(t))
+	}
+	var keys []refKey
+	add := func(f reflect.Type, doc reflect.StructField, index []int) {
+		name := doc.Tag.Get("toml")
+		if name == "-" {
+			return
+		}
+		var types []string
+		for _, t := range sinkTypes {
+			if name == "type" || name == "name" || slices.Contains(sinkKeys[t], name) {
+				types = append(types, t)
+			}
+		}
+		if len(types) == 0 {
+			panic(fmt.Sprintf("config: sink key %q is not in sinkKeys", name))
+		}
+		vals := make([]reflect.Value, len(types))
+		for i, t := range types {
+			vals[i] = defaults[t].FieldByIndex(index)
+		}
+		keys = append(keys, fieldKey(doc, "sink", vals, types))
+	}
+	st := reflect.TypeFor[Sink]()
+	for i := range st.NumField() {
+		f := st.Field(i)
+		if f.Tag.Get("toml") != ",inline" {
+			add(st, f, []int{i})
+			continue
+		}
+		if f.Type != reflect.TypeFor[httpclient.Config]() {
+			panic("config: no documentation type for inline field " + f.Name)
+		}
+		dt := reflect.TypeFor[httpKeys]()
+		for j := range dt.NumField() {
+			df := dt.Field(j)
+			cf, ok := f.Type.FieldByName(df.Name)
+			if !ok {
+				panic("config: httpKeys." + df.Name + " is not a field of httpclient.Config")
+			}
+			add(f.Type, df, []int{i, cf.Index[0]})
+		}
+	}
+	return keys
+}
+
+// fieldKey builds the key of struct field f; vals are its defaults, one
+// per type in types (or one for a table key).
+func fieldKey(f reflect.StructField, section string, vals []reflect.Value, types []string) refKey {
+	k := refKey{
+		name:    f.Tag.Get("toml"),
+		typ:     f.Tag.Get("type"),
+		doc:     renderCode(f.Tag.Get("doc")),
+		section: section,
+		types:   types,
+	}
+	if k.name == "" || k.doc == "" {
+		panic("config: field " + f.Name + " has no toml or doc tag")
+	}
+	k.file = f.Type == reflect.TypeFor[redact.Secret]()
+	if k.typ == "" {
+		k.typ = refTypeName(f.Type, k.name)
+	}
+	if d := f.Tag.Get("default"); d != "" {
+		k.def = d
+		k.defs = map[string]string{}
+		for _, t := range types {
+			k.defs[t] = d
+		}
+		return k
+	}
+	// Group the types by default value, in order.
+	var order []string
+	byVal := map[string][]string{}
+	k.defs = map[string]string{}
+	for i, v := range vals {
+		s := formatDefault(v, k.typ)
+		if _, seen := byVal[s]; !seen {
+			order = append(order, s)
+		}
+		if types != nil {
+			byVal[s] = append(byVal[s], types[i])
+			k.defs[types[i]] = s
+		}
+	}
+	if len(order) == 1 {
+		k.def = order[0]
+		return k
+	}
+	parts := make([]string, len(order))
+	for i, s := range order {
+		parts[i] = s + " for " + strings.Join(byVal[s], ", ")
+	}
+	k.def = strings.Join(parts, "; ")
+	return k
+}
+
+// refTypeName names the type of a key's value.
+func refTypeName(t reflect.Type, key string) string {
+	switch t {
+	case reflect.TypeFor[redact.Secret]():
+		return "secret"
+	case reflect.TypeFor[time.Duration]():
+		return "duration"
+	case reflect.TypeFor[patterns.Severity]():
+		return "severity"
+	case reflect.TypeFor[Position]():
+		return "`head`, `tail` or a duration"
+	case reflect.TypeFor[[]string]():
+		return "list of strings"
+	case reflect.TypeFor[map[string]string]():
+		return "table of strings"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		if strings.HasSuffix(key, "_file") {
+			return "path"
+		}
+		return "string"
+	case reflect.Int:
+		return "integer"
+	case reflect.Bool:
+		return "boolean"
+	}
+	panic(fmt.Sprintf("config: no reference type name for %v (%s)", t, key))
+}
+
+// formatDefault writes a default value as it would be written in the file.
+func formatDefault(v reflect.Value, typ string) string {
+	code := func(s string) string { return "`" + s + "`" }
+	switch x := v.Interface().(type) {
+	case redact.Secret:
+		if x == "" {
+			return "none"
+		}
+		return code(strconv.Quote(redact.Mask))
+	case time.Duration:
+		return code(strconv.Quote(formatDuration(x)))
+	case patterns.Severity:
+		return code(strconv.Quote(x.String()))
+	case Position:
+		return code(strconv.Quote(x.String()))
+	case []string:
+		q := make([]string, len(x))
+		for i, s := range x {
+			q[i] = strconv.Quote(s)
+		}
+		return code("[" + strings.Join(q, ", ") + "]")
+	case map[string]string:
+		if len(x) == 0 {
+			return code("{}")
+		}
+		var kv []string
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			kv = append(kv, k+" = "+strconv.Quote(x[k]))
+		}
+		return code("{ " + strings.Join(kv, ", ") + " }")
+	case string:
+		if x == "" && (typ == "path" || strings.HasSuffix(typ, "paths")) {
+			return "none"
+		}
+		return code(strconv.Quote(x))
+	case int:
+		if typ == "size" {
+			return code(strconv.Quote(formatSize(x)))
+		}
+		return code(strconv.Itoa(x))
+	case bool:
+		return code(strconv.FormatBool(x))
+	}
+	panic(fmt.Sprintf("config: no default format for %T", v.Interface()))
+}
+
+// formatSize writes a byte count the way ParseSize reads it.
+func formatSize(n int) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return strconv.Itoa(n>>30) + "GiB"
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.Itoa(n>>20) + "MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.Itoa(n>>10) + "KiB"
+	}
+	return strconv.Itoa(n)
+}
+
+// writeTable writes keys as a Markdown table; a sink key's defaults are
+// shown for the given types only.
+func writeTable(b *strings.Builder, keys []refKey, types []string) {
+	b.WriteString("| key | type | default | meaning |\n|---|---|---|---|\n")
+	for _, k := range keys {
+		def := k.def
+		if len(types) == 1 {
+			def = k.defs[types[0]] // a type's own table: its default alone
+		}
+		names := make([]string, 0, 2)
+		for _, n := range k.names() {
+			names = append(names, "`"+n+"`")
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", strings.Join(names, ", "), k.typ, cell(def), cell(k.doc))
+	}
+	b.WriteString("\n")
+}
+
+// cell escapes the pipes of a table cell.
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// codeList writes names as `a`, `b` and `c`.
+func codeList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = "`" + n + "`"
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
+}
+
+func filterKeys(keys []refKey, keep func(refKey) bool) []refKey {
+	var out []refKey
+	for _, k := range keys {
+		if keep(k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// quoted matches 'code' in doc tags: a quote after a space, an opening
+// bracket or the start, closed by a quote before a space, punctuation or
+// the end (so that the apostrophe of "cflogd's" is left alone).
+var quoted = regexp.MustCompile(`(^|[\s(])'([^'\s][^']*?)'([\s),;.:]|$)`)
+
+// renderCode turns 'code' into Markdown `code`.
+func renderCode(s string) string {
+	for {
+		r := quoted.ReplaceAllString(s, "$1`$2`$3")
+		if r == s {
+			return r
+		}
+		s = r
+	}
+}
