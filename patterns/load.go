@@ -1,6 +1,7 @@
 package patterns
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -30,6 +31,60 @@ func LoadBuiltin() (*Library, error) { return Load(nil) }
 // one *ErrorList naming every one of them; a dir that cannot be read is a
 // plain error (wrapping fs.ErrNotExist when it does not exist).
 func Load(dirs []string) (*Library, error) {
+	s, err := ReadSnapshot(dirs)
+	if err != nil {
+		return nil, err
+	}
+	return s.Load()
+}
+
+// Snapshot is the content of the pattern files of some directories, read in
+// one go: Load builds the library from exactly these bytes, and comparing two
+// snapshots (Equal) tells a caller whether the files changed in between, so
+// that a reload never uses a file caught half-written.
+type Snapshot struct {
+	dirs []dirFiles
+}
+
+// dirFiles is one directory's pattern files, in lexical order.
+type dirFiles struct {
+	dir   string
+	files []fileData
+}
+
+type fileData struct {
+	name string
+	data []byte
+}
+
+// ReadSnapshot reads the pattern files of each dir (as ParseFS selects
+// them). A dir that cannot be read is an error (wrapping fs.ErrNotExist
+// when it does not exist).
+func ReadSnapshot(dirs []string) (*Snapshot, error) {
+	s := &Snapshot{dirs: make([]dirFiles, 0, len(dirs))}
+	for _, dir := range dirs {
+		files, err := readFS(os.DirFS(dir), ".", dir)
+		if err != nil {
+			return nil, err
+		}
+		s.dirs = append(s.dirs, dirFiles{dir: dir, files: files})
+	}
+	return s, nil
+}
+
+// Equal reports whether two snapshots hold the same files with the same
+// content.
+func (s *Snapshot) Equal(o *Snapshot) bool {
+	return slices.EqualFunc(s.dirs, o.dirs, func(a, b dirFiles) bool {
+		return a.dir == b.dir && slices.EqualFunc(a.files, b.files, func(x, y fileData) bool {
+			return x.name == y.name && bytes.Equal(x.data, y.data)
+		})
+	})
+}
+
+// Load returns the built-in library with the snapshot's files merged over
+// it, as the package-level Load does.
+func (s *Snapshot) Load() (*Library, error) {
 	var errs ErrorList
 	collect := func(err error) error {
 		var l *ErrorList
@@ -43,12 +98,10 @@ func Load(dirs []string) (*Library, error) {
 	if err := collect(err); err != nil {
 		return nil, err
 	}
-	layers := make([][]*File, 0, len(dirs))
-	for _, dir := range dirs {
-		files, err := ParseFS(os.DirFS(dir), ".", dir)
-		if err := collect(err); err != nil {
-			return nil, err
-		}
+	layers := make([][]*File, 0, len(s.dirs))
+	for _, d := range s.dirs {
+		files, err := parseFiles(d.files, d.dir)
+		_ = collect(err)
 		layers = append(layers, files)
 	}
 	lib, err := Merge(base, layers...)
@@ -72,12 +125,20 @@ func Load(dirs []string) (*Library, error) {
 // *ErrorList together with what could be parsed; a directory or file that
 // cannot be read is a plain error.
 func ParseFS(fsys fs.FS, dir, prefix string) ([]*File, error) {
+	data, err := readFS(fsys, dir, prefix)
+	if err != nil {
+		return nil, err
+	}
+	return parseFiles(data, prefix)
+}
+
+// readFS reads the pattern files directly in dir of fsys.
+func readFS(fsys fs.FS, dir, prefix string) ([]fileData, error) {
 	ents, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("read pattern dir %s: %w", prefix, err)
 	}
-	var files []*File
-	var errs ErrorList
+	var files []fileData
 	for _, ent := range ents {
 		name := ent.Name()
 		if ent.IsDir() || strings.HasPrefix(name, ".") ||
@@ -88,7 +149,17 @@ func ParseFS(fsys fs.FS, dir, prefix string) ([]*File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read pattern file %s: %w", filepath.Join(prefix, name), err)
 		}
-		f, err := Parse(filepath.Join(prefix, name), data)
+		files = append(files, fileData{name: name, data: data})
+	}
+	return files, nil
+}
+
+// parseFiles parses files read by readFS, naming them prefix/name.
+func parseFiles(data []fileData, prefix string) ([]*File, error) {
+	var files []*File
+	var errs ErrorList
+	for _, d := range data {
+		f, err := Parse(filepath.Join(prefix, d.name), d.data)
 		var l *ErrorList
 		if errors.As(err, &l) {
 			errs = append(errs, *l...)
