@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,7 +69,17 @@ func (d *decoder) decode(data string, c *Config) error {
 	if _, err := toml.Decode(data, &raw); err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return ErrorList{{File: d.file, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}}
+			msg := pe.Message
+			if secretKey(pe.LastKey) {
+				// The parser quotes what it found: the secret, typed without quotes.
+				msg = quotedText.ReplaceAllStringFunc(msg, func(q string) string {
+					if strings.Trim(q, `"'`) == pe.LastKey {
+						return q
+					}
+					return `"` + redact.Mask + `"`
+				}) + " (the value is not shown: it may be a secret)"
+			}
+			return ErrorList{{File: d.file, Line: pe.Position.Line, Key: pe.LastKey, Msg: msg}}
 		}
 		return ErrorList{{File: d.file, Msg: err.Error()}}
 	}
@@ -145,7 +156,7 @@ func (d *decoder) unknown(key string) {
 func (d *decoder) table(key string, v any) (map[string]any, bool) {
 	m, ok := v.(map[string]any)
 	if !ok {
-		d.errAt(key, fmt.Sprintf("must be a table, not %s", typeName(v)))
+		d.errAt(key, fmt.Sprintf("must be a table, not %s", d.kind(key, v)))
 	}
 	return m, ok
 }
@@ -384,7 +395,7 @@ func (d *decoder) path(key string, v any, dst *string) bool {
 func (d *decoder) str(key string, v any, dst *string) bool {
 	s, ok := v.(string)
 	if !ok {
-		d.errAt(key, fmt.Sprintf("must be a string, not %s", typeName(v)))
+		d.errAt(key, fmt.Sprintf("must be a string, not %s", d.kind(key, v)))
 		return false
 	}
 	*dst = s
@@ -394,14 +405,14 @@ func (d *decoder) str(key string, v any, dst *string) bool {
 func (d *decoder) strings(key string, v any, dst *[]string) {
 	arr, ok := v.([]any)
 	if !ok {
-		d.errAt(key, fmt.Sprintf("must be an array of strings, not %s", typeName(v)))
+		d.errAt(key, fmt.Sprintf("must be an array of strings, not %s", d.kind(key, v)))
 		return
 	}
 	out := make([]string, 0, len(arr))
 	for i, e := range arr {
 		s, ok := e.(string)
 		if !ok {
-			d.errAt(key, fmt.Sprintf("element %d must be a string, not %s", i, typeName(e)))
+			d.errAt(key, fmt.Sprintf("element %d must be a string, not %s", i, d.kind(key, e)))
 			return
 		}
 		out = append(out, s)
@@ -444,7 +455,7 @@ func (d *decoder) duration(key string, v any, dst *time.Duration) {
 func (d *decoder) integer(key string, v any, dst *int) {
 	n, ok := v.(int64)
 	if !ok {
-		d.errAt(key, fmt.Sprintf("must be an integer, not %s", typeName(v)))
+		d.errAt(key, fmt.Sprintf("must be an integer, not %s", d.kind(key, v)))
 		return
 	}
 	if n < 0 || n > 1<<31 {
@@ -470,17 +481,46 @@ func (d *decoder) size(key string, v any, dst *int) {
 		}
 		*dst = n
 	default:
-		d.errAt(key, fmt.Sprintf("must be a size such as \"1MiB\" or a number of bytes, not %s", typeName(v)))
+		d.errAt(key, fmt.Sprintf("must be a size such as \"1MiB\" or a number of bytes, not %s", d.kind(key, v)))
 	}
 }
 
 func (d *decoder) boolean(key string, v any, dst *bool) {
 	b, ok := v.(bool)
 	if !ok {
-		d.errAt(key, fmt.Sprintf("must be true or false, not %s", typeName(v)))
+		d.errAt(key, fmt.Sprintf("must be true or false, not %s", d.kind(key, v)))
 		return
 	}
 	*dst = b
+}
+
+// quotedText matches the "…" and '…' parts of a TOML parse error message.
+var quotedText = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'[^']*'`)
+
+// secretKey reports whether the value of key (e.g. "sink[0].url" or the
+// parser's "sink.headers.Authorization") may be a secret that no message
+// may quote: the secret keys and every request header.
+func secretKey(key string) bool {
+	parts := strings.Split(key, ".")
+	for _, p := range parts {
+		if p == "headers" {
+			return true
+		}
+	}
+	switch parts[len(parts)-1] {
+	case "url", "bearer_token", "basic_auth_password", "secret":
+		return true
+	}
+	return false
+}
+
+// kind names the type of the value v of key for a message; it quotes a
+// string only when the key cannot hold a secret.
+func (d *decoder) kind(key string, v any) string {
+	if _, ok := v.(string); ok && secretKey(key) {
+		return "a string"
+	}
+	return typeName(v)
 }
 
 // typeName names a decoded TOML value's type for messages.

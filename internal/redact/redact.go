@@ -46,10 +46,14 @@ func URL(u *url.URL) string {
 }
 
 // String parses s as a URL and returns URL of it. A string that does not
-// parse is masked entirely, since it may be a secret.
+// parse as an absolute URL (with a scheme, and a host unless it is opaque)
+// is masked entirely, since it may be a secret pasted where a URL belongs.
 func String(s string) string {
+	if s == "" {
+		return ""
+	}
 	u, err := url.Parse(s)
-	if err != nil {
+	if err != nil || u.Scheme == "" || u.Host == "" && u.Opaque == "" {
 		return Mask
 	}
 	return URL(u)

@@ -25,6 +25,13 @@ func TestString(t *testing.T) {
 		{"https://h.example/in/9f86d081884c7d659a2feaa0c55ad015/post", "https://h.example/in/xxxxx/post"},
 		{"https://h.example/p#frag", "https://h.example/p#xxxxx"},
 		{"http://[::1]:namedport", "xxxxx"},
+		// Not an absolute URL: perhaps a token pasted where the URL belongs.
+		{"SECRETtokenOnlyLetters", "xxxxx"},
+		{"not a url SECRETtokenOnlyLetters", "xxxxx"},
+		{"/services/SECRETtokenOnlyLetters", "xxxxx"},
+		{"hooks.slack.com/services/T/B/SECRETtokenOnlyLetters", "xxxxx"},
+		{"mailto:ops@example.com", "mailto:xxxxx"},
+		{"ftp://user:pw@h/x", "ftp://xxxxx@h/x"},
 		{"", ""},
 	}
 	for _, tt := range tests {
