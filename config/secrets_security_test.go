@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,5 +86,29 @@ func TestSecretKey(t *testing.T) {
 		if got := secretKey(key); got != want {
 			t.Errorf("secretKey(%q) = %v, want %v", key, got, want)
 		}
+	}
+}
+
+// TestSafeDefaults: certificates are verified unless a sink says
+// insecure_skip_verify = true, and /metrics listens on loopback unless
+// listen is set.
+func TestSafeDefaults(t *testing.T) {
+	c := mustParse(t, "[[sink]]\ntype = \"loki\"\nurl = \"https://l/\"\n[[sink]]\ntype = \"alertmanager\"\nurl = \"https://a/\"\n"+
+		"[[sink]]\ntype = \"slack\"\nurl = \"https://s/\"\n[[sink]]\ntype = \"webhook\"\nurl = \"https://w/\"\n")
+	for _, s := range c.Sinks {
+		if s.HTTP.InsecureSkipVerify {
+			t.Errorf("%s sink: insecure_skip_verify is on by default", s.Type)
+		}
+	}
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		t.Fatalf("default listen %q: %v", c.Listen, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		t.Errorf("default listen %q is not a loopback address", c.Listen)
+	}
+	c = mustParse(t, "[[sink]]\ntype = \"loki\"\nurl = \"https://l/\"\ninsecure_skip_verify = true\n")
+	if !c.Sinks[0].HTTP.InsecureSkipVerify {
+		t.Errorf("insecure_skip_verify = true did not turn verification off")
 	}
 }

@@ -179,6 +179,9 @@ func buildSinks(cfg *config.Config, queue int, out io.Writer, log zerolog.Logger
 	s := &sinks{}
 	for _, sc := range cfg.Sinks {
 		slog := log.With().Str("sink", sc.Name).Logger()
+		if sc.HTTP.InsecureSkipVerify {
+			slog.Warn().Msg("insecure_skip_verify is set: this sink does not verify the server's TLS certificate, so anyone on the network path can read and change what it sends")
+		}
 		switch sc.Type {
 		case config.TypeLoki:
 			ls, err := loki.New(sc.Loki(log))
