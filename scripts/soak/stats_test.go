@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -129,5 +130,28 @@ func TestThousands(t *testing.T) {
 		if got := thousands(in); got != want {
 			t.Errorf("thousands(%d) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestWindows(t *testing.T) {
+	// 20 minutes sampled every minute; 1,000 deliveries a minute, all
+	// within 1 s except in minutes 10-12, where 100 a minute took 2.5 s.
+	var feed []sample
+	var fast, slow float64
+	for i := range 21 {
+		feed = append(feed, sample{T: float64(60 * i), Alive: true, Scraped: true, UTime: int64(60 * i), STime: int64(30 * i),
+			Buckets: []bucket{{1, fast}, {2, fast}, {2.5, fast + slow}, {inf, fast + slow}}})
+		if i >= 10 && i < 12 {
+			fast, slow = fast+900, slow+100
+		} else {
+			fast += 1000
+		}
+	}
+	worst, at, n := windows(feed, 0, 5*time.Minute)
+	if n != 4 || at != 10*time.Minute || math.Abs(worst.share-4800.0/5000) > 1e-9 {
+		t.Errorf("windows = %+v at %v of %d, want share 0.96 at 10m0s of 4", worst, at, n)
+	}
+	if got, want := windowCPU(feed, 5*time.Minute), []float64{1.5, 1.5, 1.5, 1.5}; cmp.Diff(want, got) != "" {
+		t.Errorf("windowCPU (-want +got):\n%s", cmp.Diff(want, got))
 	}
 }
