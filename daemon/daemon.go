@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -73,6 +74,7 @@ type Daemon struct {
 	tracker    *tracker
 	cls        atomic.Pointer[classify.Classifier]
 	rulesMu    sync.Mutex // serialises the consumer's use of rules with Reload
+	reloadMu   sync.Mutex // serialises Reload
 	rules      *ruleRunner
 	currentLib *patterns.Library // guarded by rulesMu after Run started
 	replay     replay            // entries after a restart that only feed the rules
@@ -88,6 +90,9 @@ type Daemon struct {
 	ready     atomic.Bool
 	stopping  atomic.Bool
 	readyOnce sync.Once
+
+	// stateHealth is used by the checkpoints, which run one at a time.
+	stateHealth stateHealth
 
 	// Consumer-side state, used by the goroutine that runs consume.
 	unitCount map[string]float64
@@ -197,8 +202,23 @@ func (d *Daemon) cursorAge() float64 {
 	return 0
 }
 
+// Pattern files are read as a snapshot, and read again patternSettle after
+// the first read began: only when both agree is the library used. A file
+// caught while it is being rewritten in place (truncated, then written), or
+// a directory caught between the rewrites of two files, is read again, up
+// to patternAttempts times; then the load fails and the previous library
+// stays. Writers that replace files atomically (rename) never need this.
+const (
+	patternSettle   = 50 * time.Millisecond
+	patternAttempts = 10
+)
+
+// errPatternsChanging is returned when the pattern files kept changing.
+var errPatternsChanging = errors.New("the pattern files kept changing while they were read")
+
 // loadPatterns loads the built-in library and the configured directories
-// that exist.
+// that exist, from a snapshot of their files that stayed the same for
+// patternSettle.
 func (d *Daemon) loadPatterns() (*patterns.Library, error) {
 	var dirs []string
 	for _, dir := range d.cfg.Patterns.Dirs {
@@ -208,11 +228,28 @@ func (d *Daemon) loadPatterns() (*patterns.Library, error) {
 		}
 		dirs = append(dirs, dir)
 	}
-	lib, err := patterns.Load(dirs)
-	if err != nil {
-		return nil, fmt.Errorf("load patterns: %w", err)
+	for attempt := 1; ; attempt++ {
+		start := time.Now()
+		snap, err := patterns.ReadSnapshot(dirs)
+		if err != nil {
+			return nil, fmt.Errorf("load patterns: %w", err)
+		}
+		lib, err := snap.Load()
+		if len(dirs) > 0 {
+			time.Sleep(time.Until(start.Add(patternSettle))) // the settle time, not a wait for a condition
+			again, rerr := patterns.ReadSnapshot(dirs)
+			if rerr != nil || !again.Equal(snap) {
+				if attempt == patternAttempts {
+					return nil, fmt.Errorf("load patterns from %s: %w (%d attempts)", strings.Join(dirs, ", "), errPatternsChanging, attempt)
+				}
+				continue
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load patterns: %w", err)
+		}
+		return lib, nil
 	}
-	return lib, nil
 }
 
 func (d *Daemon) recordReload(lib *patterns.Library, err error) {
@@ -228,14 +265,19 @@ func (d *Daemon) recordReload(lib *patterns.Library, err error) {
 // Reload loads the pattern files again (SIGHUP). On an error the previous
 // library stays in use and the error, naming every problem, is returned.
 func (d *Daemon) Reload() error {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
 	lib, err := d.loadPatterns()
 	d.recordReload(lib, err)
 	if err != nil {
 		d.log.Error().Err(err).Msg("reload patterns failed; keeping the previous set")
 		return err
 	}
-	d.cls.Store(classify.New(lib, classify.Options{RunbookBase: d.cfg.RunbookBase}))
+	// The classifier and the rules change together, between two batches:
+	// consume takes both under rulesMu.
+	cls := classify.New(lib, classify.Options{RunbookBase: d.cfg.RunbookBase})
 	d.rulesMu.Lock()
+	d.cls.Store(cls)
 	err = d.rules.replace(lib, d.cfg.RunbookBase)
 	d.currentLib = lib
 	d.rulesMu.Unlock()
@@ -508,9 +550,9 @@ func (d *Daemon) consume(b tail.FollowBatch) error {
 	if len(b.Entries) == 0 && len(events) == 0 {
 		return nil
 	}
-	cls := d.cls.Load()
 	clear(d.unitCount)
 	d.rulesMu.Lock()
+	cls := d.cls.Load() // under rulesMu: the same library as the rules
 	if d.rules.active() {
 		events = d.classifyWithRules(cls, b.Entries, events)
 	} else {
@@ -700,14 +742,19 @@ func (d *Daemon) gapEvent(g *tail.Gap) classify.Event {
 }
 
 // checkpoint saves the cursor the durable sinks are done with, and the
-// notification logs.
+// notification logs. What cannot be written (a full or read-only file
+// system) is tried again at the next checkpoint; delivery goes on.
 func (d *Daemon) checkpoint(dir *state.Dir) {
 	m, changed, snap := d.tracker.checkpoint()
+	var failed error
+	wrote := false
 	if changed {
 		err := dir.SaveCursor(state.Cursor{Cursor: m.cursor, Time: m.time, Saved: time.Now()})
+		wrote = true
 		if err != nil {
 			d.m.checkpointErr.Inc()
-			d.log.Error().Err(err).Str("cursor", m.cursor).Msg("save cursor")
+			failed = fmt.Errorf("save cursor %s: %w", m.cursor, err)
+			d.tracker.retry(true, snap)
 			snap = nil // it may be past the cursor on disk
 		} else {
 			d.m.checkpoints.Inc()
@@ -717,9 +764,11 @@ func (d *Daemon) checkpoint(dir *state.Dir) {
 	if snap != nil {
 		// After the cursor: a crash between the two writes leaves windows
 		// older than the cursor, which the next start replays up to it.
+		wrote = true
 		if err := saveSnap(dir, snap); err != nil {
 			d.m.checkpointErr.Inc()
-			d.log.Error().Err(err).Msg("save rule windows")
+			failed = cmp.Or(failed, fmt.Errorf("save rule windows: %w", err))
+			d.tracker.retry(false, snap)
 		}
 	}
 	for _, n := range d.sinks.notifiers {
@@ -731,11 +780,46 @@ func (d *Daemon) checkpoint(dir *state.Dir) {
 		if !changed {
 			continue
 		}
+		wrote = true
 		if err := dir.WriteFile(notifyFile(n.name), b); err != nil {
 			d.m.checkpointErr.Inc()
-			d.log.Error().Err(err).Str("sink", n.name).Msg("save notification log")
+			failed = cmp.Or(failed, fmt.Errorf("save notification log of sink %s: %w", n.name, err))
+			n.markDirty()
 		}
 	}
+	if wrote {
+		d.stateHealth.report(d.log, dir.Path(), failed)
+	}
+}
+
+// stateHealth reports state files that cannot be written: loudly at the
+// first failure, then at most once per stateReportEvery while it lasts, and
+// once when writing works again.
+type stateHealth struct {
+	failures int       // failed checkpoints in a row
+	reported time.Time // when the failure was last logged
+}
+
+// stateReportEvery bounds how often a lasting checkpoint failure is logged.
+const stateReportEvery = time.Minute
+
+func (h *stateHealth) report(log zerolog.Logger, path string, err error) {
+	now := time.Now()
+	if err == nil {
+		if h.failures > 0 {
+			log.Info().Str("state_dir", path).Int("failed_checkpoints", h.failures).
+				Msg("state directory writable again: cursor saved")
+		}
+		h.failures = 0
+		return
+	}
+	h.failures++
+	if h.failures > 1 && now.Sub(h.reported) < stateReportEvery {
+		return
+	}
+	h.reported = now
+	log.Error().Err(err).Str("state_dir", path).Int("failed_checkpoints", h.failures).
+		Msg("cannot checkpoint: " + state.Problem(err) + "; events are still delivered, and the cursor is saved as soon as the state directory can be written (a restart before then repeats the events since the last saved cursor)")
 }
 
 func notifyFile(sink string) string { return "notify-" + filepath.Base(sink) + ".json" }

@@ -67,6 +67,7 @@ type Notifier struct {
 	groups map[groupKey]*group
 	dirty  bool
 	wake   chan struct{}
+	last   time.Time // the clock's last reading, to notice a jump
 }
 
 type groupKey struct{ Host, Signature string }
@@ -127,6 +128,7 @@ func (n *Notifier) Add(events []classify.Event) {
 	now := n.now()
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.observe(now)
 	created := false
 	for i := range events {
 		ev := &events[i]
@@ -183,6 +185,7 @@ type message struct {
 func (n *Notifier) due(now time.Time) ([]message, time.Time) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.observe(now)
 	var out []message
 	var next time.Time
 	keys := make([]groupKey, 0, len(n.groups))
@@ -236,15 +239,77 @@ func (n *Notifier) due(now time.Time) ([]message, time.Time) {
 			n.dirty = true
 			continue
 		}
-		// Next look: the following group interval tick.
-		for !g.Next.After(now) {
-			g.Next = g.Next.Add(n.timing.GroupInterval)
+		// Next look: the following group interval tick, computed rather
+		// than stepped to (a log saved long ago, or a damaged one with a
+		// zero time, is many ticks behind).
+		if gi := n.timing.GroupInterval; !g.Next.After(now) {
+			g.Next = g.Next.Add((now.Sub(g.Next)/gi + 1) * gi)
+			if !g.Next.After(now) { // centuries behind: the product overflowed
+				g.Next = now.Add(gi)
+			}
 		}
 		if next.IsZero() || g.Next.Before(next) {
 			next = g.Next
 		}
 	}
 	return out, next
+}
+
+// observe notes a clock reading. When the clock went back (set by hand or
+// by NTP), the groups' times move back with it, as if no time had passed:
+// otherwise every message would wait until the clock caught up again. The
+// first reading after a notification log was loaded does the same for
+// times that lie in the future (the clock went back while cflogd was
+// stopped). A jump forward cannot be told from time passing: a group's
+// problems may then end (resolve_timeout) and come back as new, one more
+// message per group at most. The daemon's clock is time.Now, whose
+// monotonic reading hides jumps from all of this within one process; what
+// is left are the times saved across a restart. Called with n.mu held.
+func (n *Notifier) observe(now time.Time) {
+	last := n.last
+	n.last = now
+	if len(n.groups) == 0 {
+		return
+	}
+	var step time.Duration
+	if last.IsZero() {
+		var latest time.Time
+		for _, g := range n.groups {
+			latest = maxTime(latest, g.LastEvent, g.LastSent)
+			for _, a := range g.Alerts {
+				latest = maxTime(latest, a.LastSeen)
+			}
+		}
+		if !latest.After(now) {
+			return
+		}
+		step = now.Sub(latest)
+	} else if step = now.Sub(last); step >= 0 {
+		return
+	}
+	n.log.Warn().Dur("jump", step).Msg("the clock went back; notification timing carries on as if no time had passed")
+	for _, g := range n.groups {
+		g.Next = g.Next.Add(step)
+		if !g.LastSent.IsZero() {
+			g.LastSent = g.LastSent.Add(step)
+		}
+		g.LastEvent = g.LastEvent.Add(step)
+		for _, a := range g.Alerts {
+			a.LastSeen = a.LastSeen.Add(step)
+		}
+	}
+	n.dirty = true
+}
+
+// maxTime returns the latest of ts.
+func maxTime(ts ...time.Time) time.Time {
+	var m time.Time
+	for _, t := range ts {
+		if t.After(m) {
+			m = t
+		}
+	}
+	return m
 }
 
 // hasNew reports whether a problem joined since the last message.
@@ -331,6 +396,14 @@ func (n *Notifier) MarshalState() ([]byte, bool, error) {
 	return b, changed, nil
 }
 
+// markDirty makes the next MarshalState report a change: the last one could
+// not be saved.
+func (n *Notifier) markDirty() {
+	n.mu.Lock()
+	n.dirty = true
+	n.mu.Unlock()
+}
+
 // errBadState is wrapped when a notification log cannot be read.
 var errBadState = errors.New("bad notification log")
 
@@ -346,9 +419,18 @@ func (n *Notifier) UnmarshalState(b []byte) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.groups = map[groupKey]*group{}
+	n.last = time.Time{} // the next reading checks the loaded times
 	for _, g := range st.Groups {
+		if g == nil {
+			continue
+		}
 		if g.Alerts == nil {
 			g.Alerts = map[string]*alert{}
+		}
+		for fp, a := range g.Alerts {
+			if a == nil {
+				delete(g.Alerts, fp)
+			}
 		}
 		g.replayed = g.Covered
 		n.groups[groupKey{g.Host, g.Signature}] = g

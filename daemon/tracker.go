@@ -168,6 +168,20 @@ func (t *tracker) checkpoint() (mark, bool, *ruleSnap) {
 	return t.last, changed, snap
 }
 
+// retry undoes checkpoint's bookkeeping for what could not be written: the
+// cursor (when cursor is set) and the rule snapshot snap, so that the next
+// checkpoint writes them again even if no entry is read meanwhile.
+func (t *tracker) retry(cursor bool, snap *ruleSnap) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if cursor {
+		t.saved = ""
+	}
+	if snap != nil && t.snapOut == snap {
+		t.snapOut = nil
+	}
+}
+
 // depth returns the batches in flight.
 func (t *tracker) depth() int {
 	t.mu.Lock()

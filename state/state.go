@@ -10,10 +10,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -44,7 +46,8 @@ func Open(path string) (*Dir, error) {
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
 		// Created by someone else or an older version: tighten it.
-		if err := os.Chmod(path, 0o700); err != nil {
+		// On a read-only file system nothing can be written there anyway.
+		if err := os.Chmod(path, 0o700); err != nil && !errors.Is(err, syscall.EROFS) {
 			return nil, fmt.Errorf("restrict state directory %s: %w", path, err)
 		}
 	}
@@ -94,7 +97,7 @@ func (d *Dir) ReadFile(name string) ([]byte, error) {
 func writeAtomic(dir, name string, data []byte) (err error) {
 	f, err := os.CreateTemp(dir, name+tmpMarker+"*")
 	if err != nil {
-		return fmt.Errorf("write state file %s: %w", name, err)
+		return fmt.Errorf("write state file %s: %w", filepath.Join(dir, name), err)
 	}
 	tmp := f.Name()
 	defer func() {
@@ -104,19 +107,19 @@ func writeAtomic(dir, name string, data []byte) (err error) {
 		}
 	}()
 	if err := f.Chmod(0o600); err != nil {
-		return fmt.Errorf("write state file %s: %w", name, err)
+		return fmt.Errorf("write state file %s: %w", filepath.Join(dir, name), err)
 	}
 	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("write state file %s: %w", name, err)
+		return fmt.Errorf("write state file %s: %w", filepath.Join(dir, name), err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync state file %s: %w", name, err)
+		return fmt.Errorf("sync state file %s: %w", filepath.Join(dir, name), err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("write state file %s: %w", name, err)
+		return fmt.Errorf("write state file %s: %w", filepath.Join(dir, name), err)
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("replace state file %s: %w", name, err)
+		return fmt.Errorf("replace state file %s: %w", filepath.Join(dir, name), err)
 	}
 	// The rename is durable once the directory is synced.
 	if df, err := os.Open(dir); err == nil {
@@ -124,6 +127,21 @@ func writeAtomic(dir, name string, data []byte) (err error) {
 		df.Close()
 	}
 	return nil
+}
+
+// Problem says in a few words why a state file could not be written, for a
+// log line a person acts on: the file system is full or read-only, or
+// permission is denied. Other errors give "cannot write the state directory".
+func Problem(err error) string {
+	switch {
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return "the state directory's file system is full"
+	case errors.Is(err, syscall.EROFS):
+		return "the state directory's file system is read-only"
+	case errors.Is(err, fs.ErrPermission):
+		return "no permission to write in the state directory"
+	}
+	return "cannot write the state directory"
 }
 
 // Cursor is the saved journal position: every event from entries up to and
@@ -150,6 +168,9 @@ var ErrNoCursor = errors.New("no saved cursor")
 // be used; the daemon then starts at its initial position.
 var ErrCorrupt = errors.New("cursor file is corrupt")
 
+// maxCursorFile is the largest cursor file LoadCursor reads.
+const maxCursorFile = 64 << 10
+
 // SaveCursor replaces the cursor file.
 func (d *Dir) SaveCursor(c Cursor) error {
 	if !validCursor(c.Cursor) {
@@ -167,12 +188,22 @@ func (d *Dir) SaveCursor(c Cursor) error {
 // file is truncated, not JSON or holds no journal cursor.
 func (d *Dir) LoadCursor() (Cursor, error) {
 	p := filepath.Join(d.path, CursorFile)
-	b, err := os.ReadFile(p)
+	r, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Cursor{}, ErrNoCursor
 	}
 	if err != nil {
 		return Cursor{}, fmt.Errorf("read cursor file: %w", err)
+	}
+	defer r.Close()
+	// A cursor file is a few hundred bytes; a huge one is garbage and is
+	// not read into memory.
+	b, err := io.ReadAll(io.LimitReader(r, maxCursorFile+1))
+	if err != nil {
+		return Cursor{}, fmt.Errorf("read cursor file: %w", err)
+	}
+	if len(b) > maxCursorFile {
+		return Cursor{}, fmt.Errorf("%w: %s: larger than %d bytes", ErrCorrupt, p, maxCursorFile)
 	}
 	var f cursorFile
 	if err := json.Unmarshal(b, &f); err != nil {
