@@ -11,14 +11,10 @@ import (
 
 // lock takes an exclusive flock on path; the returned function releases it.
 func lock(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if errors.Is(err, syscall.EROFS) {
-		// A read-only file system (remounted after disk errors, say): the
-		// lock works on a read-only descriptor of an existing lock file,
-		// and the daemon runs on, reporting every state file it cannot
-		// write.
-		f, err = os.Open(path)
-	}
+	// Read-only: flock needs no write access, and a descriptor open for
+	// writing would keep the file system from being remounted read-only
+	// (and on a read-only file system an existing lock file still opens).
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
