@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -361,7 +362,7 @@ func (d *decoder) secret(table string, m map[string]any, k, key string, dst *red
 		if !d.path(kk, f, &p) {
 			return
 		}
-		b, err := os.ReadFile(p)
+		b, err := readSecretFile(p)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				err = fmt.Errorf("%w: %s", errNotFound, p)
@@ -376,6 +377,35 @@ func (d *decoder) secret(table string, m map[string]any, k, key string, dst *red
 		}
 		*dst = redact.Secret(s)
 	}
+}
+
+// maxSecretFile bounds what a *_file key reads: secrets are short, and a
+// path such as /dev/zero must not exhaust the memory.
+const maxSecretFile = 64 << 10
+
+// readSecretFile reads a secret file: a regular file (so that a FIFO or a
+// device cannot block or flood the start) of at most maxSecretFile bytes.
+func readSecretFile(p string) ([]byte, error) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", p)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxSecretFile {
+		return nil, fmt.Errorf("%s is larger than %d KiB", p, maxSecretFile>>10)
+	}
+	return b, nil
 }
 
 // path reads a file path; a relative one is taken relative to the
