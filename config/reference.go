@@ -92,13 +92,13 @@ min_severity = "info"
 
 // referenceLegend explains the value types, above the tables.
 const referenceLegend = `TOML; every key has a default, so an empty file (or none) works. Unknown keys, keys that do not
-apply to a sink's type and bad values stop cflogd with exit code 2 and one message per problem naming
-the key and its line. Types: a *duration* is a Go duration ('250ms', '10s', '5m', '4h') or days
-('2d'); a *size* is '1MiB', '512KiB', '1MB' or a number of bytes; a *path* relative to the
+apply to a sink's type and bad values stop cflogd with exit code 2 and one message per problem
+naming the key and its line. Types: a *duration* is a Go duration ('250ms', '10s', '5m', '4h') or
+days ('2d'); a *size* is '1MiB', '512KiB', '1MB' or a number of bytes; a *path* relative to the
 configuration file's directory is taken from there. A *secret* is given inline or, better, with its
-'_file' key naming a file whose content (without a trailing newline) is the value; with systemd's
-'LoadCredential=' that is '/run/credentials/cflogd.service/NAME'. Secrets never appear in logs, errors
-or metrics.`
+'_file' key naming a regular file of at most 64 KiB whose content (without a trailing newline) is
+the value; with systemd's 'LoadCredential=' that is '/run/credentials/cflogd.service/NAME'. Secrets
+never appear in logs, errors or metrics.`
 
 // Reference returns the Markdown reference of every configuration key, with
 // its type, default and meaning, generated from the configuration types'
