@@ -743,3 +743,280 @@ func localJSONFile(dir, name string) bool {
 	b, err := os.ReadFile(filepath.Join(dir, name))
 	return err == nil && json.Valid(b)
 }
+
+// The site pattern versions of the SIGHUP storm: two files each, three
+// signatures in all, spread differently, so that a library that mixed the
+// files of two versions, or held part of a file, has another set.
+var localSiteVersions = []map[string][]string{
+	{"f1.yaml": {"site.a_alpha:alpha"}, "f2.yaml": {"site.a_beta:beta", "site.a_gamma:gamma"}},
+	{"f1.yaml": {"site.b_alpha:alpha", "site.b_gamma:gamma"}, "f2.yaml": {"site.b_beta:beta"}},
+}
+
+var localSiteWords = []string{"alpha", "beta", "gamma"}
+
+// localSiteFile renders signatures "id:word" as a pattern file, one chunk
+// per signature; bad makes the last one invalid.
+func localSiteFile(sigs []string, bad bool) [][]byte {
+	chunks := [][]byte{[]byte("signatures:\n")}
+	for i, s := range sigs {
+		id, word, _ := strings.Cut(s, ":")
+		sev := "warning"
+		if bad && i == len(sigs)-1 {
+			sev = "loud"
+		}
+		chunks = append(chunks, fmt.Appendf(nil, "  - id: %s\n    units: [chainfire]\n    summary: \"site %s\"\n    severity: %s\n    anchor: log-analysis\n    match: 'site %s marker'\n", id, word, sev, word))
+	}
+	return chunks
+}
+
+// localWriteInPlace rewrites a file as a careless tool does: truncate, then
+// the chunks with a pause between them.
+func localWriteInPlace(t *testing.T, path string, chunks [][]byte, pause time.Duration) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer f.Close()
+	for i, c := range chunks {
+		if i > 0 && pause > 0 {
+			time.Sleep(pause) // the careless writer's pace
+		}
+		if _, err := f.Write(c); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// localWriteVersion writes version v (bad: with an invalid signature) into
+// dir, file by file, each in place.
+func localWriteVersion(t *testing.T, dir string, v int, bad bool, pause time.Duration) {
+	for _, name := range []string{"f1.yaml", "f2.yaml"} {
+		localWriteInPlace(t, filepath.Join(dir, name), localSiteFile(localSiteVersions[v][name], bad && name == "f2.yaml"), pause)
+	}
+}
+
+// localWriteSiteLines appends a journal file of n chainfire lines per site
+// word: "WARN chainfire_site: site alpha marker 17".
+func localWriteSiteLines(t *testing.T, j *e2eJournal, name string, n int) {
+	t.Helper()
+	var b []byte
+	for k := range n * len(localSiteWords) {
+		i := j.n
+		j.n++
+		ts := j.base.Add(time.Duration(i) * time.Millisecond)
+		b = e2eField(b, "__REALTIME_TIMESTAMP", fmt.Sprint(ts.UnixMicro()))
+		b = e2eField(b, "__MONOTONIC_TIMESTAMP", fmt.Sprint(5_000_000_000+int64(i)*1000))
+		b = e2eField(b, "_BOOT_ID", e2eBoot)
+		b = e2eField(b, "_HOSTNAME", "node01")
+		b = e2eField(b, "_SYSTEMD_UNIT", "chainfire.service")
+		b = e2eField(b, "SYSLOG_IDENTIFIER", "chainfire")
+		b = e2eField(b, "_PID", "1234")
+		b = e2eField(b, "PRIORITY", "4")
+		b = e2eField(b, "MESSAGE", fmt.Sprintf("WARN chainfire_site: site %s marker %d", localSiteWords[k%len(localSiteWords)], i))
+		b = append(b, '\n')
+	}
+	tmp := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command(journalRemote, "-o", tmp, "-")
+	cmd.Stdin = bytes.NewReader(b)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", journalRemote, err, out)
+	}
+	if err := os.Rename(tmp, filepath.Join(j.dir, name)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// localStdoutEvents returns the events the stdout sink printed: signature
+// by cursor, and how many times each cursor came.
+func localStdoutEvents(t *testing.T, out string) (sigs map[string]string, msgs map[string]string, times map[string]int) {
+	t.Helper()
+	sigs, msgs, times = map[string]string{}, map[string]string{}, map[string]int{}
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.Contains(line, `"signature":`) {
+			continue
+		}
+		var ev struct {
+			Signature, Cursor, Message string
+			Derived                    bool
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("stdout line %q: %v", line, err)
+		}
+		if ev.Derived {
+			continue
+		}
+		sigs[ev.Cursor], msgs[ev.Cursor] = ev.Signature, ev.Message
+		times[ev.Cursor]++
+	}
+	return sigs, msgs, times
+}
+
+func TestChaosSIGHUPStorm(t *testing.T) {
+	bin := buildCflogd(t)
+	j := newE2EJournal(t)
+	patDir := t.TempDir()
+	localWriteVersion(t, patDir, 0, false, 0)
+	listen := fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t))
+	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`
+state_dir = %q
+listen = %q
+[journal]
+directory = %q
+initial_position = "head"
+[patterns]
+dirs = [%q]
+[[sink]]
+type = "stdout"
+`, filepath.Join(t.TempDir(), "state"), listen, j.dir, patDir))
+	p := startDaemon(t, bin, cfg)
+	waitFor(t, "the first load", 15*time.Second, func() bool {
+		return metric(t, listen, "cflogd_patterns_last_reload_successful", "") == 1
+	})
+	want := metric(t, listen, "cflogd_patterns_signatures", "") // the built-in library and 3
+
+	storm := localDur(5*time.Second, 30*time.Second)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	run := func(f func()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f()
+		}()
+	}
+	// SIGHUP every 100 ms.
+	var hups int
+	run(func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				p.cmd.Process.Signal(syscall.SIGHUP)
+				hups++
+			}
+		}
+	})
+	// The pattern files rewritten in place: version A, B, then B with an
+	// invalid signature, and so on, at an uneven pace.
+	var rewrites int
+	run(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Duration(i*37%150) * time.Millisecond): // the writer's pace
+			}
+			localWriteVersion(t, patDir, i%2, i%3 == 2, 5*time.Millisecond)
+			rewrites++
+		}
+	})
+	// The journal grows: 30 site lines every 200 ms.
+	var files int
+	run(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Millisecond): // the journal's growth rate
+			}
+			localWriteSiteLines(t, j, fmt.Sprintf("s%03d.journal", files), 10)
+			files++
+		}
+	})
+	// The library in use, sampled every 20 ms: always a whole version.
+	seen := map[float64]int{}
+	var okSeen [2]int
+	run(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond): // the sampling rate
+			}
+			if n := metric(t, listen, "cflogd_patterns_signatures", ""); n >= 0 {
+				seen[n]++
+			}
+			if ok := metric(t, listen, "cflogd_patterns_last_reload_successful", ""); ok == 0 || ok == 1 {
+				okSeen[int(ok)]++
+			}
+		}
+	})
+	time.Sleep(storm) // the storm's length
+	close(stop)
+	wg.Wait()
+	select {
+	case <-p.done:
+		t.Fatalf("cflogd exited during the SIGHUP storm: %v", p.err)
+	default:
+	}
+	for n, k := range seen {
+		if n != want {
+			t.Errorf("cflogd_patterns_signatures was %v in %d samples; a whole version has %v", n, k, want)
+		}
+	}
+	if okSeen[0] == 0 || okSeen[1] == 0 {
+		t.Errorf("reloads: %d samples failed, %d succeeded; the storm should show both", okSeen[0], okSeen[1])
+	}
+	t.Logf("storm of %v: %d SIGHUPs, %d rewrites of the pattern files, %d journal files; samples of the last reload: %d failed, %d succeeded",
+		storm, hups, rewrites, files, okSeen[0], okSeen[1])
+
+	// The last reload decides the metric and the library: a valid version
+	// (1), then an invalid one (0, the previous set stays), then another
+	// valid one (1).
+	steps := []struct {
+		v      int
+		bad    bool
+		ok     float64
+		prefix string // of the site events that follow
+	}{
+		{0, false, 1, "site.a_"},
+		{1, true, 0, "site.a_"},
+		{1, false, 1, "site.b_"},
+	}
+	for i, s := range steps {
+		localWriteVersion(t, patDir, s.v, s.bad, 0)
+		sent := time.Now()
+		p.cmd.Process.Signal(syscall.SIGHUP)
+		waitFor(t, fmt.Sprintf("step %d's reload", i), 15*time.Second, func() bool {
+			ok := metric(t, listen, "cflogd_patterns_last_reload_successful", "")
+			at := metric(t, listen, "cflogd_patterns_last_reload_success_timestamp_seconds", "")
+			return ok == s.ok && (s.ok == 0 || at >= float64(sent.UnixNano())/1e9)
+		})
+		from := j.n
+		localWriteSiteLines(t, j, fmt.Sprintf("step%d.journal", i), 5)
+		waitFor(t, "the step's events", 15*time.Second, func() bool {
+			sigs, _, _ := localStdoutEvents(t, p.out.String())
+			return len(sigs) == j.n
+		})
+		sigs, msgs, _ := localStdoutEvents(t, p.out.String())
+		for c, sig := range sigs {
+			var word string
+			var at int
+			fmt.Sscanf(msgs[c], "WARN chainfire_site: site %s marker %d", &word, &at)
+			if at >= from && !strings.HasPrefix(sig, s.prefix) {
+				t.Errorf("step %d: %q classified as %s, want %s%s", i, msgs[c], sig, s.prefix, word)
+			}
+		}
+	}
+	p.term(t)
+
+	// Every site line gave exactly one event, from one whole version.
+	sigs, msgs, times := localStdoutEvents(t, p.out.String())
+	lines := j.n
+	if len(sigs) != lines {
+		t.Errorf("%d events for %d site lines", len(sigs), lines)
+	}
+	for c, sig := range sigs {
+		word := strings.Fields(msgs[c])[3]
+		if sig != "site.a_"+word && sig != "site.b_"+word {
+			t.Errorf("line %q classified as %s", msgs[c], sig)
+		}
+		if times[c] != 1 {
+			t.Errorf("line %q delivered %d times", msgs[c], times[c])
+		}
+	}
+}
