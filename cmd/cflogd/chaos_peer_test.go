@@ -27,6 +27,9 @@ import (
 //
 // With CFLOGD_CHAOS=full they run at full length (429 for 30 s, a 20 s
 // stall, 20 kills); otherwise shortened, as part of go test ./....
+// TestChaosKill9Random logs its worst-case duplicate count and appends it
+// to the file CFLOGD_CHAOS_REPORT names, if any; CFLOGD_CHAOS_SEED repeats
+// a run's kill points.
 
 // The journal grows by peerChunkEntries entries (about half of them
 // events) every peerChunkEvery.
@@ -205,10 +208,11 @@ func (r *peerRig) outage(d time.Duration) peerOutage {
 		if full.IsZero() && s.depth == peerQueue {
 			full = s.at
 		}
-		// Settled: the reader stopped and the last checkpoint before the
-		// failure was written a while ago.
-		if o.settled.at.IsZero() && !o.firstFail.at.IsZero() && !full.IsZero() &&
-			s.at.Sub(o.firstFail.at) > time.Second && s.at.Sub(full) > time.Second {
+		// Settled: the reader stopped a while ago, and the checkpoint of
+		// what was accepted before the fault was written (the interval
+		// is 500ms).
+		if o.settled.at.IsZero() && !full.IsZero() &&
+			s.at.Sub(o.before.at) > 1500*time.Millisecond && s.at.Sub(full) > time.Second {
 			o.settled = s
 		}
 	})
