@@ -227,6 +227,11 @@ func TestHostileLinesStayData(t *testing.T) {
 				for k, v := range a.Annotations {
 					switch k {
 					case "summary", "description":
+						for _, markup := range []string{"<!", "<@", "<http", "@here", "@channel", "](http"} {
+							if strings.Contains(v, markup) {
+								t.Errorf("annotation %s carries %q from a log line: %.200q", k, markup, v)
+							}
+						}
 					case "runbook_url":
 						if !strings.HasPrefix(v, classify.DefaultRunbookBase) || strings.Contains(v, "evil") {
 							t.Errorf("runbook_url %q does not come from the library", v)

@@ -244,8 +244,8 @@ func (s *Sink) Alerts(events []classify.Event) []Alert {
 		}
 		s.active[k] = sp
 		ann := map[string]string{
-			"summary":     valid(g.last.Summary),
-			"description": valid(g.last.Message),
+			"summary":     defang(valid(g.last.Summary)),
+			"description": defang(valid(g.last.Message)),
 			"runbook_url": g.last.Runbook,
 		}
 		for k, v := range ann {
@@ -310,6 +310,24 @@ func valid(s string) string {
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
+
+// wordJoiner is U+2060: invisible where an annotation is shown, but it
+// stops chat receivers from reading what follows as markup.
+const wordJoiner = "\u2060"
+
+// defang keeps text that came from a log line from becoming a mention or a
+// link in whatever receiver Alertmanager routes to: Slack's <!channel>,
+// <@U123> and <https://x|y>, @here and @channel, and markdown's [text](url)
+// all have a word joiner put into them, so a person still reads the line
+// as it was logged.
+func defang(s string) string {
+	if !strings.ContainsAny(s, "<@]") {
+		return s
+	}
+	return annotationReplacer.Replace(s)
+}
+
+var annotationReplacer = strings.NewReplacer("<", "<"+wordJoiner, "@", "@"+wordJoiner, "](", "]"+wordJoiner+"(")
 
 func minTime(a, b time.Time) time.Time {
 	if a.Before(b) {

@@ -282,7 +282,7 @@ func TestAlertmanager(t *testing.T) {
 		}
 		want := []seen{{
 			Labels:      map[string]string{"alertname": "chainfire.rocksdb_stall", "severity": "error", "host": "node01", "unit": "chainfire.service"},
-			Annotations: map[string]string{"summary": ev.Summary, "description": ev.Message, "runbook_url": ev.Runbook},
+			Annotations: map[string]string{"summary": ev.Summary, "description": defang(ev.Message), "runbook_url": ev.Runbook},
 			StartsAt:    ev.Time.Time,
 			EndsAt:      wantEnd,
 			State:       "active",
@@ -307,4 +307,35 @@ func TestAlertmanager(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // poll interval, bounded by the deadline
 	}
 	check(now.Add(10 * time.Minute))
+}
+
+func TestAnnotationsNeverMentionOrLink(t *testing.T) {
+	s, _ := newSink(t, Config{URL: "http://am:9093", ResolveTimeout: time.Minute})
+	tests := []struct{ name, line, want string }{
+		{"plain", "RocksDB stall detected, duration=1200ms", "RocksDB stall detected, duration=1200ms"},
+		{"slack channel", "stall <!channel> wake up", "stall <\u2060!channel> wake up"},
+		{"slack link", "see <https://evil.example|runbook>", "see <\u2060https://evil.example|runbook>"},
+		{"slack user", "ping <@U0123>", "ping <\u2060@\u2060U0123>"},
+		{"at here", "@here @channel", "@\u2060here @\u2060channel"},
+		{"markdown link", "[runbook](https://evil.example)", "[runbook]\u2060(https://evil.example)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := event(time.Now(), "chainfire.rocksdb_stall", patterns.Error)
+			ev.Message, ev.Summary = tt.line, "summary: "+tt.line
+			alerts := s.Alerts([]classify.Event{ev})
+			if len(alerts) != 1 {
+				t.Fatalf("%d alerts, want 1", len(alerts))
+			}
+			got := map[string]string{"summary": alerts[0].Annotations["summary"], "description": alerts[0].Annotations["description"]}
+			want := map[string]string{"summary": "summary: " + tt.want, "description": tt.want}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("annotations (-want +got):\n%s", diff)
+			}
+			// Removing the joiners gives the line back as it was logged.
+			if back := strings.ReplaceAll(got["description"], "\u2060", ""); back != tt.line {
+				t.Errorf("description without joiners %q, want %q", back, tt.line)
+			}
+		})
+	}
 }
