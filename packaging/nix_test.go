@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -126,4 +127,48 @@ func TestNixModuleMatchesUnit(t *testing.T) {
 			t.Errorf("the NixOS module sets %s, the unit does not", key)
 		}
 	}
+}
+
+// TestNixDocSnippetsParse checks that every ```nix block of the README and
+// docs/packaging.md parses, so the examples people copy are valid Nix.
+func TestNixDocSnippetsParse(t *testing.T) {
+	ni := needTool(t, "nix-instantiate", "nix-bin")
+	blocks := 0
+	for _, doc := range []string{"../README.md", "../docs/packaging.md"} {
+		text, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, block := range nixBlocks(string(text)) {
+			blocks++
+			t.Run(filepath.Base(doc)+"#"+strconv.Itoa(i+1), func(t *testing.T) {
+				cmd := exec.Command(ni, "--parse", "-E", block)
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Errorf("nix-instantiate --parse of the nix block %d of %s: %v\n%s\n%s", i+1, doc, err, out, block)
+				}
+			})
+		}
+	}
+	if blocks < 2 {
+		t.Errorf("%d nix blocks in the README and docs/packaging.md, want the NixOS examples in both", blocks)
+	}
+}
+
+// nixBlocks returns the bodies of the fenced ```nix blocks of a Markdown text.
+func nixBlocks(md string) []string {
+	var out []string
+	var cur []string
+	in := false
+	for _, line := range strings.Split(md, "\n") {
+		switch {
+		case !in && strings.TrimSpace(line) == "```nix":
+			in, cur = true, nil
+		case in && strings.TrimSpace(line) == "```":
+			in = false
+			out = append(out, strings.Join(cur, "\n"))
+		case in:
+			cur = append(cur, line)
+		}
+	}
+	return out
 }
