@@ -587,6 +587,10 @@ func TestChaosStateDirReadOnly(t *testing.T) {
 	if c := readCursor(t, r.stateDir); c != before {
 		t.Errorf("the cursor file changed on a read-only file system: %s", c)
 	}
+	if n := metric(t, r.listen, "cflogd_checkpoint_errors_total", ""); n <= 0 {
+		t.Errorf("cflogd_checkpoint_errors_total %v on a read-only state directory, want > 0", n)
+	}
+	localHealthy(t, r.listen)
 
 	// cflogd restarts while the file system is still read-only: it starts
 	// after the saved cursor, delivers, and reports.
