@@ -458,11 +458,49 @@ func (d *decoder) strmap(key string, v any, dst *map[string]string) {
 	out := make(map[string]string, len(m))
 	for _, k := range d.ordered(m, key+".") {
 		var s string
-		if d.str(key+"."+k, m[k], &s) {
-			out[k] = s
+		if !d.str(key+"."+k, m[k], &s) {
+			continue
 		}
+		if key == "headers" || strings.HasSuffix(key, ".headers") {
+			if !validHeaderName(k) {
+				d.errAt(key+"."+k, "not a valid HTTP header name")
+				continue
+			}
+			if !validHeaderValue(s) {
+				// The value is not shown: a header may hold a secret.
+				d.errAt(key+"."+k, "header value has a line break or another control character")
+				continue
+			}
+		}
+		out[k] = s
 	}
 	*dst = out
+}
+
+// validHeaderName reports whether k is an HTTP token (RFC 9110, 5.6.2).
+func validHeaderName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// validHeaderValue reports whether v has no control character but tab, so
+// it cannot split a request into more headers.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *decoder) duration(key string, v any, dst *time.Duration) {
