@@ -818,8 +818,8 @@ func (h *stateHealth) report(log zerolog.Logger, path string, err error) {
 		return
 	}
 	h.reported = now
-	log.Error().Err(err).Str("state_dir", path).Int("failed_checkpoints", h.failures).
-		Msg("cannot checkpoint: " + state.Problem(err) + "; events are still delivered, and the cursor is saved as soon as the state directory can be written (a restart before then repeats the events since the last saved cursor)")
+	log.Error().Err(err).Str("state_dir", path).Str("problem", state.Problem(err)).Int("failed_checkpoints", h.failures).
+		Msg("cannot checkpoint; events are still delivered, and the cursor is saved as soon as the state directory can be written (a restart before then repeats the events since the last saved cursor)")
 }
 
 func notifyFile(sink string) string { return "notify-" + filepath.Base(sink) + ".json" }

@@ -537,7 +537,7 @@ func TestChaosStateDirFull(t *testing.T) {
 	}
 	time.Sleep(time.Second) // a few more checkpoint intervals of failures
 	out := p.out.String()
-	if n := strings.Count(out, "cannot checkpoint: the state directory's file system is full"); n != 1 {
+	if n := strings.Count(out, `"problem":"the state directory's file system is full"`); n != 1 || strings.Count(out, "cannot checkpoint") != 1 {
 		t.Errorf("the full state directory was reported %d times, want once (then at most once a minute)", n)
 	}
 	if !strings.Contains(out, `"state_dir":"`+r.stateDir+`"`) || !strings.Contains(out, "no space left on device") {
@@ -579,7 +579,7 @@ func TestChaosStateDirReadOnly(t *testing.T) {
 	want, order = r.grow(t)
 	waitDelivered(t, r.vl, want, 30*time.Second, nil)
 	waitFor(t, "the report", 10*time.Second, func() bool {
-		return strings.Contains(p.out.String(), "cannot checkpoint: the state directory's file system is read-only")
+		return strings.Contains(p.out.String(), `"problem":"the state directory's file system is read-only"`)
 	})
 	if out := p.out.String(); !strings.Contains(out, `"state_dir":"`+r.stateDir+`"`) || !strings.Contains(out, "read-only file system") {
 		t.Errorf("the report does not name the state directory %s and the error:\n%s", r.stateDir, tail4k(out))
@@ -599,7 +599,7 @@ func TestChaosStateDirReadOnly(t *testing.T) {
 	want, order = r.grow(t)
 	waitDelivered(t, r.vl, want, 30*time.Second, nil)
 	waitFor(t, "the report after the restart", 10*time.Second, func() bool {
-		return strings.Contains(p.out.String(), "cannot checkpoint: the state directory's file system is read-only")
+		return strings.Contains(p.out.String(), `"problem":"the state directory's file system is read-only"`)
 	})
 	if strings.Contains(p.out.String(), "starting at the initial position") {
 		t.Errorf("the restart on a read-only state directory did not use the saved cursor")
