@@ -56,6 +56,13 @@ func (a *app) runDaemon(ctx context.Context, args []string) int {
 	if f.fs.NArg() > 0 {
 		return a.usageError(c, "unexpected argument %q", f.fs.Arg(0))
 	}
+	// SIGHUP is caught from the start: one that arrives while the
+	// configuration loads and the journal opens is held (the channel keeps
+	// one) and reloads once the daemon exists, instead of killing it.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
 	explicit := false
 	f.fs.Visit(func(fl *flag.Flag) { explicit = explicit || fl.Name == "config" })
 
@@ -75,9 +82,6 @@ func (a *app) runDaemon(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	go func() {
 		for range hup {
 			d.Reload() // logs what failed; the old library stays
