@@ -4,8 +4,9 @@
 # runs vet, a CGO_ENABLED=0 build, the shipped library's check, the unit,
 # integration and end-to-end tests (real journal files written by
 # systemd-journal-remote, real peers on 127.0.0.1), the packaging test
-# (installs and purges the .deb: run it as root on a machine you can change)
-# and each fuzz target briefly. FUZZTIME overrides the per-target fuzzing
+# (installs and purges the .deb: run it as root on a machine you can change),
+# the chaos suite in its short form (part of go test), a 2-minute soak and
+# each fuzz target briefly. FUZZTIME overrides the per-target fuzzing
 # time (default 15s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,5 +25,7 @@ echo "== go test"
 go test -count=1 ./...
 echo "== packaging (.deb built, installed, used and purged; unit verified; nix parsed)"
 scripts/test-packaging.sh
+echo "== soak, short form (${SOAK_DURATION:-2m} at 5,000 entries/s; make soak runs 1h)"
+DURATION="${SOAK_DURATION:-2m}" scripts/soak.sh
 echo "== fuzz (${FUZZTIME:-15s} each)"
 scripts/fuzz.sh "${FUZZTIME:-15s}"
