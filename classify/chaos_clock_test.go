@@ -60,27 +60,32 @@ func TestChaosClockJumpRules(t *testing.T) {
 	}
 }
 
-// backJumpHandled turns on TestChaosClockJumpBackBetweenStorms once the
-// rules tell a clock stepped back from late entries.
-const backJumpHandled = false
-
+// TestChaosClockJumpBackBetweenStorms: a storm, quiet, then the clock goes
+// back an hour and another storm comes 30 minutes (of real time) after the
+// first: it fires.
+//
+// The entries carry journal cursors, whose monotonic times measure the
+// step, so the first storm's window moves onto the new clock, 30 minutes
+// before the second. With timestamps alone this journal is the same, entry
+// for entry, as one whose storm goes on across the step ("back 1h in a
+// storm" with 3 entries after the step): at the third entry after the step
+// one must fire and the other must not. Without the monotonic clock the
+// rules take the second storm for the first going on (see
+// TestRulesClockStep: "between storms, no monotonic clock").
 func TestChaosClockJumpBackBetweenStorms(t *testing.T) {
-	// A storm, quiet, then the clock goes back an hour and another storm
-	// comes 30 minutes (of real time) after the first: it must fire.
-	//
-	// It does not yet: the window's high-water mark stays at the first
-	// storm, and entries more than a window older than it are dropped as
-	// late, so for as long as the clock was set back (minus the quiet time)
-	// no storm is seen on that host. Telling a clock stepped back from late
-	// entries needs a bound on lateness (or the monotonic timestamps, which
-	// tail.Entry does not carry); see the chaos report.
-	if !backJumpHandled {
-		t.Skip("known gap: a storm within an hour after the journal's clock went back an hour is not detected")
-	}
 	c, lib := rulesLib(t)
-	lines := cat(every(0, 10*sec, 3, lineTimeout), every(30*minute-time.Hour, 10*sec, 3, lineTimeout))
-	got := firedOf(run(c, NewRules(lib, Options{}), entries(lines)))
-	if len(got) != 2 {
-		t.Errorf("derived events: %d (%v), want 2: the second storm came after the clock went back", len(got), got)
+	// On real time; the clock goes back an hour after the first storm.
+	lines := cat(every(0, 10*sec, 3, lineTimeout), every(30*minute, 10*sec, 3, lineTimeout))
+	es := steppedEntries(lines, true, stepAt{from: 3, by: -time.Hour})
+	if got, want := es[3].Time.Sub(t0), 30*minute-time.Hour; got != want {
+		t.Fatalf("the second storm begins at %v on the clock, want %v", got, want)
+	}
+	got := shortCursors(firedOf(run(c, NewRules(lib, Options{}), es)))
+	want := []fired{
+		{Rule: "chainfire.election_storm", At: 20 * sec, Host: "node01", Count: 3, First: "c1", Last: "c3"},
+		{Rule: "chainfire.election_storm", At: 30*minute - time.Hour + 20*sec, Host: "node01", Count: 3, First: "c4", Last: "c6"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("derived events (-want +got):\n%s", diff)
 	}
 }

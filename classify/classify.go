@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/cespare/xxhash/v2"
@@ -28,6 +29,11 @@ type Options struct {
 	// RunbookBase is the URL prefix of the runbook links; empty means
 	// DefaultRunbookBase.
 	RunbookBase string
+	// ClockStep is for the rules over time (NewRules): how far behind the
+	// latest entry of its host an entry must be to be taken as that host's
+	// clock having been stepped back rather than as a late entry. 0 means
+	// DefaultClockStep of the rules.
+	ClockStep time.Duration
 }
 
 // Classifier matches entries against a signature library. It is immutable

@@ -67,7 +67,8 @@ func (c *Classifier) CheckRuleExamples() []ExampleFailure {
 }
 
 func (c *Classifier) checkRuleExample(r *patterns.Rule, ex patterns.RuleExample) string {
-	rules := newRules([]*patterns.Rule{r}, Options{RunbookBase: c.base})
+	// The library's clock step, as the daemon and scan have it.
+	rules := newRules([]*patterns.Rule{r}, Options{RunbookBase: c.base, ClockStep: DefaultClockStep(c.lib.Rules)})
 	entries := RuleExampleEntries(c.lib, r, ex)
 	var got []Event
 	read := 0

@@ -33,11 +33,18 @@ import (
 //     hold the values of the steps (Step long, aligned to the Unix epoch)
 //     that end after T-Window, and the quantile is the nearest-rank one,
 //     computed exactly against the threshold (see sketch.go).
-//   - Time never goes back: each window has a high-water mark, the latest
+//   - Time does not go back: each window has a high-water mark, the latest
 //     timestamp it has seen. An entry older than that (out of order, as in a
 //     journal merged from several files) still counts if it falls inside the
 //     window at the high-water mark, and is dropped if it does not. A late
 //     entry never moves the window back.
+//   - Except when a host's clock is stepped back. An entry behind the
+//     latest of its host by more than the clock step (Options.ClockStep,
+//     default DefaultClockStep: 20 min for the built-in rules) is taken as
+//     the host's clock having gone back: the host's timeline restarts at the
+//     entry, its windows moved onto the new clock by the step when the
+//     journal cursors' monotonic times measure it, else emptied with the
+//     fired derived events kept in their episode (see stepBack).
 //   - A derived event fires at the entry that makes the condition true, and
 //     not again until the condition has cleared: for count and quantile
 //     rules, until it has been false for ClearAfter (default: the window), so
@@ -49,7 +56,8 @@ import (
 //     worked out when the next entry arrives.
 //   - Memory is bounded: windows hold counts, the times and cursors of at
 //     most Count events (count rules), a small sketch per step (quantile
-//     rules), or a run's start (persist rules), never the entries. A window
+//     rules), or a run's start (persist rules), never the entries; per host
+//     a high-water mark and one cursor (to measure clock steps). A window
 //     whose state can no longer matter (empty, cleared) is dropped once its
 //     host's entries have moved past it.
 //
@@ -59,8 +67,10 @@ type Rules struct {
 	bySig map[string][]ruleRef
 	base  string
 
-	hosts     map[string]int64 // per host: the latest timestamp fed
-	hwm       int64            // the latest timestamp fed, over all hosts
+	clockStep int64 // lateness beyond which a host's clock went back
+
+	hosts     map[string]*hostClock // per host: its timeline
+	hwm       int64                 // the latest of the hosts' high-water marks
 	nextSweep int64
 }
 
@@ -91,8 +101,8 @@ type crule struct {
 	groups     map[string]groupState
 }
 
-// NewRules compiles the rules of a library. The runbook base is as in
-// Options (empty: DefaultRunbookBase).
+// NewRules compiles the rules of a library. The runbook base and the clock
+// step are as in Options (empty: DefaultRunbookBase, DefaultClockStep).
 func NewRules(lib *patterns.Library, opts Options) *Rules {
 	return newRules(lib.Rules, opts)
 }
@@ -102,7 +112,11 @@ func newRules(rules []*patterns.Rule, opts Options) *Rules {
 	if base == "" {
 		base = DefaultRunbookBase
 	}
-	r := &Rules{bySig: map[string][]ruleRef{}, base: base, hosts: map[string]int64{}, hwm: noTime, nextSweep: noTime}
+	step := opts.ClockStep
+	if step <= 0 {
+		step = DefaultClockStep(rules)
+	}
+	r := &Rules{bySig: map[string][]ruleRef{}, base: base, clockStep: int64(step), hosts: map[string]*hostClock{}, hwm: noTime, nextSweep: noTime}
 	for _, pr := range rules {
 		cr := &crule{
 			rule:       pr,
@@ -167,18 +181,25 @@ func (r *Rules) Feed(m *Match, out []Event) []Event {
 		return out
 	}
 	t := m.Time.UnixNano()
-	if h, ok := r.hosts[m.Host]; !ok || t > h {
-		r.hosts[m.Host] = t
+	switch h := r.hosts[m.Host]; {
+	case h == nil:
+		r.hosts[m.Host] = &hostClock{hwm: t, ref: m.Cursor, refAt: t}
+	case t > h.hwm:
+		h.hwm, h.ref, h.refAt = t, m.Cursor, t
+	case t < h.hwm-r.clockStep:
+		r.stepBack(m, t, h)
 	}
+	for _, ref := range refs {
+		out = r.feedRule(ref, m, t, out)
+	}
+	// Sweep after feeding, so that the entry's host, with its new window,
+	// is not forgotten.
 	if t > r.hwm {
 		r.hwm = t
 		if r.hwm >= r.nextSweep {
 			r.sweep()
 			r.nextSweep = r.hwm + sweepEvery
 		}
-	}
-	for _, ref := range refs {
-		out = r.feedRule(ref, m, t, out)
 	}
 	return out
 }
@@ -191,7 +212,7 @@ func (r *Rules) sweep() {
 	for _, cr := range r.rules {
 		for key, g := range cr.groups {
 			h := g.head()
-			if g.expiry(cr) < r.hosts[h.host] {
+			if hc := r.hosts[h.host]; hc != nil && g.expiry(cr) < hc.hwm {
 				delete(cr.groups, key)
 				continue
 			}

@@ -10,19 +10,28 @@ import (
 	"github.com/centra-cloud/cflogd/patterns"
 )
 
-// stateVersion is the version of the saved state's format.
-const stateVersion = 1
+// stateVersion is the version of the saved state's format. Version 2 added
+// refs (the hosts' reference cursors for clock steps); version 1 is read as
+// version 2 without them.
+const stateVersion = 2
 
 // ErrStateVersion is returned by UnmarshalState for state saved in a format
 // this version does not read; the caller starts with empty windows.
 var ErrStateVersion = errors.New("unknown rule state version")
 
 type stateJSON struct {
-	Version   int              `json:"version"`
-	HWM       int64            `json:"hwm"`
-	NextSweep int64            `json:"next_sweep"`
-	Hosts     map[string]int64 `json:"hosts,omitempty"`
-	Rules     []ruleJSON       `json:"rules"`
+	Version   int                `json:"version"`
+	HWM       int64              `json:"hwm"`
+	NextSweep int64              `json:"next_sweep"`
+	Hosts     map[string]int64   `json:"hosts,omitempty"`
+	Refs      map[string]refJSON `json:"refs,omitempty"`
+	Rules     []ruleJSON         `json:"rules"`
+}
+
+// refJSON is a host's reference entry for measuring clock steps.
+type refJSON struct {
+	At     int64  `json:"at"`
+	Cursor string `json:"cursor"`
 }
 
 type ruleJSON struct {
@@ -78,7 +87,19 @@ type runJSON struct {
 // cursor of the last entry fed (the daemon keeps it in state_dir). The
 // output is deterministic: the same state gives the same bytes.
 func (r *Rules) MarshalState() ([]byte, error) {
-	st := stateJSON{Version: stateVersion, HWM: r.hwm, NextSweep: r.nextSweep, Hosts: r.hosts}
+	st := stateJSON{Version: stateVersion, HWM: r.hwm, NextSweep: r.nextSweep}
+	if len(r.hosts) > 0 {
+		st.Hosts = make(map[string]int64, len(r.hosts))
+	}
+	for host, h := range r.hosts {
+		st.Hosts[host] = h.hwm
+		if h.ref != "" {
+			if st.Refs == nil {
+				st.Refs = map[string]refJSON{}
+			}
+			st.Refs[host] = refJSON{At: h.refAt, Cursor: h.ref}
+		}
+	}
 	for _, cr := range r.rules {
 		rj := ruleJSON{ID: cr.rule.ID, Def: cr.def, Groups: []groupJSON{}}
 		keys := make([]string, 0, len(cr.groups))
@@ -142,7 +163,7 @@ func (r *Rules) UnmarshalState(data []byte) error {
 	if err := dec.Decode(&st); err != nil {
 		return fmt.Errorf("decode rule state: %w", err)
 	}
-	if st.Version != stateVersion {
+	if st.Version != stateVersion && st.Version != 1 {
 		return fmt.Errorf("decode rule state: version %d: %w", st.Version, ErrStateVersion)
 	}
 	restored := make(map[*crule]map[string]groupState, len(r.rules))
@@ -171,9 +192,10 @@ func (r *Rules) UnmarshalState(data []byte) error {
 		}
 	}
 	r.hwm, r.nextSweep = st.HWM, st.NextSweep
-	r.hosts = st.Hosts
-	if r.hosts == nil {
-		r.hosts = map[string]int64{}
+	r.hosts = make(map[string]*hostClock, len(st.Hosts))
+	for host, hwm := range st.Hosts {
+		ref := st.Refs[host]
+		r.hosts[host] = &hostClock{hwm: hwm, ref: ref.Cursor, refAt: ref.At}
 	}
 	return nil
 }

@@ -10,6 +10,15 @@ type groupState interface {
 	// expiry is the time after which the window can no longer matter: it
 	// is empty and its condition cleared, so a fresh window is the same.
 	expiry(cr *crule) int64
+	// shift moves every time of the window by d: its host's clock was
+	// stepped by d (measured), and the window goes on on the new clock.
+	shift(cr *crule, d int64)
+	// restart empties the window after its host's clock went back by an
+	// unknown amount: first it is brought to the host's high-water mark
+	// hwm, then moved by d (to the entry that showed the step: as if no
+	// time had passed) without what it held, keeping a fired derived event
+	// in its episode.
+	restart(cr *crule, hwm, d int64)
 }
 
 // groupHead is what every window has: its group, its high-water mark and
@@ -46,6 +55,25 @@ func (h *groupHead) advance(t, clearAfter int64, falseAt func(from, to int64) (i
 	h.hwm = t
 }
 
+// shiftHead moves the high-water mark and the time the condition went false
+// by d.
+func (h *groupHead) shiftHead(d int64) {
+	if h.hwm != noTime {
+		h.hwm += d
+	}
+	if h.falseSet {
+		h.falseAt += d
+	}
+}
+
+// emptied records that the window was emptied at the high-water mark: a
+// fired condition is false from there.
+func (h *groupHead) emptied() {
+	if h.active && !h.falseSet {
+		h.falseSet, h.falseAt = true, h.hwm
+	}
+}
+
 // settle records the condition at the high-water mark and reports whether
 // the derived event fires now.
 func (h *groupHead) settle(holds bool) bool {
@@ -78,18 +106,37 @@ func (g *countGroup) holds(cr *crule) bool {
 	return len(g.times) == cr.rule.Count && g.times[0] >= g.hwm-cr.window
 }
 
+// falseIn returns when, given no new entries, the condition first goes
+// false in (from, to].
+func (g *countGroup) falseIn(cr *crule, from, to int64) (int64, bool) {
+	if len(g.times) < cr.rule.Count {
+		return from, true
+	}
+	// The oldest of the Count leaves the window after times[0]+window.
+	if until := g.times[0] + cr.window; until < to {
+		return until + 1, true
+	}
+	return 0, false
+}
+
+func (g *countGroup) shift(cr *crule, d int64) {
+	for i := range g.times {
+		g.times[i] += d
+	}
+	g.shiftHead(d)
+}
+
+func (g *countGroup) restart(cr *crule, hwm, d int64) {
+	g.advance(hwm, cr.clearAfter, func(from, to int64) (int64, bool) { return g.falseIn(cr, from, to) })
+	g.shiftHead(d)
+	clear(g.cursors)
+	g.times, g.cursors = g.times[:0], g.cursors[:0]
+	g.emptied()
+}
+
 func (g *countGroup) feed(cr *crule, t int64, cursor string) (derived, bool) {
 	n := cr.rule.Count
-	g.advance(t, cr.clearAfter, func(from, to int64) (int64, bool) {
-		if len(g.times) < n {
-			return from, true
-		}
-		// The oldest of the Count leaves the window after times[0]+window.
-		if until := g.times[0] + cr.window; until < to {
-			return until + 1, true
-		}
-		return 0, false
-	})
+	g.advance(t, cr.clearAfter, func(from, to int64) (int64, bool) { return g.falseIn(cr, from, to) })
 	if t >= g.hwm-cr.window {
 		g.insert(n, t, cursor)
 	}
@@ -155,31 +202,54 @@ func quantHolds(pr *crule, n, above uint64) bool {
 	return n >= uint64(pr.rule.MinCount) && n > 0 && n-above < quantileRank(pr.rule.Quantile, n)
 }
 
+// falseIn returns when, given no new entries, the condition first goes
+// false in (from, to].
+func (g *quantGroup) falseIn(cr *crule, from, to int64) (int64, bool) {
+	// Between entries steps only leave the window; the step with index k
+	// leaves when step k+steps begins.
+	n, above := g.n, g.above
+	kt := stepOf(to, cr.step)
+	for i := 0; i < len(g.steps); {
+		j := g.steps[i].k + cr.steps // the step at which steps[i] leaves
+		if j > kt {
+			break
+		}
+		for i < len(g.steps) && g.steps[i].k <= j-cr.steps {
+			n -= uint64(g.steps[i].n)
+			above -= uint64(g.steps[i].above)
+			i++
+		}
+		if j*cr.step > from && !quantHolds(cr, n, above) {
+			return j * cr.step, true
+		}
+	}
+	if !quantHolds(cr, n, above) {
+		return from, true
+	}
+	return 0, false
+}
+
+// shift moves the window by d rounded to whole steps (they stay aligned to
+// the epoch): what the window holds moves by at most half a step more or
+// less than the clock did.
+func (g *quantGroup) shift(cr *crule, d int64) {
+	kd := stepOf(d+cr.step/2, cr.step)
+	for i := range g.steps {
+		g.steps[i].k += kd
+	}
+	g.shiftHead(kd * cr.step)
+}
+
+func (g *quantGroup) restart(cr *crule, hwm, d int64) {
+	g.advance(hwm, cr.clearAfter, func(from, to int64) (int64, bool) { return g.falseIn(cr, from, to) })
+	g.shiftHead(d)
+	clear(g.steps)
+	g.steps, g.n, g.above, g.firstCursor = g.steps[:0], 0, 0, ""
+	g.emptied()
+}
+
 func (g *quantGroup) feed(cr *crule, t int64, v float64, cursor string) (derived, bool) {
-	g.advance(t, cr.clearAfter, func(from, to int64) (int64, bool) {
-		// Between entries steps only leave the window; the step with index
-		// k leaves when step k+steps begins.
-		n, above := g.n, g.above
-		kt := stepOf(to, cr.step)
-		for i := 0; i < len(g.steps); {
-			j := g.steps[i].k + cr.steps // the step at which steps[i] leaves
-			if j > kt {
-				break
-			}
-			for i < len(g.steps) && g.steps[i].k <= j-cr.steps {
-				n -= uint64(g.steps[i].n)
-				above -= uint64(g.steps[i].above)
-				i++
-			}
-			if j*cr.step > from && !quantHolds(cr, n, above) {
-				return j * cr.step, true
-			}
-		}
-		if !quantHolds(cr, n, above) {
-			return from, true
-		}
-		return 0, false
-	})
+	g.advance(t, cr.clearAfter, func(from, to int64) (int64, bool) { return g.falseIn(cr, from, to) })
 	g.expire(cr)
 	if k := stepOf(t, cr.step); k > stepOf(g.hwm, cr.step)-cr.steps {
 		g.add(cr, k, v, cursor)
@@ -279,6 +349,31 @@ func (g *persistGroup) expiry(cr *crule) int64 {
 		return g.last + cr.maxGap
 	}
 	return g.hwm
+}
+
+func (g *persistGroup) shift(cr *crule, d int64) {
+	if g.hasRun {
+		g.start += d
+		g.last += d
+	}
+	if g.hasClear {
+		g.clearAt += d
+	}
+	if g.hwm != noTime {
+		g.hwm += d
+	}
+}
+
+// restart keeps a run whose derived event fired (the episode goes on while
+// events keep coming within max_gap) and drops one that has not fired yet.
+func (g *persistGroup) restart(cr *crule, hwm, d int64) {
+	if g.hasRun && hwm > g.last+cr.maxGap {
+		g.hasRun, g.active = false, false // a gap: the problem went away
+	}
+	if g.hasRun && !g.active {
+		g.hasRun, g.firstCursor = false, ""
+	}
+	g.shift(cr, d)
 }
 
 func (g *persistGroup) trigger(cr *crule, t int64, cursor string) (derived, bool) {
