@@ -102,6 +102,7 @@ type scanConfig struct {
 	units        []string  // the units read (--input: JSON and export entries of others are dropped)
 	unitsGiven   bool
 	boot         string
+	rules        bool // the library has rules over time: read cursors for them
 	files        []string
 	directory    string
 	input        string
@@ -261,8 +262,10 @@ func (a *app) reader(cfg *scanConfig, skipped func(error)) (func(ctx context.Con
 			Boot:      cfg.boot,
 			Parallel:  cfg.threads,
 			// The table shows no cursors, and formatting one per entry
-			// costs about a tenth of the reader's time.
-			NoCursor: cfg.output == "table",
+			// costs about a tenth of the reader's time; but rules over
+			// time read a clock step back from the cursors' monotonic
+			// time, and scan must derive what the daemon derives.
+			NoCursor: cfg.output == "table" && !cfg.rules,
 		}
 		return func(ctx context.Context, fn func([]tail.Entry) error) error {
 			return tail.ReadJournal(ctx, opts, fn)
@@ -301,6 +304,7 @@ func (a *app) runScan(ctx context.Context, cfg *scanConfig) int {
 		return code
 	}
 	cls := classify.New(lib, classify.Options{RunbookBase: cfg.runbookBase})
+	cfg.rules = len(lib.Rules) > 0
 
 	// Bad input is skipped and the scan goes on; the first few skips are
 	// logged when it ends (not while the progress line is up).
