@@ -25,7 +25,8 @@
 # generated with ../shared/bench/gen_corpus.py into the work directory),
 # looped, with timestamps rewritten to now, through systemd-journal-remote.
 # Needs: go, python3, /lib/systemd/systemd-journal-remote, victoria-logs
-# (scripts/install-peers.sh). KEEP=1 keeps the work directory.
+# (scripts/install-peers.sh). KEEP=1 keeps the work directory (with the
+# journal); ARTIFACTS=DIR keeps the samples, final metrics and logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -168,5 +169,14 @@ status=0
 if [ $status -ne 0 ]; then
 	echo "--- cflogd log (last 20 lines)" >&2
 	tail -20 "$work/cflogd.log" >&2
+fi
+# The samples, final metrics and logs (not the journal) outlive the run in
+# $ARTIFACTS when set, and in a /tmp/soak-fail.* directory on FAIL.
+art=${ARTIFACTS:-}
+[ -z "$art" ] && [ $status -ne 0 ] && art=$(mktemp -d /tmp/soak-fail.XXXXXX)
+if [ -n "$art" ]; then
+	mkdir -p "$art"
+	cp "$work/samples.jsonl" "$work"/*.log "$work/cflogd.toml" "$work"/finish/*.txt "$work"/finish/*.json "$art"/
+	echo "soak: samples, final metrics and logs in $art" >&2
 fi
 exit $status

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 const page = `# HELP go_goroutines Number of goroutines that currently exist.
@@ -140,6 +141,7 @@ func TestWindows(t *testing.T) {
 	var fast, slow float64
 	for i := range 21 {
 		feed = append(feed, sample{T: float64(60 * i), Alive: true, Scraped: true, UTime: int64(60 * i), STime: int64(30 * i),
+			Load1: float64(i % 2), QueueDepth: float64(i), RSS: 1024 * int64(i),
 			Buckets: []bucket{{1, fast}, {2, fast}, {2.5, fast + slow}, {inf, fast + slow}}})
 		if i >= 10 && i < 12 {
 			fast, slow = fast+900, slow+100
@@ -147,11 +149,17 @@ func TestWindows(t *testing.T) {
 			fast += 1000
 		}
 	}
-	worst, at, n := windows(feed, 0, 5*time.Minute)
-	if n != 4 || at != 10*time.Minute || math.Abs(worst.share-4800.0/5000) > 1e-9 {
-		t.Errorf("windows = %+v at %v of %d, want share 0.96 at 10m0s of 4", worst, at, n)
+	got := splitWindows(feed, 0, 5*time.Minute)
+	// Each window spans 6 samples (its ends shared with the neighbours):
+	// load 0,1,0,1,0,1; queue and RSS rise with the sample number.
+	want := []windowStat{
+		{at: 0, span: 300, n: 5000, p99: 0.99, share: 1, cpu: 1.5, load: 0.5, peak: 1, queue: 5, rss: 5},
+		{at: 5 * time.Minute, span: 300, n: 5000, p99: 0.99, share: 1, cpu: 1.5, load: 0.5, peak: 1, queue: 10, rss: 10},
+		// 4,800 within 2 s; the 4,950th lies 150 of 200 into (2, 2.5].
+		{at: 10 * time.Minute, span: 300, n: 5000, p99: 2.375, share: 0.96, cpu: 1.5, load: 0.5, peak: 1, queue: 15, rss: 15},
+		{at: 15 * time.Minute, span: 300, n: 5000, p99: 0.99, share: 1, cpu: 1.5, load: 0.5, peak: 1, queue: 20, rss: 20},
 	}
-	if got, want := windowCPU(feed, 5*time.Minute), []float64{1.5, 1.5, 1.5, 1.5}; cmp.Diff(want, got) != "" {
-		t.Errorf("windowCPU (-want +got):\n%s", cmp.Diff(want, got))
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(windowStat{}), cmpopts.EquateApprox(0, 1e-9)); diff != "" {
+		t.Errorf("windows (-want +got):\n%s", diff)
 	}
 }
