@@ -67,6 +67,8 @@ type Journal struct {
 	Files []string `toml:"files" doc:"Explicit journal files to read instead (not with 'directory')."`
 	// InitialPosition is where reading starts when no cursor is saved.
 	InitialPosition Position `toml:"initial_position" doc:"Where to start when no cursor is saved (the first start, or an unusable cursor file, which is logged): 'head' (the oldest entry), 'tail' (only new entries) or a look-back such as '1h', '30m', '2d'."`
+	// Reader is how followed entries are read: "native" or "sdjournal".
+	Reader string `toml:"reader" doc:"How the daemon reads the entries it follows: 'native' reads the journal files' format directly, with sd-journal (libsystemd) still deciding where reading starts and reading what the native reader does not (compressed fields; a file it cannot read makes it hand over to sd-journal for the rest of the run, logged once); 'sdjournal' reads every entry through sd-journal, at about twice the CPU (BENCHMARKS.md)."`
 }
 
 // Patterns is the [patterns] table.
@@ -211,7 +213,7 @@ var Default = Config{
 	CheckpointInterval: 2 * time.Second,
 	QueueSize:          128,
 	ShutdownTimeout:    10 * time.Second,
-	Journal:            Journal{InitialPosition: Position{LookBack: time.Hour}},
+	Journal:            Journal{InitialPosition: Position{LookBack: time.Hour}, Reader: "native"},
 	Patterns:           Patterns{Dirs: []string{"/etc/centra-cloud/cflogd/patterns.d"}},
 }
 

@@ -48,7 +48,7 @@ func TestDefaults(t *testing.T) {
 		CheckpointInterval: 2 * time.Second,
 		QueueSize:          128,
 		ShutdownTimeout:    10 * time.Second,
-		Journal:            Journal{InitialPosition: Position{LookBack: time.Hour}},
+		Journal:            Journal{InitialPosition: Position{LookBack: time.Hour}, Reader: "native"},
 		Patterns:           Patterns{Dirs: []string{"/etc/centra-cloud/cflogd/patterns.d"}},
 	}
 	if diff := cmp.Diff(want, Default); diff != "" {
@@ -112,6 +112,7 @@ shutdown_timeout = "20s"
 [journal]
 directory = "/var/log/journal/remote"
 initial_position = "head"
+reader = "sdjournal"
 
 [patterns]
 dirs = ["/etc/a", "/etc/b"]
@@ -172,21 +173,21 @@ min_severity = "critical"
 	}
 	d := DefaultSink
 	loki := d("loki")
-	loki.Name, loki.Line, loki.URL, loki.MinSeverity = "loki-main", 18, "https://loki.example:3100/loki/api/v1/push", patterns.Warning
+	loki.Name, loki.Line, loki.URL, loki.MinSeverity = "loki-main", 19, "https://loki.example:3100/loki/api/v1/push", patterns.Warning
 	loki.Tenant, loki.Labels = "ops", map[string]string{"cluster": "prod"}
 	loki.HTTP = httpclient.Config{Timeout: 3 * time.Second, BearerToken: "s3cr3t-token", CAFile: "/etc/ca.pem",
 		CertFile: "/etc/cert.pem", KeyFile: "/etc/key.pem", ServerName: "loki"}
 	loki.RetryMin, loki.RetryMax, loki.BatchSize, loki.BatchWait = time.Second, time.Minute, 512<<10, 2*time.Second
 	sl := d("slack")
-	sl.Line, sl.URL, sl.MinSeverity = 36, "https://hooks.slack.com/services/T000/B000/abcdef1234567890", patterns.Error
+	sl.Line, sl.URL, sl.MinSeverity = 37, "https://hooks.slack.com/services/T000/B000/abcdef1234567890", patterns.Error
 	sl.GroupWait, sl.GroupInterval, sl.RepeatInterval, sl.ResolveTimeout, sl.MaxAttempts = 30*time.Second, 10*time.Minute, 24*time.Hour, 15*time.Minute, 3
 	wh := d("webhook")
-	wh.Line, wh.URL, wh.Secret, wh.Host, wh.MaxEvents = 46, "https://hooks.example/x", "hmac-key", "node01", 10
+	wh.Line, wh.URL, wh.Secret, wh.Host, wh.MaxEvents = 47, "https://hooks.example/x", "hmac-key", "node01", 10
 	wh.HTTP.BasicAuthUser, wh.HTTP.BasicAuthPassword, wh.HTTP.Headers, wh.HTTP.InsecureSkipVerify = "u", "pa55", map[string]string{"X-Team": "storage"}, true
 	am := d("alertmanager")
-	am.Line, am.URL, am.ResolveTimeout, am.GeneratorURL, am.MaxAlerts = 57, "http://am:9093", 10*time.Minute, "https://grafana.example/d/cflogd", 50
+	am.Line, am.URL, am.ResolveTimeout, am.GeneratorURL, am.MaxAlerts = 58, "http://am:9093", 10*time.Minute, "https://grafana.example/d/cflogd", 50
 	so := d("stdout")
-	so.Line, so.MinSeverity = 64, patterns.Critical
+	so.Line, so.MinSeverity = 65, patterns.Critical
 	want := Config{
 		Units:              []string{"chainfire.service"},
 		StateDir:           "/tmp/cflogd-state",
@@ -196,7 +197,7 @@ min_severity = "critical"
 		CheckpointInterval: 5 * time.Second,
 		QueueSize:          32,
 		ShutdownTimeout:    20 * time.Second,
-		Journal:            Journal{Directory: "/var/log/journal/remote", InitialPosition: Position{Head: true}},
+		Journal:            Journal{Directory: "/var/log/journal/remote", InitialPosition: Position{Head: true}, Reader: "sdjournal"},
 		Patterns:           Patterns{Dirs: []string{"/etc/a", "/etc/b"}},
 		Sinks:              []Sink{loki, sl, wh, am, so},
 	}
@@ -216,6 +217,8 @@ func TestErrors(t *testing.T) {
 		{"bad duration", "checkpoint_interval = \"5 seconds\"\n",
 			[]string{`:1: checkpoint_interval: bad duration "5 seconds" (want e.g. "10s", "5m", "4h")`}},
 		{"wrong type", "\n\nqueue_size = \"big\"\n", []string{`:3: queue_size: must be an integer, not a string ("big")`}},
+		{"bad reader", "[journal]\nreader = \"fast\"\n",
+			[]string{`:2: journal.reader: "fast": want "native" or "sdjournal"`}},
 		{"bad position", "[journal]\ninitial_position = \"yesterday\"\n",
 			[]string{`:2: journal.initial_position: want "head", "tail" or a positive look-back such as "1h", not "yesterday"`}},
 		{"several at once", "units = \"chainfire\"\nlisten = \"nope\"\n[journal]\nfiles = [1]\n",

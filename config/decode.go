@@ -184,6 +184,15 @@ func (d *decoder) journal(key string, v any, j *Journal) {
 					j.InitialPosition = p
 				}
 			}
+		case "reader":
+			var s string
+			if d.str(kk, m[k], &s) {
+				if s != "native" && s != "sdjournal" {
+					d.errAt(kk, fmt.Sprintf("%q: want \"native\" or \"sdjournal\"", s))
+				} else {
+					j.Reader = s
+				}
+			}
 		default:
 			d.unknown(kk)
 		}

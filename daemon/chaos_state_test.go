@@ -344,8 +344,19 @@ func TestChaosReloadGivesUpOnFilesThatKeepChanging(t *testing.T) {
 	err = d.Reload()
 	close(stop)
 	<-done
-	if !errors.Is(err, errPatternsChanging) || !strings.Contains(err.Error(), patDir) {
-		t.Errorf("Reload while the files change every 5 ms = %v, want errPatternsChanging naming the directory", err)
+	switch {
+	case err == nil:
+		t.Errorf("Reload while the files change every 5 ms succeeded, want errPatternsChanging naming the directory")
+	case errors.Is(err, errPatternsChanging):
+		if !strings.Contains(err.Error(), patDir) {
+			t.Errorf("Reload = %v, want the directory named", err)
+		}
+	default:
+		// On a loaded machine the writer can stall for longer than the
+		// settle time between its truncate and its write: both snapshots
+		// then agree on an empty file, which is a load error. What matters
+		// is that the reload fails and the library stays.
+		t.Logf("Reload while the files change: %v (the writer stalled for the settle time)", err)
 	}
 	if diff := cmp.Diff([]string{"site.a_alpha"}, siteIDs(d.currentLib)); diff != "" {
 		t.Errorf("library after the failed reload (-want +got):\n%s", diff)

@@ -460,8 +460,12 @@ func (d *Daemon) finalSnapshot() {
 // configured initial position.
 func (d *Daemon) followOptions(dir *state.Dir) (tail.FollowOptions, state.Cursor) {
 	o := tail.FollowOptions{
-		Directory:   d.cfg.Journal.Directory,
-		Files:       d.cfg.Journal.Files,
+		Directory: d.cfg.Journal.Directory,
+		Files:     d.cfg.Journal.Files,
+		Reader:    d.cfg.Journal.Reader,
+		OnFallback: func(err error) {
+			d.log.Warn().Err(err).Msg("native journal reader handing over to sd-journal for the rest of the run")
+		},
 		Units:       d.cfg.Units,
 		WaitTimeout: d.opts.WaitTimeout,
 		Coalesce:    d.opts.Coalesce,

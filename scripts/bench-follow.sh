@@ -47,6 +47,7 @@ listen = "127.0.0.1:$mport"
 [journal]
 directory = "$work/j"
 initial_position = "head"
+${JOURNAL_EXTRA:-}
 [[sink]]
 type = "loki"
 url = "http://127.0.0.1:$vlport/insert/loki/api/v1/push"

@@ -27,6 +27,16 @@ const trimEvery = 500 * time.Millisecond
 // DefaultMaxMapped is FollowOptions.MaxMapped when it is zero.
 const DefaultMaxMapped = 16 << 20
 
+// The journal readers of FollowOptions.Reader.
+const (
+	// ReaderNative reads the journal files' format directly, with
+	// sd-journal answering seeks and reading what the native reader does
+	// not (compressed fields, unknown file versions).
+	ReaderNative = "native"
+	// ReaderSDJournal reads every entry through sd-journal.
+	ReaderSDJournal = "sdjournal"
+)
+
 // DefaultWaitTimeout is FollowOptions.WaitTimeout when it is zero.
 const DefaultWaitTimeout = 250 * time.Millisecond
 
@@ -59,6 +69,12 @@ type FollowOptions struct {
 	// in the page cache). Checked twice a second. 0 means
 	// DefaultMaxMapped; negative turns it off.
 	MaxMapped int64
+	// Reader is ReaderNative (also when empty) or ReaderSDJournal.
+	Reader string
+	// OnFallback, if set, is called from the reader's thread when the
+	// native reader hands over to sd-journal for the rest of the run (a
+	// journal file it cannot read), with the reason.
+	OnFallback func(error)
 	// Heartbeat, if set, is called from the reader's thread after every
 	// read and every wait: while the reader is not blocked handing over a
 	// batch, it is called at least every WaitTimeout.
@@ -122,6 +138,11 @@ const (
 // openFollower opens the journal of opts for following; the stub returns
 // ErrNoJournal.
 var openFollower = func(opts *FollowOptions) (follower, error) {
+	switch opts.Reader {
+	case "", ReaderNative, ReaderSDJournal:
+	default:
+		return nil, fmt.Errorf("journal reader %q: want %q or %q", opts.Reader, ReaderNative, ReaderSDJournal)
+	}
 	j, err := openJournal(&Options{Directory: opts.Directory, Files: opts.Files})
 	if err != nil {
 		return nil, err
@@ -130,6 +151,9 @@ var openFollower = func(opts *FollowOptions) (follower, error) {
 	if !ok {
 		j.close()
 		return nil, fmt.Errorf("open journal for following: %w", ErrNoJournal)
+	}
+	if opts.Reader != ReaderSDJournal {
+		return withNativeReader(f, opts), nil
 	}
 	return f, nil
 }
@@ -155,7 +179,7 @@ func follow(ctx context.Context, open func() (follower, error), opts FollowOptio
 			dropJournalPages()
 		}
 	}
-	return pipelineOf(ctx, func(send func(FollowBatch) bool) error {
+	return pipelineOf(ctx, func(ctx context.Context, send func(FollowBatch) bool) error {
 		j, err := open()
 		if err != nil {
 			return err
@@ -333,8 +357,10 @@ func lostBetween(a, b string) int64 {
 }
 
 // pipelineOf is pipeline for any batch type: produce runs on its own
-// goroutine locked to an OS thread, fn on the calling goroutine.
-func pipelineOf[T any](ctx context.Context, produce func(send func(T) bool) error, fn func(T) error) error {
+// goroutine locked to an OS thread, fn on the calling goroutine. produce's
+// context ends when ctx does or fn fails, so that a producer waiting for
+// input stops then too.
+func pipelineOf[T any](ctx context.Context, produce func(ctx context.Context, send func(T) bool) error, fn func(T) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ch := make(chan T, 2)
@@ -343,7 +369,7 @@ func pipelineOf[T any](ctx context.Context, produce func(send func(T) bool) erro
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		defer close(ch)
-		perr <- produce(func(b T) bool {
+		perr <- produce(ctx, func(b T) bool {
 			select {
 			case ch <- b:
 				return true

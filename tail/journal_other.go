@@ -4,3 +4,6 @@ package tail
 
 // openSDJournal reports that this build has no journal reader.
 func openSDJournal(*Options) (journal, error) { return nil, ErrNoJournal }
+
+// withNativeReader returns f: there is no native reader in this build.
+func withNativeReader(f follower, _ *FollowOptions) follower { return f }

@@ -160,4 +160,8 @@ type = "stdout"
 	if n := has(p, 1); n != 0 {
 		t.Errorf("the line delivered before the restart came again %d times", n)
 	}
+	// The live journal is read by the native reader throughout.
+	if strings.Contains(p.out.String(), "handing over to sd-journal") {
+		t.Errorf("the native reader handed over to sd-journal:\n%s", p.out.String())
+	}
 }

@@ -1,0 +1,494 @@
+//go:build linux && cgo
+
+package tail
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// This file reads systemd's journal file format directly (see systemd's
+// docs/JOURNAL_FILE_FORMAT.md): a read-only shared mapping of one file,
+// its entries in the order of the file's main entry array, and the DATA
+// objects they point to. It is what the native follower reads with; it
+// never writes and trusts nothing it reads: every offset and size is
+// checked against the mapping, and a fault on the mapping (a file cut
+// short under us) is turned into an error by the caller.
+
+// Journal file header offsets (all little endian).
+const (
+	jhSignature      = 0
+	jhIncompatible   = 12
+	jhState          = 16
+	jhFileID         = 24
+	jhSeqnumID       = 72
+	jhHeaderSize     = 88
+	jhNEntries       = 152
+	jhTailSeqnum     = 160
+	jhHeadSeqnum     = 168
+	jhEntryArray     = 176
+	jhHeadRealtime   = 184
+	jhTailRealtime   = 192
+	jhMinHeaderBytes = 208 // the header of systemd 187, the oldest readable
+)
+
+// Incompatible header flags.
+const (
+	jfCompressedXZ   = 1 << 0
+	jfCompressedLZ4  = 1 << 1
+	jfKeyedHash      = 1 << 2
+	jfCompressedZSTD = 1 << 3
+	jfCompact        = 1 << 4
+	jfKnown          = jfCompressedXZ | jfCompressedLZ4 | jfKeyedHash | jfCompressedZSTD | jfCompact
+)
+
+// Object types and flags.
+const (
+	objData       = 1
+	objEntry      = 3
+	objEntryArray = 6
+
+	objCompressedMask = 1 | 2 | 4 // XZ, LZ4, ZSTD
+
+	objHeaderBytes = 16
+	entryItems     = 64 // offset of an ENTRY's items
+	arrayItems     = 24 // offset of an ENTRY_ARRAY's items
+)
+
+// File states.
+const (
+	jsOffline  = 0
+	jsOnline   = 1
+	jsArchived = 2
+)
+
+// errUnsupported marks a journal file the native reader cannot read; the
+// follower reads it through sd-journal instead.
+var errUnsupported = errors.New("unsupported journal file")
+
+// jkey is what orders two entries: sd-journal compares entries of one
+// sequence number ID by sequence number, else of one boot by monotonic
+// time, else by realtime, then by the XOR hash.
+type jkey struct {
+	seqnumID [16]byte
+	seqnum   uint64
+	boot     [16]byte
+	mono     uint64
+	realtime uint64
+	xor      uint64
+}
+
+func (a *jkey) cmp(b *jkey) int {
+	switch {
+	case a.seqnumID == b.seqnumID && a.seqnum != b.seqnum:
+		return cmpU64(a.seqnum, b.seqnum)
+	case a.seqnumID == b.seqnumID:
+	case a.boot == b.boot && a.mono != b.mono:
+		return cmpU64(a.mono, b.mono)
+	}
+	if a.realtime != b.realtime {
+		return cmpU64(a.realtime, b.realtime)
+	}
+	return cmpU64(a.xor, b.xor)
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// parseCursor reads the fields of a cursor that order entries; ok is false
+// for a cursor without sequence number ID, sequence number and realtime.
+func parseCursor(c string) (k jkey, ok bool) {
+	var have int
+	for len(c) > 0 {
+		var part string
+		part, c, _ = cutByte(c, ';')
+		name, v, found := cutByte(part, '=')
+		if !found {
+			return k, false
+		}
+		switch name {
+		case "s", "b":
+			id, err := hex.DecodeString(v)
+			if err != nil || len(id) != 16 {
+				return k, false
+			}
+			if name == "s" {
+				copy(k.seqnumID[:], id)
+				have |= 1
+			} else {
+				copy(k.boot[:], id)
+			}
+		case "i", "m", "t", "x":
+			n, err := strconv.ParseUint(v, 16, 64)
+			if err != nil {
+				return k, false
+			}
+			switch name {
+			case "i":
+				k.seqnum = n
+				have |= 2
+			case "m":
+				k.mono = n
+			case "t":
+				k.realtime = n
+				have |= 4
+			case "x":
+				k.xor = n
+			}
+		}
+	}
+	return k, have == 7
+}
+
+func cutByte(s string, sep byte) (before, after string, found bool) {
+	if i := indexByte(s, sep); i >= 0 {
+		return s[:i], s[i+1:], true
+	}
+	return s, "", false
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// jarray is one ENTRY_ARRAY object of a file's main chain.
+type jarray struct {
+	off  uint64 // object offset
+	base uint64 // index of its first item in the file's entry order
+	n    uint64 // capacity in items
+}
+
+// jfile is one journal file, mapped read-only.
+type jfile struct {
+	path    string
+	f       *os.File
+	data    []byte
+	retired [][]byte // earlier mappings, unmapped by release
+	fileID  [16]byte
+	compact bool
+	// cursorPrefix is "s=<seqnum ID>;i=", the start of every cursor.
+	cursorPrefix string
+	arrays       []jarray // the main entry array chain as far as followed
+
+	// k is the index of the next entry to read; next caches its key.
+	k       uint64
+	next    jkey
+	nextOK  bool
+	nextOff uint64
+	done    bool // archived or deleted, and read to the end
+
+	// slots caches DATA objects for the native reader (nil until used);
+	// bootHex is the hex of bootKey, the last entry boot ID formatted.
+	slots   []dataSlot
+	bootKey [16]byte
+	bootHex string
+}
+
+// openJFile maps a journal file and checks its header.
+func openJFile(path string) (*jfile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	j := &jfile{path: path, f: f}
+	if err := j.remap(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := j.checkHeader(); err != nil {
+		j.close()
+		return nil, err
+	}
+	return j, nil
+}
+
+// remap maps the whole file again when it has grown.
+func (j *jfile) remap() error {
+	st, err := j.f.Stat()
+	if err != nil {
+		return err
+	}
+	size := st.Size()
+	if size < jhMinHeaderBytes {
+		return fmt.Errorf("%s: %w: %d bytes, shorter than a header", j.path, errUnsupported, size)
+	}
+	if int64(len(j.data)) == size {
+		return nil
+	}
+	data, err := unix.Mmap(int(j.f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return fmt.Errorf("map %s: %w", j.path, err)
+	}
+	if j.data != nil {
+		// Slices of the old mapping may still be in use by the caller;
+		// it is unmapped by release.
+		j.retired = append(j.retired, j.data)
+	}
+	j.data = data
+	return nil
+}
+
+// release unmaps the mappings remap replaced; no slice of them may be in
+// use.
+func (j *jfile) release() {
+	for _, d := range j.retired {
+		unix.Munmap(d)
+	}
+	clear(j.retired)
+	j.retired = j.retired[:0]
+}
+
+func (j *jfile) checkHeader() error {
+	if !bytes.Equal(j.data[jhSignature:jhSignature+8], []byte("LPKSHHRH")) {
+		return fmt.Errorf("%s: %w: bad signature", j.path, errUnsupported)
+	}
+	inc := binary.LittleEndian.Uint32(j.data[jhIncompatible:])
+	if inc&^jfKnown != 0 {
+		return fmt.Errorf("%s: %w: incompatible flags %#x", j.path, errUnsupported, inc)
+	}
+	if hs := j.u64(jhHeaderSize); hs < jhMinHeaderBytes || hs > uint64(len(j.data)) {
+		return fmt.Errorf("%s: %w: header size %d", j.path, errUnsupported, hs)
+	}
+	j.compact = inc&jfCompact != 0
+	copy(j.fileID[:], j.data[jhFileID:jhFileID+16])
+	j.cursorPrefix = "s=" + hex.EncodeToString(j.data[jhSeqnumID:jhSeqnumID+16]) + ";i="
+	return nil
+}
+
+func (j *jfile) close() {
+	j.release()
+	if j.data != nil {
+		unix.Munmap(j.data)
+		j.data = nil
+	}
+	if j.f != nil {
+		j.f.Close()
+		j.f = nil
+	}
+}
+
+func (j *jfile) u64(off uint64) uint64 { return binary.LittleEndian.Uint64(j.data[off:]) }
+func (j *jfile) u32(off uint64) uint64 { return uint64(binary.LittleEndian.Uint32(j.data[off:])) }
+
+func (j *jfile) state() byte        { return j.data[jhState] }
+func (j *jfile) nEntries() uint64   { return j.u64(jhNEntries) }
+func (j *jfile) seqnumID() [16]byte { return [16]byte(j.data[jhSeqnumID : jhSeqnumID+16]) }
+
+// object returns the object at off, which must have type typ and at least
+// min bytes; it maps the file again when the object lies beyond the
+// mapping (the file grew).
+func (j *jfile) object(off uint64, typ byte, min uint64) ([]byte, error) {
+	if off%8 != 0 || off < jhMinHeaderBytes {
+		return nil, fmt.Errorf("%s: bad object offset %d", j.path, off)
+	}
+	if off+objHeaderBytes > uint64(len(j.data)) {
+		if err := j.remap(); err != nil {
+			return nil, err
+		}
+		if off+objHeaderBytes > uint64(len(j.data)) {
+			return nil, fmt.Errorf("%s: object offset %d beyond the file's %d bytes", j.path, off, len(j.data))
+		}
+	}
+	size := j.u64(off + 8)
+	if j.data[off] != typ || size < min || size > uint64(len(j.data)) {
+		if j.data[off] == typ && size > uint64(len(j.data)) && j.remap() == nil && off+size <= uint64(len(j.data)) {
+			return j.data[off : off+size], nil
+		}
+		return nil, fmt.Errorf("%s: object at %d: type %d size %d, want type %d", j.path, off, j.data[off], size, typ)
+	}
+	if off+size > uint64(len(j.data)) {
+		if err := j.remap(); err != nil {
+			return nil, err
+		}
+		if off+size > uint64(len(j.data)) {
+			return nil, fmt.Errorf("%s: object at %d of %d bytes beyond the file", j.path, off, size)
+		}
+	}
+	return j.data[off : off+size], nil
+}
+
+// entryOffset returns the offset of entry k (k < nEntries), following the
+// main entry array chain as far as needed.
+func (j *jfile) entryOffset(k uint64) (uint64, error) {
+	i := sort.Search(len(j.arrays), func(i int) bool { return j.arrays[i].base+j.arrays[i].n > k })
+	for i == len(j.arrays) {
+		var off, base uint64
+		if len(j.arrays) == 0 {
+			off = j.u64(jhEntryArray)
+		} else {
+			last := j.arrays[len(j.arrays)-1]
+			o, err := j.object(last.off, objEntryArray, arrayItems)
+			if err != nil {
+				return 0, err
+			}
+			off = binary.LittleEndian.Uint64(o[16:])
+			base = last.base + last.n
+		}
+		if off == 0 {
+			return 0, fmt.Errorf("%s: entry %d missing from the entry array chain", j.path, k)
+		}
+		o, err := j.object(off, objEntryArray, arrayItems)
+		if err != nil {
+			return 0, err
+		}
+		n := (uint64(len(o)) - arrayItems) / j.arrayItemSize()
+		if n == 0 {
+			return 0, fmt.Errorf("%s: empty entry array at %d", j.path, off)
+		}
+		j.arrays = append(j.arrays, jarray{off: off, base: base, n: n})
+		i = len(j.arrays)
+		if base+n > k {
+			i--
+		}
+	}
+	a := j.arrays[i]
+	item := a.off + arrayItems + (k-a.base)*j.arrayItemSize()
+	if j.compact {
+		return j.u32(item), nil
+	}
+	return j.u64(item), nil
+}
+
+func (j *jfile) arrayItemSize() uint64 {
+	if j.compact {
+		return 4
+	}
+	return 8
+}
+
+func (j *jfile) entryItemSize() uint64 {
+	if j.compact {
+		return 4
+	}
+	return 16
+}
+
+// entry returns the ENTRY object at off.
+func (j *jfile) entry(off uint64) ([]byte, error) {
+	return j.object(off, objEntry, entryItems)
+}
+
+// key reads the ordering fields of an ENTRY object.
+func (j *jfile) key(o []byte) jkey {
+	k := jkey{seqnumID: j.seqnumID()}
+	k.seqnum = binary.LittleEndian.Uint64(o[16:])
+	k.realtime = binary.LittleEndian.Uint64(o[24:])
+	k.mono = binary.LittleEndian.Uint64(o[32:])
+	copy(k.boot[:], o[40:56])
+	k.xor = binary.LittleEndian.Uint64(o[56:])
+	return k
+}
+
+// keyAt returns the key of entry k.
+func (j *jfile) keyAt(k uint64) (jkey, error) {
+	off, err := j.entryOffset(k)
+	if err != nil {
+		return jkey{}, err
+	}
+	o, err := j.entry(off)
+	if err != nil {
+		return jkey{}, err
+	}
+	return j.key(o), nil
+}
+
+// search returns the first entry index in [0, nEntries) for which after
+// is true, assuming after is false then true in entry order (as sd-journal
+// does when it bisects); nEntries when there is none.
+func (j *jfile) search(after func(*jkey) bool) (uint64, error) {
+	var ferr error
+	n := j.nEntries()
+	k := sort.Search(int(n), func(i int) bool {
+		if ferr != nil {
+			return true
+		}
+		key, err := j.keyAt(uint64(i))
+		if err != nil {
+			ferr = err
+			return true
+		}
+		return after(&key)
+	})
+	return uint64(k), ferr
+}
+
+// peekNext loads the key of entry k when it is committed (k < n).
+func (j *jfile) peekNext(n uint64) (bool, error) {
+	if j.nextOK {
+		return true, nil
+	}
+	if j.k >= n {
+		return false, nil
+	}
+	off, err := j.entryOffset(j.k)
+	if err != nil {
+		return false, err
+	}
+	o, err := j.entry(off)
+	if err != nil {
+		return false, err
+	}
+	j.next, j.nextOff, j.nextOK = j.key(o), off, true
+	return true, nil
+}
+
+// payload returns the payload ("FIELD=value") of the DATA object at off and
+// whether it is compressed.
+func (j *jfile) payload(off uint64) ([]byte, bool, error) {
+	start := uint64(64)
+	if j.compact {
+		start = 72
+	}
+	o, err := j.object(off, objData, start)
+	if err != nil {
+		return nil, false, err
+	}
+	return o[start:], o[1]&objCompressedMask != 0, nil
+}
+
+// item returns the offset of item i of an ENTRY object.
+func (j *jfile) item(o []byte, i int) uint64 {
+	if j.compact {
+		return uint64(binary.LittleEndian.Uint32(o[entryItems+4*i:]))
+	}
+	return binary.LittleEndian.Uint64(o[entryItems+16*i:])
+}
+
+// nItems is the number of items of an ENTRY object.
+func (j *jfile) nItems(o []byte) int {
+	return int((uint64(len(o)) - entryItems) / j.entryItemSize())
+}
+
+// appendCursor appends sd-journal's cursor of the entry with key k.
+func (j *jfile) appendCursor(b []byte, k *jkey) []byte {
+	b = append(b, j.cursorPrefix...)
+	b = strconv.AppendUint(b, k.seqnum, 16)
+	b = append(b, ";b="...)
+	b = hex.AppendEncode(b, k.boot[:])
+	b = append(b, ";m="...)
+	b = strconv.AppendUint(b, k.mono, 16)
+	b = append(b, ";t="...)
+	b = strconv.AppendUint(b, k.realtime, 16)
+	b = append(b, ";x="...)
+	return strconv.AppendUint(b, k.xor, 16)
+}

@@ -1,0 +1,764 @@
+//go:build linux && cgo
+
+package tail
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// nativeJournal follows journal files by reading their format directly
+// (jfile_linux.go) instead of through sd-journal, which costs about 2.5 µs
+// per entry in object lookups (BENCHMARKS.md). It is an accelerator, not
+// a second source of truth: the sd-journal handle it embeds still opens
+// the journal and answers every seek, peek, cursor and boot query, so
+// where following starts and what counts as a gap are sd-journal's
+// decisions. Only read and wait are native: the first read replays the
+// last seek on the files, then entries come from the files' entry arrays,
+// merged in sd-journal's order and filtered by the unit matches.
+//
+// Anything the native reader does not handle sends that entry, or the
+// rest of the run, back to sd-journal: an entry with a compressed field
+// is read through sd-journal by its cursor; a file it cannot read (an
+// unknown format flag, a corrupt object, a fault on the mapping) makes it
+// resume through sd-journal after the last entry it returned, and says so
+// through onFallback. Cursors are sd-journal's, byte for byte.
+type nativeJournal struct {
+	*sdJournal
+	list       func() ([]string, error) // the journal file paths to read
+	onFallback func(error)
+
+	files  []*jfile
+	byNode map[fileNode]*jfile
+
+	// The matches: entries whose _SYSTEMD_UNIT or SYSLOG_IDENTIFIER is in
+	// these sets (any entry when both are empty).
+	units, idents map[string]bool
+	matchErr      error // a match the native reader cannot evaluate
+
+	seek       seekOp
+	synced     bool
+	viaSD      bool   // reading through sd-journal from now on
+	lastCursor string // cursor of the last entry read natively
+
+	lastScan time.Time
+	buf      []byte
+}
+
+type fileNode struct{ dev, ino uint64 }
+
+// seekOp is the last seek, replayed on the files by the first read.
+type seekOp struct {
+	kind      seekKind
+	t         time.Time
+	cursor    string
+	inclusive bool
+}
+
+type seekKind int
+
+const (
+	seekUnknown seekKind = iota // last() moved the position; the next read goes through sd-journal
+	seekHead
+	seekRealtime
+	seekCursor
+)
+
+// How often wait looks at the files' headers for new entries, and how
+// often it lists the directories for new files.
+const (
+	nativePoll     = 50 * time.Millisecond
+	nativeRescan   = time.Second
+	nativeMaxSkips = 4 // a read scans at most this many entries per slot of dst
+)
+
+// errNativeFault is a fault on a journal mapping (the file was cut short).
+var errNativeFault = errors.New("fault reading a mapped journal file")
+
+func newNativeJournal(sd *sdJournal, opts *FollowOptions) (*nativeJournal, error) {
+	list, err := journalLister(opts)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := list(); err != nil {
+		return nil, err
+	}
+	return &nativeJournal{
+		sdJournal:  sd,
+		list:       list,
+		onFallback: opts.OnFallback,
+		byNode:     make(map[fileNode]*jfile),
+		units:      make(map[string]bool),
+		idents:     make(map[string]bool),
+	}, nil
+}
+
+// journalLister returns what lists the journal files of opts the way
+// sd-journal finds them: the named files; a directory's *.journal and
+// *.journal~ files and those of its machine-ID subdirectories; or the
+// local machine's runtime and system journals.
+func journalLister(opts *FollowOptions) (func() ([]string, error), error) {
+	switch {
+	case len(opts.Files) > 0:
+		files := append([]string(nil), opts.Files...)
+		return func() ([]string, error) {
+			var out []string
+			for _, f := range files {
+				if _, err := os.Stat(f); err == nil {
+					out = append(out, f)
+				}
+			}
+			return out, nil
+		}, nil
+	case opts.Directory != "":
+		dir := opts.Directory
+		return func() ([]string, error) { return listJournalDir(dir, true) }, nil
+	}
+	b, err := os.ReadFile("/etc/machine-id")
+	if err != nil {
+		return nil, fmt.Errorf("machine ID: %w", err)
+	}
+	id := strings.TrimSpace(string(b))
+	if _, ok := normBootID(id); !ok {
+		return nil, fmt.Errorf("machine ID %q: not an ID", id)
+	}
+	dirs := []string{filepath.Join("/run/log/journal", id), filepath.Join("/var/log/journal", id)}
+	return func() ([]string, error) {
+		var out []string
+		for _, d := range dirs {
+			files, err := listJournalDir(d, false)
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, err
+			}
+			out = append(out, files...)
+		}
+		return out, nil
+	}, nil
+}
+
+func listJournalDir(dir string, machineDirs bool) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		name := e.Name()
+		switch {
+		case strings.HasSuffix(name, ".journal") || strings.HasSuffix(name, ".journal~"):
+			out = append(out, filepath.Join(dir, name))
+		case machineDirs && e.IsDir():
+			if _, ok := normBootID(name); ok && len(name) == 32 {
+				sub, err := listJournalDir(filepath.Join(dir, name), false)
+				if err == nil {
+					out = append(out, sub...)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func (j *nativeJournal) addMatch(m string) error {
+	if err := j.sdJournal.addMatch(m); err != nil {
+		return err
+	}
+	j.clearSlots()
+	switch name, v, _ := strings.Cut(m, "="); name {
+	case "_SYSTEMD_UNIT":
+		j.units[v] = true
+	case "SYSLOG_IDENTIFIER":
+		j.idents[v] = true
+	default:
+		j.matchErr = fmt.Errorf("match %q", m)
+	}
+	return nil
+}
+
+func (j *nativeJournal) addConjunction() error {
+	j.matchErr = errors.New("conjunction of matches")
+	return j.sdJournal.addConjunction()
+}
+
+func (j *nativeJournal) flushMatches() {
+	j.sdJournal.flushMatches()
+	clear(j.units)
+	clear(j.idents)
+	j.matchErr = nil
+	j.clearSlots()
+}
+
+func (j *nativeJournal) seekHead() error {
+	j.setSeek(seekOp{kind: seekHead})
+	return j.sdJournal.seekHead()
+}
+
+func (j *nativeJournal) seekRealtime(t time.Time) error {
+	j.setSeek(seekOp{kind: seekRealtime, t: t})
+	return j.sdJournal.seekRealtime(t)
+}
+
+func (j *nativeJournal) seekCursor(c string, inclusive bool) (bool, error) {
+	j.setSeek(seekOp{kind: seekCursor, cursor: c, inclusive: inclusive})
+	return j.sdJournal.seekCursor(c, inclusive)
+}
+
+func (j *nativeJournal) last() (time.Time, bool, error) {
+	j.setSeek(seekOp{kind: seekUnknown})
+	return j.sdJournal.last()
+}
+
+func (j *nativeJournal) setSeek(s seekOp) {
+	j.seek, j.synced, j.lastCursor = s, false, ""
+}
+
+func (j *nativeJournal) close() {
+	for _, f := range j.files {
+		f.close()
+	}
+	j.files = nil
+	clear(j.byNode)
+	j.sdJournal.close()
+}
+
+// fallback makes every later read and wait go through sd-journal,
+// positioned after the last entry read natively.
+func (j *nativeJournal) fallback(cause error) error {
+	if j.viaSD {
+		return nil
+	}
+	j.viaSD = true
+	if j.onFallback != nil {
+		j.onFallback(cause)
+	}
+	j.sdJournal.wait(0) // let sd-journal see files added since it opened
+	switch {
+	case j.lastCursor != "":
+		_, err := j.sdJournal.seekCursor(j.lastCursor, false)
+		return err
+	case j.seek.kind == seekHead:
+		return j.sdJournal.seekHead()
+	case j.seek.kind == seekRealtime:
+		return j.sdJournal.seekRealtime(j.seek.t)
+	case j.seek.kind == seekCursor:
+		_, err := j.sdJournal.seekCursor(j.seek.cursor, j.seek.inclusive)
+		return err
+	}
+	return nil
+}
+
+func (j *nativeJournal) read(dst []Entry, cursors bool, stop time.Time) (int, readState, error) {
+	if !j.viaSD && (j.matchErr != nil || !cursors || !stop.IsZero() || j.seek.kind == seekUnknown) {
+		// Not what following does; sd-journal is positioned already
+		// unless native reads came first.
+		if j.synced {
+			if err := j.fallback(errors.New("read with a stop time or without cursors")); err != nil {
+				return 0, readMore, err
+			}
+		} else {
+			j.viaSD = true
+		}
+	}
+	if j.viaSD {
+		return j.sdJournal.read(dst, cursors, stop)
+	}
+	n, state, err := j.readNative(dst)
+	if err != nil {
+		if ferr := j.fallback(err); ferr != nil {
+			return n, readMore, fmt.Errorf("%v; then resuming through sd-journal: %w", err, ferr)
+		}
+		if n > 0 {
+			return n, readMore, nil
+		}
+		return j.sdJournal.read(dst, cursors, stop)
+	}
+	return n, state, nil
+}
+
+// readNative reads with a fault on the mapping turned into an error.
+func (j *nativeJournal) readNative(dst []Entry) (n int, state readState, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if re, ok := r.(interface{ Addr() uintptr }); ok {
+				err = fmt.Errorf("%w (address %#x)", errNativeFault, re.Addr())
+				return
+			}
+			panic(r)
+		}
+	}()
+	for _, f := range j.files {
+		f.release() // nothing read earlier points into the files any more
+	}
+	if !j.synced {
+		if err := j.sync(); err != nil {
+			return 0, readMore, err
+		}
+	}
+	state = readMore
+	for scanned := 0; n < len(dst) && scanned < nativeMaxSkips*len(dst); scanned++ {
+		f, err := j.nextFile()
+		if err != nil {
+			return n, readMore, err
+		}
+		if f == nil {
+			state = readEnd
+			break
+		}
+		key, off := f.next, f.nextOff
+		f.k++
+		f.nextOK = false
+		e := &dst[n]
+		ok, viaSD, err := j.decode(f, off, &key, e)
+		if err != nil {
+			return n, readMore, err
+		}
+		switch {
+		case viaSD:
+			ok, err = j.readOneViaSD(e, ok)
+			if err != nil {
+				return n, readMore, err
+			}
+			j.lastCursor = e.Cursor
+		case ok:
+			j.lastCursor = e.Cursor
+		default:
+			j.buf = f.appendCursor(j.buf[:0], &key)
+			j.lastCursor = string(j.buf)
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, state, nil
+}
+
+// readOneViaSD reads the entry whose cursor e holds through sd-journal:
+// it has a compressed field. ok is false when sd-journal's matches skip
+// it; when the native reader saw it match (matched) and sd-journal does not
+// return it, sd-journal does not see its file, which is an error.
+func (j *nativeJournal) readOneViaSD(e *Entry, matched bool) (bool, error) {
+	c := e.Cursor
+	j.sdJournal.wait(0) // let sd-journal see files added since it last looked
+	if _, err := j.sdJournal.seekCursor(c, true); err != nil {
+		return false, fmt.Errorf("seek %q through sd-journal: %w", c, err)
+	}
+	n, _, err := j.sdJournal.read(unsafe.Slice(e, 1), true, time.Time{})
+	if err != nil {
+		return false, fmt.Errorf("read %q through sd-journal: %w", c, err)
+	}
+	if n == 1 && e.Cursor == c {
+		return true, nil
+	}
+	*e = Entry{Cursor: c}
+	if matched {
+		return false, fmt.Errorf("entry %s with a compressed field: not found through sd-journal", c)
+	}
+	return false, nil
+}
+
+// nextFile returns the file whose next committed entry comes first in
+// journal order, with that entry's key loaded; nil when none has one.
+func (j *nativeJournal) nextFile() (*jfile, error) {
+	var best *jfile
+	for _, f := range j.files {
+		if f.done {
+			continue
+		}
+		ok, err := f.peekNext(f.nEntries())
+		if err != nil {
+			return nil, err
+		}
+		if ok && (best == nil || f.next.cmp(&best.next) < 0) {
+			best = f
+		}
+	}
+	return best, nil
+}
+
+// sync opens the files and positions each where sd-journal stands: at the
+// entry sd-journal would read next, so that where reading starts is its
+// decision (a cursor of other files, a time, a vacuumed entry). When
+// sd-journal has no next entry, the last seek is replayed on the files.
+func (j *nativeJournal) sync() error {
+	if _, err := j.scan(); err != nil {
+		return err
+	}
+	seek := j.seek
+	_, ok, err := j.sdJournal.peek()
+	if err != nil {
+		return fmt.Errorf("peek through sd-journal: %w", err)
+	}
+	if ok {
+		c, err := j.sdJournal.cursor()
+		if err != nil {
+			return fmt.Errorf("cursor through sd-journal: %w", err)
+		}
+		seek = seekOp{kind: seekCursor, cursor: c, inclusive: true}
+	}
+	var at jkey
+	if seek.kind == seekCursor {
+		if at, ok = parseCursor(seek.cursor); !ok {
+			return fmt.Errorf("cursor %q: not one the native reader can place", seek.cursor)
+		}
+	}
+	for _, f := range j.files {
+		if err := position(f, seek, at); err != nil {
+			return err
+		}
+	}
+	j.synced = true
+	return nil
+}
+
+// position sets a file's next entry as seek says (at is the parsed cursor
+// of a cursor seek).
+func position(f *jfile, seek seekOp, at jkey) error {
+	f.nextOK = false
+	var err error
+	switch seek.kind {
+	case seekHead:
+		f.k = 0
+	case seekRealtime:
+		us := uint64(max(seek.t.UnixMicro(), 0))
+		f.k, err = f.search(func(k *jkey) bool { return k.realtime >= us })
+	case seekCursor:
+		incl := seek.inclusive
+		f.k, err = f.search(func(k *jkey) bool {
+			c := k.cmp(&at)
+			return c > 0 || (incl && c == 0)
+		})
+	}
+	return err
+}
+
+// scan lists the journal files, opens new ones (read from their first
+// entry once synced) and forgets those that are gone and read to the end.
+// It reports whether the set of files changed.
+func (j *nativeJournal) scan() (bool, error) {
+	j.lastScan = time.Now()
+	paths, err := j.list()
+	if err != nil {
+		return false, fmt.Errorf("list journal files: %w", err)
+	}
+	changed := false
+	seen := make(map[fileNode]bool, len(paths))
+	for _, p := range paths {
+		var st syscall.Stat_t
+		if err := syscall.Stat(p, &st); err != nil {
+			continue // removed since listed
+		}
+		node := fileNode{uint64(st.Dev), st.Ino}
+		seen[node] = true
+		if f := j.byNode[node]; f != nil {
+			f.path = p // renamed by rotation
+			continue
+		}
+		f, err := openJFile(p)
+		switch {
+		case errors.Is(err, errUnsupported) && st.Size >= jhMinHeaderBytes:
+			return false, err
+		case err != nil:
+			continue // being created, or unreadable: sd-journal skips it too
+		}
+		j.files = append(j.files, f)
+		j.byNode[node] = f
+		changed = true
+	}
+	kept := j.files[:0]
+	for _, f := range j.files {
+		var st syscall.Stat_t
+		node := fileNode{}
+		if err := syscall.Fstat(int(f.f.Fd()), &st); err == nil {
+			node = fileNode{uint64(st.Dev), st.Ino}
+		}
+		gone := !seen[node]
+		if (gone || f.state() == jsArchived) && f.k >= f.nEntries() {
+			// Archived or deleted, and read to the end: nothing more will
+			// come. An archived file stays known (and mapped) while it is
+			// there, so that it is not read again from its start.
+			f.done = true
+		}
+		if gone && f.done {
+			delete(j.byNode, node)
+			f.close()
+			changed = true
+			continue
+		}
+		kept = append(kept, f)
+	}
+	clear(j.files[len(kept):])
+	j.files = kept
+	return changed, nil
+}
+
+func (j *nativeJournal) wait(timeout time.Duration) (waitResult, error) {
+	if j.viaSD || !j.synced {
+		return j.sdJournal.wait(timeout)
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, f := range j.files {
+			if !f.done && f.k < f.nEntries() {
+				return waitAppend, nil
+			}
+		}
+		rotated := false
+		for _, f := range j.files {
+			if !f.done && f.state() == jsArchived {
+				rotated = true
+			}
+		}
+		if rotated || time.Since(j.lastScan) >= nativeRescan {
+			// Keep sd-journal's view of the files current too: it reads
+			// entries with compressed fields and takes over on a fallback.
+			j.sdJournal.wait(0)
+			changed, err := j.scan()
+			if err != nil {
+				if ferr := j.fallback(err); ferr != nil {
+					return waitNop, ferr
+				}
+				return waitInvalidate, nil
+			}
+			if changed {
+				return waitInvalidate, nil
+			}
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return waitNop, nil
+		}
+		time.Sleep(min(left, nativePoll))
+	}
+}
+
+// Fields decode copies out of an entry, as cf_entry does.
+const (
+	nfMessage = iota
+	nfPriority
+	nfUnit
+	nfIdent
+	nfTarget
+	nfPID
+	nfHost
+	nfBoot
+	nfCount
+)
+
+// nativeField classifies a "NAME=value" payload: the field index, or -1,
+// and the length of "NAME=".
+func nativeField(d []byte) (int, int) {
+	if len(d) < 5 {
+		return -1, 0
+	}
+	switch d[0] {
+	case 'M':
+		if hasPrefix(d, "MESSAGE=") {
+			return nfMessage, 8
+		}
+	case 'P':
+		if hasPrefix(d, "PRIORITY=") {
+			return nfPriority, 9
+		}
+	case 'S':
+		if hasPrefix(d, "SYSLOG_IDENTIFIER=") {
+			return nfIdent, 18
+		}
+	case 'T':
+		if hasPrefix(d, "TARGET=") {
+			return nfTarget, 7
+		}
+	case '_':
+		switch d[1] {
+		case 'S':
+			if hasPrefix(d, "_SYSTEMD_UNIT=") {
+				return nfUnit, 14
+			}
+		case 'P':
+			if hasPrefix(d, "_PID=") {
+				return nfPID, 5
+			}
+		case 'H':
+			if hasPrefix(d, "_HOSTNAME=") {
+				return nfHost, 10
+			}
+		case 'B':
+			if hasPrefix(d, "_BOOT_ID=") {
+				return nfBoot, 9
+			}
+		}
+	}
+	return -1, 0
+}
+
+func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
+
+// dataSlot caches what decode learnt from one DATA object of a file: the
+// field it holds and, for the short repetitive fields, the value, so that
+// the objects an entry shares with earlier ones (host, unit, PID,
+// executable, and so on) are not read again. DATA objects never change
+// once written, so a slot stays true for its file.
+type dataSlot struct {
+	off   uint64
+	field int8   // nf*, or -1 for a field decode does not copy
+	match bool   // a unit or identifier in the match sets
+	val   string // host, unit, identifier, target or boot ID, interned
+	num   int    // PID, or priority (NoPriority when not 0-7)
+}
+
+// dataSlots is the size of a file's DATA object cache (a power of two).
+const dataSlots = 4096
+
+// slot returns the cache slot of the DATA object at off, filled; compressed
+// says that the object is compressed (and not cached).
+func (j *nativeJournal) slot(f *jfile, off uint64) (s *dataSlot, compressed bool, err error) {
+	if f.slots == nil {
+		f.slots = make([]dataSlot, dataSlots)
+	}
+	s = &f.slots[(off>>3)&(dataSlots-1)]
+	if s.off == off {
+		return s, false, nil
+	}
+	p, compressed, err := f.payload(off)
+	if err != nil || compressed {
+		return nil, compressed, err
+	}
+	fi, skip := nativeField(p)
+	*s = dataSlot{off: off, field: int8(fi)}
+	if fi < 0 || fi == nfMessage {
+		return s, false, nil
+	}
+	if len(p) > MaxFieldSize {
+		p = p[:MaxFieldSize]
+	}
+	v := p[skip:]
+	switch fi {
+	case nfUnit:
+		s.match = j.units[string(v)]
+	case nfIdent:
+		s.match = j.idents[string(v)]
+	case nfPID:
+		s.num = atoi(v)
+		return s, false, nil
+	case nfPriority:
+		s.num = NoPriority
+		if len(v) == 1 && '0' <= v[0] && v[0] <= '7' {
+			s.num = int(v[0] - '0')
+		}
+		return s, false, nil
+	}
+	s.val = j.intern.get(v)
+	return s, false, nil
+}
+
+// clearSlots forgets every file's cache (the match sets changed).
+func (j *nativeJournal) clearSlots() {
+	for _, f := range j.files {
+		clear(f.slots)
+	}
+}
+
+// decode fills e from the ENTRY at off when it matches and has a MESSAGE
+// (ok). viaSD says that it has a compressed field, so that only sd-journal
+// can tell; e.Cursor is set then, and ok says whether a unit match was
+// seen among the other fields.
+func (j *nativeJournal) decode(f *jfile, off uint64, key *jkey, e *Entry) (ok, viaSD bool, err error) {
+	o, err := f.entry(off)
+	if err != nil {
+		return false, false, err
+	}
+	// Copies, not pointers: a later item may take the same slot.
+	var got [nfCount]dataSlot
+	var have uint32
+	matched := len(j.units) == 0 && len(j.idents) == 0
+	for i, n := 0, f.nItems(o); i < n; i++ {
+		s, compressed, err := j.slot(f, f.item(o, i))
+		if err != nil {
+			return false, false, err
+		}
+		if compressed {
+			viaSD = true
+			continue
+		}
+		if s.field < 0 {
+			continue
+		}
+		matched = matched || s.match
+		if have&(1<<s.field) == 0 {
+			have |= 1 << s.field
+			got[s.field] = *s
+		}
+	}
+	if viaSD {
+		// ok reports whether the fields that were not compressed matched.
+		j.buf = f.appendCursor(j.buf[:0], key)
+		*e = Entry{Cursor: string(j.buf)}
+		return matched, true, nil
+	}
+	if !matched || have&(1<<nfMessage) == 0 {
+		return false, false, nil
+	}
+	p, _, err := f.payload(got[nfMessage].off)
+	if err != nil {
+		return false, false, err
+	}
+	if len(p) > MaxFieldSize {
+		p = p[:MaxFieldSize]
+	}
+	msg := p[len("MESSAGE="):]
+	j.buf = f.appendCursor(j.buf[:0], key)
+	// One allocation holds MESSAGE and the cursor, as in sdJournal.read.
+	b := make([]byte, len(msg)+len(j.buf))
+	copy(b, msg)
+	copy(b[len(msg):], j.buf)
+	str := unsafe.String(&b[0], len(b))
+	*e = Entry{
+		Time:     time.UnixMicro(int64(key.realtime)),
+		Message:  str[:len(msg)],
+		Cursor:   str[len(msg):],
+		Priority: NoPriority,
+	}
+	e.Host, e.Unit, e.Identifier, e.Target = got[nfHost].val, got[nfUnit].val, got[nfIdent].val, got[nfTarget].val
+	if have&(1<<nfPriority) != 0 {
+		e.Priority = got[nfPriority].num
+	}
+	e.PID = got[nfPID].num
+	if have&(1<<nfBoot) != 0 {
+		e.BootID = got[nfBoot].val
+	} else {
+		if key.boot != f.bootKey {
+			f.bootKey = key.boot
+			var h [32]byte
+			hex.Encode(h[:], key.boot[:])
+			f.bootHex = string(h[:])
+		}
+		e.BootID = f.bootHex
+	}
+	return true, false, nil
+}
+
+// withNativeReader wraps an sd-journal follower in the native reader; when
+// the journal's files cannot be listed, it says why through
+// opts.OnFallback and returns f as it is.
+func withNativeReader(f follower, opts *FollowOptions) follower {
+	sd, ok := f.(*sdJournal)
+	if !ok {
+		return f
+	}
+	n, err := newNativeJournal(sd, opts)
+	if err != nil {
+		if opts.OnFallback != nil {
+			opts.OnFallback(err)
+		}
+		return f
+	}
+	return n
+}

@@ -1,0 +1,287 @@
+//go:build linux && cgo
+
+package tail
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// followToEnd follows with opts until the reader reports the end of the
+// journal and returns what it read, and the follower it used.
+func followToEnd(tb testing.TB, opts FollowOptions) ([]Entry, follower) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var f follower
+	open := func() (follower, error) {
+		var err error
+		f, err = openFollower(&opts)
+		return f, err
+	}
+	var got []Entry
+	errEnd := errors.New("end")
+	opts.WaitTimeout = 20 * time.Millisecond
+	err := follow(ctx, open, opts, func(b FollowBatch) error {
+		got = append(got, b.Entries...)
+		if b.AtEnd {
+			return errEnd
+		}
+		return nil
+	})
+	if !errors.Is(err, errEnd) {
+		tb.Fatalf("follow %+v: %v", opts, err)
+	}
+	return got, f
+}
+
+// journalSets are journals the native reader must read exactly as
+// sd-journal does.
+func journalSets(t *testing.T) map[string]string {
+	sets := map[string]string{}
+	for _, name := range []string{"basic.export", "binary.export"} {
+		dir, _ := makeJournalFrom(t, name)
+		sets[name] = dir
+	}
+	dir, _ := makeJournal(t, hugeExport())
+	sets["huge (compressed fields)"] = dir
+	dir, _ = makeJournal(t, bigExport(3000))
+	sets["3000 entries"] = dir
+	// Three files written separately (three sequence number IDs), their
+	// times interleaved: merged by time.
+	dir = t.TempDir()
+	for i := range 3 {
+		var b []byte
+		for k := range 200 {
+			n := 3*k + i
+			f := append(fieldsOf("chainfire.service", "chainfire", 1234), [2]string{"MESSAGE", fmt.Sprintf("m%d", n)})
+			b = append(b, exportEntry(float64(n), bootA, f...)...)
+			g := append(fieldsOf("ssh.service", "sshd", 99), [2]string{"MESSAGE", fmt.Sprintf("s%d", n)})
+			b = append(b, exportEntry(float64(n)+0.5, bootB, g...)...)
+		}
+		writeJournalFile(t, dir, fmt.Sprintf("f%d.journal", i), b)
+	}
+	sets["three interleaved files"] = dir
+	return sets
+}
+
+func TestNativeReadsAsSDJournal(t *testing.T) {
+	skipWithoutJournal(t)
+	for name, dir := range journalSets(t) {
+		t.Run(name, func(t *testing.T) {
+			all, _ := followToEnd(t, FollowOptions{Directory: dir, Start: StartHead, Reader: ReaderSDJournal})
+			if len(all) < 3 {
+				t.Fatalf("sd-journal read %d entries", len(all))
+			}
+			starts := map[string]FollowOptions{
+				"head":        {Start: StartHead},
+				"head, units": {Start: StartHead, Units: []string{"chainfire.service", "sshd.service"}},
+				"one unit":    {Start: StartHead, Units: []string{"chainfire.service"}},
+				"tail":        {Start: StartTail},
+				"since":       {Start: StartSince, Since: all[len(all)/2].Time},
+				"after first": {AfterCursor: all[0].Cursor},
+				"after mid":   {AfterCursor: all[len(all)/2].Cursor, Units: []string{"chainfire.service"}},
+				"after last":  {AfterCursor: all[len(all)-1].Cursor},
+				"after a cursor that is gone": {
+					AfterCursor: "s=00000000000000000000000000000001;i=99;b=" + bootA + ";m=12a2a9100;t=" +
+						fmt.Sprintf("%x", all[len(all)/3].Time.UnixMicro()-1) + ";x=1",
+				},
+			}
+			for sname, o := range starts {
+				o.Directory = dir
+				o.Reader = ReaderSDJournal
+				want, _ := followToEnd(t, o)
+				var fallbacks []error
+				o.Reader = ReaderNative
+				o.OnFallback = func(err error) { fallbacks = append(fallbacks, err) }
+				got, f := followToEnd(t, o)
+				if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("%s: native differs from sd-journal (-sd +native):\n%s", sname, diff)
+				}
+				nj, ok := f.(*nativeJournal)
+				if !ok || nj.viaSD || len(fallbacks) > 0 {
+					t.Errorf("%s: native reader not used throughout (%T, fallbacks %v)", sname, f, fallbacks)
+				}
+			}
+		})
+	}
+}
+
+// TestNativeFallsBackOnUnknownFile: a file with an incompatible flag the
+// native reader does not know is left to sd-journal, which skips it as
+// well; the reason is reported once.
+func TestNativeFallsBackOnUnknownFile(t *testing.T) {
+	skipWithoutJournal(t)
+	dir := t.TempDir()
+	writeJournalFile(t, dir, "a.journal", followExport(0, 5))
+	b := writeJournalFile(t, dir, "b.journal", followExport(5, 10))
+	data, err := os.ReadFile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc := binary.LittleEndian.Uint32(data[jhIncompatible:])
+	binary.LittleEndian.PutUint32(data[jhIncompatible:], inc|1<<20)
+	if err := os.WriteFile(b, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := followToEnd(t, FollowOptions{Directory: dir, Start: StartHead, Reader: ReaderSDJournal})
+	var fallbacks []error
+	got, _ := followToEnd(t, FollowOptions{Directory: dir, Start: StartHead, OnFallback: func(err error) { fallbacks = append(fallbacks, err) }})
+	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("after the fallback (-sd +native):\n%s", diff)
+	}
+	if len(fallbacks) != 1 || !errors.Is(fallbacks[0], errUnsupported) {
+		t.Errorf("fallbacks %v, want one errUnsupported", fallbacks)
+	}
+}
+
+// TestNativeFileCutShort: a file truncated under the reader's mapping is
+// an error (a fault turned into errNativeFault, or a bad object), not a
+// crash.
+func TestNativeFileCutShort(t *testing.T) {
+	skipWithoutJournal(t)
+	dir := t.TempDir()
+	file := writeJournalFile(t, dir, "a.journal", bigExport(2000))
+	f, err := openFollower(&FollowOptions{Directory: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.close()
+	nj := f.(*nativeJournal)
+	if err := nj.seekHead(); err != nil {
+		t.Fatal(err)
+	}
+	dst := make([]Entry, 10)
+	if n, _, err := nj.readNative(dst); err != nil || n != 10 {
+		t.Fatalf("first read: %d, %v", n, err)
+	}
+	if err := os.Truncate(file, 8192); err != nil {
+		t.Fatal(err)
+	}
+	dst = make([]Entry, 3000)
+	n, _, err := nj.readNative(dst)
+	if err == nil {
+		t.Fatalf("read %d entries of a file cut to 8 KiB, no error", n)
+	}
+	t.Logf("after the cut: %d entries, %v", n, err)
+}
+
+// TestNativeFollowsRotation: entries appended to one file, then the file
+// renamed as journald archives it and a new one started; nothing is
+// missed or read twice.
+func TestNativeFollowsRotation(t *testing.T) {
+	skipWithoutJournal(t)
+	dir := t.TempDir()
+	first := writeJournalFile(t, dir, "system.journal", followExport(0, 10))
+	var fallbacks []error
+	r := startFollow(t, FollowOptions{Directory: dir, Start: StartHead, Units: []string{"chainfire.service"},
+		OnFallback: func(err error) { fallbacks = append(fallbacks, err) }})
+	if got := r.waitFor(t, 10); len(got) != 10 {
+		t.Fatalf("before rotation: %v", got)
+	}
+	if err := os.Rename(first, filepath.Join(dir, "system@0000000000000000000000000000abcd-0000000000000001-0000000000000001.journal")); err != nil {
+		t.Fatal(err)
+	}
+	writeJournalFile(t, dir, "system.journal", followExport(10, 20))
+	got := r.waitFor(t, 20)
+	if diff := cmp.Diff(msgs(0, 20), got); diff != "" {
+		t.Errorf("across the rotation (-want +got):\n%s", diff)
+	}
+	if len(fallbacks) > 0 {
+		t.Errorf("fallbacks: %v", fallbacks)
+	}
+}
+
+// BenchmarkFollowReaders follows the benchmark corpus journal in
+// CFLOGD_BENCH_JOURNAL_DIR from its head to its end with each reader, with
+// the daemon's unit matches and cursors, and reports the cost per entry
+// read (of every unit) and per entry returned.
+func BenchmarkFollowReaders(b *testing.B) {
+	dir := os.Getenv("CFLOGD_BENCH_JOURNAL_DIR")
+	if dir == "" {
+		b.Skip("CFLOGD_BENCH_JOURNAL_DIR not set (a directory of corpus journal files)")
+	}
+	units := []string{"chainfire.service", "flaredb.service", "placement-driver.service"}
+	for _, reader := range []string{ReaderNative, ReaderSDJournal} {
+		b.Run(reader, func(b *testing.B) {
+			var n int
+			for b.Loop() {
+				n = 0
+				ctx, cancel := context.WithCancel(context.Background())
+				errEnd := errors.New("end")
+				opts := FollowOptions{Directory: dir, Units: units, Start: StartHead, Reader: reader,
+					OnFallback: func(err error) { b.Errorf("fallback: %v", err) }}
+				err := follow(ctx, func() (follower, error) { return openFollower(&opts) }, opts, func(fb FollowBatch) error {
+					n += len(fb.Entries)
+					if fb.AtEnd {
+						return errEnd
+					}
+					return nil
+				})
+				cancel()
+				if !errors.Is(err, errEnd) {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n), "entries")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/entry")
+		})
+	}
+}
+
+// TestNativeFollowsGrowingFile: one file grows by tens of MiB while it is
+// followed, so the reader maps it again mid-read; every entry arrives once
+// and the native reader never hands over.
+func TestNativeFollowsGrowingFile(t *testing.T) {
+	skipWithoutJournal(t)
+	dir := t.TempDir()
+	file := writeJournalFile(t, dir, "system.journal", followExport(0, 10))
+	st0, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fallbacks []error
+	r := startFollow(t, FollowOptions{Directory: dir, Start: StartHead, Units: []string{"chainfire.service"},
+		OnFallback: func(err error) { fallbacks = append(fallbacks, err) }})
+	if got := r.waitFor(t, 10); len(got) != 10 {
+		t.Fatalf("before growing: %v", got)
+	}
+	const more = 60000
+	writeJournalFile(t, dir, "system.journal", bigExport(more))
+	got := r.waitFor(t, 10+more)
+	st1, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st1.Size() <= st0.Size() {
+		t.Fatalf("file did not grow: %d then %d bytes", st0.Size(), st1.Size())
+	}
+	if len(got) != 10+more {
+		t.Fatalf("got %d entries, want %d", len(got), 10+more)
+	}
+	if diff := cmp.Diff(msgs(0, 10), got[:10]); diff != "" {
+		t.Errorf("first entries (-want +got):\n%s", diff)
+	}
+	r.mu.Lock()
+	seen := make(map[string]bool, len(r.cursors))
+	for _, c := range r.cursors {
+		if seen[c] {
+			t.Errorf("cursor %s twice", c)
+		}
+		seen[c] = true
+	}
+	r.mu.Unlock()
+	if len(fallbacks) > 0 {
+		t.Errorf("fallbacks: %v", fallbacks)
+	}
+	t.Logf("file grew from %d to %d bytes", st0.Size(), st1.Size())
+}
