@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // nativeJournal follows journal files by reading their format directly
@@ -34,6 +36,7 @@ import (
 type nativeJournal struct {
 	*sdJournal
 	list       func() ([]string, error) // the journal file paths to read
+	roots      []string                 // directories watched even while they hold no file
 	onFallback func(error)
 
 	files  []*jfile
@@ -51,6 +54,10 @@ type nativeJournal struct {
 
 	lastScan time.Time
 	buf      []byte
+
+	// inotify watches the directories of the files (-1: none, wait polls).
+	inotify int
+	watched map[string]bool
 }
 
 type fileNode struct{ dev, ino uint64 }
@@ -84,20 +91,27 @@ const (
 var errNativeFault = errors.New("fault reading a mapped journal file")
 
 func newNativeJournal(sd *sdJournal, opts *FollowOptions) (*nativeJournal, error) {
-	list, err := journalLister(opts)
+	list, roots, err := journalLister(opts)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := list(); err != nil {
 		return nil, err
 	}
+	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err != nil {
+		fd = -1 // out of inotify instances: wait polls the files instead
+	}
 	return &nativeJournal{
 		sdJournal:  sd,
 		list:       list,
+		roots:      roots,
 		onFallback: opts.OnFallback,
 		byNode:     make(map[fileNode]*jfile),
 		units:      make(map[string]bool),
 		idents:     make(map[string]bool),
+		inotify:    fd,
+		watched:    make(map[string]bool),
 	}, nil
 }
 
@@ -105,7 +119,7 @@ func newNativeJournal(sd *sdJournal, opts *FollowOptions) (*nativeJournal, error
 // sd-journal finds them: the named files; a directory's *.journal and
 // *.journal~ files and those of its machine-ID subdirectories; or the
 // local machine's runtime and system journals.
-func journalLister(opts *FollowOptions) (func() ([]string, error), error) {
+func journalLister(opts *FollowOptions) (list func() ([]string, error), roots []string, err error) {
 	switch {
 	case len(opts.Files) > 0:
 		files := append([]string(nil), opts.Files...)
@@ -117,18 +131,18 @@ func journalLister(opts *FollowOptions) (func() ([]string, error), error) {
 				}
 			}
 			return out, nil
-		}, nil
+		}, nil, nil
 	case opts.Directory != "":
 		dir := opts.Directory
-		return func() ([]string, error) { return listJournalDir(dir, true) }, nil
+		return func() ([]string, error) { return listJournalDir(dir, true) }, []string{dir}, nil
 	}
 	b, err := os.ReadFile("/etc/machine-id")
 	if err != nil {
-		return nil, fmt.Errorf("machine ID: %w", err)
+		return nil, nil, fmt.Errorf("machine ID: %w", err)
 	}
 	id := strings.TrimSpace(string(b))
 	if _, ok := normBootID(id); !ok {
-		return nil, fmt.Errorf("machine ID %q: not an ID", id)
+		return nil, nil, fmt.Errorf("machine ID %q: not an ID", id)
 	}
 	dirs := []string{filepath.Join("/run/log/journal", id), filepath.Join("/var/log/journal", id)}
 	return func() ([]string, error) {
@@ -141,7 +155,7 @@ func journalLister(opts *FollowOptions) (func() ([]string, error), error) {
 			out = append(out, files...)
 		}
 		return out, nil
-	}, nil
+	}, dirs, nil
 }
 
 func listJournalDir(dir string, machineDirs bool) ([]string, error) {
@@ -226,6 +240,10 @@ func (j *nativeJournal) close() {
 	}
 	j.files = nil
 	clear(j.byNode)
+	if j.inotify >= 0 {
+		unix.Close(j.inotify)
+		j.inotify = -1
+	}
 	j.sdJournal.close()
 }
 
@@ -451,7 +469,11 @@ func (j *nativeJournal) scan() (bool, error) {
 	}
 	changed := false
 	seen := make(map[fileNode]bool, len(paths))
+	for _, d := range j.roots {
+		j.watchDir(d)
+	}
 	for _, p := range paths {
+		j.watchDir(filepath.Dir(p))
 		var st syscall.Stat_t
 		if err := syscall.Stat(p, &st); err != nil {
 			continue // removed since listed
@@ -536,7 +558,43 @@ func (j *nativeJournal) wait(timeout time.Duration) (waitResult, error) {
 		if left <= 0 {
 			return waitNop, nil
 		}
-		time.Sleep(min(left, nativePoll))
+		j.sleep(min(left, time.Until(j.lastScan.Add(nativeRescan))))
+	}
+}
+
+// sleep waits up to d for a change in a watched directory (inotify: the
+// writers of journal files post IN_MODIFY after appending, as sd-journal
+// relies on), or polls every nativePoll without inotify.
+func (j *nativeJournal) sleep(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	if j.inotify < 0 {
+		time.Sleep(min(d, nativePoll))
+		return
+	}
+	fds := []unix.PollFd{{Fd: int32(j.inotify), Events: unix.POLLIN}}
+	ms := int((d + time.Millisecond - 1) / time.Millisecond)
+	if n, err := unix.Poll(fds, ms); err != nil || n == 0 {
+		return
+	}
+	// Drain the events: what changed is read from the files themselves.
+	var buf [4096]byte
+	for {
+		if n, err := unix.Read(j.inotify, buf[:]); n <= 0 || err != nil {
+			return
+		}
+	}
+}
+
+// watchDir adds an inotify watch on a directory of journal files.
+func (j *nativeJournal) watchDir(dir string) {
+	if j.inotify < 0 || j.watched[dir] {
+		return
+	}
+	const mask = unix.IN_MODIFY | unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO | unix.IN_ATTRIB | unix.IN_ONLYDIR
+	if _, err := unix.InotifyAddWatch(j.inotify, dir, mask); err == nil {
+		j.watched[dir] = true
 	}
 }
 
