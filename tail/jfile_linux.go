@@ -87,15 +87,18 @@ type jkey struct {
 }
 
 func (a *jkey) cmp(b *jkey) int {
-	switch {
-	case a.seqnumID == b.seqnumID && a.seqnum != b.seqnum:
-		return cmpU64(a.seqnum, b.seqnum)
-	case a.seqnumID == b.seqnumID:
-	case a.boot == b.boot && a.mono != b.mono:
-		return cmpU64(a.mono, b.mono)
+	if a.seqnumID == b.seqnumID {
+		if c := cmpU64(a.seqnum, b.seqnum); c != 0 {
+			return c
+		}
 	}
-	if a.realtime != b.realtime {
-		return cmpU64(a.realtime, b.realtime)
+	if a.boot == b.boot {
+		if c := cmpU64(a.mono, b.mono); c != 0 {
+			return c
+		}
+	}
+	if c := cmpU64(a.realtime, b.realtime); c != 0 {
+		return c
 	}
 	return cmpU64(a.xor, b.xor)
 }
@@ -481,7 +484,13 @@ func (j *jfile) nItems(o []byte) int {
 
 // appendCursor appends sd-journal's cursor of the entry with key k.
 func (j *jfile) appendCursor(b []byte, k *jkey) []byte {
-	b = append(b, j.cursorPrefix...)
+	return appendCursor(b, j.cursorPrefix, k)
+}
+
+// appendCursor appends the cursor of the entry with key k of a file whose
+// cursors begin with prefix ("s=<seqnum ID>;i=").
+func appendCursor(b []byte, prefix string, k *jkey) []byte {
+	b = append(b, prefix...)
 	b = strconv.AppendUint(b, k.seqnum, 16)
 	b = append(b, ";b="...)
 	b = hex.AppendEncode(b, k.boot[:])

@@ -47,10 +47,28 @@ type nativeJournal struct {
 	units, idents map[string]bool
 	matchErr      error // a match the native reader cannot evaluate
 
-	seek       seekOp
-	synced     bool
-	viaSD      bool   // reading through sd-journal from now on
-	lastCursor string // cursor of the last entry read natively
+	seek   seekOp
+	synced bool
+	viaSD  bool // reading through sd-journal from now on
+	// syncSeek and syncAt are where sync positioned the files; a file found
+	// later is positioned the same way until an entry was read.
+	syncSeek seekOp
+	syncAt   jkey
+	// lastKey is the key of the last entry read natively (haveLast), of a
+	// file whose cursors begin with lastPrefix. Reading never goes back
+	// behind it: as in sd-journal, an entry that sorts at or before it (a
+	// copy journald made when it flushed /run to /var, or older entries in
+	// a file found late) is skipped.
+	lastKey    jkey
+	lastPrefix string
+	haveLast   bool
+	// matchOps replays the matches ("" for a disjunction) after
+	// readOneViaSD read without them.
+	matchOps []string
+	// fixedPaths (Files): a path whose file was opened once is not opened
+	// again when another file takes its name.
+	fixedPaths  bool
+	openedPaths map[string]bool
 
 	lastScan time.Time
 	buf      []byte
@@ -58,6 +76,7 @@ type nativeJournal struct {
 	// inotify watches the directories of the files (-1: none, wait polls).
 	inotify int
 	watched map[string]bool
+	rescan  bool // a watched directory had files added, removed or renamed
 }
 
 type fileNode struct{ dev, ino uint64 }
@@ -103,15 +122,17 @@ func newNativeJournal(sd *sdJournal, opts *FollowOptions) (*nativeJournal, error
 		fd = -1 // out of inotify instances: wait polls the files instead
 	}
 	return &nativeJournal{
-		sdJournal:  sd,
-		list:       list,
-		roots:      roots,
-		onFallback: opts.OnFallback,
-		byNode:     make(map[fileNode]*jfile),
-		units:      make(map[string]bool),
-		idents:     make(map[string]bool),
-		inotify:    fd,
-		watched:    make(map[string]bool),
+		sdJournal:   sd,
+		list:        list,
+		roots:       roots,
+		onFallback:  opts.OnFallback,
+		byNode:      make(map[fileNode]*jfile),
+		units:       make(map[string]bool),
+		idents:      make(map[string]bool),
+		inotify:     fd,
+		watched:     make(map[string]bool),
+		fixedPaths:  len(opts.Files) > 0,
+		openedPaths: make(map[string]bool),
 	}, nil
 }
 
@@ -186,6 +207,7 @@ func (j *nativeJournal) addMatch(m string) error {
 		return err
 	}
 	j.clearSlots()
+	j.matchOps = append(j.matchOps, m)
 	switch name, v, _ := strings.Cut(m, "="); name {
 	case "_SYSTEMD_UNIT":
 		j.units[v] = true
@@ -197,6 +219,11 @@ func (j *nativeJournal) addMatch(m string) error {
 	return nil
 }
 
+func (j *nativeJournal) addDisjunction() error {
+	j.matchOps = append(j.matchOps, "")
+	return j.sdJournal.addDisjunction()
+}
+
 func (j *nativeJournal) addConjunction() error {
 	j.matchErr = errors.New("conjunction of matches")
 	return j.sdJournal.addConjunction()
@@ -206,6 +233,7 @@ func (j *nativeJournal) flushMatches() {
 	j.sdJournal.flushMatches()
 	clear(j.units)
 	clear(j.idents)
+	j.matchOps = j.matchOps[:0]
 	j.matchErr = nil
 	j.clearSlots()
 }
@@ -231,7 +259,7 @@ func (j *nativeJournal) last() (time.Time, bool, error) {
 }
 
 func (j *nativeJournal) setSeek(s seekOp) {
-	j.seek, j.synced, j.lastCursor = s, false, ""
+	j.seek, j.synced, j.haveLast = s, false, false
 }
 
 func (j *nativeJournal) close() {
@@ -259,8 +287,8 @@ func (j *nativeJournal) fallback(cause error) error {
 	}
 	j.sdJournal.wait(0) // let sd-journal see files added since it opened
 	switch {
-	case j.lastCursor != "":
-		_, err := j.sdJournal.seekCursor(j.lastCursor, false)
+	case j.haveLast:
+		_, err := j.sdJournal.seekCursor(string(appendCursor(nil, j.lastPrefix, &j.lastKey)), false)
 		return err
 	case j.seek.kind == seekHead:
 		return j.sdJournal.seekHead()
@@ -301,8 +329,9 @@ func (j *nativeJournal) read(dst []Entry, cursors bool, stop time.Time) (int, re
 	return n, state, nil
 }
 
-// readNative reads with a fault on the mapping turned into an error.
-func (j *nativeJournal) readNative(dst []Entry) (n int, state readState, err error) {
+// protect runs fn with a fault on a mapping (a journal file cut short
+// under the reader, or an I/O error paging it in) turned into an error.
+func protect(fn func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
@@ -313,73 +342,94 @@ func (j *nativeJournal) readNative(dst []Entry) (n int, state readState, err err
 			panic(r)
 		}
 	}()
-	for _, f := range j.files {
-		f.release() // nothing read earlier points into the files any more
-	}
-	if !j.synced {
-		if err := j.sync(); err != nil {
-			return 0, readMore, err
-		}
-	}
-	state = readMore
-	for scanned := 0; n < len(dst) && scanned < nativeMaxSkips*len(dst); scanned++ {
-		f, err := j.nextFile()
-		if err != nil {
-			return n, readMore, err
-		}
-		if f == nil {
-			state = readEnd
-			break
-		}
-		key, off := f.next, f.nextOff
-		f.k++
-		f.nextOK = false
-		e := &dst[n]
-		ok, viaSD, err := j.decode(f, off, &key, e)
-		if err != nil {
-			return n, readMore, err
-		}
-		switch {
-		case viaSD:
-			ok, err = j.readOneViaSD(e, ok)
-			if err != nil {
-				return n, readMore, err
-			}
-			j.lastCursor = e.Cursor
-		case ok:
-			j.lastCursor = e.Cursor
-		default:
-			j.buf = f.appendCursor(j.buf[:0], &key)
-			j.lastCursor = string(j.buf)
-		}
-		if ok {
-			n++
-		}
-	}
-	return n, state, nil
+	return fn()
 }
 
-// readOneViaSD reads the entry whose cursor e holds through sd-journal:
-// it has a compressed field. ok is false when sd-journal's matches skip
-// it; when the native reader saw it match (matched) and sd-journal does not
-// return it, sd-journal does not see its file, which is an error.
-func (j *nativeJournal) readOneViaSD(e *Entry, matched bool) (bool, error) {
+// readNative reads entries from the files, with faults turned into errors.
+func (j *nativeJournal) readNative(dst []Entry) (n int, state readState, err error) {
+	state = readMore
+	err = protect(func() error {
+		for _, f := range j.files {
+			f.release() // nothing read earlier points into the files any more
+		}
+		if !j.synced {
+			if err := j.sync(); err != nil {
+				return err
+			}
+		}
+		for scanned := 0; n < len(dst) && scanned < nativeMaxSkips*len(dst); scanned++ {
+			f, err := j.nextFile()
+			if err != nil {
+				return err
+			}
+			if f == nil {
+				state = readEnd
+				return nil
+			}
+			key, off := f.next, f.nextOff
+			f.k++
+			f.nextOK = false
+			if j.haveLast && key.cmp(&j.lastKey) <= 0 {
+				continue
+			}
+			e := &dst[n]
+			ok, viaSD, err := j.decode(f, off, &key, e)
+			if err != nil {
+				return err
+			}
+			if viaSD {
+				if ok, err = j.readOneViaSD(e); err != nil {
+					return err
+				}
+			}
+			j.lastKey, j.lastPrefix, j.haveLast = key, f.cursorPrefix, true
+			if ok {
+				n++
+			}
+		}
+		return nil
+	})
+	return n, state, err
+}
+
+// readOneViaSD reads the entry whose cursor e holds through sd-journal: it
+// has a compressed field. It reads without the matches (journald links a
+// new entry to its fields' DATA objects, which sd-journal's matches
+// search, only after it counted it) and applies them itself. ok is false
+// when the entry has no MESSAGE or does not match; an entry sd-journal
+// does not find is an error.
+func (j *nativeJournal) readOneViaSD(e *Entry) (ok bool, err error) {
 	c := e.Cursor
 	j.sdJournal.wait(0) // let sd-journal see files added since it last looked
-	if _, err := j.sdJournal.seekCursor(c, true); err != nil {
+	j.sdJournal.flushMatches()
+	defer func() {
+		for _, m := range j.matchOps {
+			var merr error
+			if m == "" {
+				merr = j.sdJournal.addDisjunction()
+			} else {
+				merr = j.sdJournal.addMatch(m)
+			}
+			if merr != nil && err == nil {
+				ok, err = false, fmt.Errorf("restore match %q: %w", m, merr)
+			}
+		}
+	}()
+	gone, err := j.sdJournal.seekCursor(c, true)
+	if err != nil {
 		return false, fmt.Errorf("seek %q through sd-journal: %w", c, err)
+	}
+	if gone {
+		return false, fmt.Errorf("entry %s with a compressed field: not found through sd-journal", c)
 	}
 	n, _, err := j.sdJournal.read(unsafe.Slice(e, 1), true, time.Time{})
 	if err != nil {
 		return false, fmt.Errorf("read %q through sd-journal: %w", c, err)
 	}
-	if n == 1 && e.Cursor == c {
+	if n == 1 && e.Cursor == c && (len(j.units)+len(j.idents) == 0 || j.units[e.Unit] || j.idents[e.Identifier]) {
 		return true, nil
 	}
-	*e = Entry{Cursor: c}
-	if matched {
-		return false, fmt.Errorf("entry %s with a compressed field: not found through sd-journal", c)
-	}
+	*e = Entry{}
 	return false, nil
 }
 
@@ -433,6 +483,7 @@ func (j *nativeJournal) sync() error {
 			return err
 		}
 	}
+	j.syncSeek, j.syncAt = seek, at
 	j.synced = true
 	return nil
 }
@@ -468,18 +519,19 @@ func (j *nativeJournal) scan() (bool, error) {
 		return false, fmt.Errorf("list journal files: %w", err)
 	}
 	changed := false
-	seen := make(map[fileNode]bool, len(paths))
 	for _, d := range j.roots {
 		j.watchDir(d)
 	}
 	for _, p := range paths {
 		j.watchDir(filepath.Dir(p))
+		if j.fixedPaths && j.openedPaths[p] {
+			continue
+		}
 		var st syscall.Stat_t
 		if err := syscall.Stat(p, &st); err != nil {
 			continue // removed since listed
 		}
 		node := fileNode{uint64(st.Dev), st.Ino}
-		seen[node] = true
 		if f := j.byNode[node]; f != nil {
 			f.path = p // renamed by rotation
 			continue
@@ -491,26 +543,41 @@ func (j *nativeJournal) scan() (bool, error) {
 		case err != nil:
 			continue // being created, or unreadable: sd-journal skips it too
 		}
+		if j.synced {
+			// A file found after sync: begin after the last entry read,
+			// or where sync began when none was read yet.
+			if j.haveLast {
+				last := j.lastKey
+				f.k, err = f.search(func(k *jkey) bool { return k.cmp(&last) > 0 })
+			} else {
+				err = position(f, j.syncSeek, j.syncAt)
+			}
+			if err != nil {
+				f.close()
+				return false, err
+			}
+		}
 		j.files = append(j.files, f)
 		j.byNode[node] = f
+		if j.fixedPaths {
+			j.openedPaths[p] = true
+		}
 		changed = true
 	}
 	kept := j.files[:0]
 	for _, f := range j.files {
+		// Deleted (not merely missing from one listing, as a file being
+		// renamed can be): its last link is gone.
 		var st syscall.Stat_t
-		node := fileNode{}
-		if err := syscall.Fstat(int(f.f.Fd()), &st); err == nil {
-			node = fileNode{uint64(st.Dev), st.Ino}
-		}
-		gone := !seen[node]
-		if (gone || f.state() == jsArchived) && f.k >= f.nEntries() {
+		deleted := syscall.Fstat(int(f.f.Fd()), &st) == nil && st.Nlink == 0
+		if (deleted || f.state() == jsArchived) && f.k >= f.nEntries() {
 			// Archived or deleted, and read to the end: nothing more will
 			// come. An archived file stays known (and mapped) while it is
-			// there, so that it is not read again from its start.
+			// there, so that it is not read again.
 			f.done = true
 		}
-		if gone && f.done {
-			delete(j.byNode, node)
+		if deleted && f.done {
+			delete(j.byNode, fileNode{uint64(st.Dev), st.Ino})
 			f.close()
 			changed = true
 			continue
@@ -528,31 +595,15 @@ func (j *nativeJournal) wait(timeout time.Duration) (waitResult, error) {
 	}
 	deadline := time.Now().Add(timeout)
 	for {
-		for _, f := range j.files {
-			if !f.done && f.k < f.nEntries() {
-				return waitAppend, nil
+		r, err := j.changed()
+		if err != nil {
+			if ferr := j.fallback(err); ferr != nil {
+				return waitNop, ferr
 			}
+			return waitInvalidate, nil
 		}
-		rotated := false
-		for _, f := range j.files {
-			if !f.done && f.state() == jsArchived {
-				rotated = true
-			}
-		}
-		if rotated || time.Since(j.lastScan) >= nativeRescan {
-			// Keep sd-journal's view of the files current too: it reads
-			// entries with compressed fields and takes over on a fallback.
-			j.sdJournal.wait(0)
-			changed, err := j.scan()
-			if err != nil {
-				if ferr := j.fallback(err); ferr != nil {
-					return waitNop, ferr
-				}
-				return waitInvalidate, nil
-			}
-			if changed {
-				return waitInvalidate, nil
-			}
+		if r != waitNop {
+			return r, nil
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
@@ -560,6 +611,38 @@ func (j *nativeJournal) wait(timeout time.Duration) (waitResult, error) {
 		}
 		j.sleep(min(left, time.Until(j.lastScan.Add(nativeRescan))))
 	}
+}
+
+// changed reports whether a file has entries not read yet (waitAppend) or
+// the set of files changed (waitInvalidate); it lists the files again
+// every nativeRescan, and at once when a file was archived (rotation).
+func (j *nativeJournal) changed() (r waitResult, err error) {
+	err = protect(func() error {
+		rotated := false
+		for _, f := range j.files {
+			if f.done {
+				continue
+			}
+			if f.k < f.nEntries() {
+				r = waitAppend
+				return nil
+			}
+			rotated = rotated || f.state() == jsArchived
+		}
+		if !rotated && !j.rescan && time.Since(j.lastScan) < nativeRescan {
+			return nil
+		}
+		j.rescan = false
+		// Keep sd-journal's view of the files current too: it reads
+		// entries with compressed fields and takes over on a fallback.
+		j.sdJournal.wait(0)
+		changed, err := j.scan()
+		if changed {
+			r = waitInvalidate
+		}
+		return err
+	})
+	return r, err
 }
 
 // sleep waits up to d for a change in a watched directory (inotify: the
@@ -578,11 +661,20 @@ func (j *nativeJournal) sleep(d time.Duration) {
 	if n, err := unix.Poll(fds, ms); err != nil || n == 0 {
 		return
 	}
-	// Drain the events: what changed is read from the files themselves.
+	// Drain the events: what changed is read from the files themselves,
+	// but a file added, removed or renamed makes the next check list them.
 	var buf [4096]byte
 	for {
-		if n, err := unix.Read(j.inotify, buf[:]); n <= 0 || err != nil {
+		n, err := unix.Read(j.inotify, buf[:])
+		if n <= 0 || err != nil {
 			return
+		}
+		for b := buf[:n]; len(b) >= unix.SizeofInotifyEvent; {
+			ev := (*unix.InotifyEvent)(unsafe.Pointer(&b[0]))
+			if ev.Mask&(unix.IN_CREATE|unix.IN_DELETE|unix.IN_MOVED_FROM|unix.IN_MOVED_TO|unix.IN_Q_OVERFLOW) != 0 {
+				j.rescan = true
+			}
+			b = b[min(len(b), unix.SizeofInotifyEvent+int(ev.Len)):]
 		}
 	}
 }

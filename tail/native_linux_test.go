@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -284,4 +285,79 @@ func TestNativeFollowsGrowingFile(t *testing.T) {
 		t.Errorf("fallbacks: %v", fallbacks)
 	}
 	t.Logf("file grew from %d to %d bytes", st0.Size(), st1.Size())
+}
+
+// followBoth follows dir with both readers at once.
+func followBoth(t *testing.T, opts FollowOptions) (native, sd *followRun, fallbacks *[]error) {
+	var fb []error
+	var mu sync.Mutex
+	o := opts
+	o.Reader = ReaderNative
+	o.OnFallback = func(err error) { mu.Lock(); fb = append(fb, err); mu.Unlock() }
+	native = startFollow(t, o)
+	o = opts
+	o.Reader = ReaderSDJournal
+	sd = startFollow(t, o)
+	return native, sd, &fb
+}
+
+// settle waits until both runs have n messages and then a little longer,
+// and returns what each has.
+func settle(t *testing.T, a, b *followRun, n int) ([]string, []string) {
+	t.Helper()
+	a.waitFor(t, n)
+	b.waitFor(t, n)
+	time.Sleep(300 * time.Millisecond) // anything extra would arrive within a wait timeout or two
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), a.msgs...), append([]string(nil), b.msgs...)
+}
+
+// TestNativeLateFileAsSDJournal: a file that appears while following with
+// entries older than those already read (another writer's file, copied in)
+// gives what sd-journal gives: only what sorts after the position.
+func TestNativeLateFileAsSDJournal(t *testing.T) {
+	skipWithoutJournal(t)
+	dir := t.TempDir()
+	writeJournalFile(t, dir, "a.journal", followExport(100, 110))
+	native, sd, fallbacks := followBoth(t, FollowOptions{Directory: dir, Start: StartHead, Units: []string{"chainfire.service"}})
+	settle(t, native, sd, 10)
+	// Entries from 95 to 115 s: half before what was read, half after.
+	writeJournalFile(t, dir, "b.journal", followExport(95, 116))
+	got, want := settle(t, native, sd, 16)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("native differs from sd-journal (-sd +native):\n%s", diff)
+	}
+	for _, m := range got[:10] {
+		if m == "msg95" {
+			t.Errorf("an entry older than those read came after them: %v", got)
+		}
+	}
+	if len(*fallbacks) > 0 {
+		t.Errorf("fallbacks: %v", *fallbacks)
+	}
+}
+
+// TestNativeCompressedAtTail: an entry with a compressed MESSAGE appended
+// while following with unit matches is read through sd-journal, whole,
+// without handing the run over.
+func TestNativeCompressedAtTail(t *testing.T) {
+	skipWithoutJournal(t)
+	dir := t.TempDir()
+	writeJournalFile(t, dir, "system.journal", followExport(0, 3))
+	native, sd, fallbacks := followBoth(t, FollowOptions{Directory: dir, Start: StartHead, Units: []string{"chainfire.service"}})
+	settle(t, native, sd, 3)
+	writeJournalFile(t, dir, "system.journal", hugeExport())
+	got, want := settle(t, native, sd, 6)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("native differs from sd-journal (-sd +native):\n%s", diff)
+	}
+	if len(got) != 6 || len(got[3]) != 5+1<<20 {
+		t.Errorf("got %d messages, the 1 MiB one %d bytes", len(got), len(got[min(3, len(got)-1)]))
+	}
+	if len(*fallbacks) > 0 {
+		t.Errorf("fallbacks: %v", *fallbacks)
+	}
 }
