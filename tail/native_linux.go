@@ -23,15 +23,19 @@ import (
 // a second source of truth: the sd-journal handle it embeds still opens
 // the journal and answers every seek, peek, cursor and boot query, so
 // where following starts and what counts as a gap are sd-journal's
-// decisions. Only read and wait are native: the first read replays the
-// last seek on the files, then entries come from the files' entry arrays,
-// merged in sd-journal's order and filtered by the unit matches.
+// decisions. Only read and wait are native: the first read places every
+// file at the entry sd-journal would read next (or replays the last seek
+// when it has none), then entries come from the files' entry arrays,
+// merged in sd-journal's order, never behind the last one read, and
+// filtered by the unit matches. wait watches the directories with
+// inotify, as sd_journal_wait does, and lists them again when files come
+// or go, at a rotation, and every second.
 //
 // Anything the native reader does not handle sends that entry, or the
 // rest of the run, back to sd-journal: an entry with a compressed field
 // is read through sd-journal by its cursor; a file it cannot read (an
 // unknown format flag, a corrupt object, a fault on the mapping) makes it
-// resume through sd-journal after the last entry it returned, and says so
+// resume through sd-journal after the last entry it read, and says so
 // through onFallback. Cursors are sd-journal's, byte for byte.
 type nativeJournal struct {
 	*sdJournal
@@ -98,8 +102,9 @@ const (
 	seekCursor
 )
 
-// How often wait looks at the files' headers for new entries, and how
-// often it lists the directories for new files.
+// How often wait looks at the files' headers for new entries when it has
+// no inotify instance, and how often it lists the directories for new
+// files in any case.
 const (
 	nativePoll     = 50 * time.Millisecond
 	nativeRescan   = time.Second
