@@ -317,7 +317,7 @@ func (j *jfile) object(off uint64, typ byte, min uint64) ([]byte, error) {
 		if j.data[off] == typ && size > uint64(len(j.data)) && j.remap() == nil && off+size <= uint64(len(j.data)) {
 			return j.data[off : off+size], nil
 		}
-		return nil, fmt.Errorf("%s: object at %d: type %d size %d, want type %d", j.path, off, j.data[off], size, typ)
+		return nil, fmt.Errorf("%s: object at %d: type %d of %d bytes, want type %d of %d to %d bytes", j.path, off, j.data[off], size, typ, min, len(j.data))
 	}
 	if off+size > uint64(len(j.data)) {
 		if err := j.remap(); err != nil {

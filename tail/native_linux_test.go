@@ -361,3 +361,69 @@ func TestNativeCompressedAtTail(t *testing.T) {
 		t.Errorf("fallbacks: %v", *fallbacks)
 	}
 }
+
+// TestNativeCorruptFile: offsets in a journal file that point outside it
+// or at the wrong kind of object are an error that hands the run to
+// sd-journal (which reports or skips them as it does), never a crash or a
+// read outside the mapping.
+func TestNativeCorruptFile(t *testing.T) {
+	skipWithoutJournal(t)
+	src := writeJournalFile(t, t.TempDir(), "x.journal", bigExport(200))
+	orig, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := binary.LittleEndian
+	arrayOff := le.Uint64(orig[jhEntryArray:])
+	firstEntry := uint64(le.Uint32(orig[arrayOff+arrayItems:])) // compact: 4-byte items
+	if orig[jhIncompatible]&jfCompact == 0 {
+		firstEntry = le.Uint64(orig[arrayOff+arrayItems:])
+	}
+	for _, c := range []struct {
+		name    string
+		corrupt func(b []byte)
+	}{
+		{"entry array offset beyond the file", func(b []byte) { le.PutUint64(b[jhEntryArray:], uint64(len(b))+4096) }},
+		{"entry array offset at the header", func(b []byte) { le.PutUint64(b[jhEntryArray:], 16) }},
+		{"entry array pointing at a data object", func(b []byte) {
+			// the first item of the first entry, a DATA object
+			item := le.Uint32(b[firstEntry+entryItems:])
+			le.PutUint32(b[arrayOff+arrayItems:], item)
+		}},
+		{"entry item beyond the file", func(b []byte) { le.PutUint32(b[firstEntry+entryItems:], uint32(len(b))+64) }},
+		{"object size larger than the file", func(b []byte) { le.PutUint64(b[firstEntry+8:], 1<<40) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if orig[jhIncompatible]&jfCompact == 0 {
+				t.Skip("the corruptions are written for compact files (systemd 252's default)")
+			}
+			dir := t.TempDir()
+			b := append([]byte(nil), orig...)
+			c.corrupt(b)
+			if err := os.WriteFile(filepath.Join(dir, "x.journal"), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var fallbacks []error
+			opts := FollowOptions{Directory: dir, Start: StartHead, WaitTimeout: 20 * time.Millisecond,
+				OnFallback: func(err error) { fallbacks = append(fallbacks, err) }}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			errEnd := errors.New("end")
+			n := 0
+			err := follow(ctx, func() (follower, error) { return openFollower(&opts) }, opts, func(fb FollowBatch) error {
+				n += len(fb.Entries)
+				if fb.AtEnd {
+					return errEnd
+				}
+				return nil
+			})
+			if !errors.Is(err, errEnd) {
+				t.Logf("sd-journal after the handover: %v", err)
+			}
+			if len(fallbacks) != 1 {
+				t.Fatalf("fallbacks %v, want one", fallbacks)
+			}
+			t.Logf("%d entries; handed over: %v", n, fallbacks[0])
+		})
+	}
+}
