@@ -346,6 +346,11 @@ func (j *jfile) entryOffset(k uint64) (uint64, error) {
 			}
 			off = binary.LittleEndian.Uint64(o[16:])
 			base = last.base + last.n
+			if off != 0 && off <= last.off {
+				// Arrays are appended to the file, so the chain only goes
+				// forward; anything else is corruption (and could loop).
+				return 0, fmt.Errorf("%s: entry array at %d links back to %d", j.path, last.off, off)
+			}
 		}
 		if off == 0 {
 			return 0, fmt.Errorf("%s: entry %d missing from the entry array chain", j.path, k)
