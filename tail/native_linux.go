@@ -578,8 +578,9 @@ func (j *nativeJournal) scan() (bool, error) {
 		if (deleted || f.state() == jsArchived) && f.k >= f.nEntries() {
 			// Archived or deleted, and read to the end: nothing more will
 			// come. An archived file stays known (and mapped) while it is
-			// there, so that it is not read again.
+			// there, so that it is not read again; its caches go.
 			f.done = true
+			f.slots, f.arrays = nil, nil
 		}
 		if deleted && f.done {
 			delete(j.byNode, fileNode{uint64(st.Dev), st.Ino})
