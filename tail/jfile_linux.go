@@ -11,6 +11,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,15 +29,10 @@ const (
 	jhSignature      = 0
 	jhIncompatible   = 12
 	jhState          = 16
-	jhFileID         = 24
 	jhSeqnumID       = 72
 	jhHeaderSize     = 88
 	jhNEntries       = 152
-	jhTailSeqnum     = 160
-	jhHeadSeqnum     = 168
 	jhEntryArray     = 176
-	jhHeadRealtime   = 184
-	jhTailRealtime   = 192
 	jhMinHeaderBytes = 208 // the header of systemd 187, the oldest readable
 )
 
@@ -65,8 +61,6 @@ const (
 
 // File states.
 const (
-	jsOffline  = 0
-	jsOnline   = 1
 	jsArchived = 2
 )
 
@@ -119,8 +113,8 @@ func parseCursor(c string) (k jkey, ok bool) {
 	var have int
 	for len(c) > 0 {
 		var part string
-		part, c, _ = cutByte(c, ';')
-		name, v, found := cutByte(part, '=')
+		part, c, _ = strings.Cut(c, ";")
+		name, v, found := strings.Cut(part, "=")
 		if !found {
 			return k, false
 		}
@@ -158,22 +152,6 @@ func parseCursor(c string) (k jkey, ok bool) {
 	return k, have == 7
 }
 
-func cutByte(s string, sep byte) (before, after string, found bool) {
-	if i := indexByte(s, sep); i >= 0 {
-		return s[:i], s[i+1:], true
-	}
-	return s, "", false
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
-}
-
 // jarray is one ENTRY_ARRAY object of a file's main chain.
 type jarray struct {
 	off  uint64 // object offset
@@ -187,7 +165,7 @@ type jfile struct {
 	f       *os.File
 	data    []byte
 	retired [][]byte // earlier mappings, unmapped by release
-	fileID  [16]byte
+	seqnum  [16]byte // the file's sequence number ID
 	compact bool
 	// cursorPrefix is "s=<seqnum ID>;i=", the start of every cursor.
 	cursorPrefix string
@@ -273,7 +251,7 @@ func (j *jfile) checkHeader() error {
 		return fmt.Errorf("%s: %w: header size %d", j.path, errUnsupported, hs)
 	}
 	j.compact = inc&jfCompact != 0
-	copy(j.fileID[:], j.data[jhFileID:jhFileID+16])
+	copy(j.seqnum[:], j.data[jhSeqnumID:jhSeqnumID+16])
 	j.cursorPrefix = "s=" + hex.EncodeToString(j.data[jhSeqnumID:jhSeqnumID+16]) + ";i="
 	return nil
 }
@@ -293,9 +271,8 @@ func (j *jfile) close() {
 func (j *jfile) u64(off uint64) uint64 { return binary.LittleEndian.Uint64(j.data[off:]) }
 func (j *jfile) u32(off uint64) uint64 { return uint64(binary.LittleEndian.Uint32(j.data[off:])) }
 
-func (j *jfile) state() byte        { return j.data[jhState] }
-func (j *jfile) nEntries() uint64   { return j.u64(jhNEntries) }
-func (j *jfile) seqnumID() [16]byte { return [16]byte(j.data[jhSeqnumID : jhSeqnumID+16]) }
+func (j *jfile) state() byte      { return j.data[jhState] }
+func (j *jfile) nEntries() uint64 { return j.u64(jhNEntries) }
 
 // object returns the object at off, which must have type typ and at least
 // min bytes; it maps the file again when the object lies beyond the
@@ -398,7 +375,7 @@ func (j *jfile) entry(off uint64) ([]byte, error) {
 
 // key reads the ordering fields of an ENTRY object.
 func (j *jfile) key(o []byte) jkey {
-	k := jkey{seqnumID: j.seqnumID()}
+	k := jkey{seqnumID: j.seqnum}
 	k.seqnum = binary.LittleEndian.Uint64(o[16:])
 	k.realtime = binary.LittleEndian.Uint64(o[24:])
 	k.mono = binary.LittleEndian.Uint64(o[32:])

@@ -119,9 +119,6 @@ func newNativeJournal(sd *sdJournal, opts *FollowOptions) (*nativeJournal, error
 	if err != nil {
 		return nil, err
 	}
-	if _, err := list(); err != nil {
-		return nil, err
-	}
 	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
 	if err != nil {
 		fd = -1 // out of inotify instances: wait polls the files instead
@@ -709,47 +706,28 @@ const (
 	nfCount
 )
 
+// nativeFields are the fields decode copies out, by their "NAME=" prefix.
+var nativeFields = [...]struct {
+	prefix string
+	field  int
+}{
+	{"MESSAGE=", nfMessage},
+	{"PRIORITY=", nfPriority},
+	{"SYSLOG_IDENTIFIER=", nfIdent},
+	{"TARGET=", nfTarget},
+	{"_SYSTEMD_UNIT=", nfUnit},
+	{"_PID=", nfPID},
+	{"_HOSTNAME=", nfHost},
+	{"_BOOT_ID=", nfBoot},
+}
+
 // nativeField classifies a "NAME=value" payload: the field index, or -1,
-// and the length of "NAME=".
+// and the length of "NAME=". It runs only when a DATA object is not in
+// its file's cache.
 func nativeField(d []byte) (int, int) {
-	if len(d) < 5 {
-		return -1, 0
-	}
-	switch d[0] {
-	case 'M':
-		if hasPrefix(d, "MESSAGE=") {
-			return nfMessage, 8
-		}
-	case 'P':
-		if hasPrefix(d, "PRIORITY=") {
-			return nfPriority, 9
-		}
-	case 'S':
-		if hasPrefix(d, "SYSLOG_IDENTIFIER=") {
-			return nfIdent, 18
-		}
-	case 'T':
-		if hasPrefix(d, "TARGET=") {
-			return nfTarget, 7
-		}
-	case '_':
-		switch d[1] {
-		case 'S':
-			if hasPrefix(d, "_SYSTEMD_UNIT=") {
-				return nfUnit, 14
-			}
-		case 'P':
-			if hasPrefix(d, "_PID=") {
-				return nfPID, 5
-			}
-		case 'H':
-			if hasPrefix(d, "_HOSTNAME=") {
-				return nfHost, 10
-			}
-		case 'B':
-			if hasPrefix(d, "_BOOT_ID=") {
-				return nfBoot, 9
-			}
+	for _, f := range nativeFields {
+		if hasPrefix(d, f.prefix) {
+			return f.field, len(f.prefix)
 		}
 	}
 	return -1, 0
