@@ -13,6 +13,8 @@ command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v nix-instantiate >/dev/null 2>&1 || need+=(nix-bin)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v curl >/dev/null 2>&1 || need+=(curl) # the soak and benchmark scripts poll their peers with it
+[ -e /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates) # go install of the peers from the module proxy
 
 if [ ${#need[@]} -gt 0 ]; then
 	sudo=""
