@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/tail"
 )
 
@@ -127,9 +128,9 @@ func fuzzSeeds(t *testing.T) map[string]string {
 	add("tail", "FuzzJSON", "sample-head", fmt.Sprintf("[]byte(%q)", js.Bytes()))
 	// Both seeds read as the same entries, so they exercise the readers
 	// past their format detection.
-	read := func(in []byte) []tail.Entry {
-		var out []tail.Entry
-		err := tail.ReadInput(context.Background(), bytes.NewReader(in), tail.InputOptions{}, func(b []tail.Entry) error {
+	read := func(in []byte) []record.Entry {
+		var out []record.Entry
+		err := tail.ReadInput(context.Background(), bytes.NewReader(in), tail.InputOptions{}, func(b []record.Entry) error {
 			out = append(out, b...)
 			return nil
 		})

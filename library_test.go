@@ -11,7 +11,7 @@ import (
 
 	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/patterns"
-	"github.com/centra-cloud/cflogd/tail"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 func builtin(tb testing.TB) (*patterns.Library, *classify.Classifier) {
@@ -47,7 +47,7 @@ func TestLibrarySummaries(t *testing.T) {
 	lib, c := builtin(t)
 	for _, s := range lib.Signatures {
 		for _, ex := range s.Examples {
-			e := tail.Entry{Message: ex.Line, Unit: exampleUnit(s, ex.Unit), Priority: tail.NoPriority}
+			e := record.Entry{Message: ex.Line, Unit: exampleUnit(s, ex.Unit), Priority: record.NoPriority}
 			ev, ok := c.Classify(&e)
 			if !ok || ev.Signature != s.ID {
 				continue // TestLibraryExamples reports it
@@ -74,7 +74,7 @@ func TestLibraryLineShapes(t *testing.T) {
 		Severity  string
 		Fields    map[string]any
 	}
-	classifyEntry := func(e tail.Entry) result {
+	classifyEntry := func(e record.Entry) result {
 		ev, ok := c.Classify(&e)
 		if !ok {
 			return result{}
@@ -91,8 +91,8 @@ func TestLibraryLineShapes(t *testing.T) {
 			n++
 			level, target, body := m[1], m[2], m[3]
 			unit := exampleUnit(s, ex.Unit)
-			want := classifyEntry(tail.Entry{Message: ex.Line, Unit: unit, Priority: tail.NoPriority})
-			shapes := map[string]tail.Entry{
+			want := classifyEntry(record.Entry{Message: ex.Line, Unit: unit, Priority: record.NoPriority})
+			shapes := map[string]record.Entry{
 				"tracing default": {Message: "2026-11-26T10:00:00.123456Z " + strings.Repeat(" ", 5-len(level)) + level + " " + target + ": " + body},
 				"ansi":            {Message: "2026-11-26T10:00:00.123456Z \x1b[33m" + strings.Repeat(" ", 5-len(level)) + level + "\x1b[0m " + target + ": " + body},
 				"span":            {Message: level + " raft{node_id=1 term=7}: " + target + ": " + body},
@@ -101,7 +101,7 @@ func TestLibraryLineShapes(t *testing.T) {
 			for name, e := range shapes {
 				e.Unit = unit
 				if name != "journald" {
-					e.Priority = tail.NoPriority
+					e.Priority = record.NoPriority
 				}
 				if diff := cmp.Diff(want, classifyEntry(e)); diff != "" {
 					t.Errorf("%s: %s shape of %q (-runbook form +shape):\n%s", ex.Pos, name, ex.Line, diff)

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/centra-cloud/cflogd/tail"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // corpusPath is the benchmark corpus: CFLOGD_CORPUS, else /tmp/corpus/corpus.txt.
@@ -20,7 +20,7 @@ func corpusPath() string {
 
 // loadCorpus reads one message per line. Entries carry no unit, like text
 // input without --unit: the unit is inferred from the target.
-func loadCorpus(tb testing.TB) []tail.Entry {
+func loadCorpus(tb testing.TB) []record.Entry {
 	tb.Helper()
 	data, err := os.ReadFile(corpusPath())
 	if err != nil {
@@ -28,7 +28,7 @@ func loadCorpus(tb testing.TB) []tail.Entry {
 	}
 	s := string(data)
 	n := bytes.Count(data, []byte{'\n'})
-	entries := make([]tail.Entry, 0, n+1)
+	entries := make([]record.Entry, 0, n+1)
 	t0 := time.Unix(1748736000, 0)
 	for len(s) > 0 {
 		i := strings.IndexByte(s, '\n')
@@ -38,7 +38,7 @@ func loadCorpus(tb testing.TB) []tail.Entry {
 		} else {
 			s = ""
 		}
-		entries = append(entries, tail.Entry{Message: line, Priority: tail.NoPriority, Host: "node1", Time: t0})
+		entries = append(entries, record.Entry{Message: line, Priority: record.NoPriority, Host: "node1", Time: t0})
 	}
 	return entries
 }
@@ -67,9 +67,9 @@ func BenchmarkClassifyCorpus(b *testing.B) {
 // available).
 func BenchmarkClassifySamples(b *testing.B) {
 	c := New(builtin(b), Options{})
-	entries := make([]tail.Entry, len(sampleLines))
+	entries := make([]record.Entry, len(sampleLines))
 	for i, l := range sampleLines {
-		entries[i] = tail.Entry{Message: l, Priority: tail.NoPriority, Host: "node1"}
+		entries[i] = record.Entry{Message: l, Priority: record.NoPriority, Host: "node1"}
 	}
 	b.ResetTimer()
 	cpu0 := cpuTime()

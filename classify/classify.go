@@ -11,11 +11,8 @@ import (
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/centra-cloud/cflogd/patterns"
-	"github.com/centra-cloud/cflogd/tail"
+	"github.com/centra-cloud/cflogd/record"
 )
-
-// DefaultRunbookBase is the runbook_base of the default configuration.
-const DefaultRunbookBase = "https://git.example/centra-cloud/blob/main/"
 
 // runbookPath is the runbook's path under the runbook base.
 const runbookPath = "docs/ops/troubleshooting.md#"
@@ -90,13 +87,13 @@ type unitSet struct {
 	always  []uint64     // candidates regardless of literals
 	members []uint64
 	// byLevel[l] holds the members whose Levels allow level l.
-	byLevel [patterns.LevelError + 1][]uint64
+	byLevel [record.LevelError + 1][]uint64
 }
 
 // levelIndex maps a level to an index of unitSet.byLevel.
-func levelIndex(l patterns.Level) int {
-	if l < patterns.LevelNone || l > patterns.LevelError {
-		return int(patterns.LevelNone)
+func levelIndex(l record.Level) int {
+	if l < record.LevelNone || l > record.LevelError {
+		return int(record.LevelNone)
 	}
 	return int(l)
 }
@@ -129,7 +126,7 @@ type condSpec struct {
 
 type raiseSpec struct {
 	cond condSpec
-	sev  patterns.Severity
+	sev  record.Severity
 }
 
 // summaryPart is literal text or (field >= 0) a field reference.
@@ -169,7 +166,7 @@ func New(lib *patterns.Library, opts Options) *Classifier {
 func newClassifier(lib *patterns.Library, opts Options, fast, prefilter bool) *Classifier {
 	c := &Classifier{lib: lib, base: opts.RunbookBase, units: map[string]*unitSet{}, noFast: !fast, noPrefilter: !prefilter}
 	if c.base == "" {
-		c.base = DefaultRunbookBase
+		c.base = record.DefaultRunbookBase
 	}
 	c.words = (len(lib.Signatures) + 63) / 64
 	if c.words == 0 {
@@ -335,7 +332,7 @@ func (c *Classifier) buildSet(member func(*csig) bool) *unitSet {
 		}
 		us.members[cs.idx/64] |= 1 << (cs.idx % 64)
 		for l := range us.byLevel {
-			if cs.levelOK(patterns.Level(l)) {
+			if cs.levelOK(record.Level(l)) {
 				us.byLevel[l][cs.idx/64] |= 1 << (cs.idx % 64)
 			}
 		}
@@ -540,7 +537,7 @@ func (cs *csig) fires(vals []value) bool {
 }
 
 // baseSeverity is the severity before raises.
-func (cs *csig) baseSeverity(l patterns.Level) patterns.Severity {
+func (cs *csig) baseSeverity(l record.Level) record.Severity {
 	if cs.sig.LevelSeverity != nil {
 		if s, ok := cs.sig.LevelSeverity[l]; ok {
 			return s
@@ -549,7 +546,7 @@ func (cs *csig) baseSeverity(l patterns.Level) patterns.Severity {
 	return cs.sig.Severity
 }
 
-func (cs *csig) severity(l patterns.Level, vals []value) patterns.Severity {
+func (cs *csig) severity(l record.Level, vals []value) record.Severity {
 	sev := cs.baseSeverity(l)
 	for _, r := range cs.raise {
 		if r.sev > sev && r.cond.holds(vals) {
@@ -559,7 +556,7 @@ func (cs *csig) severity(l patterns.Level, vals []value) patterns.Severity {
 	return sev
 }
 
-func (cs *csig) levelOK(l patterns.Level) bool {
+func (cs *csig) levelOK(l record.Level) bool {
 	return cs.levels == 0 || cs.levels&(1<<uint(l)) != 0
 }
 
@@ -584,14 +581,14 @@ func (cs *csig) match(m *machine, body string) ([]int, bool) {
 
 // Classify returns the event for an entry, or false when it gives none
 // (another unit, a healthy line, a line no signature matches).
-func (c *Classifier) Classify(e *tail.Entry) (Event, bool) {
+func (c *Classifier) Classify(e *record.Entry) (record.Event, bool) {
 	var l Line
 	var buf [4]uint64
 	cand := c.prepare(e, &l, &buf)
 	if cand == nil {
-		return Event{}, false
+		return record.Event{}, false
 	}
-	var ev Event
+	var ev record.Event
 	ok := c.decide(e, &l, cand, &ev, nil)
 	return ev, ok
 }
@@ -600,7 +597,7 @@ func (c *Classifier) Classify(e *tail.Entry) (Event, bool) {
 // (a bitset over library indexes, in buf when it fits), or nil when none
 // can match: the entry's unit has no signatures, or the prefilter and the
 // level rule out every one.
-func (c *Classifier) prepare(e *tail.Entry, l *Line, buf *[4]uint64) []uint64 {
+func (c *Classifier) prepare(e *record.Entry, l *Line, buf *[4]uint64) []uint64 {
 	normalize(e, l)
 	us := c.set(l.Unit)
 	if us == nil {
@@ -638,7 +635,7 @@ type notFired struct {
 // the event of the first that matches and fires. When a regex signature
 // matches but its FireWhen does not hold, the search continues with
 // fallbacks only, and nf (when not nil) records that signature.
-func (c *Classifier) decide(e *tail.Entry, l *Line, cand []uint64, ev *Event, nf *notFired) bool {
+func (c *Classifier) decide(e *record.Entry, l *Line, cand []uint64, ev *record.Event, nf *notFired) bool {
 	var m machine
 	failed := false // a regex signature matched but did not fire
 	for w, word := range cand {
@@ -666,7 +663,7 @@ func (c *Classifier) decide(e *tail.Entry, l *Line, cand []uint64, ev *Event, nf
 
 // fire computes a matching signature's fields and, when its FireWhen
 // conditions hold, the event.
-func (c *Classifier) fire(cs *csig, e *tail.Entry, l *Line, caps []int, ev *Event, nf *notFired) bool {
+func (c *Classifier) fire(cs *csig, e *record.Entry, l *Line, caps []int, ev *record.Event, nf *notFired) bool {
 	var valBuf [maxInlineFields]value
 	var vals []value
 	if len(cs.fields) <= len(valBuf) {
@@ -687,7 +684,7 @@ func (c *Classifier) fire(cs *csig, e *tail.Entry, l *Line, caps []int, ev *Even
 }
 
 // event builds the event of a signature that fired.
-func (c *Classifier) event(cs *csig, e *tail.Entry, l *Line, vals []value) Event {
+func (c *Classifier) event(cs *csig, e *record.Entry, l *Line, vals []value) record.Event {
 	cs.fillTemplate(l.Body, vals)
 	fields := make(map[string]any, len(cs.fields))
 	for k, f := range cs.fields {
@@ -702,8 +699,8 @@ func (c *Classifier) event(cs *csig, e *tail.Entry, l *Line, vals []value) Event
 			prio = priorityFromLevel(l.Level)
 		}
 	}
-	return Event{
-		Time:        Time{e.Time},
+	return record.Event{
+		Time:        record.Time{Time: e.Time},
 		Host:        e.Host,
 		Unit:        l.Unit,
 		Signature:   cs.sig.ID,

@@ -11,26 +11,26 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/centra-cloud/cflogd/patterns"
-	"github.com/centra-cloud/cflogd/tail"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // verdict is what a test expects of a line: no event (sig == ""), or the
 // signature, severity and fields.
 type verdict struct {
 	Sig    string
-	Sev    patterns.Severity
+	Sev    record.Severity
 	Fields map[string]any
 }
 
-func verdictOf(ev Event, ok bool) verdict {
+func verdictOf(ev record.Event, ok bool) verdict {
 	if !ok {
 		return verdict{}
 	}
 	return verdict{ev.Signature, ev.Severity, ev.Fields}
 }
 
-func entry(msg, unit string, prio int) tail.Entry {
-	return tail.Entry{Message: msg, Unit: unit, Priority: prio, Host: "node01"}
+func entry(msg, unit string, prio int) record.Entry {
+	return record.Entry{Message: msg, Unit: unit, Priority: prio, Host: "node01"}
 }
 
 func TestClassifyHand(t *testing.T) {
@@ -38,87 +38,87 @@ func TestClassifyHand(t *testing.T) {
 	const cfu, fdu, pdu = "chainfire.service", "flaredb.service", "placement-driver.service"
 	tests := []struct {
 		name string
-		e    tail.Entry
+		e    record.Entry
 		want verdict
 	}{
 		{"stall", entry("WARN chainfire_storage: RocksDB stall detected, duration=2000ms", "", -1),
-			verdict{"chainfire.rocksdb_stall", patterns.Error, map[string]any{"duration_ms": 2000.0}}},
+			verdict{"chainfire.rocksdb_stall", record.Error, map[string]any{"duration_ms": 2000.0}}},
 		{"stall below raise", entry("WARN chainfire_storage: RocksDB stall detected, duration=999ms", cfu, -1),
-			verdict{"chainfire.rocksdb_stall", patterns.Warning, map[string]any{"duration_ms": 999.0}}},
+			verdict{"chainfire.rocksdb_stall", record.Warning, map[string]any{"duration_ms": 999.0}}},
 		{"stall at raise", entry("WARN chainfire_storage: RocksDB stall detected, duration=1000ms", cfu, -1),
-			verdict{"chainfire.rocksdb_stall", patterns.Error, map[string]any{"duration_ms": 1000.0}}},
+			verdict{"chainfire.rocksdb_stall", record.Error, map[string]any{"duration_ms": 1000.0}}},
 		{"stall in µs", entry("WARN chainfire_storage: RocksDB stall detected, duration=250µs", cfu, -1),
-			verdict{"chainfire.rocksdb_stall", patterns.Warning, map[string]any{"duration_ms": 0.25}}},
+			verdict{"chainfire.rocksdb_stall", record.Warning, map[string]any{"duration_ms": 0.25}}},
 		{"slow request 99ms healthy", entry("INFO chainfire_api: Handled put request, latency=99ms", cfu, -1), verdict{}},
 		{"slow request 100ms", entry("INFO chainfire_api: Handled put request, latency=100ms", cfu, -1),
-			verdict{"chainfire.slow_request", patterns.Warning, map[string]any{"op": "put", "latency_ms": 100.0}}},
+			verdict{"chainfire.slow_request", record.Warning, map[string]any{"op": "put", "latency_ms": 100.0}}},
 		{"slow request 499ms", entry("INFO chainfire_api: Handled get request, key=/a, latency=499ms", cfu, -1),
-			verdict{"chainfire.slow_request", patterns.Warning, map[string]any{"op": "get", "latency_ms": 499.0}}},
+			verdict{"chainfire.slow_request", record.Warning, map[string]any{"op": "get", "latency_ms": 499.0}}},
 		{"slow request 500ms", entry("INFO chainfire_api: Handled get request, latency=500ms", cfu, -1),
-			verdict{"chainfire.slow_request", patterns.Error, map[string]any{"op": "get", "latency_ms": 500.0}}},
+			verdict{"chainfire.slow_request", record.Error, map[string]any{"op": "get", "latency_ms": 500.0}}},
 		{"slow request 0.5s", entry("INFO chainfire_api: Handled get request, latency=0.5s", cfu, -1),
-			verdict{"chainfire.slow_request", patterns.Error, map[string]any{"op": "get", "latency_ms": 500.0}}},
+			verdict{"chainfire.slow_request", record.Error, map[string]any{"op": "get", "latency_ms": 500.0}}},
 		{"healthy line with a generic word ends the search", entry("INFO chainfire_api: Handled put request, latency=15ms, note=timeout", cfu, -1), verdict{}},
 		{"healthy WARN line falls to unclassified", entry("WARN chainfire_api: Handled put request, latency=15ms", cfu, -1),
-			verdict{"service.unclassified", patterns.Info, map[string]any{"target": "chainfire_api", "template": "Handled put request, latency=<dur>"}}},
+			verdict{"service.unclassified", record.Info, map[string]any{"target": "chainfire_api", "template": "Handled put request, latency=<dur>"}}},
 		{"latency overflow: field dropped, no event", entry("INFO chainfire_api: Handled put request, latency=99999999999999999999h", cfu, -1), verdict{}},
 		{"peer unreachable", entry("ERROR chainfire_network: Failed to connect to peer, addr=node2:2380, error=Connection refused", cfu, -1),
-			verdict{"chainfire.peer_unreachable", patterns.Error, map[string]any{"addr": "node2:2380", "peer_host": "node2", "peer_port": int64(2380)}}},
+			verdict{"chainfire.peer_unreachable", record.Error, map[string]any{"addr": "node2:2380", "peer_host": "node2", "peer_port": int64(2380)}}},
 		{"peer unreachable ipv6", entry("ERROR chainfire_network: Failed to connect to peer, addr=[::1]:2380", cfu, -1),
-			verdict{"chainfire.peer_unreachable", patterns.Error, map[string]any{"addr": "[::1]:2380", "peer_host": "::1", "peer_port": int64(2380)}}},
+			verdict{"chainfire.peer_unreachable", record.Error, map[string]any{"addr": "[::1]:2380", "peer_host": "::1", "peer_port": int64(2380)}}},
 		{"peer without port keeps addr", entry("ERROR chainfire_network: Failed to connect to peer, addr=node2", cfu, -1),
-			verdict{"chainfire.peer_unreachable", patterns.Error, map[string]any{"addr": "node2"}}},
+			verdict{"chainfire.peer_unreachable", record.Error, map[string]any{"addr": "node2"}}},
 		{"no leader before leader elected", entry("WARN chainfire_raft: no leader elected for 3000ms", cfu, -1),
-			verdict{"chainfire.no_leader", patterns.Error, map[string]any{}}},
+			verdict{"chainfire.no_leader", record.Error, map[string]any{}}},
 		{"leader elected", entry("INFO chainfire_raft: Leader elected, term=3", cfu, -1),
-			verdict{"chainfire.leader_elected", patterns.Info, map[string]any{"term": int64(3)}}},
+			verdict{"chainfire.leader_elected", record.Info, map[string]any{"term": int64(3)}}},
 		{"term overflow: field omitted", entry("INFO chainfire_raft: Leader elected, term=99999999999999999999", cfu, -1),
-			verdict{"chainfire.leader_elected", patterns.Info, map[string]any{}}},
+			verdict{"chainfire.leader_elected", record.Info, map[string]any{}}},
 		{"election timeout before connection error", entry("WARN chainfire_raft: Election timeout, no heartbeat from leader", cfu, -1),
-			verdict{"chainfire.election_timeout", patterns.Warning, map[string]any{}}},
+			verdict{"chainfire.election_timeout", record.Warning, map[string]any{}}},
 		{"flaredb slow query", entry("INFO flaredb_service: Handled query, table=orders, rows=10, latency=750ms", fdu, -1),
-			verdict{"flaredb.slow_query", patterns.Error, map[string]any{"rows": int64(10), "latency_ms": 750.0}}},
+			verdict{"flaredb.slow_query", record.Error, map[string]any{"rows": int64(10), "latency_ms": 750.0}}},
 		{"flaredb healthy query", entry("INFO flaredb_service: Handled query, rows=1000, latency=50ms", fdu, -1), verdict{}},
 		{"flaredb timeout", entry("WARN flaredb_service: slow scan, region_id=3", fdu, -1),
-			verdict{"flaredb.timeout", patterns.Warning, map[string]any{}}},
+			verdict{"flaredb.timeout", record.Warning, map[string]any{}}},
 		{"tls on any unit", entry("ERROR pd_server: tls: bad certificate", pdu, -1),
-			verdict{"tls.handshake_failed", patterns.Error, map[string]any{}}},
+			verdict{"tls.handshake_failed", record.Error, map[string]any{}}},
 		{"tls without unit", entry("handshake: tls: bad certificate", "", -1),
-			verdict{"tls.handshake_failed", patterns.Error, map[string]any{}}},
+			verdict{"tls.handshake_failed", record.Error, map[string]any{}}},
 		{"certificate expired before handshake", entry("ERROR flaredb_service: invalid peer certificate: Expired", "", -1),
-			verdict{"tls.certificate_expired", patterns.Critical, map[string]any{}}},
+			verdict{"tls.certificate_expired", record.Critical, map[string]any{}}},
 		{"other unit never", entry("ERROR sshd: tls: bad certificate", "ssh.service", 3), verdict{}},
 		{"other unit unclassified never", entry("ERROR something: broke", "ssh.service", 3), verdict{}},
 		{"chainfire signature not for flaredb", entry("WARN x: Election timeout", fdu, -1),
-			verdict{"flaredb.timeout", patterns.Warning, map[string]any{}}},
+			verdict{"flaredb.timeout", record.Warning, map[string]any{}}},
 		{"no unit: only signatures for all", entry("Election timeout", "", 4),
-			verdict{"service.unclassified", patterns.Info, map[string]any{"template": "Election timeout"}}},
+			verdict{"service.unclassified", record.Info, map[string]any{"template": "Election timeout"}}},
 		{"no unit, no level: nothing", entry("Election timeout", "", -1), verdict{}},
 		{"unclassified error", entry("ERROR chainfire_lease: Lease expired, id=42", "", -1),
-			verdict{"service.unclassified", patterns.Warning, map[string]any{"target": "chainfire_lease", "template": "Lease expired, id=<num>"}}},
+			verdict{"service.unclassified", record.Warning, map[string]any{"target": "chainfire_lease", "template": "Lease expired, id=<num>"}}},
 		{"unclassified from priority", entry("Lease expired, id=42", cfu, 3),
-			verdict{"service.unclassified", patterns.Warning, map[string]any{"template": "Lease expired, id=<num>"}}},
-		{"journald target field", tail.Entry{Message: "Lease expired, id=42", Priority: 4, Target: "chainfire_lease"},
-			verdict{"service.unclassified", patterns.Info, map[string]any{"target": "chainfire_lease", "template": "Lease expired, id=<num>"}}},
+			verdict{"service.unclassified", record.Warning, map[string]any{"template": "Lease expired, id=<num>"}}},
+		{"journald target field", record.Entry{Message: "Lease expired, id=42", Priority: 4, Target: "chainfire_lease"},
+			verdict{"service.unclassified", record.Info, map[string]any{"target": "chainfire_lease", "template": "Lease expired, id=<num>"}}},
 		{"info line unmatched", entry("INFO chainfire_lease: Lease granted, id=42", cfu, -1), verdict{}},
 		{"text level beats priority 6", entry("WARN chainfire_lease: Lease expired, id=42", cfu, 6),
-			verdict{"service.unclassified", patterns.Info, map[string]any{"target": "chainfire_lease", "template": "Lease expired, id=<num>"}}},
+			verdict{"service.unclassified", record.Info, map[string]any{"target": "chainfire_lease", "template": "Lease expired, id=<num>"}}},
 		{"span fields are not event fields", entry("INFO raft{term=9}: chainfire_raft: Leader elected, term=10", cfu, -1),
-			verdict{"chainfire.leader_elected", patterns.Info, map[string]any{"term": int64(10)}}},
+			verdict{"chainfire.leader_elected", record.Info, map[string]any{"term": int64(10)}}},
 		{"panic", entry("ERROR chainfire_server: thread 'tokio-runtime-worker' panicked at 'oops', src/log.rs:412:17", cfu, -1),
-			verdict{"service.panic", patterns.Critical, map[string]any{"thread": "tokio-runtime-worker", "location": "src/log.rs:412:17"}}},
+			verdict{"service.panic", record.Critical, map[string]any{"thread": "tokio-runtime-worker", "location": "src/log.rs:412:17"}}},
 		{"disk full with path", entry("ERROR flaredb_storage: IO error: No space left on device (os error 28), path=/var/lib/x.sst", fdu, -1),
-			verdict{"service.disk_full", patterns.Critical, map[string]any{"path": "/var/lib/x.sst"}}},
+			verdict{"service.disk_full", record.Critical, map[string]any{"path": "/var/lib/x.sst"}}},
 		{"disk full without path", entry("No space left on device", fdu, -1),
-			verdict{"service.disk_full", patterns.Critical, map[string]any{}}},
+			verdict{"service.disk_full", record.Critical, map[string]any{}}},
 		{"kelvin sign folds", entry("WARN x: no leader elected, K=\u212a", cfu, -1),
-			verdict{"chainfire.no_leader", patterns.Error, map[string]any{}}},
+			verdict{"chainfire.no_leader", record.Error, map[string]any{}}},
 		{"long s folds", entry("ERROR flaredb_pd_client: failed to regiſter with PD", fdu, -1),
-			verdict{"flaredb.pd_register_failed", patterns.Error, map[string]any{}}},
+			verdict{"flaredb.pd_register_failed", record.Error, map[string]any{}}},
 		{"long s is no word character", entry("WARN chainfire_storage: RocksDB ſtall detected, duration=2s", cfu, -1),
-			verdict{"service.unclassified", patterns.Info, map[string]any{"target": "chainfire_storage", "template": "RocksDB ſtall detected, duration=<dur>"}}},
+			verdict{"service.unclassified", record.Info, map[string]any{"target": "chainfire_storage", "template": "RocksDB ſtall detected, duration=<dur>"}}},
 		{"invalid utf-8", entry("WARN chainfire_storage: \xff RocksDB stall detected, duration=2s \xfe", cfu, -1),
-			verdict{"chainfire.rocksdb_stall", patterns.Error, map[string]any{"duration_ms": 2000.0}}},
+			verdict{"chainfire.rocksdb_stall", record.Error, map[string]any{"duration_ms": 2000.0}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,7 +140,7 @@ func TestClassifyHand(t *testing.T) {
 
 func TestEventJSON(t *testing.T) {
 	c := New(handLibrary(t), Options{})
-	e := tail.Entry{
+	e := record.Entry{
 		Time:    time.Date(2026, 11, 26, 10, 0, 0, 123456000, time.UTC),
 		Host:    "node01",
 		Unit:    "chainfire.service",
@@ -166,7 +166,7 @@ func TestEventJSON(t *testing.T) {
 	if diff := cmp.Diff(want, string(b)); diff != "" {
 		t.Errorf("event JSON (-want +got):\n%s", diff)
 	}
-	var back Event
+	var back record.Event
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatalf("unmarshal: %v", err)
 	}
@@ -179,64 +179,64 @@ func TestEventDetails(t *testing.T) {
 	c := New(handLibrary(t), Options{RunbookBase: "https://example.org/cc/"})
 	tests := []struct {
 		name string
-		e    tail.Entry
-		want func(Event) string // "" when fine
+		e    record.Entry
+		want func(record.Event) string // "" when fine
 	}{
-		{"runbook base", entry("ERROR flaredb_pd_client: failed to register with PD", "flaredb.service", -1), func(ev Event) string {
+		{"runbook base", entry("ERROR flaredb_pd_client: failed to register with PD", "flaredb.service", -1), func(ev record.Event) string {
 			if ev.Runbook != "https://example.org/cc/docs/ops/troubleshooting.md#issue-store-not-registering-with-pd" {
 				return "runbook " + ev.Runbook
 			}
 			return ""
 		}},
-		{"message without ANSI", entry("\x1b[31mERROR\x1b[0m flaredb_pd_client: failed to register with PD", "flaredb.service", -1), func(ev Event) string {
+		{"message without ANSI", entry("\x1b[31mERROR\x1b[0m flaredb_pd_client: failed to register with PD", "flaredb.service", -1), func(ev record.Event) string {
 			if ev.Message != "ERROR flaredb_pd_client: failed to register with PD" {
 				return "message " + ev.Message
 			}
 			return ""
 		}},
-		{"message made valid UTF-8", entry("ERROR flaredb_pd_client: failed to register with PD \xff", "flaredb.service", -1), func(ev Event) string {
+		{"message made valid UTF-8", entry("ERROR flaredb_pd_client: failed to register with PD \xff", "flaredb.service", -1), func(ev record.Event) string {
 			if ev.Message != "ERROR flaredb_pd_client: failed to register with PD \uFFFD" {
 				return "message " + ev.Message
 			}
 			return ""
 		}},
-		{"huge message capped", entry("ERROR flaredb_pd_client: failed to register with PD "+strings.Repeat("é", 40000), "flaredb.service", -1), func(ev Event) string {
+		{"huge message capped", entry("ERROR flaredb_pd_client: failed to register with PD "+strings.Repeat("é", 40000), "flaredb.service", -1), func(ev record.Event) string {
 			if len(ev.Message) > MaxMessageBytes+40 || !strings.HasSuffix(ev.Message, " bytes]") || !strings.Contains(ev.Message, "…[truncated ") {
 				return "message length " + string(rune(len(ev.Message)))
 			}
 			return ""
 		}},
-		{"priority from text level when none", entry("ERROR flaredb_pd_client: failed to register with PD", "flaredb.service", -1), func(ev Event) string {
+		{"priority from text level when none", entry("ERROR flaredb_pd_client: failed to register with PD", "flaredb.service", -1), func(ev record.Event) string {
 			if ev.Priority != 3 {
 				return "priority " + string(rune('0'+ev.Priority))
 			}
 			return ""
 		}},
-		{"priority -1 without level", entry("failed to register with PD", "flaredb.service", -1), func(ev Event) string {
+		{"priority -1 without level", entry("failed to register with PD", "flaredb.service", -1), func(ev record.Event) string {
 			if ev.Priority != -1 {
 				return "priority not -1"
 			}
 			return ""
 		}},
-		{"entry priority kept", entry("ERROR flaredb_pd_client: failed to register with PD", "flaredb.service", 6), func(ev Event) string {
+		{"entry priority kept", entry("ERROR flaredb_pd_client: failed to register with PD", "flaredb.service", 6), func(ev record.Event) string {
 			if ev.Priority != 6 {
 				return "priority not 6"
 			}
 			return ""
 		}},
-		{"summary with missing field", entry("ERROR flaredb_storage: No space left on device", "flaredb.service", -1), func(ev Event) string {
+		{"summary with missing field", entry("ERROR flaredb_storage: No space left on device", "flaredb.service", -1), func(ev record.Event) string {
 			if ev.Summary != "disk full: ?" {
 				return "summary " + ev.Summary
 			}
 			return ""
 		}},
-		{"summary with fraction", entry("WARN chainfire_storage: stall, duration=1.25s", "chainfire.service", -1), func(ev Event) string {
+		{"summary with fraction", entry("WARN chainfire_storage: stall, duration=1.25s", "chainfire.service", -1), func(ev record.Event) string {
 			if ev.Summary != "RocksDB write stall of 1250 ms" {
 				return "summary " + ev.Summary
 			}
 			return ""
 		}},
-		{"fields never null", entry("ERROR flaredb_pd_client: failed to register with PD", "flaredb.service", -1), func(ev Event) string {
+		{"fields never null", entry("ERROR flaredb_pd_client: failed to register with PD", "flaredb.service", -1), func(ev record.Event) string {
 			b, _ := json.Marshal(ev)
 			if !strings.Contains(string(b), `"fields":{}`) {
 				return string(b)
@@ -339,7 +339,7 @@ func TestClassifyDifferential(t *testing.T) {
 		t.Run(lib.name, func(t *testing.T) {
 			fast := New(lib.lib, Options{})
 			slow := newClassifier(lib.lib, Options{}, false, false)
-			var entries []tail.Entry
+			var entries []record.Entry
 			for _, l := range diffLines() {
 				for _, u := range []string{"", "chainfire.service", "flaredb.service", "placement-driver.service"} {
 					entries = append(entries, entry(l, u, -1), entry(l, u, 4))
@@ -370,9 +370,9 @@ func TestClassifyDifferential(t *testing.T) {
 }
 
 // loadCorpusN returns the first n corpus entries, or nil without a corpus.
-func loadCorpusN(t *testing.T, n int) []tail.Entry {
+func loadCorpusN(t *testing.T, n int) []record.Entry {
 	t.Helper()
-	var out []tail.Entry
+	var out []record.Entry
 	ok := t.Run("corpus", func(t *testing.T) {
 		all := loadCorpus(t)
 		out = all[:min(n, len(all))]
@@ -402,7 +402,7 @@ func TestExplain(t *testing.T) {
 		if diff := cmp.Diff(want, names(x.Shadowed)); diff != "" {
 			t.Errorf("shadowed (-want +got):\n%s", diff)
 		}
-		if x.Line.Body != "Election timeout, peer unreachable" || x.Line.Target != "chainfire_raft" || x.Line.Level != patterns.LevelWarn {
+		if x.Line.Body != "Election timeout, peer unreachable" || x.Line.Target != "chainfire_raft" || x.Line.Level != record.LevelWarn {
 			t.Errorf("line %+v", x.Line)
 		}
 	})
@@ -462,7 +462,7 @@ func TestCheckExamples(t *testing.T) {
 		{Pos: pos(11), Line: "WARN chainfire_network: connection refused"}, // fine
 	}
 	find("chainfire.rocksdb_stall").Examples = []patterns.Example{
-		{Pos: pos(20), Line: "WARN chainfire_storage: stall, duration=2s", Fields: map[string]any{"duration_ms": int64(2000)}, Severity: patterns.Error},
+		{Pos: pos(20), Line: "WARN chainfire_storage: stall, duration=2s", Fields: map[string]any{"duration_ms": int64(2000)}, Severity: record.Error},
 		{Pos: pos(21), Line: "WARN chainfire_storage: stall, duration=2s", Fields: map[string]any{"duration_ms": int64(20)}},
 		{Pos: pos(22), Line: "WARN chainfire_storage: stall, duration=2s"}, // base severity warning, got error
 	}
@@ -535,7 +535,7 @@ func TestDecideNotFired(t *testing.T) {
 		var l Line
 		var buf [4]uint64
 		var nf notFired
-		var ev Event
+		var ev record.Event
 		cand := c.prepare(&e, &l, &buf)
 		return cand != nil && c.decide(&e, &l, cand, &ev, &nf), nf
 	}
@@ -553,7 +553,7 @@ func TestDecideNotFired(t *testing.T) {
 
 func TestSummaryOptionalSections(t *testing.T) {
 	lib := &patterns.Library{Signatures: []*patterns.Signature{{
-		ID: "site.stall", Units: patterns.AllUnits, Severity: patterns.Warning, Anchor: "a",
+		ID: "site.stall", Units: patterns.AllUnits, Severity: record.Warning, Anchor: "a",
 		Summary:   "Write stall[ of {duration_ms} ms][ on {cf}]",
 		Match:     regexp.MustCompile(`(?i)stall(?:.*?duration=(?P<duration_ms>\S+?))?(?:,|$)(?:.*?cf=(?P<cf>\w+))?`),
 		MatchText: "stall",
@@ -570,7 +570,7 @@ func TestSummaryOptionalSections(t *testing.T) {
 		{"WARN chainfire_storage: stall", "Write stall"},
 	} {
 		t.Run(tc.line, func(t *testing.T) {
-			ev, ok := c.Classify(&tail.Entry{Unit: "chainfire.service", Message: tc.line, Priority: -1})
+			ev, ok := c.Classify(&record.Entry{Unit: "chainfire.service", Message: tc.line, Priority: -1})
 			if !ok {
 				t.Fatal("no event")
 			}
@@ -590,7 +590,7 @@ func TestEventTimeJSON(t *testing.T) {
 		{time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), `"2026-11-26T10:00:00.000000Z"`},
 		{time.Date(2026, 11, 26, 11, 0, 0, 123456789, time.FixedZone("CET", 3600)), `"2026-11-26T10:00:00.123456Z"`},
 	} {
-		b, err := json.Marshal(Event{Time: Time{tc.in}, Severity: patterns.Info})
+		b, err := json.Marshal(record.Event{Time: record.Time{Time: tc.in}, Severity: record.Info})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -603,7 +603,7 @@ func TestEventTimeJSON(t *testing.T) {
 		if diff := cmp.Diff(tc.want, string(got.Time)); diff != "" {
 			t.Errorf("time (-want +got):\n%s", diff)
 		}
-		var back Event
+		var back record.Event
 		if err := json.Unmarshal(b, &back); err != nil {
 			t.Fatalf("unmarshal %s: %v", b, err)
 		}

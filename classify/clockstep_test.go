@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/centra-cloud/cflogd/patterns"
-	"github.com/centra-cloud/cflogd/tail"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // stepAt steps the host's clock by by from the entry with index from on
@@ -29,7 +29,7 @@ const testBoot = "6c7c6013a8674e17a0c0d9d5c5bb6a0a"
 // clock was stepped writes. With journal, each entry has a journal cursor
 // carrying its monotonic time (real time, one boot), as sdjournal's do;
 // else the cursors are c1, c2, ... and the clock step cannot be measured.
-func steppedEntries(lines []jline, journal bool, steps ...stepAt) []tail.Entry {
+func steppedEntries(lines []jline, journal bool, steps ...stepAt) []record.Entry {
 	es := entries(lines)
 	for i := range es {
 		real := es[i].Time
@@ -231,7 +231,7 @@ func TestRulesClockStepOption(t *testing.T) {
 // steppedJournal is stormJournal with node02's clock stepped back an hour
 // at 90 min (and node03's forward at 2 h), as the hosts write it, and the
 // lines on real time.
-func steppedJournal(journal bool) ([]tail.Entry, []jline) {
+func steppedJournal(journal bool) ([]record.Entry, []jline) {
 	lines := stormJournal()
 	es := entries(lines)
 	for i := range es {
@@ -259,7 +259,7 @@ func TestRulesStateRestartAcrossClockSteps(t *testing.T) {
 		want := run(c, NewRules(lib, Options{}), es)
 		// The step back must matter: taken as late entries, node02's lose
 		// derived events.
-		node02 := func(evs []Event) int {
+		node02 := func(evs []record.Event) int {
 			n := 0
 			for _, ev := range evs {
 				if ev.Host == "node02" {
@@ -282,7 +282,7 @@ func TestRulesStateRestartAcrossClockSteps(t *testing.T) {
 					es = es[lo:hi]
 					want = run(c, NewRules(lib, Options{}), es)
 				}
-				var got []Event
+				var got []record.Event
 				var state []byte
 				for i := 0; i < len(es); i += chunk {
 					r := NewRules(lib, Options{})

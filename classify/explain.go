@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/centra-cloud/cflogd/patterns"
-	"github.com/centra-cloud/cflogd/tail"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // Explanation says how an entry was classified and why.
@@ -18,7 +18,7 @@ type Explanation struct {
 	// Winner is the signature that gave the event; nil when there is none.
 	Winner *SignatureMatch
 	// Event is the event Classify returns; nil when there is none.
-	Event *Event
+	Event *record.Event
 	// Shadowed are the signatures that also matched and fired but come
 	// after the winner in library order.
 	Shadowed []SignatureMatch
@@ -39,7 +39,7 @@ type SignatureMatch struct {
 	// did not parse (omitted from Fields).
 	Fields      map[string]any
 	FieldErrors map[string]string
-	Severity    patterns.Severity
+	Severity    record.Severity
 	// Reason says why the signature did not win, when it did not.
 	Reason string
 }
@@ -47,7 +47,7 @@ type SignatureMatch struct {
 // Explain classifies an entry like Classify and also reports every other
 // signature that matched. It checks every signature's regex (no prefilter),
 // so it is slow.
-func (c *Classifier) Explain(e *tail.Entry) Explanation {
+func (c *Classifier) Explain(e *record.Entry) Explanation {
 	var x Explanation
 	normalize(e, &x.Line)
 	l := &x.Line
@@ -116,7 +116,7 @@ func (cs *csig) fireText() string {
 	return strings.Join(parts, " and ")
 }
 
-func (cs *csig) describe(l patterns.Level, vals []value, errs []error) SignatureMatch {
+func (cs *csig) describe(l record.Level, vals []value, errs []error) SignatureMatch {
 	sm := SignatureMatch{ID: cs.sig.ID, Pos: cs.sig.Pos, Fields: map[string]any{}, Severity: cs.severity(l, vals)}
 	for k, f := range cs.fields {
 		if vals[k].kind != 0 {
@@ -131,17 +131,17 @@ func (cs *csig) describe(l patterns.Level, vals []value, errs []error) Signature
 	return sm
 }
 
-func levelName(l patterns.Level) string {
+func levelName(l record.Level) string {
 	switch l {
-	case patterns.LevelTrace:
+	case record.LevelTrace:
 		return "TRACE"
-	case patterns.LevelDebug:
+	case record.LevelDebug:
 		return "DEBUG"
-	case patterns.LevelInfo:
+	case record.LevelInfo:
 		return "INFO"
-	case patterns.LevelWarn:
+	case record.LevelWarn:
 		return "WARN"
-	case patterns.LevelError:
+	case record.LevelError:
 		return "ERROR"
 	}
 	return "none"
@@ -165,11 +165,11 @@ func (f ExampleFailure) Error() string {
 
 // exampleEntry is the entry an example line stands for: runbook form, the
 // example's unit or the signature's first, no PRIORITY.
-func exampleEntry(s *patterns.Signature, line, unit string) tail.Entry {
+func exampleEntry(s *patterns.Signature, line, unit string) record.Entry {
 	if unit == "" && len(s.Units) > 0 {
 		unit = s.Units[0]
 	}
-	return tail.Entry{Message: line, Unit: unit, Priority: tail.NoPriority, Host: "example"}
+	return record.Entry{Message: line, Unit: unit, Priority: record.NoPriority, Host: "example"}
 }
 
 // CheckExamples classifies every signature's examples and near misses and
@@ -198,7 +198,7 @@ func (c *Classifier) CheckExamples() []ExampleFailure {
 	return out
 }
 
-func (c *Classifier) checkExample(cs *csig, e *tail.Entry, ex patterns.Example) string {
+func (c *Classifier) checkExample(cs *csig, e *record.Entry, ex patterns.Example) string {
 	s := cs.sig
 	ev, ok := c.Classify(e)
 	if !ok || ev.Signature != s.ID {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/centra-cloud/cflogd/tail"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -44,7 +44,7 @@ func TestGolden(t *testing.T) {
 				if line == "" || strings.HasPrefix(line, "#") {
 					continue
 				}
-				e := tail.Entry{Message: line, Priority: tail.NoPriority, Host: "node01", Time: base.Add(time.Duration(n) * time.Second),
+				e := record.Entry{Message: line, Priority: record.NoPriority, Host: "node01", Time: base.Add(time.Duration(n) * time.Second),
 					Cursor: fmt.Sprintf("%s:%d", filepath.Base(in), n)}
 				ev, ok := c.Classify(&e)
 				if !ok {

@@ -3,7 +3,7 @@ package classify
 import (
 	"time"
 
-	"github.com/centra-cloud/cflogd/tail"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // Match is the whole verdict on an entry: the event Classify gives, and the
@@ -24,7 +24,7 @@ type Match struct {
 	// Event is the event Classify returns for the entry, when HasEvent: the
 	// event of Signature when Fired, else that of a fallback that took a
 	// line whose regex signature did not fire.
-	Event    Event
+	Event    record.Event
 	HasEvent bool
 
 	// The entry: its time, host, unit (as classified: inferred from the
@@ -96,7 +96,7 @@ func (m *Match) FieldMap() map[string]any {
 // Match classifies an entry like Classify and also reports the signature
 // that decided it when that signature did not fire. It returns false when no
 // signature matched the entry (Classify gives no event either).
-func (c *Classifier) Match(e *tail.Entry) (Match, bool) {
+func (c *Classifier) Match(e *record.Entry) (Match, bool) {
 	var m Match
 	ok := c.MatchInto(e, &m)
 	return m, ok
@@ -104,7 +104,7 @@ func (c *Classifier) Match(e *tail.Entry) (Match, bool) {
 
 // MatchInto is Match writing into *m, which it leaves alone when it returns
 // false: a caller that matches many entries saves copying a Match for each.
-func (c *Classifier) MatchInto(e *tail.Entry, m *Match) bool {
+func (c *Classifier) MatchInto(e *record.Entry, m *Match) bool {
 	var l Line
 	var buf [4]uint64
 	cand := c.prepare(e, &l, &buf)
@@ -112,7 +112,7 @@ func (c *Classifier) MatchInto(e *tail.Entry, m *Match) bool {
 		return false
 	}
 	var nf notFired
-	var ev Event
+	var ev record.Event
 	has := c.decide(e, &l, cand, &ev, &nf)
 	if nf.cs == nil && !has {
 		return false
@@ -132,7 +132,7 @@ func (c *Classifier) MatchInto(e *tail.Entry, m *Match) bool {
 	return true
 }
 
-func (m *Match) setEntry(e *tail.Entry, l *Line) {
+func (m *Match) setEntry(e *record.Entry, l *Line) {
 	m.Time, m.Host, m.Unit, m.Cursor = e.Time, e.Host, l.Unit, e.Cursor
 	m.Message, m.Target, m.PID, m.BootID = e.Message, l.Target, e.PID, e.BootID
 	m.Priority = e.Priority

@@ -3,8 +3,7 @@ package classify
 import (
 	"strings"
 
-	"github.com/centra-cloud/cflogd/patterns"
-	"github.com/centra-cloud/cflogd/tail"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // Line is a journal entry reduced to what signatures match against: the
@@ -53,7 +52,7 @@ type Line struct {
 	// Body is the message body that signatures match; a substring of Message.
 	Body string
 	// Level is the line's level; LevelFromText says whether the text gave it.
-	Level         patterns.Level
+	Level         record.Level
 	LevelFromText bool
 	// Target is the tracing target, from the text or the TARGET field.
 	Target string
@@ -62,13 +61,13 @@ type Line struct {
 }
 
 // Normalize reduces an entry to the Line that signatures match against.
-func Normalize(e *tail.Entry) Line {
+func Normalize(e *record.Entry) Line {
 	var l Line
 	normalize(e, &l)
 	return l
 }
 
-func normalize(e *tail.Entry, l *Line) {
+func normalize(e *record.Entry, l *Line) {
 	msg := e.Message
 	if strings.IndexByte(msg, 0x1b) >= 0 {
 		msg = StripANSI(msg)
@@ -77,7 +76,7 @@ func normalize(e *tail.Entry, l *Line) {
 	s := skipTimestamp(msg)
 	lvl, rest := parseLevel(s)
 	target, unit := "", ""
-	if lvl != patterns.LevelNone {
+	if lvl != record.LevelNone {
 		l.LevelFromText = true
 		target, s, unit = splitContext(rest)
 	} else {
@@ -133,30 +132,30 @@ func hasCrate(target, name string) bool {
 }
 
 // levelFromPriority maps a syslog PRIORITY to a level.
-func levelFromPriority(p int) patterns.Level {
+func levelFromPriority(p int) record.Level {
 	switch {
 	case p < 0 || p > 7:
-		return patterns.LevelNone
+		return record.LevelNone
 	case p <= 3:
-		return patterns.LevelError
+		return record.LevelError
 	case p == 4:
-		return patterns.LevelWarn
+		return record.LevelWarn
 	case p <= 6:
-		return patterns.LevelInfo
+		return record.LevelInfo
 	}
-	return patterns.LevelDebug
+	return record.LevelDebug
 }
 
 // priorityFromLevel is the syslog priority tracing-journald writes for a level.
-func priorityFromLevel(l patterns.Level) int {
+func priorityFromLevel(l record.Level) int {
 	switch l {
-	case patterns.LevelError:
+	case record.LevelError:
 		return 3
-	case patterns.LevelWarn:
+	case record.LevelWarn:
 		return 4
-	case patterns.LevelInfo:
+	case record.LevelInfo:
 		return 6
-	case patterns.LevelDebug, patterns.LevelTrace:
+	case record.LevelDebug, record.LevelTrace:
 		return 7
 	}
 	return -1
@@ -277,43 +276,43 @@ func skipTimestamp(s string) string {
 
 // parseLevel recognises a level at the start of s (after spaces) followed by
 // at least one space, and returns it with the rest after those spaces.
-func parseLevel(s string) (patterns.Level, string) {
+func parseLevel(s string) (record.Level, string) {
 	i := 0
 	for i < len(s) && s[i] == ' ' {
 		i++
 	}
 	if i >= len(s) {
-		return patterns.LevelNone, s
+		return record.LevelNone, s
 	}
-	var lvl patterns.Level
+	var lvl record.Level
 	n := 0
 	t := s[i:]
 	switch t[0] {
 	case 'T':
 		if strings.HasPrefix(t, "TRACE") {
-			lvl, n = patterns.LevelTrace, 5
+			lvl, n = record.LevelTrace, 5
 		}
 	case 'D':
 		if strings.HasPrefix(t, "DEBUG") {
-			lvl, n = patterns.LevelDebug, 5
+			lvl, n = record.LevelDebug, 5
 		}
 	case 'I':
 		if strings.HasPrefix(t, "INFO") {
-			lvl, n = patterns.LevelInfo, 4
+			lvl, n = record.LevelInfo, 4
 		}
 	case 'W':
 		if strings.HasPrefix(t, "WARNING") {
-			lvl, n = patterns.LevelWarn, 7
+			lvl, n = record.LevelWarn, 7
 		} else if strings.HasPrefix(t, "WARN") {
-			lvl, n = patterns.LevelWarn, 4
+			lvl, n = record.LevelWarn, 4
 		}
 	case 'E':
 		if strings.HasPrefix(t, "ERROR") {
-			lvl, n = patterns.LevelError, 5
+			lvl, n = record.LevelError, 5
 		}
 	}
 	if n == 0 || n >= len(t) || t[n] != ' ' {
-		return patterns.LevelNone, s
+		return record.LevelNone, s
 	}
 	for n < len(t) && t[n] == ' ' {
 		n++

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/centra-cloud/cflogd/patterns"
-	"github.com/centra-cloud/cflogd/tail"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // RuleExampleStart is the time a rule example's offsets ("at: 90s") count from.
@@ -21,21 +21,21 @@ const RuleExampleHost = "example"
 // offset, of its unit (default: the first unit of the rule's signature) and
 // host (default RuleExampleHost), with the cursor "example:N" (N counts the
 // entries from 1).
-func RuleExampleEntries(lib *patterns.Library, r *patterns.Rule, ex patterns.RuleExample) []tail.Entry {
+func RuleExampleEntries(lib *patterns.Library, r *patterns.Rule, ex patterns.RuleExample) []record.Entry {
 	unit := ""
 	if s := lib.Lookup(r.Signature); s != nil && len(s.Units) > 0 {
 		unit = s.Units[0]
 	}
-	var out []tail.Entry
+	var out []record.Entry
 	for _, l := range ex.Lines {
 		times := max(l.Times, 1)
 		for k := range times {
-			e := tail.Entry{
+			e := record.Entry{
 				Time:     RuleExampleStart.Add(l.At + time.Duration(k)*l.Every),
 				Host:     l.Host,
 				Unit:     l.Unit,
 				Message:  l.Line,
-				Priority: tail.NoPriority,
+				Priority: record.NoPriority,
 				Cursor:   "example:" + strconv.Itoa(len(out)+1),
 			}
 			if e.Host == "" {
@@ -70,7 +70,7 @@ func (c *Classifier) checkRuleExample(r *patterns.Rule, ex patterns.RuleExample)
 	// The library's clock step, as the daemon and scan have it.
 	rules := newRules([]*patterns.Rule{r}, Options{RunbookBase: c.base, ClockStep: DefaultClockStep(c.lib.Rules)})
 	entries := RuleExampleEntries(c.lib, r, ex)
-	var got []Event
+	var got []record.Event
 	read := 0
 	for i := range entries {
 		m, ok := c.Match(&entries[i])

@@ -9,6 +9,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // Rules evaluates a library's rules over time: it turns a stream of matches
@@ -110,7 +111,7 @@ func NewRules(lib *patterns.Library, opts Options) *Rules {
 func newRules(rules []*patterns.Rule, opts Options) *Rules {
 	base := opts.RunbookBase
 	if base == "" {
-		base = DefaultRunbookBase
+		base = record.DefaultRunbookBase
 	}
 	step := opts.ClockStep
 	if step <= 0 {
@@ -175,7 +176,7 @@ func (r *Rules) Groups() int {
 
 // Feed advances the rules with one match, in journal order, and appends the
 // derived events it fires to out.
-func (r *Rules) Feed(m *Match, out []Event) []Event {
+func (r *Rules) Feed(m *Match, out []record.Event) []record.Event {
 	refs := r.bySig[m.Signature]
 	if len(refs) == 0 || m.Time.IsZero() {
 		return out
@@ -226,7 +227,7 @@ func (r *Rules) sweep() {
 	}
 }
 
-func (r *Rules) feedRule(ref ruleRef, m *Match, t int64, out []Event) []Event {
+func (r *Rules) feedRule(ref ruleRef, m *Match, t int64, out []record.Event) []record.Event {
 	cr := ref.r
 	pr := cr.rule
 	var v float64
@@ -289,7 +290,7 @@ type derived struct {
 }
 
 // event builds a derived event; the firing match gives the entry's details.
-func (r *Rules) event(cr *crule, h *groupHead, m *Match, d derived) Event {
+func (r *Rules) event(cr *crule, h *groupHead, m *Match, d derived) record.Event {
 	pr := cr.rule
 	fields := make(map[string]any, len(h.keys)+1)
 	for i, name := range pr.GroupBy {
@@ -300,8 +301,8 @@ func (r *Rules) event(cr *crule, h *groupHead, m *Match, d derived) Event {
 	if d.hasValue {
 		fields[pr.QuantileName()] = patterns.Number(roundValue(d.value))
 	}
-	return Event{
-		Time:        Time{time.Unix(0, d.at).UTC()},
+	return record.Event{
+		Time:        record.Time{Time: time.Unix(0, d.at).UTC()},
 		Host:        h.host,
 		Unit:        m.Unit,
 		Signature:   pr.ID,

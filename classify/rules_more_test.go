@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/centra-cloud/cflogd/patterns"
-	"github.com/centra-cloud/cflogd/tail"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // TestQuantileDecisionExact compares the window's decision with the
@@ -100,23 +100,23 @@ func TestMatch(t *testing.T) {
 	cf := "chainfire.service"
 	tests := []struct {
 		name     string
-		e        tail.Entry
+		e        record.Entry
 		sig      string
 		fired    bool
 		fields   map[string]any
 		hasEvent bool
 	}{
-		{"fired", tail.Entry{Message: lineTimeout, Unit: cf}, "chainfire.election_timeout", true, map[string]any{}, true},
-		{"not fired", tail.Entry{Message: lineFast, Unit: cf}, "chainfire.slow_request", false, map[string]any{"op": "put", "latency_ms": 15.0}, false},
-		{"not fired, a fallback takes the WARN line", tail.Entry{Message: "WARN chainfire_api: Handled put request, latency=15ms", Unit: cf},
+		{"fired", record.Entry{Message: lineTimeout, Unit: cf}, "chainfire.election_timeout", true, map[string]any{}, true},
+		{"not fired", record.Entry{Message: lineFast, Unit: cf}, "chainfire.slow_request", false, map[string]any{"op": "put", "latency_ms": 15.0}, false},
+		{"not fired, a fallback takes the WARN line", record.Entry{Message: "WARN chainfire_api: Handled put request, latency=15ms", Unit: cf},
 			"chainfire.slow_request", false, map[string]any{"op": "put", "latency_ms": 15.0}, true},
-		{"slow", tail.Entry{Message: latencyLine(250), Unit: cf}, "chainfire.slow_request", true, map[string]any{"op": "put", "latency_ms": 250.0}, true},
-		{"nothing", tail.Entry{Message: lineOther, Unit: cf}, "", false, nil, false},
-		{"other unit", tail.Entry{Message: lineTimeout, Unit: "cron.service"}, "", false, nil, false},
+		{"slow", record.Entry{Message: latencyLine(250), Unit: cf}, "chainfire.slow_request", true, map[string]any{"op": "put", "latency_ms": 250.0}, true},
+		{"nothing", record.Entry{Message: lineOther, Unit: cf}, "", false, nil, false},
+		{"other unit", record.Entry{Message: lineTimeout, Unit: "cron.service"}, "", false, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.e.Priority = tail.NoPriority
+			tt.e.Priority = record.NoPriority
 			tt.e.Time, tt.e.Host, tt.e.Cursor = t0, "node07", "cur"
 			m, ok := c.Match(&tt.e)
 			if ok != (tt.sig != "") {
@@ -167,7 +167,7 @@ func TestMatchEqualsClassify(t *testing.T) {
 	for _, name := range []string{"chainfire", "flaredb", "placement-driver", "service", "healthy"} {
 		for _, line := range goldenInputLines(t, name) {
 			for _, unit := range []string{"", "chainfire.service", "flaredb.service", "placement-driver.service"} {
-				e := tail.Entry{Message: line, Unit: unit, Priority: tail.NoPriority, Host: "h", Time: t0}
+				e := record.Entry{Message: line, Unit: unit, Priority: record.NoPriority, Host: "h", Time: t0}
 				ev, ok := c.Classify(&e)
 				m, mok := c.Match(&e)
 				if m.HasEvent != ok || (ok && !mok) {
@@ -302,12 +302,12 @@ func TestRulesDerivedEvent(t *testing.T) {
 	es := entries(every(0, 20*sec, 3, lineTimeout))
 	es[2].PID, es[2].BootID = 42, "boot"
 	got := run(c, NewRules(lib, Options{RunbookBase: "https://rb/"}), es)
-	want := []Event{{
-		Time:        Time{t0.Add(40 * sec)},
+	want := []record.Event{{
+		Time:        record.Time{Time: t0.Add(40 * sec)},
 		Host:        "node01",
 		Unit:        "chainfire.service",
 		Signature:   "chainfire.election_storm",
-		Severity:    patterns.Error,
+		Severity:    record.Error,
 		Summary:     "Election storm: 3 Raft election timeouts within 60s",
 		Runbook:     "https://rb/docs/ops/troubleshooting.md#issue-no-leader--leader-election-fails",
 		Fields:      map[string]any{},
@@ -391,7 +391,7 @@ func fillGroups(c *Classifier, lib *patterns.Library, groups int, rules []string
 			host := "node" + fmt.Sprint(g)
 			for _, id := range rules {
 				line := lines[id]
-				e := tail.Entry{Time: at, Host: host, Unit: unitOf(line), Message: line, Priority: tail.NoPriority, Cursor: journalCursor(cursor)}
+				e := record.Entry{Time: at, Host: host, Unit: unitOf(line), Message: line, Priority: record.NoPriority, Cursor: journalCursor(cursor)}
 				cursor++
 				if m, ok := c.Match(&e); ok {
 					r.Feed(&m, nil)
@@ -479,7 +479,7 @@ func BenchmarkRulesFeed(b *testing.B) {
 		}
 	}
 	b.ResetTimer()
-	var out []Event
+	var out []record.Event
 	for b.Loop() {
 		r := NewRules(lib, Options{})
 		for i := range ms {
@@ -527,7 +527,7 @@ signatures:
     fields: {a: integer, b: integer, c: integer, d: integer, e: integer, f: string}
     fire_when: ["a >= 100"]
 `)
-	e := tail.Entry{Message: "INFO chainfire_x: six a=1 b=2 c=3 d=4 e=5 f=x", Unit: "chainfire.service", Priority: tail.NoPriority, Time: t0}
+	e := record.Entry{Message: "INFO chainfire_x: six a=1 b=2 c=3 d=4 e=5 f=x", Unit: "chainfire.service", Priority: record.NoPriority, Time: t0}
 	m, ok := c.Match(&e)
 	if !ok || m.Signature != "site.six" || m.Fired {
 		t.Fatalf("Match = %v %s fired %v", ok, m.Signature, m.Fired)

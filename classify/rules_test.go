@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/centra-cloud/cflogd/patterns"
-	"github.com/centra-cloud/cflogd/tail"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // Lines of the five built-in rules' signatures.
@@ -48,15 +48,15 @@ type jline struct {
 var t0 = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 
 // entries turns lines into journal entries with cursors c1, c2, ...
-func entries(lines []jline) []tail.Entry {
-	out := make([]tail.Entry, len(lines))
+func entries(lines []jline) []record.Entry {
+	out := make([]record.Entry, len(lines))
 	for i, l := range lines {
 		host := l.host
 		if host == "" {
 			host = "node01"
 		}
-		out[i] = tail.Entry{Time: t0.Add(l.at), Host: host, Unit: unitOf(l.line), Message: l.line,
-			Priority: tail.NoPriority, Cursor: fmt.Sprintf("c%d", i+1)}
+		out[i] = record.Entry{Time: t0.Add(l.at), Host: host, Unit: unitOf(l.line), Message: l.line,
+			Priority: record.NoPriority, Cursor: fmt.Sprintf("c%d", i+1)}
 	}
 	return out
 }
@@ -82,7 +82,7 @@ type fired struct {
 	Fields      map[string]any
 }
 
-func firedOf(evs []Event) []fired {
+func firedOf(evs []record.Event) []fired {
 	var out []fired
 	for _, ev := range evs {
 		f := fired{Rule: ev.Signature, At: ev.Time.Sub(t0), Host: ev.Host, Count: ev.Count, First: ev.FirstCursor, Last: ev.LastCursor}
@@ -104,8 +104,8 @@ func rulesLib(tb testing.TB) (*Classifier, *patterns.Library) {
 }
 
 // run feeds entries to rules in order and returns the derived events.
-func run(c *Classifier, r *Rules, es []tail.Entry) []Event {
-	var out []Event
+func run(c *Classifier, r *Rules, es []record.Entry) []record.Event {
+	var out []record.Event
 	for i := range es {
 		if m, ok := c.Match(&es[i]); ok {
 			out = r.Feed(&m, out)
@@ -332,11 +332,11 @@ func TestRulesStateRestart(t *testing.T) {
 			es, want := es, want
 			if chunk == 1 {
 				// A restart after every entry: over the first hour only.
-				n := slices.IndexFunc(es, func(e tail.Entry) bool { return e.Time.Sub(t0) > time.Hour })
+				n := slices.IndexFunc(es, func(e record.Entry) bool { return e.Time.Sub(t0) > time.Hour })
 				es = es[:n]
 				want = run(c, NewRules(lib, Options{}), es)
 			}
-			var got []Event
+			var got []record.Event
 			var state []byte
 			for i := 0; i < len(es); i += chunk {
 				r := NewRules(lib, Options{})

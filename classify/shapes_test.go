@@ -9,13 +9,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/centra-cloud/cflogd/patterns"
-	"github.com/centra-cloud/cflogd/tail"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // lineShape is one rendering of a log line.
 type lineShape struct {
 	name string
-	e    tail.Entry
+	e    record.Entry
 }
 
 // renderShapes renders a line (in any shape Normalize understands, usually
@@ -33,7 +33,7 @@ type lineShape struct {
 // A line without a level has no tracing shapes (2-4). unit is the entry's
 // unit in every shape.
 func renderShapes(line, unit string, sig *patterns.Signature) []lineShape {
-	l := Normalize(&tail.Entry{Message: line, Priority: tail.NoPriority})
+	l := Normalize(&record.Entry{Message: line, Priority: record.NoPriority})
 	lvl := levelName(l.Level)
 	prefix := func(level string) string {
 		if l.Target == "" {
@@ -42,14 +42,14 @@ func renderShapes(line, unit string, sig *patterns.Signature) []lineShape {
 		return level + " " + l.Target + ": "
 	}
 	mk := func(name, msg string) lineShape {
-		return lineShape{name, tail.Entry{Message: msg, Unit: unit, Priority: tail.NoPriority, Host: "node01"}}
+		return lineShape{name, record.Entry{Message: msg, Unit: unit, Priority: record.NoPriority, Host: "node01"}}
 	}
 	var out []lineShape
 	if !l.LevelFromText {
 		out = append(out, mk("runbook", l.Body))
 	} else {
 		const ts = "2026-11-26T10:00:00.123456Z"
-		colour := map[patterns.Level]string{patterns.LevelError: "31", patterns.LevelWarn: "33", patterns.LevelInfo: "32", patterns.LevelDebug: "34", patterns.LevelTrace: "35"}[l.Level]
+		colour := map[record.Level]string{record.LevelError: "31", record.LevelWarn: "33", record.LevelInfo: "32", record.LevelDebug: "34", record.LevelTrace: "35"}[l.Level]
 		ansi := "\x1b[2m" + ts + "\x1b[0m \x1b[" + colour + "m" + fmt.Sprintf("%5s", lvl) + "\x1b[0m "
 		if l.Target != "" {
 			ansi += "\x1b[2m" + l.Target + "\x1b[0m\x1b[2m:\x1b[0m "
@@ -131,7 +131,7 @@ func TestShapesHand(t *testing.T) {
 	for _, line := range sampleLines {
 		// Every sample line serves as an example of whatever it gives.
 		for _, s := range lib.Signatures {
-			if strings.Contains(line, "\xff") || s.Match == nil || !s.Match.MatchString(Normalize(&tail.Entry{Message: line}).Body) {
+			if strings.Contains(line, "\xff") || s.Match == nil || !s.Match.MatchString(Normalize(&record.Entry{Message: line}).Body) {
 				continue
 			}
 			s.Examples = append(s.Examples, patterns.Example{Line: line})

@@ -15,9 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/internal/redact"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/sink/httpclient"
 )
 
@@ -136,7 +135,7 @@ type Sink struct {
 	// URL is the endpoint.
 	URL redact.Secret `toml:"url" default:"(required)" doc:"The endpoint: Loki's push URL, Alertmanager's base URL (alerts go to '<url>/api/v2/alerts'), the Slack or webhook URL. A URL with a token belongs in 'url_file'."`
 	// MinSeverity is the least severe event sent.
-	MinSeverity patterns.Severity `toml:"min_severity" doc:"Least severe event the sink gets: 'info', 'warning', 'error' or 'critical'."`
+	MinSeverity record.Severity `toml:"min_severity" doc:"Least severe event the sink gets: 'info', 'warning', 'error' or 'critical'."`
 	// HTTP is the client part: timeout, authentication, headers and TLS.
 	HTTP httpclient.Config `toml:",inline"`
 	// RetryMin is the first backoff after a failed request.
@@ -207,7 +206,7 @@ func (s Sink) Notifies() bool { return s.Type == TypeSlack || s.Type == TypeWebh
 var Default = Config{
 	Units:              []string{"chainfire.service", "flaredb.service", "placement-driver.service"},
 	StateDir:           "/var/lib/cflogd",
-	RunbookBase:        classify.DefaultRunbookBase,
+	RunbookBase:        record.DefaultRunbookBase,
 	Listen:             "127.0.0.1:9958",
 	LogLevel:           "info",
 	CheckpointInterval: 2 * time.Second,
@@ -219,14 +218,14 @@ var Default = Config{
 
 // DefaultSink holds the defaults of a [[sink]] of type t.
 func DefaultSink(t string) Sink {
-	s := Sink{Type: t, Name: t, MinSeverity: patterns.Warning}
+	s := Sink{Type: t, Name: t, MinSeverity: record.Warning}
 	switch t {
 	case TypeLoki:
-		s.MinSeverity = patterns.Info
+		s.MinSeverity = record.Info
 		s.BatchSize = 1 << 20
 		s.BatchWait = time.Second
 	case TypeStdout:
-		s.MinSeverity = patterns.Info
+		s.MinSeverity = record.Info
 	case TypeSlack, TypeWebhook:
 		s.GroupWait = 10 * time.Second
 		s.GroupInterval = 5 * time.Minute

@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/centra-cloud/cflogd/internal/redact"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/sink/httpclient"
 )
 
@@ -62,16 +62,16 @@ func TestSinkDefaults(t *testing.T) {
 		typ  string
 		want Sink
 	}{
-		{"stdout", Sink{Type: "stdout", Name: "stdout", Line: 1, MinSeverity: patterns.Info}},
-		{"loki", Sink{Type: "loki", Name: "loki", Line: 1, URL: "http://l:3100/loki/api/v1/push", MinSeverity: patterns.Info,
+		{"stdout", Sink{Type: "stdout", Name: "stdout", Line: 1, MinSeverity: record.Info}},
+		{"loki", Sink{Type: "loki", Name: "loki", Line: 1, URL: "http://l:3100/loki/api/v1/push", MinSeverity: record.Info,
 			HTTP: http, RetryMin: 500 * time.Millisecond, RetryMax: 30 * time.Second, BatchSize: 1 << 20, BatchWait: time.Second}},
-		{"slack", Sink{Type: "slack", Name: "slack", Line: 1, URL: "http://l:3100/loki/api/v1/push", MinSeverity: patterns.Warning,
+		{"slack", Sink{Type: "slack", Name: "slack", Line: 1, URL: "http://l:3100/loki/api/v1/push", MinSeverity: record.Warning,
 			HTTP: http, RetryMin: 500 * time.Millisecond, RetryMax: 30 * time.Second, MaxAttempts: 10,
 			GroupWait: 10 * time.Second, GroupInterval: 5 * time.Minute, RepeatInterval: 4 * time.Hour, ResolveTimeout: 5 * time.Minute}},
-		{"webhook", Sink{Type: "webhook", Name: "webhook", Line: 1, URL: "http://l:3100/loki/api/v1/push", MinSeverity: patterns.Warning,
+		{"webhook", Sink{Type: "webhook", Name: "webhook", Line: 1, URL: "http://l:3100/loki/api/v1/push", MinSeverity: record.Warning,
 			HTTP: http, RetryMin: 500 * time.Millisecond, RetryMax: 30 * time.Second, MaxAttempts: 10, MaxEvents: 100,
 			GroupWait: 10 * time.Second, GroupInterval: 5 * time.Minute, RepeatInterval: 4 * time.Hour, ResolveTimeout: 5 * time.Minute}},
-		{"alertmanager", Sink{Type: "alertmanager", Name: "alertmanager", Line: 1, URL: "http://l:3100/loki/api/v1/push", MinSeverity: patterns.Warning,
+		{"alertmanager", Sink{Type: "alertmanager", Name: "alertmanager", Line: 1, URL: "http://l:3100/loki/api/v1/push", MinSeverity: record.Warning,
 			HTTP: http, RetryMin: 500 * time.Millisecond, RetryMax: 30 * time.Second, MaxAlerts: 100, ResolveTimeout: 5 * time.Minute}},
 	}
 	for _, tt := range tests {
@@ -173,13 +173,13 @@ min_severity = "critical"
 	}
 	d := DefaultSink
 	loki := d("loki")
-	loki.Name, loki.Line, loki.URL, loki.MinSeverity = "loki-main", 19, "https://loki.example:3100/loki/api/v1/push", patterns.Warning
+	loki.Name, loki.Line, loki.URL, loki.MinSeverity = "loki-main", 19, "https://loki.example:3100/loki/api/v1/push", record.Warning
 	loki.Tenant, loki.Labels = "ops", map[string]string{"cluster": "prod"}
 	loki.HTTP = httpclient.Config{Timeout: 3 * time.Second, BearerToken: "s3cr3t-token", CAFile: "/etc/ca.pem",
 		CertFile: "/etc/cert.pem", KeyFile: "/etc/key.pem", ServerName: "loki"}
 	loki.RetryMin, loki.RetryMax, loki.BatchSize, loki.BatchWait = time.Second, time.Minute, 512<<10, 2*time.Second
 	sl := d("slack")
-	sl.Line, sl.URL, sl.MinSeverity = 37, "https://hooks.slack.com/services/T000/B000/abcdef1234567890", patterns.Error
+	sl.Line, sl.URL, sl.MinSeverity = 37, "https://hooks.slack.com/services/T000/B000/abcdef1234567890", record.Error
 	sl.GroupWait, sl.GroupInterval, sl.RepeatInterval, sl.ResolveTimeout, sl.MaxAttempts = 30*time.Second, 10*time.Minute, 24*time.Hour, 15*time.Minute, 3
 	wh := d("webhook")
 	wh.Line, wh.URL, wh.Secret, wh.Host, wh.MaxEvents = 47, "https://hooks.example/x", "hmac-key", "node01", 10
@@ -187,7 +187,7 @@ min_severity = "critical"
 	am := d("alertmanager")
 	am.Line, am.URL, am.ResolveTimeout, am.GeneratorURL, am.MaxAlerts = 58, "http://am:9093", 10*time.Minute, "https://grafana.example/d/cflogd", 50
 	so := d("stdout")
-	so.Line, so.MinSeverity = 65, patterns.Critical
+	so.Line, so.MinSeverity = 65, record.Critical
 	want := Config{
 		Units:              []string{"chainfire.service"},
 		StateDir:           "/tmp/cflogd-state",

@@ -15,7 +15,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/centra-cloud/cflogd/internal/redact"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // decoder walks the decoded TOML tree, filling a Config and collecting
@@ -274,7 +274,7 @@ func (d *decoder) sink(key string, m map[string]any) (Sink, bool) {
 		case "min_severity":
 			var str string
 			if d.str(kk, v, &str) {
-				sev, err := patterns.ParseSeverity(str)
+				sev, err := record.ParseSeverity(str)
 				if err != nil {
 					d.errAt(kk, err.Error())
 				} else {

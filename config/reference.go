@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/centra-cloud/cflogd/internal/redact"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/sink/httpclient"
 )
 
@@ -275,7 +275,7 @@ func refTypeName(t reflect.Type, key string) string {
 		return "secret"
 	case reflect.TypeFor[time.Duration]():
 		return "duration"
-	case reflect.TypeFor[patterns.Severity]():
+	case reflect.TypeFor[record.Severity]():
 		return "severity"
 	case reflect.TypeFor[Position]():
 		return "`head`, `tail` or a duration"
@@ -309,7 +309,7 @@ func formatDefault(v reflect.Value, typ string) string {
 		return code(strconv.Quote(redact.Mask))
 	case time.Duration:
 		return code(strconv.Quote(formatDuration(x)))
-	case patterns.Severity:
+	case record.Severity:
 		return code(strconv.Quote(x.String()))
 	case Position:
 		return code(strconv.Quote(x.String()))

@@ -8,8 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/centra-cloud/cflogd/classify"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // The tests in this file jump the notifiers' clock by an hour, forward and
@@ -48,9 +47,9 @@ func clockJumpRun(t *testing.T, jump time.Duration) []posted {
 		}
 	}
 	for elapsed <= time.Hour {
-		evs := []classify.Event{electionTimeout(clk.t)}
+		evs := []record.Event{electionTimeout(clk.t)}
 		if elapsed >= 30*time.Minute-10*time.Second {
-			evs = append(evs, stall(clk.t, "a", patterns.Warning))
+			evs = append(evs, stall(clk.t, "a", record.Warning))
 		}
 		n.Add(evs)
 		flush()
@@ -116,13 +115,13 @@ func TestChaosClockJumpAcrossRestart(t *testing.T) {
 	clk := &fakeClock{t: t0}
 	ctx := context.Background()
 	n := newSlackNotifier(t, srv, clk)
-	n.Add([]classify.Event{electionTimeout(clk.t)})
+	n.Add([]record.Event{electionTimeout(clk.t)})
 	clk.advance(10 * time.Second)
 	n.flush(ctx, clk.t)
 	if got := srv.take(); len(got) != 1 {
 		t.Fatalf("first run: %d messages, want 1", len(got))
 	}
-	n.Add([]classify.Event{stall(clk.t, "a", patterns.Warning)}) // pending
+	n.Add([]record.Event{stall(clk.t, "a", record.Warning)}) // pending
 	st, _, err := n.MarshalState()
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +134,7 @@ func TestChaosClockJumpAcrossRestart(t *testing.T) {
 	var got []string
 	for range 60 {
 		clk.advance(time.Second)
-		n2.Add([]classify.Event{electionTimeout(clk.t)})
+		n2.Add([]record.Event{electionTimeout(clk.t)})
 		n2.flush(ctx, clk.t)
 		got = append(got, srv.take()...)
 	}

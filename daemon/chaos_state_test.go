@@ -20,8 +20,8 @@ import (
 	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/config"
 	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/state"
-	"github.com/centra-cloud/cflogd/tail"
 )
 
 // The tests in this file hold the daemon to its guarantees when its state
@@ -61,7 +61,7 @@ func TestChaosCorruptNotifyLog(t *testing.T) {
 	clk := &fakeClock{t: t0}
 	good := func() []byte {
 		n := NewNotifier("slack", defaultTiming, nil, zerolog.Nop(), clk.now)
-		n.Add([]classify.Event{electionTimeout(t0), stall(t0, "a", patterns.Warning)})
+		n.Add([]record.Event{electionTimeout(t0), stall(t0, "a", record.Warning)})
 		b, _, err := n.MarshalState()
 		if err != nil {
 			t.Fatal(err)
@@ -86,7 +86,7 @@ func TestChaosCorruptNotifyLog(t *testing.T) {
 			n := NewNotifier("slack", defaultTiming, nil, zerolog.Nop(), clk.now)
 			err := n.UnmarshalState(b)
 			// Whether it is used or refused, the notifier works on.
-			n.Add([]classify.Event{electionTimeout(t0.Add(time.Hour))})
+			n.Add([]record.Event{electionTimeout(t0.Add(time.Hour))})
 			msgs, _ := n.due(t0.Add(defaultTiming.GroupWait))
 			if err == nil && len(msgs) == 0 {
 				t.Errorf("a usable log and a new event, yet no message due")
@@ -96,8 +96,8 @@ func TestChaosCorruptNotifyLog(t *testing.T) {
 }
 
 // electionEntry is a chainfire election timeout at t.
-func electionEntry(t time.Time, i int) tail.Entry {
-	return tail.Entry{
+func electionEntry(t time.Time, i int) record.Entry {
+	return record.Entry{
 		Time: t, Host: "node01", Unit: "chainfire.service", Identifier: "chainfire", Priority: 4,
 		Message: "WARN chainfire_raft: election timeout, no heartbeat from leader",
 		Cursor:  fmt.Sprintf("s=0123456789abcdef0123456789abcdef;i=%x", i+1),
@@ -110,8 +110,8 @@ func TestChaosCorruptRulesState(t *testing.T) {
 		t.Fatal(err)
 	}
 	cls := classify.New(lib, classify.Options{})
-	feed := func(r *ruleRunner, from time.Time, n int) []classify.Event {
-		var out []classify.Event
+	feed := func(r *ruleRunner, from time.Time, n int) []record.Event {
+		var out []record.Event
 		for i := range n {
 			e := electionEntry(from.Add(time.Duration(i)*10*time.Second), i)
 			m, ok := cls.Match(&e)

@@ -23,6 +23,7 @@ import (
 	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/config"
 	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/state"
 	"github.com/centra-cloud/cflogd/tail"
 )
@@ -547,7 +548,7 @@ func (d *Daemon) watchdog(ctx context.Context) {
 // on one goroutine; blocking here stops the reader.
 func (d *Daemon) consume(b tail.FollowBatch) error {
 	d.atEnd.Store(b.AtEnd)
-	var events []classify.Event
+	var events []record.Event
 	if b.Gap != nil {
 		events = append(events, d.gapEvent(b.Gap))
 	}
@@ -607,7 +608,7 @@ func (d *Daemon) consume(b tail.FollowBatch) error {
 
 // classifyWithRules classifies entries and feeds the rules over time,
 // appending the events and the derived events.
-func (d *Daemon) classifyWithRules(cls *classify.Classifier, entries []tail.Entry, events []classify.Event) []classify.Event {
+func (d *Daemon) classifyWithRules(cls *classify.Classifier, entries []record.Entry, events []record.Event) []record.Event {
 	r := d.rules
 	for i := range entries {
 		e := &entries[i]
@@ -634,7 +635,7 @@ func (d *Daemon) classifyWithRules(cls *classify.Classifier, entries []tail.Entr
 
 // dispatch hands one batch's events to every sink; it blocks while the
 // durable sinks' queue is full.
-func (d *Daemon) dispatch(m mark, events []classify.Event, snap *ruleSnap) error {
+func (d *Daemon) dispatch(m mark, events []record.Event, snap *ruleSnap) error {
 	ctx := d.readCtx
 	if len(events) == 0 {
 		d.tracker.skip(m, snap)
@@ -666,7 +667,7 @@ func (d *Daemon) dispatch(m mark, events []classify.Event, snap *ruleSnap) error
 }
 
 // isSelf reports whether an entry is cflogd's own log line.
-func (d *Daemon) isSelf(e *tail.Entry) bool {
+func (d *Daemon) isSelf(e *record.Entry) bool {
 	if d.self.unit != "" && e.Unit == d.self.unit {
 		return true
 	}
@@ -703,7 +704,7 @@ func unitOfCgroup(s string) string {
 }
 
 // gapEvent reports entries lost to rotation.
-func (d *Daemon) gapEvent(g *tail.Gap) classify.Event {
+func (d *Daemon) gapEvent(g *tail.Gap) record.Event {
 	d.m.gaps.Inc()
 	fields := map[string]any{
 		"saved_cursor":  g.Cursor,
@@ -712,8 +713,8 @@ func (d *Daemon) gapEvent(g *tail.Gap) classify.Event {
 	var summary string
 	span := ""
 	if !g.Time.IsZero() && !g.ResumeTime.IsZero() {
-		fields["from"] = classify.Time{Time: g.Time}
-		fields["to"] = classify.Time{Time: g.ResumeTime}
+		fields["from"] = record.Time{Time: g.Time}
+		fields["to"] = record.Time{Time: g.ResumeTime}
 		fields["gap_seconds"] = g.ResumeTime.Sub(g.Time).Seconds()
 		span = fmt.Sprintf(" between %s and %s", g.Time.UTC().Format(time.RFC3339), g.ResumeTime.UTC().Format(time.RFC3339))
 	}
@@ -728,12 +729,12 @@ func (d *Daemon) gapEvent(g *tail.Gap) classify.Event {
 	if t.IsZero() {
 		t = time.Now()
 	}
-	ev := classify.Event{
-		Time:        classify.Time{Time: t},
+	ev := record.Event{
+		Time:        record.Time{Time: t},
 		Host:        d.hostname,
 		Unit:        "cflogd.service",
 		Signature:   GapSignature,
-		Severity:    patterns.Warning,
+		Severity:    record.Warning,
 		Summary:     summary,
 		Fields:      fields,
 		Message:     summary,

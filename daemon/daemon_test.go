@@ -23,8 +23,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
-	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/config"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/state"
 	"github.com/centra-cloud/cflogd/tail"
 )
@@ -192,7 +192,7 @@ func (s *syncBuffer) signatures() []string {
 	var out []string
 	sc := bufio.NewScanner(bytes.NewReader(s.b.Bytes()))
 	for sc.Scan() {
-		var ev classify.Event
+		var ev record.Event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			return append(out, "bad JSON: "+sc.Text())
 		}
@@ -233,7 +233,7 @@ func poll(t *testing.T, what string, cond func() bool) {
 }
 
 func TestRunInProcess(t *testing.T) {
-	if err := tail.ReadJournal(context.Background(), tail.Options{Directory: t.TempDir()}, func([]tail.Entry) error { return nil }); errors.Is(err, tail.ErrNoJournal) {
+	if err := tail.ReadJournal(context.Background(), tail.Options{Directory: t.TempDir()}, func([]record.Entry) error { return nil }); errors.Is(err, tail.ErrNoJournal) {
 		t.Skip("no journal reader in this build")
 	}
 	jdir := t.TempDir()

@@ -21,11 +21,11 @@ import (
 	"github.com/grafana/loki/pkg/push"
 	"github.com/rs/zerolog"
 
-	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/config"
 	"github.com/centra-cloud/cflogd/internal/redact"
 	"github.com/centra-cloud/cflogd/internal/testpeer"
 	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // hostileLines are journal entries whose messages try to become labels,
@@ -117,9 +117,9 @@ func TestHostileLinesStayData(t *testing.T) {
 	lk := config.DefaultSink(config.TypeLoki)
 	lk.URL, lk.BatchWait = redact.Secret(loki.URL+"/loki/api/v1/push"), 50*time.Millisecond
 	ams := config.DefaultSink(config.TypeAlertmanager)
-	ams.URL, ams.MinSeverity = redact.Secret(am.URL), patterns.Info
+	ams.URL, ams.MinSeverity = redact.Secret(am.URL), record.Info
 	sls := config.DefaultSink(config.TypeSlack)
-	sls.URL, sls.MinSeverity, sls.GroupWait = redact.Secret(sl.URL+"/services/T0/B0/XXXXXXXXXXXXXXXXXXXXXXXX"), patterns.Info, 100*time.Millisecond
+	sls.URL, sls.MinSeverity, sls.GroupWait = redact.Secret(sl.URL+"/services/T0/B0/XXXXXXXXXXXXXXXXXXXXXXXX"), record.Info, 100*time.Millisecond
 	cfg.Sinks = []config.Sink{lk, ams, sls}
 
 	d, err := New(Options{Config: &cfg, Log: zerolog.Nop(), Notify: func(string) {}})
@@ -233,7 +233,7 @@ func TestHostileLinesStayData(t *testing.T) {
 							}
 						}
 					case "runbook_url":
-						if !strings.HasPrefix(v, classify.DefaultRunbookBase) || strings.Contains(v, "evil") {
+						if !strings.HasPrefix(v, record.DefaultRunbookBase) || strings.Contains(v, "evil") {
 							t.Errorf("runbook_url %q does not come from the library", v)
 						}
 					default:
@@ -258,7 +258,7 @@ func TestHostileLinesStayData(t *testing.T) {
 			walkJSON(msg, "", func(path, s string) {
 				switch {
 				case strings.HasSuffix(path, ".url"):
-					if !strings.HasPrefix(s, classify.DefaultRunbookBase) || strings.Contains(s, "evil") {
+					if !strings.HasPrefix(s, record.DefaultRunbookBase) || strings.Contains(s, "evil") {
 						t.Errorf("%s = %q: a link that is not the runbook", path, s)
 					}
 				case strings.ContainsAny(s, "<>"):

@@ -12,15 +12,14 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/centra-cloud/cflogd/classify"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // notifySink posts one notification: some events of a group and how many
 // events the message stands for. slack.Sink has it; webhookNotifier adapts
 // webhook.Sink.
 type notifySink interface {
-	Notify(ctx context.Context, events []classify.Event, count int) error
+	Notify(ctx context.Context, events []record.Event, count int) error
 }
 
 // Timing is a notification sink's grouping, as Alertmanager's.
@@ -37,7 +36,7 @@ type Timing struct {
 	// without an event; when it comes back, it counts as new.
 	ResolveTimeout time.Duration
 	// MinSeverity is the least severe event that is grouped.
-	MinSeverity patterns.Severity
+	MinSeverity record.Severity
 }
 
 // Limits on what a group keeps.
@@ -89,12 +88,12 @@ type group struct {
 	// Count is the number of events since the last message.
 	Count int `json:"count"`
 	// Sent is the highest severity notified; Seen the highest since.
-	Sent patterns.Severity `json:"sent,omitempty"`
-	Seen patterns.Severity `json:"seen"`
+	Sent record.Severity `json:"sent,omitempty"`
+	Seen record.Severity `json:"seen"`
 	// Alerts are the group's problems by fingerprint.
 	Alerts map[string]*alert `json:"alerts"`
 	// Events are the newest events since the last message.
-	Events []classify.Event `json:"events,omitempty"`
+	Events []record.Event `json:"events,omitempty"`
 
 	replayed time.Time // Covered when the state was loaded
 }
@@ -121,7 +120,7 @@ func NewNotifier(name string, timing Timing, sink notifySink, log zerolog.Logger
 }
 
 // Add groups events. It never blocks on the network.
-func (n *Notifier) Add(events []classify.Event) {
+func (n *Notifier) Add(events []record.Event) {
 	if len(events) == 0 {
 		return
 	}
@@ -174,7 +173,7 @@ func (n *Notifier) Add(events []classify.Event) {
 // message is one notification to post.
 type message struct {
 	key    groupKey
-	events []classify.Event
+	events []record.Event
 	count  int
 	kind   string // first, update, repeat
 }

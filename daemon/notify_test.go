@@ -15,9 +15,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
-	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/internal/redact"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/sink/slack"
 )
 
@@ -34,7 +33,7 @@ var defaultTiming = Timing{
 	GroupInterval:  5 * time.Minute,
 	RepeatInterval: 4 * time.Hour,
 	ResolveTimeout: 5 * time.Minute,
-	MinSeverity:    patterns.Warning,
+	MinSeverity:    record.Warning,
 }
 
 // slackServer records the Slack messages it receives.
@@ -83,18 +82,18 @@ func newSlackNotifier(t *testing.T, srv *slackServer, clk *fakeClock) *Notifier 
 }
 
 // electionTimeout is an event of the given journal time.
-func electionTimeout(at time.Time) classify.Event {
-	return classify.Event{
-		Time: classify.Time{Time: at}, Host: "node01", Unit: "chainfire.service",
-		Signature: "chainfire.election_timeout", Severity: patterns.Warning,
+func electionTimeout(at time.Time) record.Event {
+	return record.Event{
+		Time: record.Time{Time: at}, Host: "node01", Unit: "chainfire.service",
+		Signature: "chainfire.election_timeout", Severity: record.Warning,
 		Summary: "Raft election timeout: no heartbeat from the leader",
 		Message: "WARN chainfire_raft: election timeout", Fingerprint: "fp-election",
 	}
 }
 
-func stall(at time.Time, fp string, sev patterns.Severity) classify.Event {
-	return classify.Event{
-		Time: classify.Time{Time: at}, Host: "node01", Unit: "chainfire.service",
+func stall(at time.Time, fp string, sev record.Severity) record.Event {
+	return record.Event{
+		Time: record.Time{Time: at}, Host: "node01", Unit: "chainfire.service",
 		Signature: "chainfire.rocksdb_stall", Severity: sev, Summary: "RocksDB write stall",
 		Message: "WARN chainfire_storage: RocksDB stall detected", Fingerprint: fp,
 	}
@@ -110,7 +109,7 @@ func TestNotifierGroupsABurst(t *testing.T) {
 
 	// Ten election timeouts within three seconds.
 	for i := range 10 {
-		n.Add([]classify.Event{electionTimeout(clk.t)})
+		n.Add([]record.Event{electionTimeout(clk.t)})
 		clk.advance(300 * time.Millisecond)
 		if next := n.flush(ctx, clk.t); next != t0.Add(10*time.Second) {
 			t.Fatalf("after event %d: next flush %v, want group_wait after the first", i, next)
@@ -132,7 +131,7 @@ func TestNotifierUpdatesAndRepeats(t *testing.T) {
 	clk := &fakeClock{t: t0}
 	n := newSlackNotifier(t, srv, clk)
 	ctx := context.Background()
-	n.Add([]classify.Event{stall(clk.t, "a", patterns.Warning)})
+	n.Add([]record.Event{stall(clk.t, "a", record.Warning)})
 	clk.advance(10 * time.Second)
 	n.flush(ctx, clk.t)
 	if got := srv.take(); len(got) != 1 {
@@ -141,7 +140,7 @@ func TestNotifierUpdatesAndRepeats(t *testing.T) {
 	sent := clk.t
 
 	// The same problem goes on: no update at the group interval.
-	step := func(d time.Duration, evs ...classify.Event) []string {
+	step := func(d time.Duration, evs ...record.Event) []string {
 		t.Helper()
 		end := clk.t.Add(d)
 		for clk.t.Before(end) {
@@ -151,13 +150,13 @@ func TestNotifierUpdatesAndRepeats(t *testing.T) {
 		}
 		return srv.take()
 	}
-	if got := step(6*time.Minute, stall(clk.t, "a", patterns.Warning)); len(got) != 0 {
+	if got := step(6*time.Minute, stall(clk.t, "a", record.Warning)); len(got) != 0 {
 		t.Fatalf("update for an unchanged problem: %q", got)
 	}
 	// A new problem (another fingerprint) joins: one update, at the next
 	// group interval tick after the last message.
 	clk.advance(30 * time.Second)
-	n.Add([]classify.Event{stall(clk.t, "b", patterns.Warning)})
+	n.Add([]record.Event{stall(clk.t, "b", record.Warning)})
 	n.flush(ctx, clk.t)
 	if got := srv.take(); len(got) != 0 {
 		t.Fatalf("update before the group interval: %q", got)
@@ -170,7 +169,7 @@ func TestNotifierUpdatesAndRepeats(t *testing.T) {
 	}
 	// Severity rises: an update at the next tick.
 	tick := clk.t.Add(5 * time.Minute)
-	if got := step(5*time.Minute, stall(clk.t, "a", patterns.Error)); len(got) != 1 || !strings.HasPrefix(got[0], "[ERROR]") {
+	if got := step(5*time.Minute, stall(clk.t, "a", record.Error)); len(got) != 1 || !strings.HasPrefix(got[0], "[ERROR]") {
 		t.Fatalf("update for a higher severity: %q", got)
 	}
 	if clk.t != tick {
@@ -181,7 +180,7 @@ func TestNotifierUpdatesAndRepeats(t *testing.T) {
 	var repeats []string
 	for clk.t.Before(last.Add(8*time.Hour + time.Minute)) {
 		clk.advance(time.Minute)
-		n.Add([]classify.Event{stall(clk.t, "a", patterns.Error)})
+		n.Add([]record.Event{stall(clk.t, "a", record.Error)})
 		n.flush(ctx, clk.t)
 		for _, m := range srv.take() {
 			repeats = append(repeats, fmt.Sprintf("%v %s", clk.t.Sub(last), m[strings.LastIndex(m, "—"):]))
@@ -201,7 +200,7 @@ func TestNotifierEndsQuietGroups(t *testing.T) {
 	clk := &fakeClock{t: t0}
 	n := newSlackNotifier(t, srv, clk)
 	ctx := context.Background()
-	n.Add([]classify.Event{electionTimeout(clk.t)})
+	n.Add([]record.Event{electionTimeout(clk.t)})
 	clk.advance(10 * time.Second)
 	n.flush(ctx, clk.t)
 	srv.take()
@@ -214,7 +213,7 @@ func TestNotifierEndsQuietGroups(t *testing.T) {
 	if len(n.groups) != 0 {
 		t.Fatalf("groups after a quiet period: %d, want 0", len(n.groups))
 	}
-	n.Add([]classify.Event{electionTimeout(clk.t)})
+	n.Add([]record.Event{electionTimeout(clk.t)})
 	clk.advance(10 * time.Second)
 	n.flush(ctx, clk.t)
 	if diff := cmp.Diff([]string{electionText + " — 1 event since the last message"}, srv.take()); diff != "" {
@@ -226,7 +225,7 @@ func TestNotifierIgnoresBelowMinSeverity(t *testing.T) {
 	srv := newSlackServer(t)
 	clk := &fakeClock{t: t0}
 	n := newSlackNotifier(t, srv, clk)
-	n.Add([]classify.Event{stall(clk.t, "a", patterns.Info)})
+	n.Add([]record.Event{stall(clk.t, "a", record.Info)})
 	if len(n.groups) != 0 {
 		t.Errorf("an info event made a group")
 	}
@@ -237,7 +236,7 @@ func TestNotifierRestartDoesNotResend(t *testing.T) {
 	clk := &fakeClock{t: t0}
 	ctx := context.Background()
 	n := newSlackNotifier(t, srv, clk)
-	var burst []classify.Event
+	var burst []record.Event
 	for i := range 10 {
 		burst = append(burst, electionTimeout(t0.Add(time.Duration(i)*300*time.Millisecond)))
 	}
@@ -248,8 +247,8 @@ func TestNotifierRestartDoesNotResend(t *testing.T) {
 		t.Fatalf("first run: %d messages, want 1", len(got))
 	}
 	// A pending group (not yet sent) must survive the restart too.
-	pending := stall(clk.t, "a", patterns.Warning)
-	n.Add([]classify.Event{pending})
+	pending := stall(clk.t, "a", record.Warning)
+	n.Add([]record.Event{pending})
 	state, changed, err := n.MarshalState()
 	if err != nil || !changed {
 		t.Fatalf("MarshalState: changed %v, %v", changed, err)
@@ -266,7 +265,7 @@ func TestNotifierRestartDoesNotResend(t *testing.T) {
 		t.Fatal(err)
 	}
 	n2.Add(burst)
-	n2.Add([]classify.Event{pending})
+	n2.Add([]record.Event{pending})
 	for range 20 {
 		clk.advance(time.Second)
 		n2.flush(ctx, clk.t)
@@ -278,7 +277,7 @@ func TestNotifierRestartDoesNotResend(t *testing.T) {
 	}
 	// New events after the restart are grouped as before: no resend, the
 	// group goes on.
-	n2.Add([]classify.Event{electionTimeout(clk.t)})
+	n2.Add([]record.Event{electionTimeout(clk.t)})
 	clk.advance(time.Minute)
 	n2.flush(ctx, clk.t)
 	if got := srv.take(); len(got) != 0 {
@@ -302,7 +301,7 @@ func TestNotifierRun(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
 	for range 10 {
-		n.Add([]classify.Event{electionTimeout(time.Now())})
+		n.Add([]record.Event{electionTimeout(time.Now())})
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	var got []string

@@ -9,8 +9,8 @@ import (
 
 	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/state"
-	"github.com/centra-cloud/cflogd/tail"
 )
 
 // rulesFile holds the windows of the rules over time as of one journal
@@ -46,7 +46,7 @@ func newRuleRunner(lib *patterns.Library, base string) *ruleRunner {
 func (r *ruleRunner) active() bool { return r.rules.Len() > 0 }
 
 // feed gives the rules one match and appends the derived events.
-func (r *ruleRunner) feed(m *classify.Match, out []classify.Event) []classify.Event {
+func (r *ruleRunner) feed(m *classify.Match, out []record.Event) []record.Event {
 	if !r.rules.Wants(m.Signature) {
 		return out
 	}
@@ -128,7 +128,7 @@ type replay struct {
 
 // covers reports whether e is one of them; it ends the replay after the
 // last one.
-func (rp *replay) covers(e *tail.Entry) bool {
+func (rp *replay) covers(e *record.Entry) bool {
 	if rp.until == "" {
 		return false
 	}

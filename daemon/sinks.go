@@ -9,9 +9,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/config"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/sink/alertmanager"
 	"github.com/centra-cloud/cflogd/sink/loki"
 	"github.com/centra-cloud/cflogd/sink/retry"
@@ -26,7 +25,7 @@ import (
 // delivers until close was called and everything queued is done, or ctx
 // ends.
 type durable interface {
-	add(ctx context.Context, seq uint64, events []classify.Event) error
+	add(ctx context.Context, seq uint64, events []record.Event) error
 	run(ctx context.Context) error
 	close()
 }
@@ -34,7 +33,7 @@ type durable interface {
 // lokiSink adapts loki.Batcher.
 type lokiSink struct{ b *loki.Batcher }
 
-func (l lokiSink) add(ctx context.Context, seq uint64, events []classify.Event) error {
+func (l lokiSink) add(ctx context.Context, seq uint64, events []record.Event) error {
 	return l.b.Add(ctx, seq, events)
 }
 func (l lokiSink) run(ctx context.Context) error { return l.b.Run(ctx) }
@@ -53,7 +52,7 @@ type amSink struct {
 
 type amItem struct {
 	seq    uint64
-	events []classify.Event
+	events []record.Event
 }
 
 // amCoalesce bounds the batches posted in one Send.
@@ -63,7 +62,7 @@ func newAMSink(s *alertmanager.Sink, queue int, ack func(uint64), log zerolog.Lo
 	return &amSink{s: s, in: make(chan amItem, queue), ack: ack, log: log}
 }
 
-func (a *amSink) add(ctx context.Context, seq uint64, events []classify.Event) error {
+func (a *amSink) add(ctx context.Context, seq uint64, events []record.Event) error {
 	select {
 	case a.in <- amItem{seq, events}:
 		return nil
@@ -99,7 +98,7 @@ func (a *amSink) run(ctx context.Context) error {
 				break more
 			}
 		}
-		var events []classify.Event
+		var events []record.Event
 		for _, it := range items {
 			events = append(events, it.events...)
 		}
@@ -124,7 +123,7 @@ func (a *amSink) run(ctx context.Context) error {
 // group's events at hand.
 type webhookNotifier struct{ s *webhook.Sink }
 
-func (w webhookNotifier) Notify(ctx context.Context, events []classify.Event, _ int) error {
+func (w webhookNotifier) Notify(ctx context.Context, events []record.Event, _ int) error {
 	return w.s.Send(ctx, events)
 }
 
@@ -132,12 +131,12 @@ func (w webhookNotifier) Notify(ctx context.Context, events []classify.Event, _ 
 type stdoutSink struct {
 	mu    sync.Mutex
 	w     *stdout.Writer
-	min   patterns.Severity
+	min   record.Severity
 	stats retry.Stats
 	log   zerolog.Logger
 }
 
-func (s *stdoutSink) send(events []classify.Event) {
+func (s *stdoutSink) send(events []record.Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0

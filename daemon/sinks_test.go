@@ -19,11 +19,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
-	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/config"
 	"github.com/centra-cloud/cflogd/internal/redact"
 	"github.com/centra-cloud/cflogd/internal/testpeer"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/sink/slack"
 	"github.com/centra-cloud/cflogd/sink/webhook"
 	"github.com/centra-cloud/cflogd/state"
@@ -211,7 +210,7 @@ func TestDeadSlackWebhookMetric(t *testing.T) {
 	n := s.notifiers[0]
 	ctx := context.Background()
 	for i := range 3 {
-		n.Add([]classify.Event{stall(clk.t, fmt.Sprint(i), patterns.Warning)}) // new problems: one message each time
+		n.Add([]record.Event{stall(clk.t, fmt.Sprint(i), record.Warning)}) // new problems: one message each time
 		clk.advance(10 * time.Minute)
 		n.flush(ctx, clk.t)
 	}

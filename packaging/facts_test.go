@@ -12,9 +12,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/daemon"
 	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // facts are what cflogd emits, read from its code so the tests fail when
@@ -23,7 +23,7 @@ type facts struct {
 	// lokiLabels are the stream labels of the loki sink (eventLabels in
 	// sink/loki/loki.go).
 	lokiLabels []string
-	// eventFields are the JSON keys of classify.Event, which `| json`
+	// eventFields are the JSON keys of record.Event, which `| json`
 	// extracts (fields.x becomes fields_x).
 	eventFields []string
 	// signatures are the ids of the built-in library (signatures and rules
@@ -56,7 +56,7 @@ func readFacts() (facts, error) {
 	if f.lokiLabels, err = stringSliceVar("../sink/loki/loki.go", "eventLabels"); err != nil {
 		return f, err
 	}
-	t := reflect.TypeOf(classify.Event{})
+	t := reflect.TypeOf(record.Event{})
 	for i := range t.NumField() {
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
 		if name != "" && name != "-" {

@@ -15,8 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
 
-	"github.com/centra-cloud/cflogd/classify"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // ruleFile is a Prometheus or Loki ruler rule file.
@@ -56,7 +55,7 @@ func loadRules(t *testing.T, path string) ruleFile {
 }
 
 // severities are the values cflogd's severity label takes.
-var severities = []string{patterns.Info.String(), patterns.Warning.String(), patterns.Error.String(), patterns.Critical.String()}
+var severities = []string{record.Info.String(), record.Warning.String(), record.Error.String(), record.Critical.String()}
 
 // alternatives splits a matcher value into the literal values it stands
 // for: itself for = and !=, the |-separated alternatives of a regexp that
@@ -255,9 +254,9 @@ func checkRule(t *testing.T, f facts, r rule) {
 		}
 	}
 	if u, ok := r.Annotations["runbook_url"]; ok {
-		anchor, found := strings.CutPrefix(u, classify.DefaultRunbookBase+"docs/ops/troubleshooting.md#")
+		anchor, found := strings.CutPrefix(u, record.DefaultRunbookBase+"docs/ops/troubleshooting.md#")
 		if !found || !f.anchors[anchor] {
-			t.Errorf("runbook_url %s: want %sdocs/ops/troubleshooting.md# and an anchor of the library", u, classify.DefaultRunbookBase)
+			t.Errorf("runbook_url %s: want %sdocs/ops/troubleshooting.md# and an anchor of the library", u, record.DefaultRunbookBase)
 		}
 	}
 }

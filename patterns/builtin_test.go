@@ -7,13 +7,15 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // row is a signature as signatures.md lists it.
 type row struct {
 	ID       string
 	Units    string // chainfire, flaredb, placement-driver or all
-	Severity Severity
+	Severity record.Severity
 	Anchor   string
 	Fields   []string // name:type, hostport as name:hostport(host,port)
 	FireWhen []string
@@ -24,33 +26,33 @@ type row struct {
 // runbook"), transcribed by hand: IDs, severities, fields and anchors are a
 // public interface.
 var specRows = []row{
-	{ID: "chainfire.leader_elected", Units: "chainfire", Severity: Info, Anchor: "issue-no-leader--leader-election-fails", Fields: []string{"term:integer"}},
-	{ID: "chainfire.election_timeout", Units: "chainfire", Severity: Warning, Anchor: "issue-no-leader--leader-election-fails"},
-	{ID: "chainfire.no_leader", Units: "chainfire", Severity: Error, Anchor: "issue-no-leader--leader-election-fails"},
-	{ID: "chainfire.peer_unreachable", Units: "chainfire", Severity: Error, Anchor: "issue-node-cannot-join-cluster", Fields: []string{"addr:hostport(peer_host,peer_port)"}},
-	{ID: "chainfire.connection_error", Units: "chainfire", Severity: Warning, Anchor: "issue-node-cannot-join-cluster"},
-	{ID: "chainfire.rocksdb_stall", Units: "chainfire", Severity: Warning, Anchor: "issue-high-write-latency", Fields: []string{"duration_ms:duration"}, Raise: []string{"duration_ms >= 1000 -> error"}},
-	{ID: "chainfire.slow_request", Units: "chainfire", Severity: Warning, Anchor: "issue-high-write-latency", Fields: []string{"op:string", "latency_ms:duration"}, FireWhen: []string{"latency_ms >= 100"}, Raise: []string{"latency_ms >= 500 -> error"}},
-	{ID: "chainfire.corrupted_log", Units: "chainfire", Severity: Critical, Anchor: "issue-data-inconsistency-after-crash"},
-	{ID: "chainfire.replication_lag", Units: "chainfire", Severity: Warning, Anchor: "issue-high-write-latency"},
-	{ID: "chainfire.member_change", Units: "chainfire", Severity: Info, Anchor: "issue-node-cannot-join-cluster", Fields: []string{"node_id:integer"}},
-	{ID: "flaredb.pd_registered", Units: "flaredb", Severity: Info, Anchor: "issue-store-not-registering-with-pd", Fields: []string{"store_id:integer"}},
-	{ID: "flaredb.pd_register_failed", Units: "flaredb", Severity: Error, Anchor: "issue-store-not-registering-with-pd"},
-	{ID: "flaredb.pd_heartbeat_failed", Units: "flaredb", Severity: Warning, Anchor: "issue-store-not-registering-with-pd"},
-	{ID: "flaredb.snapshot_applied", Units: "flaredb", Severity: Info, Anchor: "log-analysis", Fields: []string{"index:integer"}},
-	{ID: "flaredb.replication_failed", Units: "flaredb", Severity: Error, Anchor: "issue-readwrite-timeout", Fields: []string{"peer:string"}},
-	{ID: "flaredb.compaction_slow", Units: "flaredb", Severity: Warning, Anchor: "issue-readwrite-timeout", Fields: []string{"duration_ms:duration"}},
-	{ID: "flaredb.rocksdb_stall", Units: "flaredb", Severity: Warning, Anchor: "issue-readwrite-timeout", Fields: []string{"duration_ms:duration"}, Raise: []string{"duration_ms >= 1000 -> error"}},
-	{ID: "flaredb.slow_query", Units: "flaredb", Severity: Warning, Anchor: "issue-readwrite-timeout", Fields: []string{"rows:integer", "latency_ms:duration"}, FireWhen: []string{"latency_ms >= 100"}, Raise: []string{"latency_ms >= 500 -> error"}},
-	{ID: "flaredb.deadline_exceeded", Units: "flaredb", Severity: Error, Anchor: "issue-readwrite-timeout"},
-	{ID: "flaredb.timeout", Units: "flaredb", Severity: Warning, Anchor: "issue-readwrite-timeout"},
-	{ID: "pd.schedule_failed", Units: "placement-driver", Severity: Warning, Anchor: "issue-region-rebalancing-stuck"},
-	{ID: "pd.store_registration", Units: "placement-driver", Severity: Info, Anchor: "issue-store-not-registering-with-pd", Fields: []string{"store_id:integer"}},
-	{ID: "tls.handshake_failed", Units: "all", Severity: Error, Anchor: "issue-tls-handshake-failures"},
-	{ID: "tls.certificate_expired", Units: "all", Severity: Critical, Anchor: "issue-tls-handshake-failures"},
-	{ID: "service.panic", Units: "all", Severity: Critical, Anchor: "log-analysis", Fields: []string{"thread:string", "location:string"}},
-	{ID: "service.disk_full", Units: "all", Severity: Critical, Anchor: "issue-region-rebalancing-stuck", Fields: []string{"path:string"}},
-	{ID: "service.unclassified", Units: "all", Severity: Info, Anchor: "log-analysis", Fields: []string{"target:target", "template:template"}},
+	{ID: "chainfire.leader_elected", Units: "chainfire", Severity: record.Info, Anchor: "issue-no-leader--leader-election-fails", Fields: []string{"term:integer"}},
+	{ID: "chainfire.election_timeout", Units: "chainfire", Severity: record.Warning, Anchor: "issue-no-leader--leader-election-fails"},
+	{ID: "chainfire.no_leader", Units: "chainfire", Severity: record.Error, Anchor: "issue-no-leader--leader-election-fails"},
+	{ID: "chainfire.peer_unreachable", Units: "chainfire", Severity: record.Error, Anchor: "issue-node-cannot-join-cluster", Fields: []string{"addr:hostport(peer_host,peer_port)"}},
+	{ID: "chainfire.connection_error", Units: "chainfire", Severity: record.Warning, Anchor: "issue-node-cannot-join-cluster"},
+	{ID: "chainfire.rocksdb_stall", Units: "chainfire", Severity: record.Warning, Anchor: "issue-high-write-latency", Fields: []string{"duration_ms:duration"}, Raise: []string{"duration_ms >= 1000 -> error"}},
+	{ID: "chainfire.slow_request", Units: "chainfire", Severity: record.Warning, Anchor: "issue-high-write-latency", Fields: []string{"op:string", "latency_ms:duration"}, FireWhen: []string{"latency_ms >= 100"}, Raise: []string{"latency_ms >= 500 -> error"}},
+	{ID: "chainfire.corrupted_log", Units: "chainfire", Severity: record.Critical, Anchor: "issue-data-inconsistency-after-crash"},
+	{ID: "chainfire.replication_lag", Units: "chainfire", Severity: record.Warning, Anchor: "issue-high-write-latency"},
+	{ID: "chainfire.member_change", Units: "chainfire", Severity: record.Info, Anchor: "issue-node-cannot-join-cluster", Fields: []string{"node_id:integer"}},
+	{ID: "flaredb.pd_registered", Units: "flaredb", Severity: record.Info, Anchor: "issue-store-not-registering-with-pd", Fields: []string{"store_id:integer"}},
+	{ID: "flaredb.pd_register_failed", Units: "flaredb", Severity: record.Error, Anchor: "issue-store-not-registering-with-pd"},
+	{ID: "flaredb.pd_heartbeat_failed", Units: "flaredb", Severity: record.Warning, Anchor: "issue-store-not-registering-with-pd"},
+	{ID: "flaredb.snapshot_applied", Units: "flaredb", Severity: record.Info, Anchor: "log-analysis", Fields: []string{"index:integer"}},
+	{ID: "flaredb.replication_failed", Units: "flaredb", Severity: record.Error, Anchor: "issue-readwrite-timeout", Fields: []string{"peer:string"}},
+	{ID: "flaredb.compaction_slow", Units: "flaredb", Severity: record.Warning, Anchor: "issue-readwrite-timeout", Fields: []string{"duration_ms:duration"}},
+	{ID: "flaredb.rocksdb_stall", Units: "flaredb", Severity: record.Warning, Anchor: "issue-readwrite-timeout", Fields: []string{"duration_ms:duration"}, Raise: []string{"duration_ms >= 1000 -> error"}},
+	{ID: "flaredb.slow_query", Units: "flaredb", Severity: record.Warning, Anchor: "issue-readwrite-timeout", Fields: []string{"rows:integer", "latency_ms:duration"}, FireWhen: []string{"latency_ms >= 100"}, Raise: []string{"latency_ms >= 500 -> error"}},
+	{ID: "flaredb.deadline_exceeded", Units: "flaredb", Severity: record.Error, Anchor: "issue-readwrite-timeout"},
+	{ID: "flaredb.timeout", Units: "flaredb", Severity: record.Warning, Anchor: "issue-readwrite-timeout"},
+	{ID: "pd.schedule_failed", Units: "placement-driver", Severity: record.Warning, Anchor: "issue-region-rebalancing-stuck"},
+	{ID: "pd.store_registration", Units: "placement-driver", Severity: record.Info, Anchor: "issue-store-not-registering-with-pd", Fields: []string{"store_id:integer"}},
+	{ID: "tls.handshake_failed", Units: "all", Severity: record.Error, Anchor: "issue-tls-handshake-failures"},
+	{ID: "tls.certificate_expired", Units: "all", Severity: record.Critical, Anchor: "issue-tls-handshake-failures"},
+	{ID: "service.panic", Units: "all", Severity: record.Critical, Anchor: "log-analysis", Fields: []string{"thread:string", "location:string"}},
+	{ID: "service.disk_full", Units: "all", Severity: record.Critical, Anchor: "issue-region-rebalancing-stuck", Fields: []string{"path:string"}},
+	{ID: "service.unclassified", Units: "all", Severity: record.Info, Anchor: "log-analysis", Fields: []string{"target:target", "template:template"}},
 }
 
 var typeNames = map[FieldType]string{String: "string", Integer: "integer", Duration: "duration", HostPort: "hostport"}
@@ -108,10 +110,10 @@ func TestBuiltinMatchesSpec(t *testing.T) {
 	if un == nil {
 		t.Fatal("no service.unclassified")
 	}
-	if diff := cmp.Diff(map[Level]Severity{LevelWarn: Info, LevelError: Warning}, un.LevelSeverity); diff != "" {
+	if diff := cmp.Diff(map[record.Level]record.Severity{record.LevelWarn: record.Info, record.LevelError: record.Warning}, un.LevelSeverity); diff != "" {
 		t.Errorf("service.unclassified level_severity (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]Level{LevelWarn, LevelError}, un.Levels); diff != "" {
+	if diff := cmp.Diff([]record.Level{record.LevelWarn, record.LevelError}, un.Levels); diff != "" {
 		t.Errorf("service.unclassified levels (-want +got):\n%s", diff)
 	}
 }
@@ -172,7 +174,7 @@ func TestBuiltinExamples(t *testing.T) {
 			}
 			captures := slices.ContainsFunc(s.Fields, func(f Field) bool { return f.Source == FromCapture })
 			thresholds := len(s.FireWhen)+len(s.Raise) > 0
-			sevs := map[Severity]bool{}
+			sevs := map[record.Severity]bool{}
 			for _, ex := range s.Examples {
 				if strings.TrimSpace(ex.Line) == "" {
 					t.Errorf("%s: example without a line", ex.Pos)

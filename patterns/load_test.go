@@ -10,6 +10,8 @@ import (
 	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // sigYAML is a minimal signature with the given id, for ordering tests; extra
@@ -165,10 +167,10 @@ func TestMergeReplacementIsTheSiteSignature(t *testing.T) {
 	want := struct {
 		Pos      Pos
 		Units    []string
-		Severity Severity
+		Severity record.Severity
 		Match    string
 		Files    []string
-	}{Pos{"site.yaml", 2, 5}, []string{"flaredb.service"}, Critical, "other", []string{"base.yaml", "site.yaml"}}
+	}{Pos{"site.yaml", 2, 5}, []string{"flaredb.service"}, record.Critical, "other", []string{"base.yaml", "site.yaml"}}
 	gotv := want
 	gotv.Pos, gotv.Units, gotv.Severity, gotv.Match, gotv.Files = got.Pos, got.Units, got.Severity, got.MatchText, lib.Files
 	if diff := cmp.Diff(want, gotv); diff != "" {

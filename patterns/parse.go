@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // File is one parsed pattern file: its signatures in file order.
@@ -60,33 +62,6 @@ func ParseUnit(s string) (string, error) {
 		return u, nil
 	}
 	return "", fmt.Errorf("unknown unit %q (want chainfire, flaredb, placement-driver (or pd), their .service names, or all)", s)
-}
-
-// ParseLevel parses a log level name: trace, debug, info, warn (or warning), error.
-func ParseLevel(s string) (Level, error) {
-	switch s {
-	case "trace":
-		return LevelTrace, nil
-	case "debug":
-		return LevelDebug, nil
-	case "info":
-		return LevelInfo, nil
-	case "warn", "warning":
-		return LevelWarn, nil
-	case "error":
-		return LevelError, nil
-	}
-	return LevelNone, fmt.Errorf("unknown level %q (want trace, debug, info, warn or error)", s)
-}
-
-var levelNames = [...]string{LevelNone: "none", LevelTrace: "trace", LevelDebug: "debug", LevelInfo: "info", LevelWarn: "warn", LevelError: "error"}
-
-// String returns the level's name as written in pattern files.
-func (l Level) String() string {
-	if l < LevelNone || l > LevelError {
-		return fmt.Sprintf("level(%d)", int(l))
-	}
-	return levelNames[l]
 }
 
 // Parse parses one pattern file. name is used in positions. On errors it
@@ -315,12 +290,12 @@ func (p *parser) boolean(n *yaml.Node, what string) (bool, bool) {
 	return strings.EqualFold(n.Value, "true"), true
 }
 
-func (p *parser) severity(n *yaml.Node, what string) (Severity, bool) {
+func (p *parser) severity(n *yaml.Node, what string) (record.Severity, bool) {
 	s, ok := p.str(n, what)
 	if !ok {
 		return 0, false
 	}
-	v, err := ParseSeverity(s)
+	v, err := record.ParseSeverity(s)
 	if err != nil {
 		p.errorf(n, "%s: %v", what, err)
 		return 0, false
@@ -730,7 +705,7 @@ func (sp *sigParse) checkCaptures(names []string, matchNode *yaml.Node) {
 func (sp *sigParse) levels(n *yaml.Node) {
 	names, nodes := sp.strList(n, "levels")
 	for i, name := range names {
-		l, err := ParseLevel(name)
+		l, err := record.ParseLevel(name)
 		if err != nil {
 			sp.errorf(nodes[i], "levels: %v", err)
 			continue
@@ -749,15 +724,15 @@ func (sp *sigParse) levelSeverity(n *yaml.Node) {
 		sp.errorf(n, "level_severity: want a mapping of level to severity, got %s", describe(n))
 		return
 	}
-	sp.sig.LevelSeverity = map[Level]Severity{}
-	seen := map[Level]bool{}
+	sp.sig.LevelSeverity = map[record.Level]record.Severity{}
+	seen := map[record.Level]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := deref(n.Content[i]), deref(n.Content[i+1])
 		name, ok := sp.str(k, "level_severity")
 		if !ok {
 			continue
 		}
-		l, err := ParseLevel(name)
+		l, err := record.ParseLevel(name)
 		if err != nil {
 			sp.errorf(k, "level_severity: %v", err)
 			continue
@@ -880,7 +855,7 @@ func (sp *sigParse) raise(n *yaml.Node) {
 }
 
 // reachable reports whether the signature can emit sev.
-func (sp *sigParse) reachable(sev Severity) bool {
+func (sp *sigParse) reachable(sev record.Severity) bool {
 	if len(sp.sig.LevelSeverity) == 0 && sev == sp.sig.Severity {
 		return true
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // errorStrings returns err's errors as "file:line:col: msg", one per entry.
@@ -331,12 +333,12 @@ signatures:
 		ID, Match, Summary, Anchor, Before string
 		Units                              []string
 		CaseSensitive, Fallback            bool
-		Severity                           Severity
+		Severity                           record.Severity
 		Fields                             []Field
 		FireWhen                           []Condition
 		Raise                              []Raise
-		Levels                             []Level
-		LevelSeverity                      map[Level]Severity
+		Levels                             []record.Level
+		LevelSeverity                      map[record.Level]record.Severity
 		GroupBy                            []string
 		Pos, BeforePos                     Pos
 		Examples                           []Example
@@ -361,7 +363,7 @@ signatures:
 		Before:        "chainfire.connection_error",
 		Units:         []string{"chainfire.service", "placement-driver.service"},
 		CaseSensitive: true,
-		Severity:      Info,
+		Severity:      record.Info,
 		Fields: []Field{
 			{Name: "addr", Type: HostPort, Source: FromCapture, HostName: "peer_host", PortName: "peer_port"},
 			{Name: "latency_ms", Type: Duration, Source: FromCapture},
@@ -369,14 +371,14 @@ signatures:
 			{Name: "target", Type: String, Source: FromTarget},
 		},
 		FireWhen:      []Condition{{Field: "peer_port", Op: NE, Value: 0, Text: "peer_port != 0"}},
-		Raise:         []Raise{{When: Condition{Field: "latency_ms", Op: GT, Value: 1.5, Text: "latency_ms > 1.5"}, Severity: Critical}},
-		Levels:        []Level{LevelWarn, LevelError},
-		LevelSeverity: map[Level]Severity{LevelError: Warning},
+		Raise:         []Raise{{When: Condition{Field: "latency_ms", Op: GT, Value: 1.5, Text: "latency_ms > 1.5"}, Severity: record.Critical}},
+		Levels:        []record.Level{record.LevelWarn, record.LevelError},
+		LevelSeverity: map[record.Level]record.Severity{record.LevelError: record.Warning},
 		GroupBy:       []string{"addr"},
 		Pos:           Pos{"v.yaml", 3, 5},
 		BeforePos:     Pos{"v.yaml", 19, 13},
 		Examples: []Example{
-			{Pos: Pos{"v.yaml", 21, 15}, Line: "WARN chainfire_x: Peer node2:2380 slow, latency=2.5ms, term=7", Unit: "chainfire.service", Severity: Critical,
+			{Pos: Pos{"v.yaml", 21, 15}, Line: "WARN chainfire_x: Peer node2:2380 slow, latency=2.5ms, term=7", Unit: "chainfire.service", Severity: record.Critical,
 				Fields: map[string]any{"addr": "node2:2380", "peer_host": "7", "peer_port": int64(2380), "latency_ms": 2.5, "term": int64(7), "target": "chainfire_x"}},
 			{Pos: Pos{"v.yaml", 25, 15}, Line: "WARN chainfire_x: Peer node2:2380 slow, latency=2ms, term=7",
 				Fields: map[string]any{"latency_ms": int64(2)}},
@@ -391,9 +393,9 @@ signatures:
 		Anchor:   "log-analysis",
 		Units:    AllUnits,
 		Fallback: true,
-		Severity: Info,
+		Severity: record.Info,
 		Fields:   []Field{{Name: "template", Type: String, Source: FromTemplate}},
-		Levels:   []Level{LevelError},
+		Levels:   []record.Level{record.LevelError},
 		Pos:      Pos{"v.yaml", 30, 5},
 	}}
 	if diff := cmp.Diff(want, got); diff != "" {

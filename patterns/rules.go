@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // RuleKind says how a rule over time decides that it fires.
@@ -64,7 +66,7 @@ type Rule struct {
 	SignaturePos Pos
 	Summary      string // template: {count}, {window}, {value}, {host} and group_by fields
 	SummaryPos   Pos
-	Severity     Severity
+	Severity     record.Severity
 	Anchor       string
 	// GroupBy are the signature's fields that, with the host (always part
 	// of a group), key the rule's windows; GroupByPos where each is named.

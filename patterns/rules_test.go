@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // validRule is a correct count rule; cases below change one part of it.
@@ -159,7 +161,7 @@ func TestParseRuleValues(t *testing.T) {
 	want := []*Rule{{
 		ID: "site.p99", Pos: Pos{"v.yaml", 2, 5}, Kind: QuantileRule,
 		Signature: "chainfire.slow_request", SignaturePos: Pos{"v.yaml", 4, 16},
-		Summary: "{value} {op}", SummaryPos: Pos{"v.yaml", 14, 14}, Severity: Warning, Anchor: "issue-high-write-latency",
+		Summary: "{value} {op}", SummaryPos: Pos{"v.yaml", 14, 14}, Severity: record.Warning, Anchor: "issue-high-write-latency",
 		GroupBy: []string{"op"}, GroupByPos: []Pos{{"v.yaml", 11, 22}},
 		Window: 10 * time.Minute, WindowText: "10m", ClearAfter: time.Minute,
 		Field: "latency_ms", FieldPos: Pos{"v.yaml", 5, 12}, Quantile: 0.999, Above: 250.5, Step: time.Minute, MinCount: 20,
@@ -174,7 +176,7 @@ func TestParseRuleValues(t *testing.T) {
 	}, {
 		ID: "site.gone", Pos: Pos{"v.yaml", 22, 5}, Kind: PersistRule,
 		Signature: "flaredb.pd_heartbeat_failed", SignaturePos: Pos{"v.yaml", 24, 16},
-		Summary: "s", SummaryPos: Pos{"v.yaml", 29, 14}, Severity: Error, Anchor: "a",
+		Summary: "s", SummaryPos: Pos{"v.yaml", 29, 14}, Severity: record.Error, Anchor: "a",
 		Window: 2 * time.Minute, WindowText: "2m", ClearAfter: 2 * time.Minute, MaxGap: 2 * time.Minute,
 		ClearedBy: []string{"flaredb.pd_registered"}, ClearedByPos: []Pos{{"v.yaml", 26, 17}},
 	}}
@@ -277,16 +279,16 @@ type specRule struct {
 	Field               string
 	Quantile, Above     float64
 	ClearedBy           []string
-	Severity            Severity
+	Severity            record.Severity
 	Anchor              string
 }
 
 var specRules = []specRule{
-	{ID: "chainfire.election_storm", Kind: "count", Signature: "chainfire.election_timeout", Count: 3, Window: time.Minute, Severity: Error, Anchor: "issue-no-leader--leader-election-fails"},
-	{ID: "chainfire.leader_flapping", Kind: "count", Signature: "chainfire.leader_elected", Count: 3, Window: 10 * time.Minute, Severity: Warning, Anchor: "issue-no-leader--leader-election-fails"},
-	{ID: "chainfire.write_latency_p99", Kind: "quantile", Signature: "chainfire.slow_request", Window: 5 * time.Minute, Field: "latency_ms", Quantile: 0.99, Above: 500, Severity: Warning, Anchor: "issue-high-write-latency"},
-	{ID: "flaredb.compaction_storm", Kind: "count", Signature: "flaredb.compaction_slow", Count: 5, Window: 10 * time.Minute, Severity: Error, Anchor: "issue-readwrite-timeout"},
-	{ID: "flaredb.pd_unreachable", Kind: "persist", Signature: "flaredb.pd_heartbeat_failed", Window: 2 * time.Minute, ClearedBy: []string{"flaredb.pd_registered"}, Severity: Error, Anchor: "issue-store-not-registering-with-pd"},
+	{ID: "chainfire.election_storm", Kind: "count", Signature: "chainfire.election_timeout", Count: 3, Window: time.Minute, Severity: record.Error, Anchor: "issue-no-leader--leader-election-fails"},
+	{ID: "chainfire.leader_flapping", Kind: "count", Signature: "chainfire.leader_elected", Count: 3, Window: 10 * time.Minute, Severity: record.Warning, Anchor: "issue-no-leader--leader-election-fails"},
+	{ID: "chainfire.write_latency_p99", Kind: "quantile", Signature: "chainfire.slow_request", Window: 5 * time.Minute, Field: "latency_ms", Quantile: 0.99, Above: 500, Severity: record.Warning, Anchor: "issue-high-write-latency"},
+	{ID: "flaredb.compaction_storm", Kind: "count", Signature: "flaredb.compaction_slow", Count: 5, Window: 10 * time.Minute, Severity: record.Error, Anchor: "issue-readwrite-timeout"},
+	{ID: "flaredb.pd_unreachable", Kind: "persist", Signature: "flaredb.pd_heartbeat_failed", Window: 2 * time.Minute, ClearedBy: []string{"flaredb.pd_registered"}, Severity: record.Error, Anchor: "issue-store-not-registering-with-pd"},
 }
 
 func TestBuiltinRulesMatchSpec(t *testing.T) {

@@ -6,68 +6,8 @@ package patterns
 import (
 	"fmt"
 	"regexp"
-)
 
-// Severity orders how urgently a person must act on an event.
-type Severity int
-
-// The severities, in increasing order.
-const (
-	Info Severity = iota + 1
-	Warning
-	Error
-	Critical
-)
-
-var severityNames = [...]string{Info: "info", Warning: "warning", Error: "error", Critical: "critical"}
-
-// String returns the severity's name as it appears in events and files.
-func (s Severity) String() string {
-	if s < Info || s > Critical {
-		return fmt.Sprintf("severity(%d)", int(s))
-	}
-	return severityNames[s]
-}
-
-// ParseSeverity parses "info", "warning", "error" or "critical" (also "warn").
-func ParseSeverity(s string) (Severity, error) {
-	switch s {
-	case "info":
-		return Info, nil
-	case "warning", "warn":
-		return Warning, nil
-	case "error":
-		return Error, nil
-	case "critical", "crit":
-		return Critical, nil
-	}
-	return 0, fmt.Errorf("unknown severity %q (want info, warning, error or critical)", s)
-}
-
-// MarshalText writes the severity's name.
-func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
-// UnmarshalText parses a severity's name.
-func (s *Severity) UnmarshalText(b []byte) error {
-	v, err := ParseSeverity(string(b))
-	if err != nil {
-		return err
-	}
-	*s = v
-	return nil
-}
-
-// Level is the log level of a line, from its text or else from PRIORITY.
-type Level int
-
-// Levels, in increasing order of importance. LevelNone means none was found.
-const (
-	LevelNone Level = iota
-	LevelTrace
-	LevelDebug
-	LevelInfo
-	LevelWarn
-	LevelError
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // FieldType says how a captured string becomes an event field.
@@ -135,7 +75,7 @@ type Condition struct {
 // raised severity wins; a raise never lowers the base severity.
 type Raise struct {
 	When     Condition
-	Severity Severity
+	Severity record.Severity
 }
 
 // Pos is a position in a pattern file.
@@ -158,7 +98,7 @@ type Example struct {
 	// float64 or string after YAML decoding and normalisation.
 	Fields map[string]any
 	// Severity expected; 0 means the signature's base severity.
-	Severity Severity
+	Severity record.Severity
 }
 
 // NearMiss is a line the signature must not match.
@@ -175,12 +115,12 @@ type Signature struct {
 	Units   []string // full unit names, e.g. "chainfire.service"; AllUnits expanded
 	Summary string   // template; {field} is replaced with the field's value
 	// Severity is the base severity.
-	Severity Severity
+	Severity record.Severity
 	// LevelSeverity, when non-nil, maps the line's level to the base severity
 	// instead of Severity (service.unclassified: warn->info, error->warning).
-	LevelSeverity map[Level]Severity
+	LevelSeverity map[record.Level]record.Severity
 	// Levels, when non-empty, restricts the signature to lines of these levels.
-	Levels []Level
+	Levels []record.Level
 	Anchor string
 	// Match is the compiled regex; nil for a fallback signature, which matches
 	// every line its Levels allow that no earlier signature matched.

@@ -7,12 +7,12 @@ package sink
 import (
 	"context"
 
-	"github.com/centra-cloud/cflogd/classify"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // Sink delivers events to one destination.
 type Sink interface {
 	// Send delivers events in order. A nil error means every event was
 	// accepted; the sink does not keep a reference to events.
-	Send(ctx context.Context, events []classify.Event) error
+	Send(ctx context.Context, events []record.Event) error
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // BenchmarkReadJournal reads the benchmark corpus journal (see
@@ -42,7 +44,7 @@ func BenchmarkReadJournal(b *testing.B) {
 			var anon, file int64
 			for b.Loop() {
 				n = 0
-				err := ReadJournal(context.Background(), opts, func(batch []Entry) error {
+				err := ReadJournal(context.Background(), opts, func(batch []record.Entry) error {
 					n += len(batch)
 					if batches++; batches%256 == 0 {
 						a, f := rss(b)
@@ -108,7 +110,7 @@ func TestReadJournalCorpus(t *testing.T) {
 	for i, p := range []int{1, 2} {
 		h := xxhash.New()
 		opts := Options{Directory: dir, Units: []string{"chainfire.service", "flaredb.service"}, Parallel: p}
-		err := ReadJournal(context.Background(), opts, func(batch []Entry) error {
+		err := ReadJournal(context.Background(), opts, func(batch []record.Entry) error {
 			for _, e := range batch {
 				h.WriteString(e.Cursor)
 				h.WriteString(e.Unit)
@@ -148,7 +150,7 @@ func BenchmarkReadInput(b *testing.B) {
 					b.Fatal(err)
 				}
 				n = 0
-				err = ReadInput(context.Background(), f, InputOptions{Units: []string{"chainfire.service", "flaredb.service"}, Host: "node1"}, func(batch []Entry) error {
+				err = ReadInput(context.Background(), f, InputOptions{Units: []string{"chainfire.service", "flaredb.service"}, Host: "node1"}, func(batch []record.Entry) error {
 					n += len(batch)
 					return nil
 				})

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // readExport parses journal export format (journalctl -o export): entries
@@ -17,7 +19,7 @@ import (
 // line. It calls emit for each entry that has a MESSAGE, with Unit holding
 // _SYSTEMD_UNIT, and skip for each malformed entry. It returns emit's error
 // or a read error; a truncated last entry is skipped, not an error.
-func readExport(lr *lineReader, emit func(*Entry) error, skip func(line int, err error)) error {
+func readExport(lr *lineReader, emit func(*record.Entry) error, skip func(line int, err error)) error {
 	var (
 		p       entryBuilder
 		start   int   // line of the entry's first field
@@ -148,7 +150,7 @@ func truncate(b []byte) string {
 // entryBuilder collects the fields cflogd uses from one entry's fields.
 // The first occurrence of a field wins, as in the journal reader.
 type entryBuilder struct {
-	e          Entry
+	e          record.Entry
 	seen       uint16
 	hasMessage bool
 	intern     interner
@@ -168,7 +170,7 @@ const (
 )
 
 func (p *entryBuilder) reset() {
-	p.e = Entry{Priority: NoPriority}
+	p.e = record.Entry{Priority: record.NoPriority}
 	p.seen = 0
 	p.hasMessage = false
 	if p.intern == nil {

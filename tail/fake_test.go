@@ -14,12 +14,14 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // fakeJournal is an in-memory journal: entries in journal order, which
 // need not be time order. Matches are only recorded.
 type fakeJournal struct {
-	entries []Entry // Message "" means no MESSAGE; Cursor is "c<index>"
+	entries []record.Entry // Message "" means no MESSAGE; Cursor is "c<index>"
 	// skew makes seekRealtime land this many entries late, as sd-journal's
 	// bisection can in files whose clock went back.
 	skew    int
@@ -94,7 +96,7 @@ func (f *fakeJournal) last() (time.Time, bool, error) {
 	return f.entries[len(f.entries)-1].Time, true, nil
 }
 
-func (f *fakeJournal) read(dst []Entry, cursors bool, stop time.Time) (int, readState, error) {
+func (f *fakeJournal) read(dst []record.Entry, cursors bool, stop time.Time) (int, readState, error) {
 	n := 0
 	for n < len(dst) {
 		if !f.next() {
@@ -131,16 +133,16 @@ func (f *fakeJournal) boots() ([]bootInfo, error) {
 
 // fakeEntries makes n entries with random gaps (often none), some without
 // MESSAGE; the clock goes back by jump at entry n/2 when jump > 0.
-func fakeEntries(n int, jump time.Duration) []Entry {
+func fakeEntries(n int, jump time.Duration) []record.Entry {
 	r := rand.New(rand.NewPCG(1, 2))
 	t := t0
-	var out []Entry
+	var out []record.Entry
 	for i := range n {
 		if i == n/2 {
 			t = t.Add(-jump)
 		}
 		t = t.Add(time.Duration(r.IntN(3)) * time.Millisecond)
-		e := Entry{Time: t, Unit: "chainfire.service", Priority: -1, Cursor: fmt.Sprintf("c%d", i)}
+		e := record.Entry{Time: t, Unit: "chainfire.service", Priority: -1, Cursor: fmt.Sprintf("c%d", i)}
 		if r.IntN(10) > 0 {
 			e.Message = fmt.Sprintf("m%d", i)
 		}
@@ -149,7 +151,7 @@ func fakeEntries(n int, jump time.Duration) []Entry {
 	return out
 }
 
-func readFake(t *testing.T, fj fakeJournal, opts Options, openErrAfter int) ([]Entry, error) {
+func readFake(t *testing.T, fj fakeJournal, opts Options, openErrAfter int) ([]record.Entry, error) {
 	t.Helper()
 	var mu sync.Mutex
 	opened := 0
@@ -163,8 +165,8 @@ func readFake(t *testing.T, fj fakeJournal, opts Options, openErrAfter int) ([]E
 		j := fj
 		return &j, nil
 	}
-	var got []Entry
-	err := readJournal(context.Background(), open, opts, func(b []Entry) error {
+	var got []record.Entry
+	err := readJournal(context.Background(), open, opts, func(b []record.Entry) error {
 		got = append(got, b...)
 		return nil
 	})
@@ -270,7 +272,7 @@ func TestAfterCursorFake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want []Entry
+	var want []record.Entry
 	for _, e := range entries[11:] {
 		if e.Message != "" {
 			want = append(want, e)

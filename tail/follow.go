@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // Start says where Follow begins when it has no cursor to resume from.
@@ -100,7 +102,7 @@ type Gap struct {
 // FollowBatch is what Follow hands to its callback.
 type FollowBatch struct {
 	// Entries in journal order; fn owns them.
-	Entries []Entry
+	Entries []record.Entry
 	// Gap, in the first batch only, reports entries lost before it.
 	Gap *Gap
 	// AtEnd reports that the reader had read everything in the journal
@@ -195,7 +197,7 @@ func follow(ctx context.Context, open func() (follower, error), opts FollowOptio
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			batch := make([]Entry, batchSize)
+			batch := make([]record.Entry, batchSize)
 			n, state, err := j.read(batch, true, time.Time{})
 			if err != nil {
 				return fmt.Errorf("read journal: %w", err)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // followExport renders entries msg<from>..msg<to-1> of chainfire.service
@@ -254,7 +256,7 @@ func TestLostBetween(t *testing.T) {
 func readAllCursors(tb testing.TB, dir string) []string {
 	tb.Helper()
 	var out []string
-	err := ReadJournal(context.Background(), Options{Directory: dir, Units: []string{"chainfire.service"}, Parallel: 1}, func(b []Entry) error {
+	err := ReadJournal(context.Background(), Options{Directory: dir, Units: []string{"chainfire.service"}, Parallel: 1}, func(b []record.Entry) error {
 		for _, e := range b {
 			out = append(out, e.Cursor)
 		}

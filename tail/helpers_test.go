@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 const journalRemote = "/lib/systemd/systemd-journal-remote"
@@ -48,9 +50,9 @@ func makeJournalFrom(tb testing.TB, name string) (dir, file string) {
 // readJournalAll collects every entry ReadJournal returns, reading on one
 // thread and on three, which must agree; it skips the test in builds
 // without the journal reader.
-func readJournalAll(tb testing.TB, opts Options) []Entry {
+func readJournalAll(tb testing.TB, opts Options) []record.Entry {
 	tb.Helper()
-	var results [][]Entry
+	var results [][]record.Entry
 	for _, p := range []int{1, 3} {
 		opts.Parallel = p
 		got, err := collectJournal(opts)
@@ -68,9 +70,9 @@ func readJournalAll(tb testing.TB, opts Options) []Entry {
 	return results[0]
 }
 
-func collectJournal(opts Options) ([]Entry, error) {
-	var got []Entry
-	err := ReadJournal(context.Background(), opts, func(b []Entry) error {
+func collectJournal(opts Options) ([]record.Entry, error) {
+	var got []record.Entry
+	err := ReadJournal(context.Background(), opts, func(b []record.Entry) error {
 		got = append(got, b...)
 		return nil
 	})

@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // InputOptions tell ReadInput what the input does not say itself.
@@ -82,13 +84,13 @@ func (f inputFormat) String() string {
 // line. Malformed entries are skipped (see InputOptions.OnSkip), as are
 // entries without MESSAGE and empty text lines. It returns fn's first
 // error, a read error, or ctx's error when ctx ends first.
-func ReadInput(ctx context.Context, r io.Reader, opts InputOptions, fn func(batch []Entry) error) error {
+func ReadInput(ctx context.Context, r io.Reader, opts InputOptions, fn func(batch []record.Entry) error) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	format, err := detectFormat(br)
 	if err != nil {
 		return err
 	}
-	return pipeline(ctx, false, func(send func([]Entry) bool) error {
+	return pipeline(ctx, false, func(send func([]record.Entry) bool) error {
 		b := newBatcher(ctx, &opts, format, send)
 		lr := &lineReader{r: br}
 		var err error
@@ -185,12 +187,12 @@ type batcher struct {
 	opts    *InputOptions
 	format  inputFormat
 	watched []string
-	send    func([]Entry) bool
-	batch   []Entry
+	send    func([]record.Entry) bool
+	batch   []record.Entry
 	bytes   int
 }
 
-func newBatcher(ctx context.Context, opts *InputOptions, format inputFormat, send func([]Entry) bool) *batcher {
+func newBatcher(ctx context.Context, opts *InputOptions, format inputFormat, send func([]record.Entry) bool) *batcher {
 	b := &batcher{ctx: ctx, opts: opts, format: format, send: send}
 	b.watched = opts.Units
 	if len(b.watched) == 0 && opts.Unit != "" {
@@ -201,7 +203,7 @@ func newBatcher(ctx context.Context, opts *InputOptions, format inputFormat, sen
 
 // add takes one entry whose Unit holds _SYSTEMD_UNIT (JSON, export) or the
 // text parser's choice.
-func (b *batcher) add(e *Entry) error {
+func (b *batcher) add(e *record.Entry) error {
 	if !e.Time.IsZero() {
 		if !b.opts.Since.IsZero() && e.Time.Before(b.opts.Since) ||
 			!b.opts.Until.IsZero() && e.Time.After(b.opts.Until) {
@@ -221,7 +223,7 @@ func (b *batcher) add(e *Entry) error {
 		e.Message = e.Message[:maxMessage]
 	}
 	if b.batch == nil {
-		b.batch = make([]Entry, 0, batchSize)
+		b.batch = make([]record.Entry, 0, batchSize)
 	}
 	b.batch = append(b.batch, *e)
 	b.bytes += len(e.Message)

@@ -14,12 +14,14 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
-func readInputAll(tb testing.TB, in []byte, opts InputOptions) (got []Entry, skipped []error) {
+func readInputAll(tb testing.TB, in []byte, opts InputOptions) (got []record.Entry, skipped []error) {
 	tb.Helper()
 	opts.OnSkip = func(err error) { skipped = append(skipped, err) }
-	err := ReadInput(context.Background(), bytes.NewReader(in), opts, func(b []Entry) error {
+	err := ReadInput(context.Background(), bytes.NewReader(in), opts, func(b []record.Entry) error {
 		got = append(got, b...)
 		return nil
 	})
@@ -91,17 +93,17 @@ func TestReadInputText(t *testing.T) {
 		}
 		return tt
 	}
-	short := func(ts, host, ident string, pid int, msg string) Entry {
-		return Entry{Time: tm(ts), Host: host, Identifier: ident, PID: pid, Unit: ident + ".service", Priority: -1, Message: msg}
+	short := func(ts, host, ident string, pid int, msg string) record.Entry {
+		return record.Entry{Time: tm(ts), Host: host, Identifier: ident, PID: pid, Unit: ident + ".service", Priority: -1, Message: msg}
 	}
-	cat := func(msg string) Entry {
-		return Entry{Host: "here", Unit: "chainfire.service", Priority: -1, Message: msg}
+	cat := func(msg string) record.Entry {
+		return record.Entry{Host: "here", Unit: "chainfire.service", Priority: -1, Message: msg}
 	}
 	tests := []struct {
 		name    string
 		in      string
 		opts    InputOptions
-		want    []Entry
+		want    []record.Entry
 		skipped int
 	}{
 		{
@@ -111,7 +113,7 @@ func TestReadInputText(t *testing.T) {
 				"Nov 26 10:00:09 node01 kernel: EXT4-fs (sda1): mounted filesystem\n" +
 				"-- Boot b0070000b0070000b0070000b0070001 --\n" +
 				"Nov  6 10:05:00 node02 flaredb[2002]: \n",
-			want: []Entry{
+			want: []record.Entry{
 				short("2026-11-26T10:00:00Z", "node01", "chainfire", 1234, "WARN chainfire_storage: RocksDB stall detected, duration=2000ms"),
 				short("2026-11-26T10:00:09Z", "node01", "kernel", 0, "EXT4-fs (sda1): mounted filesystem"),
 				short("2026-11-06T10:05:00Z", "node02", "flaredb", 2002, ""),
@@ -120,7 +122,7 @@ func TestReadInputText(t *testing.T) {
 		{
 			name: "short from last year",
 			in:   "Dec 31 23:59:59 node01 chainfire[1]: late\n",
-			want: []Entry{short("2025-12-31T23:59:59Z", "node01", "chainfire", 1, "late")},
+			want: []record.Entry{short("2025-12-31T23:59:59Z", "node01", "chainfire", 1, "late")},
 		},
 		{
 			name: "short with --unit and a multi-line message",
@@ -129,7 +131,7 @@ func TestReadInputText(t *testing.T) {
 				"                                        \ttabbed\n" +
 				"Nov 26 10:00:03 node01 chainfire[1234]: next\n",
 			opts: InputOptions{Unit: "chainfire.service"},
-			want: []Entry{
+			want: []record.Entry{
 				short("2026-11-26T10:00:02Z", "node01", "chainfire", 1234, "line one\nline two\n\ttabbed"),
 				short("2026-11-26T10:00:03Z", "node01", "chainfire", 1234, "next"),
 			},
@@ -141,7 +143,7 @@ func TestReadInputText(t *testing.T) {
 				"2026-11-26T10:00:02.5-02:00 node01 chainfire[1234]: c\n" +
 				"Thu 2026-11-26 10:00:03 UTC node01 chainfire[1234]: d\n" +
 				"1795687204.000001 node01 chainfire[1234]: e\n",
-			want: []Entry{
+			want: []record.Entry{
 				short("2026-11-26T10:00:00.123456Z", "node01", "chainfire", 1234, "a"),
 				short("2026-11-26T10:00:01Z", "node01", "chainfire", 1234, "b"),
 				short("2026-11-26T12:00:02.5Z", "node01", "chainfire", 1234, "c"),
@@ -154,7 +156,7 @@ func TestReadInputText(t *testing.T) {
 			in: "Nov 26 10:00:00 node01 chainfire[1234]: a\n" +
 				"garbage\n" +
 				"Nov 26 10:00:01 node01 chainfire[1234]: b\n",
-			want: []Entry{
+			want: []record.Entry{
 				short("2026-11-26T10:00:00Z", "node01", "chainfire", 1234, "a"),
 				short("2026-11-26T10:00:01Z", "node01", "chainfire", 1234, "b"),
 			},
@@ -172,7 +174,7 @@ func TestReadInputText(t *testing.T) {
 				"Nov 26 10:00:00 node01 chainfire[1234]: not the first line\n" +
 				"last line without newline",
 			opts: InputOptions{Unit: "chainfire.service", Host: "here"},
-			want: []Entry{
+			want: []record.Entry{
 				cat("WARN chainfire_storage: RocksDB stall detected, duration=2000ms"),
 				withTime(tracingTime, cat("2026-11-26T10:00:00.123456Z  WARN chainfire_storage: RocksDB stall detected")),
 				withTime(tracingTime, cat("2026-11-26T10:00:00.123456Z ERROR chainfire_storage: failed: x")),
@@ -187,7 +189,7 @@ func TestReadInputText(t *testing.T) {
 			name: "cat keeps invalid UTF-8 and NUL",
 			in:   "bad \xff\xfe utf-8\nnul \x00 byte\n",
 			opts: InputOptions{Unit: "chainfire.service", Host: "here"},
-			want: []Entry{cat("bad \xff\xfe utf-8"), cat("nul \x00 byte")},
+			want: []record.Entry{cat("bad \xff\xfe utf-8"), cat("nul \x00 byte")},
 		},
 		{
 			name: "window applies to short lines",
@@ -196,7 +198,7 @@ func TestReadInputText(t *testing.T) {
 				"Nov 26 10:00:01 node01 chainfire[1234]: until\n" +
 				"Nov 26 10:00:01.000001 node01 chainfire[1234]: after\n",
 			opts: InputOptions{Since: tm("2026-11-26T10:00:00Z"), Until: tm("2026-11-26T10:00:01Z")},
-			want: []Entry{
+			want: []record.Entry{
 				short("2026-11-26T10:00:00Z", "node01", "chainfire", 1234, "since"),
 				short("2026-11-26T10:00:01Z", "node01", "chainfire", 1234, "until"),
 			},
@@ -205,7 +207,7 @@ func TestReadInputText(t *testing.T) {
 			name: "window does not apply to cat lines",
 			in:   "no time\n",
 			opts: InputOptions{Unit: "chainfire.service", Host: "here", Since: tm("2026-11-26T10:00:00Z")},
-			want: []Entry{cat("no time")},
+			want: []record.Entry{cat("no time")},
 		},
 	}
 	for _, tc := range tests {
@@ -277,13 +279,13 @@ func renderEntry(format string, i int, msg string) []byte {
 }
 
 func TestReadInputMalformed(t *testing.T) {
-	good := func(i int) Entry {
-		return Entry{Time: t0.Add(time.Duration(i) * time.Second), Unit: "chainfire.service", Priority: -1, Message: fmt.Sprint("m", i)}
+	good := func(i int) record.Entry {
+		return record.Entry{Time: t0.Add(time.Duration(i) * time.Second), Unit: "chainfire.service", Priority: -1, Message: fmt.Sprint("m", i)}
 	}
 	tests := []struct {
 		name    string
 		in      []byte
-		want    []Entry
+		want    []record.Entry
 		skipped []int // lines
 	}{
 		{
@@ -296,7 +298,7 @@ func TestReadInputMalformed(t *testing.T) {
 				[]byte("lowercase\n\x01\x00\x00\x00\x00\x00\x00\x00x\n\n"),
 				renderEntry("export", 1, "m1"),
 			}, nil),
-			want:    []Entry{good(0), good(1)},
+			want:    []record.Entry{good(0), good(1)},
 			skipped: []int{5, 9, 15},
 		},
 		{
@@ -305,7 +307,7 @@ func TestReadInputMalformed(t *testing.T) {
 				[]byte("MESSAGE\n\x01\x00\x00\x00\x00\x00\x00\x00xy\n\n"),
 				renderEntry("export", 1, "m1"),
 			}, nil),
-			want:    []Entry{good(1)},
+			want:    []record.Entry{good(1)},
 			skipped: []int{1},
 		},
 		{
@@ -314,7 +316,7 @@ func TestReadInputMalformed(t *testing.T) {
 				renderEntry("export", 0, "m0"),
 				[]byte("MESSAGE\n\xff\x00\x00\x00\x00\x00\x00\x00short"),
 			}, nil),
-			want:    []Entry{good(0)},
+			want:    []record.Entry{good(0)},
 			skipped: []int{5},
 		},
 		{
@@ -329,7 +331,7 @@ func TestReadInputMalformed(t *testing.T) {
 				[]byte(`{"_PID":"1"}` + "\n"),
 				renderEntry("json", 1, "m1"),
 			}, nil),
-			want:    []Entry{good(0), good(1)},
+			want:    []record.Entry{good(0), good(1)},
 			skipped: []int{2, 3, 4, 5, 6},
 		},
 		{
@@ -337,7 +339,7 @@ func TestReadInputMalformed(t *testing.T) {
 			in: []byte(`{"__REALTIME_TIMESTAMP":1795687200000000,"_SYSTEMD_UNIT":["chainfire.service","other"],"MESSAGE":[109,48]}` + "\n" +
 				`{"__REALTIME_TIMESTAMP":"1795687201000000","_SYSTEMD_UNIT":"chainfire.service","MESSAGE":[[109,49],"second"]}` + "\n" +
 				"\x1e" + `{"__REALTIME_TIMESTAMP":"1795687202000000","_SYSTEMD_UNIT":"chainfire.service","MESSAGE":[]}` + "\n"),
-			want: []Entry{good(0), good(1), {Time: t0.Add(2 * time.Second), Unit: "chainfire.service", Priority: -1}},
+			want: []record.Entry{good(0), good(1), {Time: t0.Add(2 * time.Second), Unit: "chainfire.service", Priority: -1}},
 		},
 	}
 	for _, tc := range tests {
@@ -365,7 +367,7 @@ func TestReadInputStops(t *testing.T) {
 	in := strings.Repeat("line\n", 10*batchSize)
 	stop := errors.New("stop")
 	n := 0
-	err := ReadInput(context.Background(), strings.NewReader(in), InputOptions{Host: "h"}, func(b []Entry) error {
+	err := ReadInput(context.Background(), strings.NewReader(in), InputOptions{Host: "h"}, func(b []record.Entry) error {
 		n += len(b)
 		return stop
 	})
@@ -374,7 +376,7 @@ func TestReadInputStops(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n = 0
-	err = ReadInput(ctx, strings.NewReader(in), InputOptions{Host: "h"}, func(b []Entry) error {
+	err = ReadInput(ctx, strings.NewReader(in), InputOptions{Host: "h"}, func(b []record.Entry) error {
 		n += len(b)
 		cancel()
 		return nil
@@ -382,7 +384,7 @@ func TestReadInputStops(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || n >= 10*batchSize {
 		t.Errorf("cancelled: got %v after %d entries", err, n)
 	}
-	err = ReadInput(context.Background(), iotestErrReader{}, InputOptions{}, func([]Entry) error { return nil })
+	err = ReadInput(context.Background(), iotestErrReader{}, InputOptions{}, func([]record.Entry) error { return nil })
 	if !errors.Is(err, errBroken) {
 		t.Errorf("read error: got %v, want %v", err, errBroken)
 	}
@@ -441,9 +443,9 @@ func addSeeds(f *testing.F, glob string) {
 	}
 }
 
-func parseAll(t *testing.T, in []byte, parse func(*lineReader, func(*Entry) error, func(int, error)) error) []Entry {
-	var got []Entry
-	err := parse(&lineReader{r: newBufReader(string(in))}, func(e *Entry) error {
+func parseAll(t *testing.T, in []byte, parse func(*lineReader, func(*record.Entry) error, func(int, error)) error) []record.Entry {
+	var got []record.Entry
+	err := parse(&lineReader{r: newBufReader(string(in))}, func(e *record.Entry) error {
 		got = append(got, *e)
 		return nil
 	}, func(int, error) {})
@@ -454,7 +456,7 @@ func parseAll(t *testing.T, in []byte, parse func(*lineReader, func(*Entry) erro
 }
 
 // writeExport renders the fields of e that are set, in export format.
-func writeExport(e Entry) []byte {
+func writeExport(e record.Entry) []byte {
 	var b []byte
 	if !e.Time.IsZero() {
 		b = exportField(b, "__REALTIME_TIMESTAMP", fmt.Append(nil, e.Time.UnixMicro()), false)
@@ -485,7 +487,7 @@ func newBufReader(s string) *bufio.Reader { return bufio.NewReaderSize(strings.N
 var tracingTime = time.Date(2026, 11, 26, 10, 0, 0, 123456000, time.UTC)
 
 // withTime sets an entry's time.
-func withTime(t time.Time, e Entry) Entry {
+func withTime(t time.Time, e record.Entry) record.Entry {
 	e.Time = t
 	return e
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // Options select what ReadJournal reads.
@@ -95,7 +97,7 @@ type journal interface {
 	// that have a MESSAGE into dst, with Unit holding _SYSTEMD_UNIT. It
 	// stops before the first entry (with or without MESSAGE) whose time is
 	// at or after stop (zero: no stop), which stays current.
-	read(dst []Entry, cursors bool, stop time.Time) (n int, state readState, err error)
+	read(dst []record.Entry, cursors bool, stop time.Time) (n int, state readState, err error)
 	// boots lists every boot of the journal with its first entry's time,
 	// in no particular order.
 	boots() ([]bootInfo, error)
@@ -136,14 +138,14 @@ var openJournal func(opts *Options) (journal, error) = openSDJournal
 // entry (what journalctl --list-boots shows). Boot "0" is the running boot
 // (/proc/sys/kernel/random/boot_id) for the local journal, and the most
 // recent boot in the files for Directory or Files.
-func ReadJournal(ctx context.Context, opts Options, fn func(batch []Entry) error) error {
+func ReadJournal(ctx context.Context, opts Options, fn func(batch []record.Entry) error) error {
 	return readJournal(ctx, func() (journal, error) { return openJournal(&opts) }, opts, fn)
 }
 
-func readJournal(ctx context.Context, open func() (journal, error), opts Options, fn func([]Entry) error) error {
+func readJournal(ctx context.Context, open func() (journal, error), opts Options, fn func([]record.Entry) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	return pipeline(ctx, true, func(send func([]Entry) bool) error {
+	return pipeline(ctx, true, func(send func([]record.Entry) bool) error {
 		j, err := open()
 		if err != nil {
 			return err
@@ -229,13 +231,13 @@ func untilStop(until time.Time) time.Time {
 }
 
 // produce reads batches until the end, Until, or ctx's end.
-func produce(ctx context.Context, j journal, opts *Options, send func([]Entry) bool) error {
+func produce(ctx context.Context, j journal, opts *Options, send func([]record.Entry) bool) error {
 	stop := untilStop(opts.Until)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		batch := make([]Entry, batchSize)
+		batch := make([]record.Entry, batchSize)
 		n, state, err := j.read(batch, !opts.NoCursor, stop)
 		if err != nil {
 			return fmt.Errorf("read journal: %w", err)
@@ -252,7 +254,7 @@ func produce(ctx context.Context, j journal, opts *Options, send func([]Entry) b
 
 // finishBatch drops entries before Since (possible only when the clock
 // went back) and resolves units, in place.
-func finishBatch(batch []Entry, opts *Options) []Entry {
+func finishBatch(batch []record.Entry, opts *Options) []record.Entry {
 	out := batch[:0]
 	for i := range batch {
 		e := &batch[i]

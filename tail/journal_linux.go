@@ -270,6 +270,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 func openSDJournal(opts *Options) (journal, error) {
@@ -422,7 +424,7 @@ func (j *sdJournal) boots() ([]bootInfo, error) {
 	return out, nil
 }
 
-func (j *sdJournal) read(dst []Entry, cursors bool, stop time.Time) (int, readState, error) {
+func (j *sdJournal) read(dst []record.Entry, cursors bool, stop time.Time) (int, readState, error) {
 	cur := C.int(0)
 	if cursors {
 		cur = 1
@@ -472,7 +474,7 @@ func (j *sdJournal) read(dst []Entry, cursors bool, stop time.Time) (int, readSt
 		e.Identifier = j.intern.get(field(C.CF_IDENT))
 		e.Target = j.intern.get(field(C.CF_TARGET))
 		e.BootID = j.intern.get(field(C.CF_BOOT))
-		e.Priority = NoPriority
+		e.Priority = record.NoPriority
 		if p := field(C.CF_PRIORITY); len(p) == 1 && '0' <= p[0] && p[0] <= '7' {
 			e.Priority = int(p[0] - '0')
 		}

@@ -12,11 +12,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // basic lists the entries of testdata/basic.export that have a MESSAGE,
 // with Unit holding _SYSTEMD_UNIT.
-var basic = []Entry{
+var basic = []record.Entry{
 	{Time: at(0), Host: "node01", Unit: "chainfire.service", Identifier: "chainfire", PID: 1234, Priority: 6, BootID: bootA, Message: "INFO chainfire_api: Handled put request, latency=11ms"},
 	{Time: at(1), Host: "node01", Unit: "flaredb.service", Identifier: "flaredb", PID: 1301, Priority: 4, BootID: bootA, Message: "WARN flaredb_raft: Election timeout, no heartbeat from leader"},
 	{Time: at(2), Host: "node01", Unit: "sshd.service", Identifier: "sshd", PID: 800, Priority: 6, BootID: bootA, Message: "Accepted publickey for root from 10.0.0.9 port 51234 ssh2"},
@@ -33,8 +35,8 @@ var basic = []Entry{
 }
 
 // pick returns basic's entries i..., with Unit set where given as "i=unit".
-func pick(items ...any) []Entry {
-	var out []Entry
+func pick(items ...any) []record.Entry {
+	var out []record.Entry
 	for _, it := range items {
 		switch v := it.(type) {
 		case int:
@@ -48,7 +50,7 @@ func pick(items ...any) []Entry {
 	return out
 }
 
-var ignoreCursor = cmpopts.IgnoreFields(Entry{}, "Cursor")
+var ignoreCursor = cmpopts.IgnoreFields(record.Entry{}, "Cursor")
 
 var cursorRE = regexp.MustCompile(`^s=[0-9a-f]{32};i=[0-9a-f]+;b=[0-9a-f]{32};m=[0-9a-f]+;t=[0-9a-f]+;x=[0-9a-f]+$`)
 
@@ -58,7 +60,7 @@ func TestReadJournalUnits(t *testing.T) {
 	tests := []struct {
 		name  string
 		units []string
-		want  []Entry
+		want  []record.Entry
 	}{
 		{"no units: every entry", nil, basic},
 		{"chainfire: unit or identifier", []string{cf}, pick(0, [2]any{3, cf}, 6, 7, 10)},
@@ -88,7 +90,7 @@ func TestReadJournalWindow(t *testing.T) {
 	tests := []struct {
 		name         string
 		since, until time.Time
-		want         []Entry
+		want         []record.Entry
 	}{
 		{"since is inclusive", at(8), time.Time{}, pick(7, 8, 10, 11)},
 		{"until is inclusive", time.Time{}, at(1), pick(0, 1)},
@@ -115,7 +117,7 @@ func TestReadJournalBoot(t *testing.T) {
 		name  string
 		boot  string
 		units []string
-		want  []Entry
+		want  []record.Entry
 	}{
 		{"boot id", bootA, nil, bootAEntries},
 		{"boot id with dashes", "b0070000-b007-0000-b007-0000b0070001", nil, pick(10, 11)},
@@ -248,7 +250,7 @@ func TestReadJournalStops(t *testing.T) {
 	_, file := makeJournal(t, bigExport(5000))
 	stop := errors.New("stop")
 	n := 0
-	err := ReadJournal(context.Background(), Options{Files: []string{file}}, func(b []Entry) error {
+	err := ReadJournal(context.Background(), Options{Files: []string{file}}, func(b []record.Entry) error {
 		n += len(b)
 		return stop
 	})
@@ -260,7 +262,7 @@ func TestReadJournalStops(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n = 0
-	err = ReadJournal(ctx, Options{Files: []string{file}}, func(b []Entry) error {
+	err = ReadJournal(ctx, Options{Files: []string{file}}, func(b []record.Entry) error {
 		n += len(b)
 		cancel()
 		return nil

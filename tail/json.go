@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // jsonEntry holds the fields cflogd uses of one journalctl -o json object.
@@ -31,7 +33,7 @@ type jsonEntry struct {
 // which the first counts. Lines longer than 4*MaxFieldSize are skipped as
 // malformed. It calls emit for each entry with a MESSAGE, with
 // Unit holding _SYSTEMD_UNIT, and skip for each malformed line.
-func readJSON(lr *lineReader, emit func(*Entry) error, skip func(line int, err error)) error {
+func readJSON(lr *lineReader, emit func(*record.Entry) error, skip func(line int, err error)) error {
 	// A MESSAGE of MaxFieldSize bytes written as an array of numbers takes
 	// up to four bytes per byte; longer lines are cut and then fail to parse.
 	lr.max = 4*MaxFieldSize + 64<<10

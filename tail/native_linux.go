@@ -15,6 +15,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // nativeJournal follows journal files by reading their format directly
@@ -303,7 +305,7 @@ func (j *nativeJournal) fallback(cause error) error {
 	return nil
 }
 
-func (j *nativeJournal) read(dst []Entry, cursors bool, stop time.Time) (int, readState, error) {
+func (j *nativeJournal) read(dst []record.Entry, cursors bool, stop time.Time) (int, readState, error) {
 	if !j.viaSD && (j.matchErr != nil || !cursors || !stop.IsZero() || j.seek.kind == seekUnknown) {
 		// Not what following does; sd-journal is positioned already
 		// unless native reads came first.
@@ -348,7 +350,7 @@ func protect(fn func() error) (err error) {
 }
 
 // readNative reads entries from the files, with faults turned into errors.
-func (j *nativeJournal) readNative(dst []Entry) (n int, state readState, err error) {
+func (j *nativeJournal) readNative(dst []record.Entry) (n int, state readState, err error) {
 	state = readMore
 	err = protect(func() error {
 		for _, f := range j.files {
@@ -400,7 +402,7 @@ func (j *nativeJournal) readNative(dst []Entry) (n int, state readState, err err
 // search, only after it counted it) and applies them itself. ok is false
 // when the entry has no MESSAGE or does not match; an entry sd-journal
 // does not find is an error.
-func (j *nativeJournal) readOneViaSD(e *Entry) (ok bool, err error) {
+func (j *nativeJournal) readOneViaSD(e *record.Entry) (ok bool, err error) {
 	c := e.Cursor
 	j.sdJournal.wait(0) // let sd-journal see files added since it last looked
 	j.sdJournal.flushMatches()
@@ -431,7 +433,7 @@ func (j *nativeJournal) readOneViaSD(e *Entry) (ok bool, err error) {
 	if n == 1 && e.Cursor == c && (len(j.units)+len(j.idents) == 0 || j.units[e.Unit] || j.idents[e.Identifier]) {
 		return true, nil
 	}
-	*e = Entry{}
+	*e = record.Entry{}
 	return false, nil
 }
 
@@ -783,7 +785,7 @@ func (j *nativeJournal) slot(f *jfile, off uint64) (s *dataSlot, compressed bool
 		s.num = atoi(v)
 		return s, false, nil
 	case nfPriority:
-		s.num = NoPriority
+		s.num = record.NoPriority
 		if len(v) == 1 && '0' <= v[0] && v[0] <= '7' {
 			s.num = int(v[0] - '0')
 		}
@@ -804,7 +806,7 @@ func (j *nativeJournal) clearSlots() {
 // (ok). viaSD says that it has a compressed field, so that only sd-journal
 // can tell; e.Cursor is set then, and ok says whether a unit match was
 // seen among the other fields.
-func (j *nativeJournal) decode(f *jfile, off uint64, key *jkey, e *Entry) (ok, viaSD bool, err error) {
+func (j *nativeJournal) decode(f *jfile, off uint64, key *jkey, e *record.Entry) (ok, viaSD bool, err error) {
 	o, err := f.entry(off)
 	if err != nil {
 		return false, false, err
@@ -834,7 +836,7 @@ func (j *nativeJournal) decode(f *jfile, off uint64, key *jkey, e *Entry) (ok, v
 	if viaSD {
 		// ok reports whether the fields that were not compressed matched.
 		j.buf = f.appendCursor(j.buf[:0], key)
-		*e = Entry{Cursor: string(j.buf)}
+		*e = record.Entry{Cursor: string(j.buf)}
 		return matched, true, nil
 	}
 	if !matched || have&(1<<nfMessage) == 0 {
@@ -854,11 +856,11 @@ func (j *nativeJournal) decode(f *jfile, off uint64, key *jkey, e *Entry) (ok, v
 	copy(b, msg)
 	copy(b[len(msg):], j.buf)
 	str := unsafe.String(&b[0], len(b))
-	*e = Entry{
+	*e = record.Entry{
 		Time:     time.UnixMicro(int64(key.realtime)),
 		Message:  str[:len(msg)],
 		Cursor:   str[len(msg):],
-		Priority: NoPriority,
+		Priority: record.NoPriority,
 	}
 	e.Host, e.Unit, e.Identifier, e.Target = got[nfHost].val, got[nfUnit].val, got[nfIdent].val, got[nfTarget].val
 	if have&(1<<nfPriority) != 0 {

@@ -15,11 +15,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // followToEnd follows with opts until the reader reports the end of the
 // journal and returns what it read, and the follower it used.
-func followToEnd(tb testing.TB, opts FollowOptions) ([]Entry, follower) {
+func followToEnd(tb testing.TB, opts FollowOptions) ([]record.Entry, follower) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -29,7 +31,7 @@ func followToEnd(tb testing.TB, opts FollowOptions) ([]Entry, follower) {
 		f, err = openFollower(&opts)
 		return f, err
 	}
-	var got []Entry
+	var got []record.Entry
 	errEnd := errors.New("end")
 	opts.WaitTimeout = 20 * time.Millisecond
 	err := follow(ctx, open, opts, func(b FollowBatch) error {
@@ -161,14 +163,14 @@ func TestNativeFileCutShort(t *testing.T) {
 	if err := nj.seekHead(); err != nil {
 		t.Fatal(err)
 	}
-	dst := make([]Entry, 10)
+	dst := make([]record.Entry, 10)
 	if n, _, err := nj.readNative(dst); err != nil || n != 10 {
 		t.Fatalf("first read: %d, %v", n, err)
 	}
 	if err := os.Truncate(file, 8192); err != nil {
 		t.Fatal(err)
 	}
-	dst = make([]Entry, 3000)
+	dst = make([]record.Entry, 3000)
 	n, _, err := nj.readNative(dst)
 	if err == nil {
 		t.Fatalf("read %d entries of a file cut to 8 KiB, no error", n)

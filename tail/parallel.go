@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // A single sd-journal handle reads about as fast as one core can walk the
@@ -34,7 +36,7 @@ type parallelReader struct {
 	opts    *Options
 	bootID  string
 	workers int
-	send    func([]Entry) bool
+	send    func([]record.Entry) bool
 
 	slots chan struct{} // one per chunk planned and not yet handed on
 	order chan *chunk   // chunks in time order, as planned
@@ -53,7 +55,7 @@ type chunk struct {
 	begin   time.Time // planned start (for sizing)
 	from    time.Time // zero for the first chunk, which starts like a sequential read
 	stop    time.Time // zero for the last chunk, which reads to Until or the end
-	batches chan []Entry
+	batches chan []record.Entry
 	started chan struct{} // closed once start is set
 
 	start string // cursor of the first entry the chunk saw; "" at the end
@@ -217,7 +219,7 @@ func (r *parallelReader) take(ctx context.Context) *chunk {
 	c := &chunk{
 		k:       r.k,
 		begin:   r.next,
-		batches: make(chan []Entry, 2*chunkTarget/batchSize),
+		batches: make(chan []record.Entry, 2*chunkTarget/batchSize),
 		started: make(chan struct{}),
 	}
 	if r.k > 0 {
@@ -267,7 +269,7 @@ func (r *parallelReader) read(ctx context.Context, j journal, c *chunk) {
 		stop = untilStop(r.opts.Until)
 	}
 	for {
-		batch := make([]Entry, batchSize)
+		batch := make([]record.Entry, batchSize)
 		n, state, err := j.read(batch, !r.opts.NoCursor, stop)
 		if err != nil {
 			c.err = fmt.Errorf("read journal: %w", err)

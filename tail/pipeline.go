@@ -3,6 +3,8 @@ package tail
 import (
 	"context"
 	"runtime"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // pipeline runs produce on its own goroutine (locked to an OS thread when
@@ -10,10 +12,10 @@ import (
 // sends, on the calling goroutine. send reports false when the consumer has
 // stopped; produce should then return. pipeline returns fn's error first,
 // then produce's, then ctx's.
-func pipeline(ctx context.Context, lock bool, produce func(send func([]Entry) bool) error, fn func([]Entry) error) error {
+func pipeline(ctx context.Context, lock bool, produce func(send func([]record.Entry) bool) error, fn func([]record.Entry) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ch := make(chan []Entry, 4)
+	ch := make(chan []record.Entry, 4)
 	perr := make(chan error, 1)
 	go func() {
 		if lock {
@@ -21,7 +23,7 @@ func pipeline(ctx context.Context, lock bool, produce func(send func([]Entry) bo
 			defer runtime.UnlockOSThread()
 		}
 		defer close(ch)
-		perr <- produce(func(b []Entry) bool {
+		perr <- produce(func(b []record.Entry) bool {
 			select {
 			case ch <- b:
 				return true

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // textParser turns journalctl's text output into entries. Whether the
@@ -43,12 +45,12 @@ var errNotShort = errors.New("not a journalctl -o short line")
 // the message column continue the previous message (journalctl prints
 // multi-line messages so) and "-- ... --" lines (boot separators, "No
 // entries") are ignored.
-func readText(lr *lineReader, p *textParser, emit func(*Entry) error, skip func(line int, err error)) error {
+func readText(lr *lineReader, p *textParser, emit func(*record.Entry) error, skip func(line int, err error)) error {
 	var (
-		pending    Entry
+		pending    record.Entry
 		hasPending bool
-		prefix     int   // bytes before the message on the pending entry's line
-		e          Entry // a cat line; one variable, as emit makes it escape
+		prefix     int          // bytes before the message on the pending entry's line
+		e          record.Entry // a cat line; one variable, as emit makes it escape
 	)
 	flush := func() error {
 		if !hasPending {
@@ -81,7 +83,7 @@ func readText(lr *lineReader, p *textParser, emit func(*Entry) error, skip func(
 			}
 		}
 		if !p.short {
-			e = Entry{Message: string(line), Unit: p.opts.Unit, Host: p.host, Priority: NoPriority, Time: leadingTime(line)}
+			e = record.Entry{Message: string(line), Unit: p.opts.Unit, Host: p.host, Priority: record.NoPriority, Time: leadingTime(line)}
 			if err := emit(&e); err != nil {
 				return err
 			}
@@ -155,20 +157,20 @@ func isSeparator(line []byte) bool {
 // ("2026-11-26T10:00:00.123456+00:00"), short-full ("Thu 2026-11-26
 // 10:00:00 UTC") or short-unix ("1795687200.123456"). It returns the entry
 // and the length of the text before the message.
-func (p *textParser) parseShort(line []byte) (Entry, int, error) {
+func (p *textParser) parseShort(line []byte) (record.Entry, int, error) {
 	s := string(line) // one allocation; the entry's strings share it
 	t, rest, ok := p.parseShortTime(s)
 	if !ok || len(rest) < 2 || rest[0] != ' ' {
-		return Entry{}, 0, errNotShort
+		return record.Entry{}, 0, errNotShort
 	}
 	rest = rest[1:]
 	sp := strings.IndexByte(rest, ' ')
 	if sp <= 0 {
-		return Entry{}, 0, errNotShort
+		return record.Entry{}, 0, errNotShort
 	}
 	host := rest[:sp]
 	if isLevel(host) || strings.ContainsFunc(host, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-		return Entry{}, 0, errNotShort
+		return record.Entry{}, 0, errNotShort
 	}
 	rest = rest[sp+1:]
 	var identPart, msg string
@@ -177,30 +179,30 @@ func (p *textParser) parseShort(line []byte) (Entry, int, error) {
 	} else if strings.HasSuffix(rest, ":") {
 		identPart = rest[:len(rest)-1]
 	} else {
-		return Entry{}, 0, errNotShort
+		return record.Entry{}, 0, errNotShort
 	}
 	if identPart == "" || strings.ContainsAny(identPart, " \t\x1b") {
-		return Entry{}, 0, errNotShort
+		return record.Entry{}, 0, errNotShort
 	}
 	ident, pid := identPart, 0
 	if strings.HasSuffix(identPart, "]") {
 		if j := strings.LastIndexByte(identPart, '['); j > 0 {
 			n, err := strconv.Atoi(identPart[j+1 : len(identPart)-1])
 			if err != nil || n < 0 {
-				return Entry{}, 0, errNotShort
+				return record.Entry{}, 0, errNotShort
 			}
 			ident, pid = identPart[:j], n
 		}
 	}
 	if isLevel(ident) {
-		return Entry{}, 0, errNotShort
+		return record.Entry{}, 0, errNotShort
 	}
-	e := Entry{
+	e := record.Entry{
 		Time:       t,
 		Host:       p.intern.get([]byte(host)),
 		Identifier: p.intern.get([]byte(ident)),
 		Message:    msg,
-		Priority:   NoPriority,
+		Priority:   record.NoPriority,
 		PID:        pid,
 		Unit:       p.opts.Unit,
 	}

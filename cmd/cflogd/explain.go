@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/centra-cloud/cflogd/classify"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/tail"
 )
 
@@ -59,7 +59,7 @@ func newExplainFlags() *explainFlags {
 	fs.StringVar(&f.target, "target", "", "the entry's TARGET field: the tracing target `NAME` (tracing-journald lines)")
 	fs.Var(&f.patterns, "patterns", "also load the pattern files (*.yaml) in `DIR`; repeatable")
 	fs.StringVar(&f.output, "output", "text", "output `FORMAT`: text, or json (one object per line)")
-	fs.StringVar(&f.runbookBase, "runbook-base", classify.DefaultRunbookBase, "`URL` the runbook links start with")
+	fs.StringVar(&f.runbookBase, "runbook-base", record.DefaultRunbookBase, "`URL` the runbook links start with")
 	return f
 }
 
@@ -94,7 +94,7 @@ func (a *app) explain(_ context.Context, args []string) int {
 
 	w := bufio.NewWriter(a.stdout)
 	explainLine := func(line string, first bool) error {
-		e := tail.Entry{Message: line, Unit: unit, Priority: f.priority, Target: f.target}
+		e := record.Entry{Message: line, Unit: unit, Priority: f.priority, Target: f.target}
 		x := cls.Explain(&e)
 		if f.output == "json" {
 			b, err := json.Marshal(explainJSON(&x))
@@ -151,7 +151,7 @@ func writeExplanation(w io.Writer, x *classify.Explanation) {
 	row("unit", "%s", unit)
 	level := strings.ToUpper(l.Level.String())
 	switch {
-	case l.Level == patterns.LevelNone:
+	case l.Level == record.LevelNone:
 		level = "none"
 	case l.LevelFromText:
 		level += " (from the text)"
@@ -235,23 +235,23 @@ func quoteControl(s string) string {
 
 // explanationJSON is the --output json form of an explanation.
 type explanationJSON struct {
-	Line          string          `json:"line"`
-	Body          string          `json:"body"`
-	Unit          string          `json:"unit"`
-	Level         string          `json:"level"`
-	LevelFromText bool            `json:"level_from_text"`
-	Target        string          `json:"target"`
-	Signature     *matchJSON      `json:"signature"`
-	Event         *classify.Event `json:"event"`
-	Shadowed      []matchJSON     `json:"shadowed"`
-	NotFired      []matchJSON     `json:"not_fired"`
-	Excluded      []matchJSON     `json:"excluded"`
+	Line          string        `json:"line"`
+	Body          string        `json:"body"`
+	Unit          string        `json:"unit"`
+	Level         string        `json:"level"`
+	LevelFromText bool          `json:"level_from_text"`
+	Target        string        `json:"target"`
+	Signature     *matchJSON    `json:"signature"`
+	Event         *record.Event `json:"event"`
+	Shadowed      []matchJSON   `json:"shadowed"`
+	NotFired      []matchJSON   `json:"not_fired"`
+	Excluded      []matchJSON   `json:"excluded"`
 }
 
 type matchJSON struct {
 	ID          string            `json:"id"`
 	Pos         string            `json:"pos"`
-	Severity    patterns.Severity `json:"severity"`
+	Severity    record.Severity   `json:"severity"`
 	Fields      map[string]any    `json:"fields"`
 	FieldErrors map[string]string `json:"field_errors,omitempty"`
 	Reason      string            `json:"reason,omitempty"`

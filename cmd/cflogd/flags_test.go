@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // testApp is an app with a fixed clock (2026-11-26 10:30 UTC), no terminal and
@@ -67,7 +68,7 @@ func TestScanConfig(t *testing.T) {
 		UnitsGiven                bool
 		Boot                      string
 		Output                    string
-		Min, FailOn               patterns.Severity
+		Min, FailOn               record.Severity
 		Source                    string
 		HeaderUnits               []string
 	}
@@ -78,44 +79,44 @@ func TestScanConfig(t *testing.T) {
 		want view
 	}{
 		{"defaults", nil, view{
-			Since: now.Add(-time.Hour), ReportUntil: now, Units: all, Output: "table", Min: patterns.Warning,
+			Since: now.Add(-time.Hour), ReportUntil: now, Units: all, Output: "table", Min: record.Warning,
 			Source: "local journal", HeaderUnits: all,
 		}},
 		{"since until units", []string{"--since", "2026-11-26 10:00", "--until", "now", "--unit", "chainfire", "--unit=flaredb.service"}, view{
 			Since: now.Add(-30 * time.Minute), Until: now, ReportUntil: now,
-			Units: []string{"chainfire.service", "flaredb.service"}, UnitsGiven: true, Output: "table", Min: patterns.Warning,
+			Units: []string{"chainfire.service", "flaredb.service"}, UnitsGiven: true, Output: "table", Min: record.Warning,
 			Source: "local journal", HeaderUnits: []string{"chainfire.service", "flaredb.service"},
 		}},
 		{"boot alone: no default window", []string{"--boot"}, view{
-			Units: all, Boot: "0", Output: "table", Min: patterns.Warning, Source: "local journal, boot current", HeaderUnits: all,
+			Units: all, Boot: "0", Output: "table", Min: record.Warning, Source: "local journal, boot current", HeaderUnits: all,
 		}},
 		{"boot offset", []string{"--boot", "-1", "--output", "jsonl"}, view{
-			Units: all, Boot: "-1", Output: "jsonl", Min: patterns.Warning, Source: "local journal, boot -1", HeaderUnits: all,
+			Units: all, Boot: "-1", Output: "jsonl", Min: record.Warning, Source: "local journal, boot -1", HeaderUnits: all,
 		}},
 		{"boot id uuid form", []string{"--boot=5C0FFEE0-5c0f-fee0-5c0f-fee05c0ffee0"}, view{
-			Units: all, Boot: "5c0ffee05c0ffee05c0ffee05c0ffee0", Output: "table", Min: patterns.Warning,
+			Units: all, Boot: "5c0ffee05c0ffee05c0ffee05c0ffee0", Output: "table", Min: record.Warning,
 			Source: "local journal, boot 5c0ffee05c0ffee05c0ffee05c0ffee0", HeaderUnits: all,
 		}},
 		{"boot all", []string{"--boot", "all"}, view{
-			Units: all, Output: "table", Min: patterns.Warning, Source: "local journal, boot all", HeaderUnits: all,
+			Units: all, Output: "table", Min: record.Warning, Source: "local journal, boot all", HeaderUnits: all,
 		}},
 		{"files: no default window", []string{"--file", "a.journal", "--file", "b.journal", "--fail-on", "error"}, view{
-			Units: all, Output: "table", Min: patterns.Warning, FailOn: patterns.Error,
+			Units: all, Output: "table", Min: record.Warning, FailOn: record.Error,
 			Source: "journal files a.journal, b.journal", HeaderUnits: all,
 		}},
 		{"directory with since", []string{"--directory", "/var/log/journal", "--since", "2h", "--min-severity", "info"}, view{
-			Since: now.Add(-2 * time.Hour), Units: all, Output: "table", Min: patterns.Info,
+			Since: now.Add(-2 * time.Hour), Units: all, Output: "table", Min: record.Info,
 			Source: "journal directory /var/log/journal", HeaderUnits: all,
 		}},
 		{"input stdin: units inferred", []string{"--input", "-", "--output", "json"}, view{
-			Units: all, Output: "json", Min: patterns.Warning, Source: "standard input",
+			Units: all, Output: "json", Min: record.Warning, Source: "standard input",
 		}},
 		{"input with unit", []string{"--input", "x.txt", "--unit", "pd"}, view{
-			Units: []string{"placement-driver.service"}, UnitsGiven: true, Output: "table", Min: patterns.Warning,
+			Units: []string{"placement-driver.service"}, UnitsGiven: true, Output: "table", Min: record.Warning,
 			Source: "input x.txt", HeaderUnits: []string{"placement-driver.service"},
 		}},
 		{"unit all and list", []string{"--unit", "all", "--unit", "chainfire,flaredb"}, view{
-			Since: now.Add(-time.Hour), ReportUntil: now, Units: all, UnitsGiven: true, Output: "table", Min: patterns.Warning,
+			Since: now.Add(-time.Hour), ReportUntil: now, Units: all, UnitsGiven: true, Output: "table", Min: record.Warning,
 			Source: "local journal", HeaderUnits: all,
 		}},
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/centra-cloud/cflogd/classify"
-	"github.com/centra-cloud/cflogd/tail"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // pipeline classifies the batches a reader yields on several workers and
@@ -18,7 +18,7 @@ type pipeline struct {
 	workers int
 	// classify matches one entry into a Match, which it leaves alone when
 	// it returns false (classify.Classifier.MatchInto).
-	classify func(*tail.Entry, *classify.Match) bool
+	classify func(*record.Entry, *classify.Match) bool
 	// keep says which matches without an event the consumer gets too (those
 	// a rule over time reads); nil: none.
 	keep func(*classify.Match) bool
@@ -27,7 +27,7 @@ type pipeline struct {
 
 // job is one batch on its way through the pipeline.
 type job struct {
-	entries []tail.Entry
+	entries []record.Entry
 	// matches are, in entry order, the matches with an event and those keep
 	// accepts.
 	matches []classify.Match
@@ -42,8 +42,8 @@ const inFlight = 8
 // The first error of consume stops reading and is returned; else the error
 // of read.
 func (p *pipeline) run(ctx context.Context,
-	read func(ctx context.Context, fn func([]tail.Entry) error) error,
-	consume func(entries []tail.Entry, matches []classify.Match) error,
+	read func(ctx context.Context, fn func([]record.Entry) error) error,
+	consume func(entries []record.Entry, matches []classify.Match) error,
 ) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -79,7 +79,7 @@ func (p *pipeline) run(ctx context.Context,
 		consumed <- err
 	}()
 
-	readErr := read(ctx, func(batch []tail.Entry) error {
+	readErr := read(ctx, func(batch []record.Entry) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -120,7 +120,7 @@ func (p *pipeline) classifyBatch(j *job) {
 
 // safeClassify classifies one entry into m; a panic in the classifier skips
 // the entry instead of ending the scan.
-func (p *pipeline) safeClassify(e *tail.Entry, m *classify.Match) (ok, panicked bool) {
+func (p *pipeline) safeClassify(e *record.Entry, m *classify.Match) (ok, panicked bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			ok, panicked = false, true

@@ -9,15 +9,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/centra-cloud/cflogd/classify"
-	"github.com/centra-cloud/cflogd/tail"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // fakeRead yields n batches of size entries whose messages count up.
-func fakeRead(n, size int) func(ctx context.Context, fn func([]tail.Entry) error) error {
-	return func(ctx context.Context, fn func([]tail.Entry) error) error {
+func fakeRead(n, size int) func(ctx context.Context, fn func([]record.Entry) error) error {
+	return func(ctx context.Context, fn func([]record.Entry) error) error {
 		k := 0
 		for range n {
-			batch := make([]tail.Entry, size)
+			batch := make([]record.Entry, size)
 			for i := range batch {
 				batch[i].Message = strconv.Itoa(k)
 				k++
@@ -32,7 +32,7 @@ func fakeRead(n, size int) func(ctx context.Context, fn func([]tail.Entry) error
 
 // evenEvents gives an event for even messages, a match without an event
 // for those ending in 5, and panics on "13".
-func evenEvents(e *tail.Entry, m *classify.Match) bool {
+func evenEvents(e *record.Entry, m *classify.Match) bool {
 	n, _ := strconv.Atoi(e.Message)
 	if n == 13 {
 		panic("classifier bug")
@@ -44,13 +44,13 @@ func evenEvents(e *tail.Entry, m *classify.Match) bool {
 	if n%2 != 0 {
 		return false
 	}
-	*m = classify.Match{Event: classify.Event{Message: e.Message}, HasEvent: true, Fired: true}
+	*m = classify.Match{Event: record.Event{Message: e.Message}, HasEvent: true, Fired: true}
 	return true
 }
 
 // events returns the events of matches.
-func events(ms []classify.Match) []classify.Event {
-	var out []classify.Event
+func events(ms []classify.Match) []record.Event {
+	var out []record.Event
 	for _, m := range ms {
 		if m.HasEvent {
 			out = append(out, m.Event)
@@ -65,7 +65,7 @@ func TestPipelineOrderAndPanics(t *testing.T) {
 			p := pipeline{workers: workers, classify: evenEvents}
 			var entries int
 			var got []string
-			err := p.run(t.Context(), fakeRead(50, 37), func(es []tail.Entry, ms []classify.Match) error {
+			err := p.run(t.Context(), fakeRead(50, 37), func(es []record.Entry, ms []classify.Match) error {
 				entries += len(es)
 				for _, ev := range events(ms) {
 					got = append(got, ev.Message)
@@ -98,7 +98,7 @@ func TestPipelineErrors(t *testing.T) {
 	t.Run("consume error stops reading", func(t *testing.T) {
 		p := pipeline{workers: 2, classify: evenEvents}
 		calls := 0
-		err := p.run(t.Context(), fakeRead(1000, 10), func([]tail.Entry, []classify.Match) error {
+		err := p.run(t.Context(), fakeRead(1000, 10), func([]record.Entry, []classify.Match) error {
 			calls++
 			if calls == 3 {
 				return errConsume
@@ -114,14 +114,14 @@ func TestPipelineErrors(t *testing.T) {
 	})
 	t.Run("read error after the batches before it", func(t *testing.T) {
 		p := pipeline{workers: 2, classify: evenEvents}
-		read := func(ctx context.Context, fn func([]tail.Entry) error) error {
+		read := func(ctx context.Context, fn func([]record.Entry) error) error {
 			if err := fakeRead(3, 5)(ctx, fn); err != nil {
 				return err
 			}
 			return errRead
 		}
 		entries := 0
-		err := p.run(t.Context(), read, func(es []tail.Entry, _ []classify.Match) error {
+		err := p.run(t.Context(), read, func(es []record.Entry, _ []classify.Match) error {
 			entries += len(es)
 			return nil
 		})
@@ -139,7 +139,7 @@ func TestPipelineErrors(t *testing.T) {
 func TestPipelineKeep(t *testing.T) {
 	p := pipeline{workers: 3, classify: evenEvents, keep: func(m *classify.Match) bool { return m.Signature == "five" }}
 	var got []string
-	err := p.run(t.Context(), fakeRead(4, 10), func(_ []tail.Entry, ms []classify.Match) error {
+	err := p.run(t.Context(), fakeRead(4, 10), func(_ []record.Entry, ms []classify.Match) error {
 		for _, m := range ms {
 			if m.HasEvent {
 				got = append(got, m.Event.Message)

@@ -24,6 +24,7 @@ import (
 	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/internal/testpeer"
 	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/state"
 	"github.com/centra-cloud/cflogd/tail"
 )
@@ -147,8 +148,8 @@ func expectEvents(t *testing.T, dir string, withRules bool) (events map[string]s
 	rules := classify.NewRules(lib, classify.Options{})
 	events, order = map[string]string{}, map[string]int{}
 	units := []string{"chainfire.service", "flaredb.service", "placement-driver.service"}
-	var derived []classify.Event
-	err = tail.ReadJournal(context.Background(), tail.Options{Directory: dir, Units: units, Parallel: 1}, func(b []tail.Entry) error {
+	var derived []record.Event
+	err = tail.ReadJournal(context.Background(), tail.Options{Directory: dir, Units: units, Parallel: 1}, func(b []record.Entry) error {
 		for i := range b {
 			order[b[i].Cursor] = len(order)
 			m, ok := cls.Match(&b[i])

@@ -19,6 +19,7 @@ import (
 	"github.com/centra-cloud/cflogd/internal/report"
 	"github.com/centra-cloud/cflogd/internal/timeparse"
 	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	stdoutsink "github.com/centra-cloud/cflogd/sink/stdout"
 	"github.com/centra-cloud/cflogd/tail"
 )
@@ -88,7 +89,7 @@ func newScanFlags(a *app) *scanFlags {
 	fs.StringVar(&f.minSeverity, "min-severity", "warning", "report events of at least `SEVERITY`: info, warning, error, critical")
 	fs.StringVar(&f.failOn, "fail-on", "", "exit 1 when an event of at least `SEVERITY` is found, reported or not (default never)")
 	fs.Var(&f.patterns, "patterns", "also load the pattern files (*.yaml) in `DIR`; repeatable")
-	fs.StringVar(&f.runbookBase, "runbook-base", classify.DefaultRunbookBase, "`URL` the runbook links start with")
+	fs.StringVar(&f.runbookBase, "runbook-base", record.DefaultRunbookBase, "`URL` the runbook links start with")
 	fs.StringVar(&f.host, "host", "", "with --input: the `HOST` of entries that name none (default this machine's name)")
 	fs.IntVar(&f.threads, "threads", 0, "`N` threads reading the journal (0: 2 on machines with 4 or more CPUs, else 1)")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colours in the table (also: NO_COLOR set in the environment)")
@@ -107,8 +108,8 @@ type scanConfig struct {
 	directory    string
 	input        string
 	output       string
-	minSeverity  patterns.Severity
-	failOn       patterns.Severity // 0: never
+	minSeverity  record.Severity
+	failOn       record.Severity // 0: never
 	patternDirs  []string
 	runbookBase  string
 	host         string
@@ -163,11 +164,11 @@ func (a *app) scanConfig(f *scanFlags) (*scanConfig, error) {
 		return nil, fmt.Errorf("--output %q: want table, json or jsonl", f.output)
 	}
 	var err error
-	if cfg.minSeverity, err = patterns.ParseSeverity(f.minSeverity); err != nil {
+	if cfg.minSeverity, err = record.ParseSeverity(f.minSeverity); err != nil {
 		return nil, fmt.Errorf("--min-severity: %w", err)
 	}
 	if f.failOn != "" {
-		if cfg.failOn, err = patterns.ParseSeverity(f.failOn); err != nil {
+		if cfg.failOn, err = record.ParseSeverity(f.failOn); err != nil {
 			return nil, fmt.Errorf("--fail-on: %w", err)
 		}
 	}
@@ -251,7 +252,7 @@ func (a *app) scanConfig(f *scanFlags) (*scanConfig, error) {
 }
 
 // reader returns the function that reads the configured source.
-func (a *app) reader(cfg *scanConfig, skipped func(error)) (func(ctx context.Context, fn func([]tail.Entry) error) error, func(), error) {
+func (a *app) reader(cfg *scanConfig, skipped func(error)) (func(ctx context.Context, fn func([]record.Entry) error) error, func(), error) {
 	if cfg.input == "" {
 		opts := tail.Options{
 			Directory: cfg.directory,
@@ -267,7 +268,7 @@ func (a *app) reader(cfg *scanConfig, skipped func(error)) (func(ctx context.Con
 			// time, and scan must derive what the daemon derives.
 			NoCursor: cfg.output == "table" && !cfg.rules,
 		}
-		return func(ctx context.Context, fn func([]tail.Entry) error) error {
+		return func(ctx context.Context, fn func([]record.Entry) error) error {
 			return tail.ReadJournal(ctx, opts, fn)
 		}, func() {}, nil
 	}
@@ -292,7 +293,7 @@ func (a *app) reader(cfg *scanConfig, skipped func(error)) (func(ctx context.Con
 	if cfg.unitsGiven && len(cfg.units) == 1 {
 		opts.Unit = cfg.units[0]
 	}
-	return func(ctx context.Context, fn func([]tail.Entry) error) error {
+	return func(ctx context.Context, fn func([]record.Entry) error) error {
 		return tail.ReadInput(ctx, r, opts, fn)
 	}, closeFn, nil
 }
@@ -337,7 +338,7 @@ func (a *app) runScan(ctx context.Context, cfg *scanConfig) int {
 	prog := newProgress(a.stderr, a.isTerminal(a.stderr), a.progressAfter, a.now)
 	found := false
 	var events uint64
-	handle := func(ev *classify.Event) error {
+	handle := func(ev *record.Event) error {
 		if cfg.failOn != 0 && ev.Severity >= cfg.failOn {
 			found = true
 		}
@@ -357,8 +358,8 @@ func (a *app) runScan(ctx context.Context, cfg *scanConfig) int {
 	// Rules over time read the matches in journal order; their derived
 	// events follow the event that made them fire.
 	rules := classify.NewRules(lib, classify.Options{RunbookBase: cfg.runbookBase})
-	var derived []classify.Event
-	consume := func(entries []tail.Entry, ms []classify.Match) error {
+	var derived []record.Event
+	consume := func(entries []record.Entry, ms []classify.Match) error {
 		for i := range entries {
 			rep.Entry(entries[i].Time)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/tail"
 )
 
@@ -43,7 +44,7 @@ func makeJournal(t *testing.T) (dir, file string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", journalRemote, err, out)
 	}
-	err = tail.ReadJournal(t.Context(), tail.Options{Files: []string{file}}, func([]tail.Entry) error { return nil })
+	err = tail.ReadJournal(t.Context(), tail.Options{Files: []string{file}}, func([]record.Entry) error { return nil })
 	if errors.Is(err, tail.ErrNoJournal) {
 		t.Skipf("journal reader not in this build: %v", err)
 	}

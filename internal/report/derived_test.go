@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // derivedEv is a derived event of a rule.
-func derivedEv(at time.Duration, rule string, sev patterns.Severity, host, summary string) classify.Event {
+func derivedEv(at time.Duration, rule string, sev record.Severity, host, summary string) record.Event {
 	e := ev(at, rule, sev, "chainfire.service", "WARN chainfire_raft: Election timeout, no heartbeat from leader", map[string]any{})
 	e.Host, e.Summary, e.Derived, e.Count, e.Window = host, summary, true, 3, "60s"
 	return e
@@ -23,12 +23,12 @@ func derivedEv(at time.Duration, rule string, sev patterns.Severity, host, summa
 // signatures, with their rules' runbook links, counted apart from events,
 // and held to the minimum severity.
 func TestRenderDerived(t *testing.T) {
-	r := New(Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: patterns.Warning})
+	r := New(Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: record.Warning})
 	evs := append(fixture(),
-		derivedEv(30*time.Minute, "flaredb.pd_unreachable", patterns.Error, "node02", "PD unreachable: heartbeats to PD failing for 2m without a registration (13 failures)"),
-		derivedEv(10*time.Minute, "chainfire.election_storm", patterns.Error, "node01", "Election storm: 3 Raft election timeouts within 60s"),
-		derivedEv(12*time.Minute, "chainfire.leader_flapping", patterns.Info, "node01", "below the minimum severity"),
-		derivedEv(40*time.Minute, "chainfire.election_storm", patterns.Error, "node03\x1b[2J", "Election storm: 3 Raft election timeouts within 60s"),
+		derivedEv(30*time.Minute, "flaredb.pd_unreachable", record.Error, "node02", "PD unreachable: heartbeats to PD failing for 2m without a registration (13 failures)"),
+		derivedEv(10*time.Minute, "chainfire.election_storm", record.Error, "node01", "Election storm: 3 Raft election timeouts within 60s"),
+		derivedEv(12*time.Minute, "chainfire.leader_flapping", record.Info, "node01", "below the minimum severity"),
+		derivedEv(40*time.Minute, "chainfire.election_storm", record.Error, "node03\x1b[2J", "Election storm: 3 Raft election timeouts within 60s"),
 	)
 	for i := range evs {
 		r.Entry(evs[i].Time.Time)
@@ -54,9 +54,9 @@ func TestRenderDerived(t *testing.T) {
 // TestDerivedCapacity: the table lists the first derivedCapacity derived
 // events and says how many there were.
 func TestDerivedCapacity(t *testing.T) {
-	r := New(Options{MinSeverity: patterns.Warning})
+	r := New(Options{MinSeverity: record.Warning})
 	for i := range derivedCapacity + 50 {
-		e := derivedEv(time.Duration(i)*time.Minute, fmt.Sprintf("site.rule%d", i), patterns.Warning, "h", "s")
+		e := derivedEv(time.Duration(i)*time.Minute, fmt.Sprintf("site.rule%d", i), record.Warning, "h", "s")
 		r.Entry(e.Time.Time)
 		r.Add(&e)
 	}

@@ -6,8 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/centra-cloud/cflogd/classify"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // FuzzRender feeds arbitrary messages, templates, field values and times
@@ -17,13 +16,13 @@ func FuzzRender(f *testing.F) {
 	f.Add("WARN x: RocksDB stall", "tmpl <num>", "node2:2380", int64(0), 2000.5, false)
 	f.Add("\x1b[31mred\x1b]0;t\x07\xff\x00", "\x1b[2J", "\xff", int64(-1<<62), -1.0, true)
 	f.Fuzz(func(t *testing.T, msg, tmpl, str string, at int64, num float64, color bool) {
-		r := New(Options{MinSeverity: patterns.Info})
+		r := New(Options{MinSeverity: record.Info})
 		for i, sig := range []string{"a.b", UnclassifiedID, "a.b"} {
-			ev := classify.Event{
-				Time:      classify.Time{Time: time.Unix(0, at).Add(time.Duration(i) * time.Hour)},
+			ev := record.Event{
+				Time:      record.Time{Time: time.Unix(0, at).Add(time.Duration(i) * time.Hour)},
 				Unit:      "chainfire.service",
 				Signature: sig,
-				Severity:  patterns.Severity(1 + i),
+				Severity:  record.Severity(1 + i),
 				Message:   msg,
 				Fields:    map[string]any{"template": tmpl, "s": str, "latency_ms": num, "n": int64(at)},
 			}

@@ -7,8 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/centra-cloud/cflogd/classify"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // UnclassifiedID is the signature whose events are also listed by template.
@@ -29,7 +28,7 @@ type Options struct {
 	// (the table then spans the first to the last entry read).
 	Since, Until time.Time
 	// MinSeverity: events below it are counted but not reported.
-	MinSeverity patterns.Severity
+	MinSeverity record.Severity
 }
 
 // Report aggregates a stream of events in bounded memory. It is not safe for
@@ -46,8 +45,8 @@ type Report struct {
 	entries               uint64
 	firstEntry, lastEntry time.Time
 
-	bySeverity [patterns.Critical + 1]uint64 // reported events
-	below      uint64                        // events under MinSeverity
+	bySeverity [record.Critical + 1]uint64 // reported events
+	below      uint64                      // events under MinSeverity
 
 	derived     []derivedRow // reported derived events, the first derivedCapacity
 	derivedN    uint64       // reported derived events in all
@@ -60,7 +59,7 @@ const derivedCapacity = 100
 // derivedRow is one derived event as the table lists it.
 type derivedRow struct {
 	at       time.Time
-	severity patterns.Severity
+	severity record.Severity
 	rule     string
 	host     string
 	summary  string
@@ -95,13 +94,13 @@ func (r *Report) Entries() uint64 { return r.entries }
 
 // Reportable reports whether an event of severity s is at or above the
 // report's minimum severity.
-func (r *Report) Reportable(s patterns.Severity) bool { return s >= r.opts.MinSeverity }
+func (r *Report) Reportable(s record.Severity) bool { return s >= r.opts.MinSeverity }
 
 // Add aggregates one event. Unclassified events count towards the template
 // list whatever their severity; every event below MinSeverity is otherwise
 // only counted. Derived events (rules over time) are listed one by one, the
 // first derivedCapacity of them, above the signatures.
-func (r *Report) Add(ev *classify.Event) {
+func (r *Report) Add(ev *record.Event) {
 	if ev.Derived {
 		r.addDerived(ev)
 		return
@@ -138,7 +137,7 @@ func (r *Report) Add(ev *classify.Event) {
 	}
 }
 
-func (r *Report) addDerived(ev *classify.Event) {
+func (r *Report) addDerived(ev *record.Event) {
 	if !r.Reportable(ev.Severity) {
 		r.below++
 		return
@@ -163,8 +162,8 @@ func (r *Report) Derived() uint64 { return r.derivedN }
 type sigStats struct {
 	id          string
 	count       uint64
-	bySeverity  [patterns.Critical + 1]uint64
-	maxSeverity patterns.Severity
+	bySeverity  [record.Critical + 1]uint64
+	maxSeverity record.Severity
 	first, last time.Time
 	hist        histogram
 	sample      string
@@ -174,7 +173,7 @@ type sigStats struct {
 	fields      map[string]*fieldStats
 }
 
-func (s *sigStats) add(ev *classify.Event) {
+func (s *sigStats) add(ev *record.Event) {
 	s.count++
 	if ev.Severity >= 0 && int(ev.Severity) < len(s.bySeverity) {
 		s.bySeverity[ev.Severity]++

@@ -12,17 +12,17 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 var t0 = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 
-func ev(at time.Duration, sig string, sev patterns.Severity, unit, msg string, fields map[string]any) classify.Event {
-	return classify.Event{
-		Time:      classify.Time{Time: t0.Add(at)},
+func ev(at time.Duration, sig string, sev record.Severity, unit, msg string, fields map[string]any) record.Event {
+	return record.Event{
+		Time:      record.Time{Time: t0.Add(at)},
 		Host:      "node01",
 		Unit:      unit,
 		Signature: sig,
@@ -36,14 +36,14 @@ func ev(at time.Duration, sig string, sev patterns.Severity, unit, msg string, f
 // fixture is a fixed set of events: stalls (mixed severities), slow requests
 // with latencies, peer failures with addresses, a TLS problem in two units,
 // info events and unclassified lines.
-func fixture() []classify.Event {
-	var evs []classify.Event
+func fixture() []record.Event {
+	var evs []record.Event
 	const cf, fd, pd = "chainfire.service", "flaredb.service", "placement-driver.service"
 	for i := range 12 {
 		d := 500 + 250*i
-		sev := patterns.Warning
+		sev := record.Warning
 		if d >= 1000 {
-			sev = patterns.Error
+			sev = record.Error
 		}
 		evs = append(evs, ev(time.Duration(5+i)*time.Minute, "chainfire.rocksdb_stall", sev, cf,
 			fmt.Sprintf("WARN chainfire_storage: RocksDB stall detected, duration=%dms", d),
@@ -51,35 +51,35 @@ func fixture() []classify.Event {
 	}
 	for i := range 200 {
 		lat := 100 + (i*37)%450
-		evs = append(evs, ev(time.Duration(i*18)*time.Second, "chainfire.slow_request", patterns.Warning, cf,
+		evs = append(evs, ev(time.Duration(i*18)*time.Second, "chainfire.slow_request", record.Warning, cf,
 			fmt.Sprintf("\x1b[33m WARN\x1b[0m chainfire_api: Handled put request, latency=%dms", lat),
 			map[string]any{"op": "put", "latency_ms": float64(lat) + 0.5}))
 	}
 	for i := range 30 {
 		addr := []string{"node2:2380", "node3:2380", "node2:2380"}[i%3]
 		host, port, _ := strings.Cut(addr, ":")
-		evs = append(evs, ev(40*time.Minute+time.Duration(i)*10*time.Second, "chainfire.peer_unreachable", patterns.Error, cf,
+		evs = append(evs, ev(40*time.Minute+time.Duration(i)*10*time.Second, "chainfire.peer_unreachable", record.Error, cf,
 			"ERROR raft{node_id=1 term=7}: chainfire_raft: Failed to connect to peer, addr="+addr,
 			map[string]any{"addr": addr, "peer_host": host, "peer_port": int64(2380 + len(port) - 4)}))
 	}
 	evs = append(evs,
-		ev(50*time.Minute, "tls.certificate_expired", patterns.Critical, fd,
+		ev(50*time.Minute, "tls.certificate_expired", record.Critical, fd,
 			"ERROR flaredb_server: tls handshake: certificate has expired "+strings.Repeat("x", 200),
 			nil),
-		ev(51*time.Minute, "tls.certificate_expired", patterns.Critical, pd,
+		ev(51*time.Minute, "tls.certificate_expired", record.Critical, pd,
 			"ERROR pd_server: certificate expired", nil),
-		ev(2*time.Minute, "flaredb.pd_registered", patterns.Info, fd,
+		ev(2*time.Minute, "flaredb.pd_registered", record.Info, fd,
 			"INFO flaredb_server: Registered with PD, store_id=1", map[string]any{"store_id": int64(1)}),
 	)
 	for i := range 7 {
-		evs = append(evs, ev(time.Duration(i)*time.Minute, "chainfire.leader_elected", patterns.Info, cf,
+		evs = append(evs, ev(time.Duration(i)*time.Minute, "chainfire.leader_elected", record.Info, cf,
 			"INFO chainfire_raft: Leader elected, term=3", map[string]any{"term": int64(3 + i)}))
 	}
 	for i := range 25 {
-		tmpl, sev, unit := "Raft log compaction took <num>ms", patterns.Info, cf
+		tmpl, sev, unit := "Raft log compaction took <num>ms", record.Info, cf
 		switch {
 		case i%5 == 0:
-			tmpl, sev, unit = "failed to open <path>: permission denied", patterns.Warning, fd
+			tmpl, sev, unit = "failed to open <path>: permission denied", record.Warning, fd
 		case i%7 == 0:
 			tmpl = "unexpected message from <addr>"
 		}
@@ -95,31 +95,31 @@ func TestRenderGolden(t *testing.T) {
 		opts  Options
 		style Style
 		head  Header
-		evs   []classify.Event
+		evs   []record.Event
 	}{
 		{
 			name:  "window",
-			opts:  Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: patterns.Warning},
+			opts:  Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: record.Warning},
 			style: Style{Width: 100, Location: time.UTC},
 			head:  Header{Units: patterns.AllUnits, Source: "local journal", Elapsed: 1234 * time.Millisecond},
 			evs:   fixture(),
 		},
 		{
 			name:  "open-color-info",
-			opts:  Options{MinSeverity: patterns.Info},
+			opts:  Options{MinSeverity: record.Info},
 			style: Style{Color: true, Width: 80, Location: time.FixedZone("CET", 3600)},
 			head:  Header{Source: "text input (-)"},
 			evs:   fixture(),
 		},
 		{
 			name:  "empty-open-end",
-			opts:  Options{Since: t0, MinSeverity: patterns.Error},
+			opts:  Options{Since: t0, MinSeverity: record.Error},
 			style: Style{Location: time.UTC},
 			head:  Header{Units: []string{"flaredb.service"}, Source: "local journal, boot -1", Elapsed: 300 * time.Microsecond},
 		},
 		{
 			name:  "empty",
-			opts:  Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: patterns.Warning},
+			opts:  Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: record.Warning},
 			style: Style{Location: time.UTC},
 			head:  Header{Units: []string{"chainfire.service"}, Source: "journal files a.journal"},
 		},
@@ -166,14 +166,14 @@ func golden(t *testing.T, path, got string) {
 }
 
 func TestReportAggregates(t *testing.T) {
-	r := New(Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: patterns.Warning})
+	r := New(Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: record.Warning})
 	evs := fixture()
 	for i := range evs {
 		r.Add(&evs[i])
 	}
 	type agg struct {
 		Count       uint64
-		Max         patterns.Severity
+		Max         record.Severity
 		First, Last time.Time
 	}
 	got := map[string]agg{}
@@ -181,11 +181,11 @@ func TestReportAggregates(t *testing.T) {
 		got[id] = agg{s.count, s.maxSeverity, s.first, s.last}
 	}
 	want := map[string]agg{
-		"chainfire.rocksdb_stall":    {12, patterns.Error, t0.Add(5 * time.Minute), t0.Add(16 * time.Minute)},
-		"chainfire.slow_request":     {200, patterns.Warning, t0, t0.Add(199 * 18 * time.Second)},
-		"chainfire.peer_unreachable": {30, patterns.Error, t0.Add(40 * time.Minute), t0.Add(40*time.Minute + 290*time.Second)},
-		"tls.certificate_expired":    {2, patterns.Critical, t0.Add(50 * time.Minute), t0.Add(51 * time.Minute)},
-		UnclassifiedID:               {5, patterns.Warning, t0, t0.Add(20 * time.Minute)},
+		"chainfire.rocksdb_stall":    {12, record.Error, t0.Add(5 * time.Minute), t0.Add(16 * time.Minute)},
+		"chainfire.slow_request":     {200, record.Warning, t0, t0.Add(199 * 18 * time.Second)},
+		"chainfire.peer_unreachable": {30, record.Error, t0.Add(40 * time.Minute), t0.Add(40*time.Minute + 290*time.Second)},
+		"tls.certificate_expired":    {2, record.Critical, t0.Add(50 * time.Minute), t0.Add(51 * time.Minute)},
+		UnclassifiedID:               {5, record.Warning, t0, t0.Add(20 * time.Minute)},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("aggregates (-want +got):\n%s", diff)
@@ -212,10 +212,10 @@ func TestReportAggregates(t *testing.T) {
 func TestTimelineOpen(t *testing.T) {
 	// Events over a day, out of order, must land in the right sparkline
 	// buckets with bounded memory.
-	r := New(Options{MinSeverity: patterns.Info})
+	r := New(Options{MinSeverity: record.Info})
 	base := t0.Add(-3 * time.Hour)
 	add := func(at time.Duration) {
-		e := ev(0, "x.y", patterns.Warning, "chainfire.service", "m", nil)
+		e := ev(0, "x.y", record.Warning, "chainfire.service", "m", nil)
 		e.Time.Time = base.Add(at)
 		r.Entry(e.Time.Time)
 		r.Add(&e)
@@ -359,9 +359,9 @@ func TestClip(t *testing.T) {
 
 func TestTimelineExtremes(t *testing.T) {
 	// Times far apart (bad input: year 1 and year 2262) must not overflow.
-	r := New(Options{MinSeverity: patterns.Info})
+	r := New(Options{MinSeverity: record.Info})
 	for _, at := range []time.Time{t0, time.Unix(0, -1<<62), time.Unix(0, 1<<62), {}, time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), t0} {
-		e := ev(0, "x.y", patterns.Warning, "chainfire.service", "m", nil)
+		e := ev(0, "x.y", record.Warning, "chainfire.service", "m", nil)
 		e.Time.Time = at
 		r.Entry(at)
 		r.Add(&e)

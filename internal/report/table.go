@@ -11,7 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // Header describes the scan a report covers.
@@ -260,7 +260,7 @@ func (r *Report) summary(elapsed time.Duration) string {
 		fmt.Fprintf(&b, "%s %s in %d %s (", commas(n), plural(n, "event", "events"), len(r.list),
 			plural(uint64(len(r.list)), "signature", "signatures"))
 		sep := ""
-		for sev := patterns.Critical; sev >= patterns.Info; sev-- {
+		for sev := record.Critical; sev >= record.Info; sev-- {
 			if c := r.bySeverity[sev]; c > 0 {
 				fmt.Fprintf(&b, "%s%s %s", sep, commas(c), sev)
 				sep = ", "
@@ -283,7 +283,7 @@ func (r *Report) summary(elapsed time.Duration) string {
 
 func (s *sigStats) severitySplit() string {
 	var parts []string
-	for sev := patterns.Critical; sev >= patterns.Info; sev-- {
+	for sev := record.Critical; sev >= record.Info; sev-- {
 		if c := s.bySeverity[sev]; c > 0 {
 			parts = append(parts, commas(c)+" "+sev.String())
 		}
@@ -386,13 +386,13 @@ func describeStrings(t *topK) string {
 	return strings.Join(parts, ", ")
 }
 
-func colorize(sev patterns.Severity, s string) string {
+func colorize(sev record.Severity, s string) string {
 	switch sev {
-	case patterns.Critical:
+	case record.Critical:
 		return colorBold + s + colorReset
-	case patterns.Error:
+	case record.Error:
 		return colorRed + s + colorReset
-	case patterns.Warning:
+	case record.Warning:
 		return colorYell + s + colorReset
 	}
 	return s

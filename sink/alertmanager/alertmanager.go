@@ -21,9 +21,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/internal/redact"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/sink/httpclient"
 	"github.com/centra-cloud/cflogd/sink/retry"
 )
@@ -45,7 +44,7 @@ type Config struct {
 	// the full .../api/v2/alerts endpoint (url).
 	URL string
 	// MinSeverity is the least severe event sent (min_severity); default warning.
-	MinSeverity patterns.Severity
+	MinSeverity record.Severity
 	// ResolveTimeout is how long after its last event an alert ends
 	// (resolve_timeout); default 5m.
 	ResolveTimeout time.Duration
@@ -113,7 +112,7 @@ func New(cfg Config) (*Sink, error) {
 		cfg.Name = "alertmanager"
 	}
 	if cfg.MinSeverity == 0 {
-		cfg.MinSeverity = patterns.Warning
+		cfg.MinSeverity = record.Warning
 	}
 	if cfg.ResolveTimeout == 0 {
 		cfg.ResolveTimeout = DefaultResolveTimeout
@@ -164,7 +163,7 @@ type Alert struct {
 // Send posts one alert per signature, severity, host and unit among the
 // events at or above MinSeverity and returns nil once Alertmanager accepted
 // them all.
-func (s *Sink) Send(ctx context.Context, events []classify.Event) error {
+func (s *Sink) Send(ctx context.Context, events []record.Event) error {
 	alerts := s.Alerts(events)
 	var errs []error
 	for len(alerts) > 0 {
@@ -185,10 +184,10 @@ func (s *Sink) Send(ctx context.Context, events []classify.Event) error {
 // annotations summary, description (the line) and runbook_url of the latest
 // event; startsAt the first time the problem was seen (kept across calls
 // while the alert is active), endsAt the last time plus ResolveTimeout.
-func (s *Sink) Alerts(events []classify.Event) []Alert {
+func (s *Sink) Alerts(events []record.Event) []Alert {
 	type group struct {
 		labels      map[string]string
-		first, last classify.Event
+		first, last record.Event
 	}
 	var groups []*group
 	index := map[string]*group{}

@@ -14,16 +14,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
-	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/internal/testpeer"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/sink/httpclient"
 	"github.com/centra-cloud/cflogd/sink/retry"
 )
 
-func event(at time.Time, sig string, sev patterns.Severity) classify.Event {
-	return classify.Event{
-		Time:      classify.Time{Time: at},
+func event(at time.Time, sig string, sev record.Severity) record.Event {
+	return record.Event{
+		Time:      record.Time{Time: at},
 		Host:      "node01",
 		Unit:      "chainfire.service",
 		Signature: sig,
@@ -52,12 +51,12 @@ func newSink(t *testing.T, cfg Config) (*Sink, *bytes.Buffer) {
 func TestAlerts(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	s, _ := newSink(t, Config{URL: "http://am:9093", ResolveTimeout: 5 * time.Minute, GeneratorURL: "https://cflogd.example/"})
-	first := []classify.Event{
-		event(now.Add(-3*time.Minute), "chainfire.rocksdb_stall", patterns.Error),
-		event(now.Add(-1*time.Minute), "chainfire.rocksdb_stall", patterns.Error),
-		event(now.Add(-2*time.Minute), "flaredb.raft_election", patterns.Warning),
-		event(now.Add(-2*time.Minute), "chainfire.rocksdb_stall", patterns.Error),
-		event(now, "x.info", patterns.Info), // below min_severity
+	first := []record.Event{
+		event(now.Add(-3*time.Minute), "chainfire.rocksdb_stall", record.Error),
+		event(now.Add(-1*time.Minute), "chainfire.rocksdb_stall", record.Error),
+		event(now.Add(-2*time.Minute), "flaredb.raft_election", record.Warning),
+		event(now.Add(-2*time.Minute), "chainfire.rocksdb_stall", record.Error),
+		event(now, "x.info", record.Info), // below min_severity
 	}
 	first[2].Unit = ""
 	want := []Alert{
@@ -80,14 +79,14 @@ func TestAlerts(t *testing.T) {
 		t.Errorf("first Alerts (-want +got):\n%s", diff)
 	}
 	// The problem goes on: the alert keeps its start and ends later.
-	later := event(now.Add(time.Minute), "chainfire.rocksdb_stall", patterns.Error)
-	got := s.Alerts([]classify.Event{later})
+	later := event(now.Add(time.Minute), "chainfire.rocksdb_stall", record.Error)
+	got := s.Alerts([]record.Event{later})
 	if diff := cmp.Diff([]time.Time{now.Add(-3 * time.Minute), now.Add(6 * time.Minute)}, []time.Time{got[0].StartsAt, got[0].EndsAt}); diff != "" {
 		t.Errorf("continued alert startsAt, endsAt (-want +got):\n%s", diff)
 	}
 	// After it ended, the same signature is a new problem with a new start.
-	again := event(now.Add(20*time.Minute), "chainfire.rocksdb_stall", patterns.Error)
-	got = s.Alerts([]classify.Event{again})
+	again := event(now.Add(20*time.Minute), "chainfire.rocksdb_stall", record.Error)
+	got = s.Alerts([]record.Event{again})
 	if diff := cmp.Diff([]time.Time{now.Add(20 * time.Minute), now.Add(25 * time.Minute)}, []time.Time{got[0].StartsAt, got[0].EndsAt}); diff != "" {
 		t.Errorf("new alert startsAt, endsAt (-want +got):\n%s", diff)
 	}
@@ -154,9 +153,9 @@ func TestStatusHandling(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := testpeer.NewRecorder(t, tt.answer)
 			s, logs := newSink(t, Config{URL: rec.URL, Retry: tt.policy, MaxAlerts: tt.maxAlerts, HTTP: httpclient.Config{Timeout: tt.timeout}})
-			var evs []classify.Event
+			var evs []record.Event
 			for i := range tt.n {
-				evs = append(evs, event(now, fmt.Sprintf("sig.%d", i), patterns.Error))
+				evs = append(evs, event(now, fmt.Sprintf("sig.%d", i), record.Error))
 			}
 			err := s.Send(context.Background(), evs)
 			if tt.wantErr == nil && err != nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
@@ -213,7 +212,7 @@ func TestNoSecretsInErrorsOrLogs(t *testing.T) {
 	for _, base := range []string{echo.URL, closed} {
 		u := strings.Replace(base, "http://", "http://am:"+password+"@", 1) + "/?token=" + query
 		s, logs := newSink(t, Config{URL: u, HTTP: httpclient.Config{BasicAuthUser: "am", BasicAuthPassword: password}, Retry: retry.Policy{Min: time.Millisecond, MaxAttempts: 2}})
-		err := s.Send(context.Background(), []classify.Event{event(time.Now(), "a", patterns.Error)})
+		err := s.Send(context.Background(), []record.Event{event(time.Now(), "a", record.Error)})
 		if err == nil {
 			t.Fatalf("Send to %s succeeded", base)
 		}
@@ -261,11 +260,11 @@ func TestAlertmanager(t *testing.T) {
 	am := testpeer.StartAlertmanager(t)
 	s, _ := newSink(t, Config{URL: am.URL, ResolveTimeout: 10 * time.Minute})
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	ev := event(now.Add(-time.Minute), "chainfire.rocksdb_stall", patterns.Error)
+	ev := event(now.Add(-time.Minute), "chainfire.rocksdb_stall", record.Error)
 	ev.Message = `WARN chainfire_storage: RocksDB stall detected, duration=2000ms <!channel> "q"`
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := s.Send(ctx, []classify.Event{ev}); err != nil {
+	if err := s.Send(ctx, []record.Event{ev}); err != nil {
 		t.Fatal(err)
 	}
 	type seen struct {
@@ -295,8 +294,8 @@ func TestAlertmanager(t *testing.T) {
 
 	// The problem continues: the re-posted alert keeps its start and ends later.
 	later := ev
-	later.Time = classify.Time{Time: now}
-	if err := s.Send(ctx, []classify.Event{later}); err != nil {
+	later.Time = record.Time{Time: now}
+	if err := s.Send(ctx, []record.Event{later}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -321,9 +320,9 @@ func TestAnnotationsNeverMentionOrLink(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ev := event(time.Now(), "chainfire.rocksdb_stall", patterns.Error)
+			ev := event(time.Now(), "chainfire.rocksdb_stall", record.Error)
 			ev.Message, ev.Summary = tt.line, "summary: "+tt.line
-			alerts := s.Alerts([]classify.Event{ev})
+			alerts := s.Alerts([]record.Event{ev})
 			if len(alerts) != 1 {
 				t.Fatalf("%d alerts, want 1", len(alerts))
 			}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/centra-cloud/cflogd/classify"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // Ack reports that every event of one Batcher.Add call is done with.
@@ -65,7 +65,7 @@ func (s *Sink) NewBatcher(queue int, ack func(Ack)) *Batcher {
 // Add queues events for the next batches. It blocks while the queue is
 // full, until ctx ends. The events are encoded before Add returns, so the
 // caller may reuse the slice.
-func (b *Batcher) Add(ctx context.Context, token any, events []classify.Event) error {
+func (b *Batcher) Add(ctx context.Context, token any, events []record.Event) error {
 	if b.closed {
 		return ErrClosed
 	}

@@ -10,8 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/centra-cloud/cflogd/classify"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // acks collects a batcher's acknowledgements.
@@ -63,7 +62,7 @@ func TestBatcherSizeAndAcks(t *testing.T) {
 		}
 		return 204, nil, ""
 	})
-	s, _ := newSink(t, Config{URL: srv.URL, MinSeverity: patterns.Warning, BatchWait: time.Hour})
+	s, _ := newSink(t, Config{URL: srv.URL, MinSeverity: record.Warning, BatchWait: time.Hour})
 	// Room for three entries per batch.
 	entries, _, _ := s.entries(events(1), nil)
 	s.cfg.BatchSize = 3 * entries[0].size
@@ -72,15 +71,15 @@ func TestBatcherSizeAndAcks(t *testing.T) {
 	b := s.NewBatcher(4, got.add)
 	wait := runBatcher(t, context.Background(), b)
 	ctx := context.Background()
-	info := event(9, "x.info", patterns.Info)
+	info := event(9, "x.info", record.Info)
 	calls := []struct {
 		token  string
-		events []classify.Event
+		events []record.Event
 	}{
 		{"c1", events(2)},               // batch 1: c1 c1
 		{"c2", append(events(2), info)}, // batch 1: c2 | batch 2 (400): c2
 		{"c3", nil},                     // nothing: acked with c2
-		{"c4", []classify.Event{info}},  // only below min_severity
+		{"c4", []record.Event{info}},    // only below min_severity
 		{"c5", events(4)},               // batch 2: c5 c5 | batch 3: c5 c5
 		{"c6", events(1)},               // batch 3: c6, flushed by Close
 	}

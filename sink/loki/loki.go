@@ -25,9 +25,8 @@ import (
 	"github.com/grafana/loki/pkg/push"
 	"github.com/rs/zerolog"
 
-	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/internal/redact"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/sink/httpclient"
 	"github.com/centra-cloud/cflogd/sink/retry"
 )
@@ -46,7 +45,7 @@ type Config struct {
 	// URL is the push endpoint, e.g. https://loki:3100/loki/api/v1/push (url).
 	URL string
 	// MinSeverity is the least severe event sent (min_severity); default info.
-	MinSeverity patterns.Severity
+	MinSeverity record.Severity
 	// Tenant is sent as X-Scope-OrgID when not empty (tenant).
 	Tenant string
 	// Labels are static labels added to every stream, e.g. cluster="prod".
@@ -123,7 +122,7 @@ func New(cfg Config) (*Sink, error) {
 		cfg.Name = "loki"
 	}
 	if cfg.MinSeverity == 0 {
-		cfg.MinSeverity = patterns.Info
+		cfg.MinSeverity = record.Info
 	}
 	if cfg.BatchSize == 0 {
 		cfg.BatchSize = DefaultBatchSize
@@ -171,7 +170,7 @@ var ErrDropped = retry.ErrDropped
 // Send pushes events in batches of at most BatchSize and returns once all
 // were accepted (nil), or after some were dropped (an error wrapping
 // ErrDropped), or when ctx ends.
-func (s *Sink) Send(ctx context.Context, events []classify.Event) error {
+func (s *Sink) Send(ctx context.Context, events []record.Event) error {
 	entries, _, err := s.entries(events, nil)
 	var errs []error
 	if err != nil {
@@ -206,7 +205,7 @@ type entry struct {
 // entries turns the events at or above MinSeverity into entries; it
 // returns how many were below it. An event that cannot be encoded is
 // dropped and reported.
-func (s *Sink) entries(events []classify.Event, owner *pending) ([]entry, int, error) {
+func (s *Sink) entries(events []record.Event, owner *pending) ([]entry, int, error) {
 	out := make([]entry, 0, len(events))
 	skipped := 0
 	var errs []error
@@ -245,7 +244,7 @@ func (s *Sink) entries(events []classify.Event, owner *pending) ([]entry, int, e
 // Loki parses: {host="node01", job="cflogd", ...}. Values come only from
 // the event's Host, Unit, Severity and Signature and the static labels;
 // empty ones are left out.
-func (s *Sink) labels(ev *classify.Event) string {
+func (s *Sink) labels(ev *record.Event) string {
 	pairs := append(s.static[:len(s.static):len(s.static)],
 		[2]string{"host", ev.Host},
 		[2]string{"job", "cflogd"},

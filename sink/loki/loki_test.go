@@ -22,17 +22,16 @@ import (
 	"github.com/grafana/loki/pkg/push"
 	"github.com/rs/zerolog"
 
-	"github.com/centra-cloud/cflogd/classify"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/sink/httpclient"
 	"github.com/centra-cloud/cflogd/sink/retry"
 )
 
 var t0 = time.Date(2026, 11, 26, 10, 0, 0, 123456000, time.UTC)
 
-func event(i int, sig string, sev patterns.Severity) classify.Event {
-	return classify.Event{
-		Time:        classify.Time{Time: t0.Add(time.Duration(i) * time.Millisecond)},
+func event(i int, sig string, sev record.Severity) record.Event {
+	return record.Event{
+		Time:        record.Time{Time: t0.Add(time.Duration(i) * time.Millisecond)},
 		Host:        "node01",
 		Unit:        "chainfire.service",
 		Signature:   sig,
@@ -45,10 +44,10 @@ func event(i int, sig string, sev patterns.Severity) classify.Event {
 	}
 }
 
-func events(n int) []classify.Event {
-	evs := make([]classify.Event, n)
+func events(n int) []record.Event {
+	evs := make([]record.Event, n)
 	for i := range evs {
-		evs[i] = event(i, "chainfire.rocksdb_stall", patterns.Error)
+		evs[i] = event(i, "chainfire.rocksdb_stall", record.Error)
 	}
 	return evs
 }
@@ -173,12 +172,12 @@ func TestPushRequest(t *testing.T) {
 		Labels: map[string]string{"cluster": "prod", "zone": `a"b`},
 		HTTP:   httpclient.Config{BearerToken: "tok"},
 	})
-	evs := []classify.Event{
-		event(3, "chainfire.rocksdb_stall", patterns.Error),
-		event(1, "chainfire.rocksdb_stall", patterns.Error),
-		event(2, "flaredb.raft_election", patterns.Warning),
-		event(0, "chainfire.rocksdb_stall", patterns.Error),
-		event(4, "x.debug", patterns.Info),
+	evs := []record.Event{
+		event(3, "chainfire.rocksdb_stall", record.Error),
+		event(1, "chainfire.rocksdb_stall", record.Error),
+		event(2, "flaredb.raft_election", record.Warning),
+		event(0, "chainfire.rocksdb_stall", record.Error),
+		event(4, "x.debug", record.Info),
 	}
 	evs[2].Unit, evs[2].Host = "flaredb.service", "node02"
 	evs[4].Unit = "" // empty label values are left out
@@ -206,7 +205,7 @@ func TestPushRequest(t *testing.T) {
 		TS   time.Time
 		Line string
 	}
-	line := func(e classify.Event) string {
+	line := func(e record.Event) string {
 		var b bytes.Buffer
 		enc := json.NewEncoder(&b)
 		enc.SetEscapeHTML(false)
@@ -250,15 +249,15 @@ func TestPushRequest(t *testing.T) {
 
 func TestMinSeverity(t *testing.T) {
 	srv := newServer(t, nil)
-	s, _ := newSink(t, Config{URL: srv.URL, MinSeverity: patterns.Error})
-	evs := []classify.Event{event(0, "a", patterns.Info), event(1, "b", patterns.Warning), event(2, "c", patterns.Error), event(3, "d", patterns.Critical)}
+	s, _ := newSink(t, Config{URL: srv.URL, MinSeverity: record.Error})
+	evs := []record.Event{event(0, "a", record.Info), event(1, "b", record.Warning), event(2, "c", record.Error), event(3, "d", record.Critical)}
 	if err := s.Send(context.Background(), evs); err != nil {
 		t.Fatal(err)
 	}
 	var sigs []string
 	for _, r := range srv.requests() {
 		for _, st := range r.Push.Streams {
-			var e classify.Event
+			var e record.Event
 			for _, en := range st.Entries {
 				json.Unmarshal([]byte(en.Line), &e)
 				sigs = append(sigs, e.Signature)

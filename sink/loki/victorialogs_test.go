@@ -9,9 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/internal/testpeer"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // TestVictoriaLogs pushes through the sink into a real Loki-protocol
@@ -24,12 +23,12 @@ func TestVictoriaLogs(t *testing.T) {
 	s, _ := newSink(t, Config{URL: vl.LokiPushURL() + "?disable_message_parsing=1", BatchWait: 10 * time.Millisecond})
 
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	evs := make([]classify.Event, 5)
+	evs := make([]record.Event, 5)
 	for i := range evs {
-		evs[i] = event(i, "chainfire.rocksdb_stall", patterns.Error)
-		evs[i].Time = classify.Time{Time: now.Add(time.Duration(-i) * time.Second)}
+		evs[i] = event(i, "chainfire.rocksdb_stall", record.Error)
+		evs[i].Time = record.Time{Time: now.Add(time.Duration(-i) * time.Second)}
 	}
-	evs[3].Signature, evs[3].Severity, evs[3].Unit = "flaredb.raft_election", patterns.Warning, "flaredb.service"
+	evs[3].Signature, evs[3].Severity, evs[3].Unit = "flaredb.raft_election", record.Warning, "flaredb.service"
 	evs[4].Message = `quotes " and \ and <!channel> and {job="evil"}`
 
 	var got acks
@@ -59,12 +58,12 @@ func TestVictoriaLogs(t *testing.T) {
 		Time                                 time.Time
 		Stream                               string
 		Job, Host, Unit, Severity, Signature string
-		Event                                classify.Event
+		Event                                record.Event
 	}
-	toStored := func(ev classify.Event) stored {
+	toStored := func(ev record.Event) stored {
 		// Through JSON, as the line is: numbers become float64.
 		b, _ := json.Marshal(ev)
-		ev = classify.Event{}
+		ev = record.Event{}
 		json.Unmarshal(b, &ev)
 		return stored{
 			Time:   ev.Time.Time,
@@ -79,7 +78,7 @@ func TestVictoriaLogs(t *testing.T) {
 	}
 	gotRows := map[string]stored{}
 	for _, r := range rows {
-		var ev classify.Event
+		var ev record.Event
 		if err := json.Unmarshal([]byte(r["_msg"]), &ev); err != nil {
 			t.Fatalf("_msg is not event JSON: %v: %q", err, r["_msg"])
 		}

@@ -20,9 +20,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/internal/redact"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/sink/httpclient"
 	"github.com/centra-cloud/cflogd/sink/retry"
 )
@@ -35,7 +34,7 @@ type Config struct {
 	// secret; it is redacted wherever it is shown.
 	URL redact.Secret
 	// MinSeverity is the least severe event sent (min_severity); default warning.
-	MinSeverity patterns.Severity
+	MinSeverity record.Severity
 	// HTTP holds the request timeout, TLS and extra headers.
 	HTTP httpclient.Config
 	// Retry is the backoff policy; zero fields take retry.DefaultPolicy,
@@ -94,7 +93,7 @@ func New(cfg Config) (*Sink, error) {
 		cfg.Name = "slack"
 	}
 	if cfg.MinSeverity == 0 {
-		cfg.MinSeverity = patterns.Warning
+		cfg.MinSeverity = record.Warning
 	}
 	if cfg.Retry.MaxAttempts == 0 {
 		cfg.Retry.MaxAttempts = DefaultMaxAttempts
@@ -125,7 +124,7 @@ func (s *Sink) Close() { s.client.CloseIdleConnections() }
 // every message was accepted, an error wrapping ErrDeadWebhook (and
 // ErrDropped) as soon as Slack says the webhook is gone, or an error
 // wrapping ErrDropped for other rejected messages.
-func (s *Sink) Send(ctx context.Context, events []classify.Event) error {
+func (s *Sink) Send(ctx context.Context, events []record.Event) error {
 	var errs []error
 	for _, g := range group(events, s.cfg.MinSeverity) {
 		err := s.post(ctx, Render(g))
@@ -141,8 +140,8 @@ func (s *Sink) Send(ctx context.Context, events []classify.Event) error {
 }
 
 // group splits events at or above min by host and signature.
-func group(events []classify.Event, min patterns.Severity) [][]classify.Event {
-	var out [][]classify.Event
+func group(events []record.Event, min record.Severity) [][]record.Event {
+	var out [][]record.Event
 	index := map[[2]string]int{}
 	for _, ev := range events {
 		if ev.Severity < min {
@@ -251,12 +250,12 @@ const (
 // signature: the latest event's summary, line and fields, and the group's
 // count. Event text is escaped and marked verbatim, so Slack neither
 // resolves mentions nor links in it.
-func Render(group []classify.Event) Message { return RenderCount(group, len(group)) }
+func Render(group []record.Event) Message { return RenderCount(group, len(group)) }
 
 // Notify posts one message for a notification group: group holds some of
 // its events (the latest is shown) and count how many there were since the
 // last message. Errors are as Send's.
-func (s *Sink) Notify(ctx context.Context, group []classify.Event, count int) error {
+func (s *Sink) Notify(ctx context.Context, group []record.Event, count int) error {
 	if len(group) == 0 {
 		return nil
 	}
@@ -265,7 +264,7 @@ func (s *Sink) Notify(ctx context.Context, group []classify.Event, count int) er
 
 // RenderCount is Render for a group of which only some events are at hand:
 // count is the number of events it stands for.
-func RenderCount(group []classify.Event, count int) Message {
+func RenderCount(group []record.Event, count int) Message {
 	last := group[0]
 	for _, ev := range group[1:] {
 		if !ev.Time.Before(last.Time.Time) {
@@ -310,13 +309,13 @@ func RenderCount(group []classify.Event, count int) Message {
 	return m
 }
 
-func icon(s patterns.Severity) string {
+func icon(s record.Severity) string {
 	switch {
-	case s >= patterns.Critical:
+	case s >= record.Critical:
 		return ":rotating_light:"
-	case s >= patterns.Error:
+	case s >= record.Error:
 		return ":red_circle:"
-	case s >= patterns.Warning:
+	case s >= record.Warning:
 		return ":warning:"
 	}
 	return ":information_source:"

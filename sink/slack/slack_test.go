@@ -15,19 +15,18 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
-	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/internal/redact"
 	"github.com/centra-cloud/cflogd/internal/testpeer"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/sink/httpclient"
 	"github.com/centra-cloud/cflogd/sink/retry"
 )
 
 var t0 = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 
-func event(i int, sig string, sev patterns.Severity) classify.Event {
-	return classify.Event{
-		Time:      classify.Time{Time: t0.Add(time.Duration(i) * time.Second)},
+func event(i int, sig string, sev record.Severity) record.Event {
+	return record.Event{
+		Time:      record.Time{Time: t0.Add(time.Duration(i) * time.Second)},
 		Host:      "node01",
 		Unit:      "chainfire.service",
 		Signature: sig,
@@ -58,7 +57,7 @@ func newSink(t *testing.T, url string, cfg Config) (*Sink, *bytes.Buffer) {
 }
 
 func TestRender(t *testing.T) {
-	evs := []classify.Event{event(0, "chainfire.rocksdb_stall", patterns.Warning), event(2, "chainfire.rocksdb_stall", patterns.Error), event(1, "chainfire.rocksdb_stall", patterns.Warning)}
+	evs := []record.Event{event(0, "chainfire.rocksdb_stall", record.Warning), event(2, "chainfire.rocksdb_stall", record.Error), event(1, "chainfire.rocksdb_stall", record.Warning)}
 	want := Message{
 		Text: "[ERROR] chainfire.rocksdb_stall on node01 (chainfire.service): RocksDB write stall of 1002 ms — 3 events since the last message",
 		Blocks: []Block{
@@ -78,9 +77,9 @@ func TestRender(t *testing.T) {
 		t.Errorf("Render (-want +got):\n%s", diff)
 	}
 	t.Run("no runbook button without an http(s) runbook", func(t *testing.T) {
-		ev := event(0, "x", patterns.Error)
+		ev := event(0, "x", record.Error)
 		ev.Runbook = "javascript:alert(1)"
-		for _, b := range Render([]classify.Event{ev}).Blocks {
+		for _, b := range Render([]record.Event{ev}).Blocks {
 			if b.Type == "actions" {
 				t.Errorf("actions block for runbook %q", ev.Runbook)
 			}
@@ -93,12 +92,12 @@ func TestRender(t *testing.T) {
 func TestEscaping(t *testing.T) {
 	rec := testpeer.NewRecorder(t, nil)
 	s, _ := newSink(t, rec.URL+slackPath, Config{})
-	ev := event(0, "chainfire.rocksdb_stall", patterns.Error)
+	ev := event(0, "chainfire.rocksdb_stall", record.Error)
 	ev.Message = "ERROR boom <!channel> <!here> <@U123> see <https://x|y> & `code` ```"
 	ev.Summary = "stall <!channel> <https://evil|click>"
 	ev.Fields = map[string]any{"peer": "<!everyone>", "url": "<https://x|y>"}
 	ev.Host = "node<!here>"
-	if err := s.Send(context.Background(), []classify.Event{ev}); err != nil {
+	if err := s.Send(context.Background(), []record.Event{ev}); err != nil {
 		t.Fatal(err)
 	}
 	reqs := rec.Requests()
@@ -151,12 +150,12 @@ func TestEscape(t *testing.T) {
 func TestGrouping(t *testing.T) {
 	rec := testpeer.NewRecorder(t, nil)
 	s, _ := newSink(t, rec.URL+slackPath, Config{})
-	evs := []classify.Event{
-		event(0, "a", patterns.Warning),
-		event(1, "b", patterns.Critical),
-		event(2, "a", patterns.Warning),
-		event(3, "info.only", patterns.Info),
-		event(4, "a", patterns.Warning),
+	evs := []record.Event{
+		event(0, "a", record.Warning),
+		event(1, "b", record.Critical),
+		event(2, "a", record.Warning),
+		event(3, "info.only", record.Info),
+		event(4, "a", record.Warning),
 	}
 	evs[4].Host = "node02"
 	if err := s.Send(context.Background(), evs); err != nil {
@@ -216,7 +215,7 @@ func TestStatusHandling(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := testpeer.NewRecorder(t, testpeer.Script(tt.answers...))
 			s, logs := newSink(t, rec.URL+slackPath, Config{HTTP: httpclient.Config{Timeout: tt.timeout}})
-			err := s.Send(context.Background(), []classify.Event{event(0, "a", patterns.Error)})
+			err := s.Send(context.Background(), []record.Event{event(0, "a", record.Error)})
 			if len(tt.wantErrs) == 0 && err != nil {
 				t.Errorf("Send() = %v, want nil", err)
 			}
@@ -250,7 +249,7 @@ func TestDeadLoggedOnce(t *testing.T) {
 		testpeer.Answer{Code: 200, Body: "ok"},
 	))
 	s, logs := newSink(t, rec.URL+slackPath, Config{})
-	two := []classify.Event{event(0, "a", patterns.Error), event(1, "b", patterns.Error)}
+	two := []record.Event{event(0, "a", record.Error), event(1, "b", record.Error)}
 	for range 2 {
 		if err := s.Send(context.Background(), two); !errors.Is(err, ErrDeadWebhook) {
 			t.Fatalf("Send() = %v, want ErrDeadWebhook", err)
@@ -283,7 +282,7 @@ func TestNoSecretsInErrorsOrLogs(t *testing.T) {
 	l.Close()
 	for _, base := range []string{echo.URL, closed} {
 		s, logs := newSink(t, base+slackPath, Config{Retry: retry.Policy{Min: time.Millisecond, MaxAttempts: 2}})
-		err := s.Send(context.Background(), []classify.Event{event(0, "a", patterns.Error)})
+		err := s.Send(context.Background(), []record.Event{event(0, "a", record.Error)})
 		if err == nil {
 			t.Fatalf("Send to %s succeeded", base)
 		}

@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/centra-cloud/cflogd/classify"
+	"github.com/centra-cloud/cflogd/record"
 )
 
 // Format says how events are framed.
@@ -45,7 +45,7 @@ func New(w io.Writer, format Format) *Writer {
 }
 
 // Write writes one event.
-func (w *Writer) Write(ev *classify.Event) error {
+func (w *Writer) Write(ev *record.Event) error {
 	w.buf.Reset()
 	if err := w.enc.Encode(ev); err != nil {
 		return fmt.Errorf("encode event %s: %w", ev.Signature, err)
@@ -69,7 +69,7 @@ func (w *Writer) Write(ev *classify.Event) error {
 }
 
 // Send writes events and flushes them.
-func (w *Writer) Send(_ context.Context, events []classify.Event) error {
+func (w *Writer) Send(_ context.Context, events []record.Event) error {
 	for i := range events {
 		if err := w.Write(&events[i]); err != nil {
 			return err

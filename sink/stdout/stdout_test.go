@@ -10,27 +10,26 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/centra-cloud/cflogd/classify"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/sink"
 )
 
 var _ sink.Sink = (*Writer)(nil)
 
-func events() []classify.Event {
+func events() []record.Event {
 	t0 := time.Date(2026, 11, 26, 10, 0, 0, 123456000, time.UTC)
-	return []classify.Event{
+	return []record.Event{
 		{
-			Time: classify.Time{Time: t0}, Host: "node01", Unit: "chainfire.service",
-			Signature: "chainfire.rocksdb_stall", Severity: patterns.Error,
+			Time: record.Time{Time: t0}, Host: "node01", Unit: "chainfire.service",
+			Signature: "chainfire.rocksdb_stall", Severity: record.Error,
 			Summary: "RocksDB write stall of 2000 ms", Runbook: "https://x/#a",
 			Fields:  map[string]any{"duration_ms": 2000},
 			Message: "WARN chainfire_storage: RocksDB stall detected, duration=2000ms <&>",
 			Target:  "chainfire_storage", Priority: 4, PID: 1234, Fingerprint: "9f86d081884c7d65",
 		},
 		{
-			Time: classify.Time{Time: t0.Add(time.Second)}, Host: "node01", Unit: "flaredb.service",
-			Signature: "flaredb.timeout", Severity: patterns.Warning, Priority: -1,
+			Time: record.Time{Time: t0.Add(time.Second)}, Host: "node01", Unit: "flaredb.service",
+			Signature: "flaredb.timeout", Severity: record.Warning, Priority: -1,
 			Message: "bad \xff utf8",
 		},
 	}
@@ -45,7 +44,7 @@ func TestWriter(t *testing.T) {
 	tests := []struct {
 		name   string
 		format Format
-		events []classify.Event
+		events []record.Event
 		want   string
 	}{
 		{"lines", Lines, events(), line1 + "\n" + line2 + "\n"},

@@ -18,9 +18,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/internal/redact"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/sink/httpclient"
 	"github.com/centra-cloud/cflogd/sink/retry"
 )
@@ -40,7 +39,7 @@ type Config struct {
 	// redacted wherever it is shown.
 	URL redact.Secret
 	// MinSeverity is the least severe event sent (min_severity); default warning.
-	MinSeverity patterns.Severity
+	MinSeverity record.Severity
 	// Host is the body's "host"; empty means the host of the events.
 	Host string
 	// Secret, when set, keys the HMAC-SHA256 signature header (secret or
@@ -93,7 +92,7 @@ func New(cfg Config) (*Sink, error) {
 		cfg.Name = "webhook"
 	}
 	if cfg.MinSeverity == 0 {
-		cfg.MinSeverity = patterns.Warning
+		cfg.MinSeverity = record.Warning
 	}
 	if cfg.MaxEvents == 0 {
 		cfg.MaxEvents = DefaultMaxEvents
@@ -126,14 +125,14 @@ var ErrDropped = retry.ErrDropped
 
 // Body is the JSON the webhook receives.
 type Body struct {
-	Version string           `json:"version"`
-	Host    string           `json:"host"`
-	Events  []classify.Event `json:"events"`
+	Version string         `json:"version"`
+	Host    string         `json:"host"`
+	Events  []record.Event `json:"events"`
 }
 
 // Send posts the events at or above MinSeverity, one request per host and
 // at most MaxEvents each, and returns nil once all were accepted.
-func (s *Sink) Send(ctx context.Context, events []classify.Event) error {
+func (s *Sink) Send(ctx context.Context, events []record.Event) error {
 	var errs []error
 	for _, g := range s.groups(events) {
 		for len(g.Events) > 0 {
@@ -152,7 +151,7 @@ func (s *Sink) Send(ctx context.Context, events []classify.Event) error {
 
 // groups filters events by severity and groups them by host (Config.Host
 // when set), in the order hosts first appear.
-func (s *Sink) groups(events []classify.Event) []Body {
+func (s *Sink) groups(events []record.Event) []Body {
 	var out []Body
 	index := map[string]int{}
 	for _, ev := range events {

@@ -14,19 +14,18 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
-	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/internal/redact"
 	"github.com/centra-cloud/cflogd/internal/testpeer"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/sink/httpclient"
 	"github.com/centra-cloud/cflogd/sink/retry"
 )
 
 var t0 = time.Date(2026, 11, 26, 10, 0, 0, 123456000, time.UTC)
 
-func event(i int, sev patterns.Severity) classify.Event {
-	return classify.Event{
-		Time:        classify.Time{Time: t0.Add(time.Duration(i) * time.Second)},
+func event(i int, sev record.Severity) record.Event {
+	return record.Event{
+		Time:        record.Time{Time: t0.Add(time.Duration(i) * time.Second)},
 		Host:        "node01",
 		Unit:        "chainfire.service",
 		Signature:   "chainfire.rocksdb_stall",
@@ -39,10 +38,10 @@ func event(i int, sev patterns.Severity) classify.Event {
 	}
 }
 
-func events(n int) []classify.Event {
-	evs := make([]classify.Event, n)
+func events(n int) []record.Event {
+	evs := make([]record.Event, n)
 	for i := range evs {
-		evs[i] = event(i, patterns.Error)
+		evs[i] = event(i, record.Error)
 	}
 	return evs
 }
@@ -78,7 +77,7 @@ func TestBody(t *testing.T) {
 		Secret: "hmac-key",
 		HTTP:   httpclient.Config{Headers: map[string]string{"X-Team": "storage"}},
 	})
-	evs := []classify.Event{event(0, patterns.Info), event(1, patterns.Warning), event(2, patterns.Critical), event(3, patterns.Error)}
+	evs := []record.Event{event(0, record.Info), event(1, record.Warning), event(2, record.Critical), event(3, record.Error)}
 	evs[3].Host = "node02"
 	if err := s.Send(context.Background(), evs); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,4 @@
-// Package tail reads journal entries: from the local journal, journal files or
-// a directory through sdjournal, or from journalctl's text, JSON and export
-// output. Everything it reads becomes an Entry.
-package tail
+package record
 
 import "time"
 

@@ -1,35 +1,32 @@
-// Package classify turns journal entries into classified events: it
-// normalises each message, finds the first signature of the library that
-// matches, extracts and types its fields and applies its thresholds; Rules
-// derives events over time (election storms, p99 latency) from the matches.
-// It does no I/O and reads no clock.
-package classify
+package record
 
 import (
 	"fmt"
 	"time"
-
-	"github.com/centra-cloud/cflogd/patterns"
 )
+
+// DefaultRunbookBase is the runbook_base of the default configuration: event
+// runbook links are this, then docs/ops/troubleshooting.md#<anchor>.
+const DefaultRunbookBase = "https://git.example/centra-cloud/blob/main/"
 
 // Event is one classified journal entry, exactly the JSON object described in
 // product.md: the same in Loki lines, webhook bodies and scan --output jsonl.
 type Event struct {
-	Time        Time              `json:"time"`
-	Host        string            `json:"host"`
-	Unit        string            `json:"unit"`
-	Signature   string            `json:"signature"`
-	Severity    patterns.Severity `json:"severity"`
-	Summary     string            `json:"summary"`
-	Runbook     string            `json:"runbook"`
-	Fields      map[string]any    `json:"fields"`
-	Message     string            `json:"message"`
-	Target      string            `json:"target,omitempty"`
-	Priority    int               `json:"priority"`
-	PID         int               `json:"pid,omitempty"`
-	BootID      string            `json:"boot_id,omitempty"`
-	Cursor      string            `json:"cursor,omitempty"`
-	Fingerprint string            `json:"fingerprint"`
+	Time        Time           `json:"time"`
+	Host        string         `json:"host"`
+	Unit        string         `json:"unit"`
+	Signature   string         `json:"signature"`
+	Severity    Severity       `json:"severity"`
+	Summary     string         `json:"summary"`
+	Runbook     string         `json:"runbook"`
+	Fields      map[string]any `json:"fields"`
+	Message     string         `json:"message"`
+	Target      string         `json:"target,omitempty"`
+	Priority    int            `json:"priority"`
+	PID         int            `json:"pid,omitempty"`
+	BootID      string         `json:"boot_id,omitempty"`
+	Cursor      string         `json:"cursor,omitempty"`
+	Fingerprint string         `json:"fingerprint"`
 
 	// A derived event (rules over time) also carries: Derived true; Count,
 	// how many entries made it fire; Window, the rule's window as written
