@@ -6,14 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/centra-cloud/cflogd/internal/testjournal"
+	"github.com/centra-cloud/cflogd/internal/testpeer"
 	"github.com/centra-cloud/cflogd/record"
 )
 
@@ -28,21 +28,6 @@ func followExport(from, to int) []byte {
 		b = append(b, exportEntry(float64(i)+0.5, bootA, g...)...)
 	}
 	return b
-}
-
-// writeJournalFile writes export data into dir/name with systemd-journal-remote.
-func writeJournalFile(tb testing.TB, dir, name string, export []byte) string {
-	tb.Helper()
-	if _, err := os.Stat(journalRemote); err != nil {
-		tb.Skipf("%s not found (install systemd-journal-remote): %v", journalRemote, err)
-	}
-	file := filepath.Join(dir, name)
-	cmd := exec.Command(journalRemote, "-o", file, "-")
-	cmd.Stdin = bytes.NewReader(export)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("%s: %v\n%s", journalRemote, err, out)
-	}
-	return file
 }
 
 // follower runs Follow in the background and collects what it hands over.
@@ -84,23 +69,30 @@ func startFollow(tb testing.TB, opts FollowOptions) *followRun {
 	return r
 }
 
-// waitFor polls until n messages arrived or the deadline passes.
+// waitFor polls until n messages arrived or 20 s passed, and returns
+// them.
 func (r *followRun) waitFor(tb testing.TB, n int) []string {
 	tb.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		r.mu.Lock()
-		got := append([]string(nil), r.msgs...)
-		r.mu.Unlock()
-		if len(got) >= n || time.Now().After(deadline) {
-			return got
-		}
+	return r.waitUntil(tb, func(got []string) bool { return len(got) >= n })
+}
+
+// waitUntil polls until done accepts the messages or 20 s passed, and
+// returns them; it fails the test when Follow returns.
+func (r *followRun) waitUntil(tb testing.TB, done func([]string) bool) []string {
+	tb.Helper()
+	var got []string
+	testpeer.Poll(20*time.Second, func() bool {
 		select {
 		case err := <-r.done:
 			tb.Fatalf("Follow returned early: %v", err)
-		case <-time.After(20 * time.Millisecond):
+		default:
 		}
-	}
+		r.mu.Lock()
+		got = append([]string(nil), r.msgs...)
+		r.mu.Unlock()
+		return done(got)
+	})
+	return got
 }
 
 func (r *followRun) stop(tb testing.TB) {
@@ -138,13 +130,13 @@ func skipWithoutJournal(tb testing.TB) {
 func TestFollowGrowingDirectory(t *testing.T) {
 	skipWithoutJournal(t)
 	dir := t.TempDir()
-	writeJournalFile(t, dir, "a.journal", followExport(0, 50))
+	testjournal.Write(t, dir, "a.journal", followExport(0, 50))
 	r := startFollow(t, FollowOptions{Directory: dir, Units: []string{"chainfire.service"}, Start: StartHead})
 	if diff := cmp.Diff(msgs(0, 50), r.waitFor(t, 50)); diff != "" {
 		t.Fatalf("first file (-want +got):\n%s", diff)
 	}
 	// A new file in the directory (SD_JOURNAL_INVALIDATE) continues the stream.
-	writeJournalFile(t, dir, "b.journal", followExport(50, 120))
+	testjournal.Write(t, dir, "b.journal", followExport(50, 120))
 	if diff := cmp.Diff(msgs(0, 120), r.waitFor(t, 120)); diff != "" {
 		t.Fatalf("after a second file (-want +got):\n%s", diff)
 	}
@@ -164,7 +156,7 @@ func TestFollowGrowingDirectory(t *testing.T) {
 func TestFollowResumesAfterCursor(t *testing.T) {
 	skipWithoutJournal(t)
 	dir := t.TempDir()
-	writeJournalFile(t, dir, "a.journal", followExport(0, 30))
+	testjournal.Write(t, dir, "a.journal", followExport(0, 30))
 	all := readAllCursors(t, dir)
 	r := startFollow(t, FollowOptions{Directory: dir, Units: []string{"chainfire.service"}, AfterCursor: all[9]})
 	if diff := cmp.Diff(msgs(10, 30), r.waitFor(t, 20)); diff != "" {
@@ -179,9 +171,9 @@ func TestFollowResumesAfterCursor(t *testing.T) {
 func TestFollowGapWhenCursorRotatedAway(t *testing.T) {
 	skipWithoutJournal(t)
 	dir := t.TempDir()
-	a := writeJournalFile(t, dir, "a.journal", followExport(0, 30))
+	a := testjournal.Write(t, dir, "a.journal", followExport(0, 30))
 	saved := readAllCursors(t, dir)[9]
-	writeJournalFile(t, dir, "b.journal", followExport(30, 40))
+	testjournal.Write(t, dir, "b.journal", followExport(30, 40))
 	if err := os.Remove(a); err != nil {
 		t.Fatal(err)
 	}
@@ -202,20 +194,15 @@ func TestFollowGapWhenCursorRotatedAway(t *testing.T) {
 func TestFollowFromTail(t *testing.T) {
 	skipWithoutJournal(t)
 	dir := t.TempDir()
-	writeJournalFile(t, dir, "a.journal", followExport(0, 20))
+	testjournal.Write(t, dir, "a.journal", followExport(0, 20))
 	r := startFollow(t, FollowOptions{Directory: dir, Units: []string{"chainfire.service"}, Start: StartTail})
 	// Wait until the reader reached the end before appending.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testpeer.Eventually(t, 10*time.Second, func() bool {
 		r.mu.Lock()
-		n := r.atEnd
-		r.mu.Unlock()
-		if n > 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond) // poll interval, bounded by the deadline
-	}
-	writeJournalFile(t, dir, "b.journal", followExport(20, 25))
+		defer r.mu.Unlock()
+		return r.atEnd > 0
+	}, "the reader at the end of the journal")
+	testjournal.Write(t, dir, "b.journal", followExport(20, 25))
 	if diff := cmp.Diff(msgs(20, 25), r.waitFor(t, 5)); diff != "" {
 		t.Errorf("from tail (-want +got):\n%s", diff)
 	}
@@ -224,7 +211,7 @@ func TestFollowFromTail(t *testing.T) {
 func TestFollowSince(t *testing.T) {
 	skipWithoutJournal(t)
 	dir := t.TempDir()
-	writeJournalFile(t, dir, "a.journal", followExport(0, 20))
+	testjournal.Write(t, dir, "a.journal", followExport(0, 20))
 	r := startFollow(t, FollowOptions{Directory: dir, Units: []string{"chainfire.service"}, Start: StartSince, Since: at(15)})
 	if diff := cmp.Diff(msgs(15, 20), r.waitFor(t, 5)); diff != "" {
 		t.Errorf("since msg15 (-want +got):\n%s", diff)
@@ -284,9 +271,9 @@ func TestFollowAcrossBoots(t *testing.T) {
 		e := exportEntry(float64(i), bootB, f...)
 		b = append(b, bytes.Replace(e, []byte(fmt.Sprintf("__MONOTONIC_TIMESTAMP=%d", 5_000_000_000+int64(i)*1e6)), []byte(fmt.Sprintf("__MONOTONIC_TIMESTAMP=%d", int64(i-9)*1e6)), 1)...)
 	}
-	writeJournalFile(t, dir, "a.journal", a)
+	testjournal.Write(t, dir, "a.journal", a)
 	saved := readAllCursors(t, dir)[6]
-	writeJournalFile(t, dir, "b.journal", b)
+	testjournal.Write(t, dir, "b.journal", b)
 	r := startFollow(t, FollowOptions{Directory: dir, Units: []string{"chainfire.service"}, AfterCursor: saved})
 	if diff := cmp.Diff(msgs(7, 15), r.waitFor(t, 8)); diff != "" {
 		t.Errorf("after a cursor in the previous boot (-want +got):\n%s", diff)

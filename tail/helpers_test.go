@@ -3,38 +3,26 @@ package tail
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/centra-cloud/cflogd/internal/testjournal"
 	"github.com/centra-cloud/cflogd/record"
 )
-
-const journalRemote = "/lib/systemd/systemd-journal-remote"
 
 // makeJournal writes export-format data into DIR/x.journal with
 // systemd-journal-remote and returns DIR and the file.
 func makeJournal(tb testing.TB, export []byte) (dir, file string) {
 	tb.Helper()
-	if _, err := os.Stat(journalRemote); err != nil {
-		tb.Skipf("%s not found (install systemd-journal-remote): %v", journalRemote, err)
-	}
 	dir = tb.TempDir()
-	file = filepath.Join(dir, "x.journal")
-	cmd := exec.Command(journalRemote, "-o", file, "-")
-	cmd.Stdin = bytes.NewReader(export)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("%s: %v\n%s", journalRemote, err, out)
-	}
-	return dir, file
+	return dir, testjournal.Write(tb, dir, "x.journal", export)
 }
 
 // makeJournalFrom is makeJournal over a testdata file.
@@ -97,31 +85,6 @@ func journalctl(tb testing.TB, args ...string) []byte {
 	return out
 }
 
-// exportField appends one field in export format, in binary form when the
-// value needs it or bin is set.
-func exportField(b []byte, name string, value []byte, bin bool) []byte {
-	if !bin && !bytes.ContainsAny(value, "\n") && isPrintable(value) {
-		b = append(b, name...)
-		b = append(b, '=')
-		b = append(b, value...)
-		return append(b, '\n')
-	}
-	b = append(b, name...)
-	b = append(b, '\n')
-	b = binary.LittleEndian.AppendUint64(b, uint64(len(value)))
-	b = append(b, value...)
-	return append(b, '\n')
-}
-
-func isPrintable(b []byte) bool {
-	for _, c := range b {
-		if c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
 const (
 	bootA = "5c0ffee05c0ffee05c0ffee05c0ffee0"
 	bootB = "b0070000b0070000b0070000b0070001"
@@ -135,15 +98,12 @@ func at(sec float64) time.Time { return t0.Add(time.Duration(sec * float64(time.
 
 // exportEntry renders one entry for systemd-journal-remote.
 func exportEntry(sec float64, boot string, fields ...[2]string) []byte {
-	us := t0.UnixMicro() + int64(sec*1e6)
-	var b []byte
-	b = exportField(b, "__REALTIME_TIMESTAMP", []byte(strconv.FormatInt(us, 10)), false)
-	b = exportField(b, "__MONOTONIC_TIMESTAMP", []byte(strconv.FormatInt(5_000_000_000+int64(sec*1e6), 10)), false)
-	b = exportField(b, "_BOOT_ID", []byte(boot), false)
+	d := time.Duration(sec * float64(time.Second))
+	var flat []string
 	for _, f := range fields {
-		b = exportField(b, f[0], []byte(f[1]), false)
+		flat = append(flat, f[0], f[1])
 	}
-	return append(b, '\n')
+	return testjournal.Entry(nil, t0.Add(d), 5000*time.Second+d, boot, flat...)
 }
 
 func fieldsOf(unit, ident string, pid int) [][2]string {

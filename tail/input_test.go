@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/centra-cloud/cflogd/internal/testjournal"
 	"github.com/centra-cloud/cflogd/record"
 )
 
@@ -272,9 +273,12 @@ func renderEntry(format string, i int, msg string) []byte {
 	if format == "json" {
 		return fmt.Appendf(nil, `{"__REALTIME_TIMESTAMP":"%d","_SYSTEMD_UNIT":"chainfire.service","MESSAGE":%q}`+"\n", us, msg)
 	}
-	b := exportField(nil, "__REALTIME_TIMESTAMP", fmt.Append(nil, us), false)
-	b = exportField(b, "_SYSTEMD_UNIT", []byte("chainfire.service"), false)
-	b = exportField(b, "MESSAGE", []byte(msg), i%2 == 1)
+	b := testjournal.Field(nil, "__REALTIME_TIMESTAMP", fmt.Sprint(us))
+	b = testjournal.Field(b, "_SYSTEMD_UNIT", "chainfire.service")
+	if i%2 == 1 {
+		return append(testjournal.BinaryField(b, "MESSAGE", msg), '\n')
+	}
+	b = testjournal.Field(b, "MESSAGE", msg)
 	return append(b, '\n')
 }
 
@@ -459,23 +463,23 @@ func parseAll(t *testing.T, in []byte, parse func(*lineReader, func(*record.Entr
 func writeExport(e record.Entry) []byte {
 	var b []byte
 	if !e.Time.IsZero() {
-		b = exportField(b, "__REALTIME_TIMESTAMP", fmt.Append(nil, e.Time.UnixMicro()), false)
+		b = testjournal.Field(b, "__REALTIME_TIMESTAMP", fmt.Sprint(e.Time.UnixMicro()))
 	}
 	for _, f := range []struct{ name, v string }{
 		{"__CURSOR", e.Cursor}, {"_SYSTEMD_UNIT", e.Unit}, {"SYSLOG_IDENTIFIER", e.Identifier},
 		{"TARGET", e.Target}, {"_HOSTNAME", e.Host}, {"_BOOT_ID", e.BootID},
 	} {
 		if f.v != "" {
-			b = exportField(b, f.name, []byte(f.v), false)
+			b = testjournal.Field(b, f.name, f.v)
 		}
 	}
 	if e.Priority >= 0 {
-		b = exportField(b, "PRIORITY", fmt.Append(nil, e.Priority), false)
+		b = testjournal.Field(b, "PRIORITY", fmt.Sprint(e.Priority))
 	}
 	if e.PID != 0 {
-		b = exportField(b, "_PID", fmt.Append(nil, e.PID), false)
+		b = testjournal.Field(b, "_PID", fmt.Sprint(e.PID))
 	}
-	b = exportField(b, "MESSAGE", []byte(e.Message), false)
+	b = testjournal.Field(b, "MESSAGE", e.Message)
 	return append(b, '\n')
 }
 

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strconv"
 	"testing"
+
+	"github.com/centra-cloud/cflogd/internal/testjournal"
 )
 
 // journalRSS sums the resident kB of this process's journal file mappings.
@@ -37,7 +39,7 @@ func journalRSS(t *testing.T) int64 {
 func TestDropJournalPages(t *testing.T) {
 	skipWithoutJournal(t)
 	dir := t.TempDir()
-	writeJournalFile(t, dir, "a.journal", followExport(0, 3000))
+	testjournal.Write(t, dir, "a.journal", followExport(0, 3000))
 	r := startFollow(t, FollowOptions{Directory: dir, Units: []string{"chainfire.service"}, MaxMapped: -1})
 	r.waitFor(t, 3000)
 	before := journalRSS(t)
@@ -50,7 +52,7 @@ func TestDropJournalPages(t *testing.T) {
 		t.Errorf("journal pages resident: %d kB before, %d kB after dropping", before, after)
 	}
 	// The reader still works: the pages fault in again.
-	writeJournalFile(t, dir, "b.journal", followExport(3000, 3010))
+	testjournal.Write(t, dir, "b.journal", followExport(3000, 3010))
 	if got := r.waitFor(t, 3010); len(got) != 3010 || got[3009] != "msg3009" {
 		t.Errorf("after dropping pages: %d messages, last %q", len(got), got[len(got)-1])
 	}

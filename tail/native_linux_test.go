@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/centra-cloud/cflogd/internal/testjournal"
 	"github.com/centra-cloud/cflogd/record"
 )
 
@@ -71,7 +73,7 @@ func journalSets(t *testing.T) map[string]string {
 			g := append(fieldsOf("ssh.service", "sshd", 99), [2]string{"MESSAGE", fmt.Sprintf("s%d", n)})
 			b = append(b, exportEntry(float64(n)+0.5, bootB, g...)...)
 		}
-		writeJournalFile(t, dir, fmt.Sprintf("f%d.journal", i), b)
+		testjournal.Write(t, dir, fmt.Sprintf("f%d.journal", i), b)
 	}
 	sets["three interleaved files"] = dir
 	return sets
@@ -125,8 +127,8 @@ func TestNativeReadsAsSDJournal(t *testing.T) {
 func TestNativeFallsBackOnUnknownFile(t *testing.T) {
 	skipWithoutJournal(t)
 	dir := t.TempDir()
-	writeJournalFile(t, dir, "a.journal", followExport(0, 5))
-	b := writeJournalFile(t, dir, "b.journal", followExport(5, 10))
+	testjournal.Write(t, dir, "a.journal", followExport(0, 5))
+	b := testjournal.Write(t, dir, "b.journal", followExport(5, 10))
 	data, err := os.ReadFile(b)
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +155,7 @@ func TestNativeFallsBackOnUnknownFile(t *testing.T) {
 func TestNativeFileCutShort(t *testing.T) {
 	skipWithoutJournal(t)
 	dir := t.TempDir()
-	file := writeJournalFile(t, dir, "a.journal", bigExport(2000))
+	file := testjournal.Write(t, dir, "a.journal", bigExport(2000))
 	f, err := openFollower(&FollowOptions{Directory: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +186,7 @@ func TestNativeFileCutShort(t *testing.T) {
 func TestNativeFollowsRotation(t *testing.T) {
 	skipWithoutJournal(t)
 	dir := t.TempDir()
-	first := writeJournalFile(t, dir, "system.journal", followExport(0, 10))
+	first := testjournal.Write(t, dir, "system.journal", followExport(0, 10))
 	var fallbacks []error
 	r := startFollow(t, FollowOptions{Directory: dir, Start: StartHead, Units: []string{"chainfire.service"},
 		OnFallback: func(err error) { fallbacks = append(fallbacks, err) }})
@@ -194,7 +196,7 @@ func TestNativeFollowsRotation(t *testing.T) {
 	if err := os.Rename(first, filepath.Join(dir, "system@0000000000000000000000000000abcd-0000000000000001-0000000000000001.journal")); err != nil {
 		t.Fatal(err)
 	}
-	writeJournalFile(t, dir, "system.journal", followExport(10, 20))
+	testjournal.Write(t, dir, "system.journal", followExport(10, 20))
 	got := r.waitFor(t, 20)
 	if diff := cmp.Diff(msgs(0, 20), got); diff != "" {
 		t.Errorf("across the rotation (-want +got):\n%s", diff)
@@ -247,7 +249,7 @@ func BenchmarkFollowReaders(b *testing.B) {
 func TestNativeFollowsGrowingFile(t *testing.T) {
 	skipWithoutJournal(t)
 	dir := t.TempDir()
-	file := writeJournalFile(t, dir, "system.journal", followExport(0, 10))
+	file := testjournal.Write(t, dir, "system.journal", followExport(0, 10))
 	st0, err := os.Stat(file)
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +261,7 @@ func TestNativeFollowsGrowingFile(t *testing.T) {
 		t.Fatalf("before growing: %v", got)
 	}
 	const more = 60000
-	writeJournalFile(t, dir, "system.journal", bigExport(more))
+	testjournal.Write(t, dir, "system.journal", bigExport(more))
 	got := r.waitFor(t, 10+more)
 	st1, err := os.Stat(file)
 	if err != nil {
@@ -303,18 +305,27 @@ func followBoth(t *testing.T, opts FollowOptions) (native, sd *followRun, fallba
 	return native, sd, &fb
 }
 
-// settle waits until both runs have n messages and then a little longer,
-// and returns what each has.
-func settle(t *testing.T, a, b *followRun, n int) ([]string, []string) {
+// settle appends a sentinel entry, later than any other, to the journal
+// file dir/name, waits until both runs have it, and returns the n messages
+// each had before it. Nothing may come between the n-th and the sentinel:
+// what a reader has not delivered by the time it reads a later entry it
+// must not deliver at all.
+func settle(t *testing.T, a, b *followRun, n int, dir, name string) ([]string, []string) {
 	t.Helper()
 	a.waitFor(t, n)
 	b.waitFor(t, n)
-	time.Sleep(300 * time.Millisecond) // anything extra would arrive within a wait timeout or two
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]string(nil), a.msgs...), append([]string(nil), b.msgs...)
+	const sentinel = "sentinel"
+	f := append(fieldsOf("chainfire.service", "chainfire", 1234), [2]string{"MESSAGE", sentinel})
+	testjournal.Write(t, dir, name, exportEntry(10_000, bootA, f...))
+	var got [2][]string
+	for i, r := range []*followRun{a, b} {
+		msgs := r.waitUntil(t, func(got []string) bool { return slices.Contains(got, sentinel) })
+		if len(msgs) != n+1 || msgs[n] != sentinel {
+			t.Fatalf("run %d: want %d messages, then the sentinel; got %q", i, n, msgs)
+		}
+		got[i] = msgs[:n]
+	}
+	return got[0], got[1]
 }
 
 // TestNativeLateFileAsSDJournal: a file that appears while following with
@@ -323,12 +334,13 @@ func settle(t *testing.T, a, b *followRun, n int) ([]string, []string) {
 func TestNativeLateFileAsSDJournal(t *testing.T) {
 	skipWithoutJournal(t)
 	dir := t.TempDir()
-	writeJournalFile(t, dir, "a.journal", followExport(100, 110))
+	testjournal.Write(t, dir, "a.journal", followExport(100, 110))
 	native, sd, fallbacks := followBoth(t, FollowOptions{Directory: dir, Start: StartHead, Units: []string{"chainfire.service"}})
-	settle(t, native, sd, 10)
+	native.waitFor(t, 10)
+	sd.waitFor(t, 10)
 	// Entries from 95 to 115 s: half before what was read, half after.
-	writeJournalFile(t, dir, "b.journal", followExport(95, 116))
-	got, want := settle(t, native, sd, 16)
+	testjournal.Write(t, dir, "b.journal", followExport(95, 116))
+	got, want := settle(t, native, sd, 16, dir, "b.journal")
 	sameAsSD(t, got, want, *fallbacks)
 	older := map[string]bool{"msg95": true, "msg96": true, "msg97": true, "msg98": true, "msg99": true}
 	for _, m := range got {
@@ -356,11 +368,12 @@ func sameAsSD(t *testing.T, got, want []string, fallbacks []error) {
 func TestNativeCompressedAtTail(t *testing.T) {
 	skipWithoutJournal(t)
 	dir := t.TempDir()
-	writeJournalFile(t, dir, "system.journal", followExport(0, 3))
+	testjournal.Write(t, dir, "system.journal", followExport(0, 3))
 	native, sd, fallbacks := followBoth(t, FollowOptions{Directory: dir, Start: StartHead, Units: []string{"chainfire.service"}})
-	settle(t, native, sd, 3)
-	writeJournalFile(t, dir, "system.journal", hugeExport())
-	got, want := settle(t, native, sd, 6)
+	native.waitFor(t, 3)
+	sd.waitFor(t, 3)
+	testjournal.Write(t, dir, "system.journal", hugeExport())
+	got, want := settle(t, native, sd, 6, dir, "system.journal")
 	sameAsSD(t, got, want, *fallbacks)
 	if len(got) != 6 || len(got[3]) != 5+1<<20 {
 		t.Errorf("got %d messages, the 1 MiB one %d bytes", len(got), len(got[min(3, len(got)-1)]))
@@ -373,7 +386,7 @@ func TestNativeCompressedAtTail(t *testing.T) {
 // read outside the mapping.
 func TestNativeCorruptFile(t *testing.T) {
 	skipWithoutJournal(t)
-	src := writeJournalFile(t, t.TempDir(), "x.journal", bigExport(200))
+	src := testjournal.Write(t, t.TempDir(), "x.journal", bigExport(200))
 	orig, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
@@ -438,7 +451,7 @@ func TestNativeCorruptFile(t *testing.T) {
 // or a hang is fine (an error hands the run to sd-journal). Each fuzzing
 // process writes its own file and patches it in place.
 func FuzzNativeFile(f *testing.F) {
-	path := writeJournalFile(f, f.TempDir(), "x.journal", bigExport(300))
+	path := testjournal.Write(f, f.TempDir(), "x.journal", bigExport(300))
 	orig, err := os.ReadFile(path)
 	if err != nil {
 		f.Fatal(err)

@@ -85,12 +85,10 @@ func (a *Alertmanager) Alerts(tb testing.TB) []Alert {
 // passes, and returns the last result.
 func (a *Alertmanager) WaitAlerts(tb testing.TB, n int, timeout time.Duration) []Alert {
 	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		alerts := a.Alerts(tb)
-		if len(alerts) >= n || time.Now().After(deadline) {
-			return alerts
-		}
-		time.Sleep(50 * time.Millisecond) // poll interval, bounded by the deadline
-	}
+	var alerts []Alert
+	Poll(timeout, func() bool {
+		alerts = a.Alerts(tb)
+		return len(alerts) >= n
+	})
+	return alerts
 }

@@ -1,6 +1,7 @@
 // Package testpeer starts real servers that cflogd talks to, for tests:
-// VictoriaLogs (a Loki push protocol receiver), Prometheus Alertmanager, and
-// a throw-away PKI for TLS and mTLS tests. Each peer listens on 127.0.0.1 on a
+// VictoriaLogs (a Loki push protocol receiver), Prometheus Alertmanager, a
+// recording HTTP server and a throw-away PKI for TLS and mTLS tests; and it
+// holds the one poll helper, Eventually. Each peer listens on 127.0.0.1 on a
 // free port, keeps its data in a temporary directory and is killed in
 // t.Cleanup.
 //

@@ -90,13 +90,11 @@ func (v *VictoriaLogs) Query(tb testing.TB, query string) []map[string]string {
 // the timeout passes, and returns the last result.
 func (v *VictoriaLogs) WaitRows(tb testing.TB, query string, n int, timeout time.Duration) []map[string]string {
 	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	var rows []map[string]string
+	Poll(timeout, func() bool {
 		v.Flush(tb)
-		rows := v.Query(tb, query)
-		if len(rows) >= n || time.Now().After(deadline) {
-			return rows
-		}
-		time.Sleep(100 * time.Millisecond) // poll interval, bounded by the deadline
-	}
+		rows = v.Query(tb, query)
+		return len(rows) >= n
+	})
+	return rows
 }
