@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -24,6 +22,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/centra-cloud/cflogd/config"
+	"github.com/centra-cloud/cflogd/internal/testjournal"
+	"github.com/centra-cloud/cflogd/internal/testpeer"
 	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/state"
 	"github.com/centra-cloud/cflogd/tail"
@@ -79,13 +79,7 @@ func TestTrackerBackPressure(t *testing.T) {
 		seq, _ := tr.begin(ctx, mark{cursor: "2"}, nil, nil, nop)
 		third <- seq
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for !tr.blocked() {
-		if time.Now().After(deadline) {
-			t.Fatal("begin did not block on a full queue")
-		}
-		time.Sleep(time.Millisecond) // poll interval, bounded by the deadline
-	}
+	testpeer.Eventually(t, 5*time.Second, tr.blocked, "begin to block on a full queue")
 	select {
 	case <-third:
 		t.Fatal("begin returned while the queue was full")
@@ -136,42 +130,21 @@ func TestUnitOfCgroup(t *testing.T) {
 	}
 }
 
-const journalRemote = "/lib/systemd/systemd-journal-remote"
-
-// writeJournal writes entries (unit, message, pid) into dir/name.
+// writeJournal writes entries (unit, message, pid) into dir/name, one
+// millisecond apart from base, in this machine's boot.
 func writeJournal(t *testing.T, dir, name string, base time.Time, entries [][3]string) {
 	t.Helper()
-	if _, err := os.Stat(journalRemote); err != nil {
-		t.Skipf("no %s (install systemd-journal-remote): %v", journalRemote, err)
-	}
-	field := func(b []byte, k, v string) []byte {
-		if !strings.Contains(v, "\n") {
-			return append(b, k+"="+v+"\n"...)
-		}
-		b = append(b, k+"\n"...)
-		b = binary.LittleEndian.AppendUint64(b, uint64(len(v)))
-		return append(b, v+"\n"...)
-	}
 	boot, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	bootID := strings.ReplaceAll(strings.TrimSpace(string(boot)), "-", "")
 	host, _ := os.Hostname()
 	var b []byte
 	for i, e := range entries {
-		us := base.Add(time.Duration(i) * time.Millisecond).UnixMicro()
-		b = field(b, "__REALTIME_TIMESTAMP", strconv.FormatInt(us, 10))
+		ts := base.Add(time.Duration(i) * time.Millisecond)
 		// One boot: the monotonic clock goes on across files.
-		b = field(b, "__MONOTONIC_TIMESTAMP", strconv.FormatInt(us-1_700_000_000_000_000, 10))
-		b = field(b, "_BOOT_ID", strings.ReplaceAll(strings.TrimSpace(string(boot)), "-", ""))
-		b = field(b, "_HOSTNAME", host)
-		b = field(b, "_SYSTEMD_UNIT", e[0])
-		b = field(b, "_PID", e[2])
-		b = field(b, "MESSAGE", e[1])
-		b = append(b, '\n')
+		mono := ts.Sub(time.UnixMicro(1_700_000_000_000_000))
+		b = testjournal.Entry(b, ts, mono, bootID, "_HOSTNAME", host, "_SYSTEMD_UNIT", e[0], "_PID", e[2], "MESSAGE", e[1])
 	}
-	cmd := exec.Command(journalRemote, "-o", filepath.Join(dir, name), "-")
-	cmd.Stdin = bytes.NewReader(b)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", journalRemote, err, out)
-	}
+	testjournal.Write(t, dir, name, b)
 }
 
 // syncBuffer collects the stdout sink's output.
@@ -221,17 +194,6 @@ func (n *notes) get() []string {
 	return append([]string(nil), n.s...)
 }
 
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond) // poll interval, bounded by the deadline
-	}
-}
-
 func TestRunInProcess(t *testing.T) {
 	if err := tail.ReadJournal(context.Background(), tail.Options{Directory: t.TempDir()}, func([]record.Entry) error { return nil }); errors.Is(err, tail.ErrNoJournal) {
 		t.Skip("no journal reader in this build")
@@ -267,7 +229,7 @@ func TestRunInProcess(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
-	poll(t, "the stall event", func() bool { return len(out.signatures()) >= 1 })
+	testpeer.Eventually(t, 10*time.Second, func() bool { return len(out.signatures()) >= 1 }, "the stall event")
 	srv := httptest.NewServer(d.Handler())
 	defer srv.Close()
 	for _, path := range []string{"/healthz", "/readyz"} {
@@ -275,7 +237,7 @@ func TestRunInProcess(t *testing.T) {
 			t.Errorf("%s: %d %s", path, code, body)
 		}
 	}
-	poll(t, "a watchdog ping", func() bool { return strings.Contains(strings.Join(sd.get(), " "), "WATCHDOG=1") })
+	testpeer.Eventually(t, 10*time.Second, func() bool { return strings.Contains(strings.Join(sd.get(), " "), "WATCHDOG=1") }, "a watchdog ping")
 
 	// SIGHUP with a broken pattern file keeps the old set; a good one is
 	// used for the following entries.
@@ -299,7 +261,7 @@ func TestRunInProcess(t *testing.T) {
 	writeJournal(t, jdir, "b.journal", base.Add(time.Second), [][3]string{
 		{"chainfire.service", "WARN chainfire_api: request queue is full, dropping", "1234"},
 	})
-	poll(t, "the site signature's event", func() bool { return len(out.signatures()) >= 3 })
+	testpeer.Eventually(t, 10*time.Second, func() bool { return len(out.signatures()) >= 3 }, "the site signature's event")
 	_, body := get(t, srv.URL+"/metrics")
 	for _, want := range []string{
 		"cflogd_patterns_last_reload_successful 1",

@@ -3,12 +3,9 @@ package daemon
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -23,6 +20,7 @@ import (
 
 	"github.com/centra-cloud/cflogd/config"
 	"github.com/centra-cloud/cflogd/internal/redact"
+	"github.com/centra-cloud/cflogd/internal/testjournal"
 	"github.com/centra-cloud/cflogd/internal/testpeer"
 	"github.com/centra-cloud/cflogd/patterns"
 	"github.com/centra-cloud/cflogd/record"
@@ -49,33 +47,13 @@ const hostileHost = "node01"
 // systemd-journal-remote.
 func writeHostileJournal(t *testing.T, dir string) {
 	t.Helper()
-	if _, err := os.Stat(journalRemote); err != nil {
-		t.Skipf("no %s (install systemd-journal-remote): %v", journalRemote, err)
-	}
-	field := func(b []byte, k, v string) []byte {
-		b = append(b, k+"\n"...) // binary form: any value is safe
-		b = binary.LittleEndian.AppendUint64(b, uint64(len(v)))
-		return append(b, v+"\n"...)
-	}
 	base := time.Now().Add(-time.Minute)
 	var b []byte
 	for i, l := range hostileLines {
-		us := base.Add(time.Duration(i) * time.Millisecond).UnixMicro()
-		b = append(b, "__REALTIME_TIMESTAMP="+strconv.FormatInt(us, 10)+"\n"...)
-		b = append(b, "__MONOTONIC_TIMESTAMP="+strconv.FormatInt(1_000_000+int64(i), 10)+"\n"...)
-		b = append(b, "_BOOT_ID=0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b\n"...)
-		b = field(b, "_HOSTNAME", hostileHost)
-		b = field(b, "_SYSTEMD_UNIT", l.unit)
-		b = field(b, "_PID", "4242")
-		b = field(b, "PRIORITY", "3")
-		b = field(b, "MESSAGE", l.msg)
-		b = append(b, '\n')
+		b = testjournal.Entry(b, base.Add(time.Duration(i)*time.Millisecond), time.Second+time.Duration(i)*time.Microsecond, "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b",
+			"_HOSTNAME", hostileHost, "_SYSTEMD_UNIT", l.unit, "_PID", "4242", "PRIORITY", "3", "MESSAGE", l.msg)
 	}
-	cmd := exec.Command(journalRemote, "-o", filepath.Join(dir, "hostile.journal"), "-")
-	cmd.Stdin = bytes.NewReader(b)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", journalRemote, err, out)
-	}
+	testjournal.Write(t, dir, "hostile.journal", b)
 }
 
 // lokiLabel matches one name="value" pair of a stream's labels.
@@ -153,7 +131,7 @@ func TestHostileLinesStayData(t *testing.T) {
 		}
 		return all.String()
 	}
-	poll(t, "every line in Loki and the notifications", func() bool {
+	testpeer.Eventually(t, 10*time.Second, func() bool {
 		lines := lokiLines()
 		for i := range hostileLines {
 			if !strings.Contains(lines, fmt.Sprintf("mk%d", i+1)) {
@@ -161,7 +139,7 @@ func TestHostileLinesStayData(t *testing.T) {
 			}
 		}
 		return len(am.Requests()) > 0 && len(sl.Requests()) >= 5
-	})
+	}, "every line in Loki and the notifications")
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)

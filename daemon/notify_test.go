@@ -4,11 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/centra-cloud/cflogd/internal/redact"
+	"github.com/centra-cloud/cflogd/internal/testpeer"
 	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/sink/slack"
 )
@@ -38,37 +35,27 @@ var defaultTiming = Timing{
 
 // slackServer records the Slack messages it receives.
 type slackServer struct {
-	*httptest.Server
-	mu   sync.Mutex
-	msgs []slack.Message
+	*testpeer.Recorder
+	t     *testing.T
+	taken int // requests take already returned
 }
 
 func newSlackServer(t *testing.T) *slackServer {
-	s := &slackServer{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		var m slack.Message
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Errorf("decode slack message: %v", err)
-		}
-		s.mu.Lock()
-		s.msgs = append(s.msgs, m)
-		s.mu.Unlock()
-		io.WriteString(w, "ok")
-	}))
-	t.Cleanup(s.Close)
-	return s
+	return &slackServer{Recorder: testpeer.NewRecorder(t, testpeer.Script()), t: t}
 }
 
-// texts returns the fallback texts received so far and forgets them.
+// take returns the fallback texts received since the last take.
 func (s *slackServer) take() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	reqs := s.Requests()[s.taken:]
+	s.taken += len(reqs)
 	var out []string
-	for _, m := range s.msgs {
+	for _, r := range reqs {
+		var m slack.Message
+		if err := json.Unmarshal(r.Body, &m); err != nil {
+			s.t.Errorf("decode slack message: %v", err)
+		}
 		out = append(out, m.Text)
 	}
-	s.msgs = nil
 	return out
 }
 
@@ -303,16 +290,11 @@ func TestNotifierRun(t *testing.T) {
 	for range 10 {
 		n.Add([]record.Event{electionTimeout(time.Now())})
 	}
-	deadline := time.Now().Add(5 * time.Second)
 	var got []string
-	for len(got) == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond) // poll interval, bounded by the deadline
-		srv.mu.Lock()
-		if len(srv.msgs) > 0 {
-			got = []string{srv.msgs[0].Text}
-		}
-		srv.mu.Unlock()
-	}
+	testpeer.Poll(5*time.Second, func() bool {
+		got = srv.take()
+		return len(got) > 0
+	})
 	cancel()
 	<-done
 	if diff := cmp.Diff([]string{electionText + " — 10 events since the last message"}, got); diff != "" {

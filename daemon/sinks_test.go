@@ -28,32 +28,13 @@ import (
 	"github.com/centra-cloud/cflogd/state"
 )
 
-// recorder is an HTTP endpoint that keeps the bodies it receives.
-type recorder struct {
-	*httptest.Server
-	mu     sync.Mutex
-	bodies [][]byte
-	sigs   []string
-}
-
-func newRecorder(t *testing.T) *recorder {
-	r := &recorder{}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		b, _ := io.ReadAll(req.Body)
-		r.mu.Lock()
-		r.bodies = append(r.bodies, b)
-		r.sigs = append(r.sigs, req.Header.Get(webhook.SignatureHeader))
-		r.mu.Unlock()
-		io.WriteString(w, "ok")
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-func (r *recorder) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.bodies)
+// bodies returns the bodies of the requests rec received.
+func bodies(rec *testpeer.Recorder) [][]byte {
+	var out [][]byte
+	for _, r := range rec.Requests() {
+		out = append(out, r.Body)
+	}
+	return out
 }
 
 // TestRunAllSinks wires every sink type to real or recording peers: Loki
@@ -63,8 +44,8 @@ func (r *recorder) count() int {
 func TestRunAllSinks(t *testing.T) {
 	vl := testpeer.StartVictoriaLogs(t)
 	am := testpeer.StartAlertmanager(t)
-	sl := newRecorder(t)
-	wh := newRecorder(t)
+	sl := testpeer.NewRecorder(t, nil)
+	wh := testpeer.NewRecorder(t, nil)
 	jdir := t.TempDir()
 	stateDir := filepath.Join(t.TempDir(), "state")
 	base := time.Now().Add(-10 * time.Second)
@@ -100,7 +81,7 @@ func TestRunAllSinks(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- d.Run(ctx) }()
-		poll(t, "the sinks", until)
+		testpeer.Eventually(t, 10*time.Second, until, "the sinks")
 		cancel()
 		if err := <-done; err != nil {
 			t.Fatalf("Run: %v", err)
@@ -108,10 +89,10 @@ func TestRunAllSinks(t *testing.T) {
 	}
 	run(func() bool {
 		// 11 events and the election storm the rules derive from the burst.
-		return sl.count() >= 3 && wh.count() >= 3 && len(am.Alerts(t)) >= 3 && len(vl.Query(t, `{job="cflogd"}`)) >= 12
+		return len(sl.Requests()) >= 3 && len(wh.Requests()) >= 3 && len(am.Alerts(t)) >= 3 && len(vl.Query(t, `{job="cflogd"}`)) >= 12
 	})
 	var texts []string
-	for _, b := range sl.bodies {
+	for _, b := range bodies(sl) {
 		var m slack.Message
 		if err := json.Unmarshal(b, &m); err != nil {
 			t.Fatal(err)
@@ -128,12 +109,12 @@ func TestRunAllSinks(t *testing.T) {
 	if diff := cmp.Diff(want, texts); diff != "" {
 		t.Errorf("slack messages (-want +got): one per host and signature:\n%s", diff)
 	}
-	if !strings.Contains(string(slices.Concat(sl.bodies...)), "10 events since the last message") {
+	if !strings.Contains(string(slices.Concat(bodies(sl)...)), "10 events since the last message") {
 		t.Errorf("no slack message counts the burst of 10")
 	}
-	for i, b := range wh.bodies {
-		if want := webhook.Sign([]byte("hmac-key"), b); wh.sigs[i] != want {
-			t.Errorf("webhook body %d signature %q, want %q", i, wh.sigs[i], want)
+	for i, r := range wh.Requests() {
+		if got, want := r.Header.Get(webhook.SignatureHeader), webhook.Sign([]byte("hmac-key"), r.Body); got != want {
+			t.Errorf("webhook body %d signature %q, want %q", i, got, want)
 		}
 	}
 	var names []string
@@ -164,7 +145,7 @@ func TestRunAllSinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Remove(filepath.Join(stateDir, rulesFile))
-	slBefore, whBefore := sl.count(), wh.count()
+	slBefore, whBefore := len(sl.Requests()), len(wh.Requests())
 	rows := len(vl.Query(t, `{job="cflogd"}`))
 	var redelivered time.Time
 	run(func() bool {
@@ -178,8 +159,8 @@ func TestRunAllSinks(t *testing.T) {
 		}
 		return time.Since(redelivered) > 2*cfg.Sinks[2].GroupWait
 	})
-	if sl.count() != slBefore || wh.count() != whBefore {
-		t.Errorf("after the restart: %d slack and %d webhook messages more, want none", sl.count()-slBefore, wh.count()-whBefore)
+	if len(sl.Requests()) != slBefore || len(wh.Requests()) != whBefore {
+		t.Errorf("after the restart: %d slack and %d webhook messages more, want none", len(sl.Requests())-slBefore, len(wh.Requests())-whBefore)
 	}
 }
 
