@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/centra-cloud/cflogd/internal/testjournal"
 	"github.com/centra-cloud/cflogd/internal/testpeer"
 	"github.com/centra-cloud/cflogd/patterns"
 	"github.com/centra-cloud/cflogd/state"
@@ -248,7 +249,7 @@ batch_wait = "100ms"
 	}
 	write(0)
 	p := startDaemon(t, bin, cfg, notify.env(wd)...)
-	waitFor(t, "cflogd ready", 15*time.Second, func() bool { return localChainfireRead(t, listen) == localChainfire(written) })
+	testpeer.Eventually(t, 15*time.Second, func() bool { return localChainfireRead(t, listen) == localChainfire(written) }, "cflogd ready")
 	start := time.Now()
 	rounds := 12
 	if localFull() {
@@ -257,7 +258,7 @@ batch_wait = "100ms"
 	var vacuums, removals int
 	readAll := func() {
 		t.Helper()
-		waitFor(t, "the reader to read every entry", 20*time.Second, func() bool { return localChainfireRead(t, listen) == localChainfire(written) })
+		testpeer.Eventually(t, 20*time.Second, func() bool { return localChainfireRead(t, listen) == localChainfire(written) }, "the reader to read every entry")
 	}
 	for i := 1; i <= rounds; i++ {
 		write(i)
@@ -299,7 +300,7 @@ batch_wait = "100ms"
 		t.Errorf("cflogd_journal_gaps_total %v, want 0", g)
 	}
 	t.Logf("phase 1: %d files, %d vacuums, %d removals of every file, %d events, all delivered once", rounds+1, vacuums, removals, len(want))
-	waitFor(t, "the last cursor", 10*time.Second, func() bool { return readCursor(t, stateDir) != "" })
+	testpeer.Eventually(t, 10*time.Second, func() bool { return readCursor(t, stateDir) != "" }, "the last cursor")
 	p.term(t)
 	saved := readCursor(t, stateDir)
 
@@ -386,7 +387,7 @@ retry_max = "500ms"
 	notify := localNotifySocket(t)
 	const wd = 2 * time.Second
 	p := startDaemon(t, bin, cfg, notify.env(wd)...)
-	waitFor(t, "a full queue", 15*time.Second, func() bool { return metric(t, listen, "cflogd_queue_depth", "") == 2 })
+	testpeer.Eventually(t, 15*time.Second, func() bool { return metric(t, listen, "cflogd_queue_depth", "") == 2 }, "a full queue")
 	start := time.Now()
 	read := localChainfireRead(t, listen)
 	if read >= localChainfire(6*600) {
@@ -408,7 +409,7 @@ retry_max = "500ms"
 
 	vl, _ := testpeer.StartVictoriaLogsAt(t, port, t.TempDir())
 	waitDelivered(t, vl, want, 60*time.Second, nil)
-	waitFor(t, "every entry read", 20*time.Second, func() bool { return localChainfireRead(t, listen) == localChainfire(7*600) })
+	testpeer.Eventually(t, 20*time.Second, func() bool { return localChainfireRead(t, listen) == localChainfire(7*600) }, "every entry read")
 	p.term(t)
 	counts, gaps := delivered(t, vl)
 	if len(gaps) != 0 {
@@ -509,10 +510,10 @@ func (r *localStateRig) grow(t *testing.T) (map[string]string, map[string]int) {
 // cursorAt waits until the saved cursor is the last entry.
 func (r *localStateRig) cursorAtEnd(t *testing.T, order map[string]int, what string) {
 	t.Helper()
-	waitFor(t, what, 15*time.Second, func() bool {
+	testpeer.Eventually(t, 15*time.Second, func() bool {
 		c, ok := order[readCursor(t, r.stateDir)]
 		return ok && c == len(order)-1
-	})
+	}, "%s", what)
 }
 
 func TestChaosStateDirFull(t *testing.T) {
@@ -529,9 +530,9 @@ func TestChaosStateDirFull(t *testing.T) {
 	filler := localFill(t, r.mnt)
 	want, order = r.grow(t)
 	waitDelivered(t, r.vl, want, 30*time.Second, nil)
-	waitFor(t, "failed checkpoints", 10*time.Second, func() bool {
+	testpeer.Eventually(t, 10*time.Second, func() bool {
 		return metric(t, r.listen, "cflogd_checkpoint_errors_total", "") > errs0
-	})
+	}, "failed checkpoints")
 	if c := readCursor(t, r.stateDir); c != before {
 		t.Errorf("the cursor file changed on a full file system: %s", c)
 	}
@@ -551,9 +552,9 @@ func TestChaosStateDirFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.cursorAtEnd(t, order, "the cursor at the end of the second file once space returned")
-	waitFor(t, "the recovery in the log", 5*time.Second, func() bool {
+	testpeer.Eventually(t, 5*time.Second, func() bool {
 		return strings.Contains(p.out.String(), "state directory writable again")
-	})
+	}, "the recovery in the log")
 	t.Logf("%v failed checkpoints while the state directory was full", metric(t, r.listen, "cflogd_checkpoint_errors_total", "")-errs0)
 	p.term(t)
 	counts, _ := delivered(t, r.vl)
@@ -578,9 +579,9 @@ func TestChaosStateDirReadOnly(t *testing.T) {
 	})
 	want, order = r.grow(t)
 	waitDelivered(t, r.vl, want, 30*time.Second, nil)
-	waitFor(t, "the report", 10*time.Second, func() bool {
+	testpeer.Eventually(t, 10*time.Second, func() bool {
 		return strings.Contains(p.out.String(), `"problem":"the state directory's file system is read-only"`)
-	})
+	}, "the report")
 	if out := p.out.String(); !strings.Contains(out, `"state_dir":"`+r.stateDir+`"`) || !strings.Contains(out, "read-only file system") {
 		t.Errorf("the report does not name the state directory %s and the error:\n%s", r.stateDir, tail4k(out))
 	}
@@ -598,9 +599,9 @@ func TestChaosStateDirReadOnly(t *testing.T) {
 	p = startDaemon(t, r.bin, r.cfg)
 	want, order = r.grow(t)
 	waitDelivered(t, r.vl, want, 30*time.Second, nil)
-	waitFor(t, "the report after the restart", 10*time.Second, func() bool {
+	testpeer.Eventually(t, 10*time.Second, func() bool {
 		return strings.Contains(p.out.String(), `"problem":"the state directory's file system is read-only"`)
-	})
+	}, "the report after the restart")
 	if strings.Contains(p.out.String(), "starting at the initial position") {
 		t.Errorf("the restart on a read-only state directory did not use the saved cursor")
 	}
@@ -656,8 +657,8 @@ type = "stdout"
 `, stateDir, j.dir))
 			p := startDaemon(t, bin, cfg)
 			stalls := func() int { return strings.Count(p.out.String(), `"signature":"chainfire.rocksdb_stall"`) }
-			waitFor(t, "events from the head", 10*time.Second, func() bool { return stalls() == 2 })
-			waitFor(t, "a valid cursor", 10*time.Second, func() bool { return localCursorOK(stateDir) })
+			testpeer.Eventually(t, 10*time.Second, func() bool { return stalls() == 2 }, "events from the head")
+			testpeer.Eventually(t, 10*time.Second, func() bool { return localCursorOK(stateDir) }, "a valid cursor")
 			p.term(t)
 			out := p.out.String()
 			if !strings.Contains(out, "cursor file is corrupt") || !strings.Contains(out, "starting at the initial position") ||
@@ -667,7 +668,7 @@ type = "stdout"
 			// The next start uses the new cursor: no complaint, nothing
 			// delivered twice.
 			p = startDaemon(t, bin, cfg)
-			waitFor(t, "the restart to follow", 10*time.Second, func() bool { return strings.Contains(p.out.String(), "following the journal") })
+			testpeer.Eventually(t, 10*time.Second, func() bool { return strings.Contains(p.out.String(), "following the journal") }, "the restart to follow")
 			p.term(t)
 			if out := p.out.String(); strings.Contains(out, "corrupt") || stalls() != 0 {
 				t.Errorf("second start: %d events again, or a complaint:\n%s", stalls(), tail4k(out))
@@ -699,11 +700,11 @@ group_wait = "100ms"
 `, stateDir, j.dir, hook.URL))
 	j.write(t, "a.journal", 40)
 	p := startDaemon(t, bin, cfg)
-	waitFor(t, "state files", 15*time.Second, func() bool {
+	testpeer.Eventually(t, 15*time.Second, func() bool {
 		_, err1 := os.Stat(filepath.Join(stateDir, "rules.json"))
 		_, err2 := os.Stat(filepath.Join(stateDir, "notify-webhook.json"))
 		return err1 == nil && err2 == nil && localCursorOK(stateDir)
-	})
+	}, "state files")
 	p.term(t)
 	for name, content := range map[string]string{"rules.json": `{"version":1,"cursor":"s=1;i=1","windows":{"version":1,"rules":[{"id"`, "notify-webhook.json": "\x00\x01garbage"} {
 		if err := os.WriteFile(filepath.Join(stateDir, name), []byte(content), 0o600); err != nil {
@@ -713,10 +714,10 @@ group_wait = "100ms"
 	j.write(t, "b.journal", 40)
 	p = startDaemon(t, bin, cfg)
 	stalls := func() int { return strings.Count(p.out.String(), `"signature":"chainfire.rocksdb_stall"`) }
-	waitFor(t, "the events of b.journal", 10*time.Second, func() bool { return stalls() == 10 })
-	waitFor(t, "valid state files again", 10*time.Second, func() bool {
+	testpeer.Eventually(t, 10*time.Second, func() bool { return stalls() == 10 }, "the events of b.journal")
+	testpeer.Eventually(t, 10*time.Second, func() bool {
 		return localJSONFile(stateDir, "rules.json") && localJSONFile(stateDir, "notify-webhook.json")
-	})
+	}, "valid state files again")
 	p.term(t)
 	out := p.out.String()
 	for _, want := range []string{"cannot use the saved rule windows; the rules start afresh", "cannot use the notification log"} {
@@ -809,26 +810,11 @@ func localWriteSiteLines(t *testing.T, j *e2eJournal, name string, n int) {
 		i := j.n
 		j.n++
 		ts := j.base.Add(time.Duration(i) * time.Millisecond)
-		b = e2eField(b, "__REALTIME_TIMESTAMP", fmt.Sprint(ts.UnixMicro()))
-		b = e2eField(b, "__MONOTONIC_TIMESTAMP", fmt.Sprint(5_000_000_000+int64(i)*1000))
-		b = e2eField(b, "_BOOT_ID", e2eBoot)
-		b = e2eField(b, "_HOSTNAME", "node01")
-		b = e2eField(b, "_SYSTEMD_UNIT", "chainfire.service")
-		b = e2eField(b, "SYSLOG_IDENTIFIER", "chainfire")
-		b = e2eField(b, "_PID", "1234")
-		b = e2eField(b, "PRIORITY", "4")
-		b = e2eField(b, "MESSAGE", fmt.Sprintf("WARN chainfire_site: site %s marker %d", localSiteWords[k%len(localSiteWords)], i))
-		b = append(b, '\n')
+		b = testjournal.Entry(b, ts, 5000*time.Second+time.Duration(i)*time.Millisecond, e2eBoot,
+			"_HOSTNAME", "node01", "_SYSTEMD_UNIT", "chainfire.service", "SYSLOG_IDENTIFIER", "chainfire", "_PID", "1234", "PRIORITY", "4",
+			"MESSAGE", fmt.Sprintf("WARN chainfire_site: site %s marker %d", localSiteWords[k%len(localSiteWords)], i))
 	}
-	tmp := filepath.Join(t.TempDir(), name)
-	cmd := exec.Command(journalRemote, "-o", tmp, "-")
-	cmd.Stdin = bytes.NewReader(b)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", journalRemote, err, out)
-	}
-	if err := os.Rename(tmp, filepath.Join(j.dir, name)); err != nil {
-		t.Fatal(err)
-	}
+	testjournal.Move(t, j.dir, name, b)
 }
 
 // localStdoutEvents returns the events the stdout sink printed: signature
@@ -874,9 +860,9 @@ dirs = [%q]
 type = "stdout"
 `, filepath.Join(t.TempDir(), "state"), listen, j.dir, patDir))
 	p := startDaemon(t, bin, cfg)
-	waitFor(t, "the first load", 15*time.Second, func() bool {
+	testpeer.Eventually(t, 15*time.Second, func() bool {
 		return metric(t, listen, "cflogd_patterns_last_reload_successful", "") == 1
-	})
+	}, "the first load")
 	want := metric(t, listen, "cflogd_patterns_signatures", "") // the built-in library and 3
 
 	storm := localDur(5*time.Second, 30*time.Second)
@@ -985,17 +971,17 @@ type = "stdout"
 		localWriteVersion(t, patDir, s.v, s.bad, 0)
 		sent := time.Now()
 		p.cmd.Process.Signal(syscall.SIGHUP)
-		waitFor(t, fmt.Sprintf("step %d's reload", i), 15*time.Second, func() bool {
+		testpeer.Eventually(t, 15*time.Second, func() bool {
 			ok := metric(t, listen, "cflogd_patterns_last_reload_successful", "")
 			at := metric(t, listen, "cflogd_patterns_last_reload_success_timestamp_seconds", "")
 			return ok == s.ok && (s.ok == 0 || at >= float64(sent.UnixNano())/1e9)
-		})
+		}, "step %d's reload", i)
 		from := j.n
 		localWriteSiteLines(t, j, fmt.Sprintf("step%d.journal", i), 5)
-		waitFor(t, "the step's events", 15*time.Second, func() bool {
+		testpeer.Eventually(t, 15*time.Second, func() bool {
 			sigs, _, _ := localStdoutEvents(t, p.out.String())
 			return len(sigs) == j.n
-		})
+		}, "the step's events")
 		sigs, msgs, _ := localStdoutEvents(t, p.out.String())
 		for c, sig := range sigs {
 			var word string

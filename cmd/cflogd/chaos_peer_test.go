@@ -268,7 +268,7 @@ func (r *peerRig) recovery(d, timeout time.Duration, o peerSnap) time.Duration {
 		}
 	})
 	if took == 0 {
-		waitFor(r.t, "a push accepted after the fault", timeout, func() bool { return r.snap().sent > o.sent })
+		testpeer.Eventually(r.t, timeout, func() bool { return r.snap().sent > o.sent }, "a push accepted after the fault")
 		took = time.Since(start)
 	}
 	return took
@@ -286,10 +286,10 @@ func (r *peerRig) finish() (map[string]string, peerSnap) {
 	want, order := expectedEvents(t, r.j.dir)
 	waitDelivered(t, r.vl, want, 90*time.Second, nil)
 	var s peerSnap
-	waitFor(t, "the cursor at the end of the journal and an empty queue", 30*time.Second, func() bool {
+	testpeer.Eventually(t, 30*time.Second, func() bool {
 		s = r.snap()
 		return order[s.cursor] == len(order)-1 && s.depth == 0 && s.age == 0
-	})
+	}, "the cursor at the end of the journal and an empty queue")
 	t.Logf("caught up %.1fs after the journal stopped growing", time.Since(stopped).Seconds())
 	select {
 	case <-r.p.done:
@@ -321,7 +321,7 @@ func TestChaosPeerRestart(t *testing.T) {
 	r := newPeerRig(t, vl.VictoriaLogs, vl.LokiPushURL()+"?disable_message_parsing=1", 5*time.Second)
 	down, up := peerChaosDur(6*time.Second, 3*time.Second), peerChaosDur(5*time.Second, 1500*time.Millisecond)
 	r.feed(up, nil)
-	waitFor(t, "the first push", 15*time.Second, func() bool { return r.snap().sent > 0 })
+	testpeer.Eventually(t, 15*time.Second, func() bool { return r.snap().sent > 0 }, "the first push")
 	for i := range 3 {
 		vl.Stop(t)
 		o := r.outage(down)
@@ -339,7 +339,7 @@ func TestChaosPeer429(t *testing.T) {
 	proxy := testpeer.NewFaultProxy(t, vl.URL)
 	r := newPeerRig(t, vl, proxy.URL+"/insert/loki/api/v1/push?disable_message_parsing=1", 5*time.Second)
 	r.feed(time.Second, nil)
-	waitFor(t, "the first push", 15*time.Second, func() bool { return r.snap().sent > 0 })
+	testpeer.Eventually(t, 15*time.Second, func() bool { return r.snap().sent > 0 }, "the first push")
 	fault := peerChaosDur(30*time.Second, 5*time.Second)
 	proxy.Set(testpeer.Fault{Code: http.StatusTooManyRequests})
 	o := r.outage(fault)
@@ -359,7 +359,7 @@ func TestChaosPeer500(t *testing.T) {
 	proxy := testpeer.NewFaultProxy(t, vl.URL)
 	r := newPeerRig(t, vl, proxy.URL+"/insert/loki/api/v1/push?disable_message_parsing=1", 5*time.Second)
 	r.feed(time.Second, nil)
-	waitFor(t, "the first push", 15*time.Second, func() bool { return r.snap().sent > 0 })
+	testpeer.Eventually(t, 15*time.Second, func() bool { return r.snap().sent > 0 }, "the first push")
 	fault := peerChaosDur(30*time.Second, 5*time.Second)
 	before, cBefore := r.snap(), proxy.Counts()
 	proxy.Set(testpeer.Fault{Code: http.StatusInternalServerError, Every: 2})
@@ -400,7 +400,7 @@ func TestChaosPeerStall(t *testing.T) {
 	timeout := peerChaosDur(10*time.Second, 2*time.Second)
 	r := newPeerRig(t, vl, "http://"+proxy.Addr+"/insert/loki/api/v1/push?disable_message_parsing=1", timeout)
 	r.feed(time.Second, nil)
-	waitFor(t, "the first push", 15*time.Second, func() bool { return r.snap().sent > 0 })
+	testpeer.Eventually(t, 15*time.Second, func() bool { return r.snap().sent > 0 }, "the first push")
 	stall := peerChaosDur(20*time.Second, 5*time.Second)
 	proxy.Stall(true)
 	o := r.outage(stall)
@@ -582,7 +582,7 @@ url = %q
 	feedUntil(time.Now().Add(time.Second))
 	want, order := expectedEvents(t, j.dir)
 	waitDelivered(t, vl, want, 90*time.Second, nil)
-	waitFor(t, "the cursor at the end of the journal", 30*time.Second, func() bool { return order[readCursor(t, stateDir)] == len(order)-1 })
+	testpeer.Eventually(t, 30*time.Second, func() bool { return order[readCursor(t, stateDir)] == len(order)-1 }, "the cursor at the end of the journal")
 	p.term(t)
 	final, gaps := delivered(t, vl)
 	checkNoLoss(t, want, final)

@@ -2,14 +2,12 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +16,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/centra-cloud/cflogd/classify"
+	"github.com/centra-cloud/cflogd/internal/testjournal"
+	"github.com/centra-cloud/cflogd/internal/testpeer"
 )
 
 // hostileEntry is one journal entry of hostileExport.
@@ -61,27 +61,14 @@ func hostileEntries() ([]hostileEntry, []string) {
 	return entries, want
 }
 
-// hostileExport renders the entries in journal export format, every field
-// in the binary form so that any byte is allowed.
+// hostileExport renders the entries in journal export format (a field
+// with any byte outside printable ASCII in the binary form).
 func hostileExport(base time.Time) []byte {
 	entries, _ := hostileEntries()
-	field := func(b []byte, k, v string) []byte {
-		b = append(b, k+"\n"...)
-		b = binary.LittleEndian.AppendUint64(b, uint64(len(v)))
-		return append(b, v+"\n"...)
-	}
 	var b []byte
 	for i, e := range entries {
-		b = append(b, "__REALTIME_TIMESTAMP="+strconv.FormatInt(base.Add(time.Duration(i)*time.Millisecond).UnixMicro(), 10)+"\n"...)
-		b = append(b, "__MONOTONIC_TIMESTAMP="+strconv.Itoa(1_000_000+i)+"\n"...)
-		b = append(b, "_BOOT_ID="+e2eBoot+"\n"...)
-		b = field(b, "_HOSTNAME", e.host)
-		b = field(b, "_SYSTEMD_UNIT", "chainfire.service")
-		b = field(b, "SYSLOG_IDENTIFIER", "chainfire")
-		b = field(b, "_PID", "1234")
-		b = field(b, "PRIORITY", "4")
-		b = field(b, "MESSAGE", e.msg)
-		b = append(b, '\n')
+		b = testjournal.Entry(b, base.Add(time.Duration(i)*time.Millisecond), time.Second+time.Duration(i)*time.Microsecond, e2eBoot,
+			"_HOSTNAME", e.host, "_SYSTEMD_UNIT", "chainfire.service", "SYSLOG_IDENTIFIER", "chainfire", "_PID", "1234", "PRIORITY", "4", "MESSAGE", e.msg)
 	}
 	return b
 }
@@ -151,15 +138,13 @@ func TestHostileJournalInput(t *testing.T) {
 	bin := buildCflogd(t)
 	_, want := hostileEntries()
 	base := time.Now().Add(-time.Minute)
+	hostile := hostileExport(base)
 	export := filepath.Join(t.TempDir(), "hostile.export")
-	if err := os.WriteFile(export, hostileExport(base), 0o600); err != nil {
+	if err := os.WriteFile(export, hostile, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	jdir := t.TempDir()
-	cmd := exec.Command(journalRemote, "-o", filepath.Join(jdir, "hostile.journal"), export)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", journalRemote, err, out)
-	}
+	testjournal.Write(t, jdir, "hostile.journal", hostile)
 
 	for _, src := range []struct{ name, flag, path string }{{"export input", "--input", export}, {"journal file", "--directory", jdir}} {
 		t.Run(src.name, func(t *testing.T) {
@@ -211,9 +196,9 @@ initial_position = "head"
 type = "stdout"
 `, stateDir, jdir))
 		p := startDaemon(t, bin, cfg)
-		waitFor(t, "the event after the hostile entries", 20*time.Second, func() bool {
+		testpeer.Eventually(t, 20*time.Second, func() bool {
 			return strings.Contains(p.out.String(), `"duration_ms":1005`)
-		})
+		}, "the event after the hostile entries")
 		p.term(t)
 		if diff := cmp.Diff(want, eventsOf(t, p.out.String())); diff != "" {
 			t.Errorf("events (-want +got):\n%s", diff)

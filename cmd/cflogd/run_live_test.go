@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/centra-cloud/cflogd/internal/testpeer"
 )
 
 const journald = "/lib/systemd/systemd-journald"
@@ -140,10 +142,10 @@ type = "stdout"
 
 	logLine(t, wrap, line(0)) // before cflogd starts: "tail" skips it
 	p := startDaemon(t, bin, cfg, wrap...)
-	waitFor(t, "cflogd to be ready", 10*time.Second, func() bool { return strings.Contains(p.out.String(), "ready") })
+	testpeer.Eventually(t, 10*time.Second, func() bool { return strings.Contains(p.out.String(), "ready") }, "cflogd to be ready")
 	logLine(t, wrap, line(1))
-	waitFor(t, "the live event", 10*time.Second, func() bool { return has(p, 1) == 1 })
-	waitFor(t, "a saved cursor", 10*time.Second, func() bool { return readCursor(t, stateDir) != "" })
+	testpeer.Eventually(t, 10*time.Second, func() bool { return has(p, 1) == 1 }, "the live event")
+	testpeer.Eventually(t, 10*time.Second, func() bool { return readCursor(t, stateDir) != "" }, "a saved cursor")
 	p.term(t)
 	if has(p, 0) != 0 {
 		t.Errorf("the line written before the start was classified, though initial_position is tail")
@@ -153,9 +155,9 @@ type = "stdout"
 	// the one already delivered is not delivered again.
 	logLine(t, wrap, line(2))
 	p = startDaemon(t, bin, cfg, wrap...)
-	waitFor(t, "the line written while stopped", 10*time.Second, func() bool { return has(p, 2) == 1 })
+	testpeer.Eventually(t, 10*time.Second, func() bool { return has(p, 2) == 1 }, "the line written while stopped")
 	logLine(t, wrap, line(3))
-	waitFor(t, "a line after the restart", 10*time.Second, func() bool { return has(p, 3) == 1 })
+	testpeer.Eventually(t, 10*time.Second, func() bool { return has(p, 3) == 1 }, "a line after the restart")
 	p.term(t)
 	if n := has(p, 1); n != 0 {
 		t.Errorf("the line delivered before the restart came again %d times", n)

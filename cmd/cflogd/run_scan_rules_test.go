@@ -4,16 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/centra-cloud/cflogd/internal/testjournal"
 	"github.com/centra-cloud/cflogd/internal/testpeer"
 )
 
@@ -83,26 +82,10 @@ func writeRulesJournal(t *testing.T, dir, name string, base time.Time, from, to 
 		if l.unit == "flaredb.service" {
 			ident = "flaredb"
 		}
-		b = e2eField(b, "__REALTIME_TIMESTAMP", strconv.FormatInt(ts.UnixMicro(), 10))
-		b = e2eField(b, "__MONOTONIC_TIMESTAMP", strconv.FormatInt(5_000_000_000+ts.Sub(base).Microseconds(), 10))
-		b = e2eField(b, "_BOOT_ID", e2eBoot)
-		b = e2eField(b, "_HOSTNAME", "node01")
-		b = e2eField(b, "_SYSTEMD_UNIT", l.unit)
-		b = e2eField(b, "SYSLOG_IDENTIFIER", ident)
-		b = e2eField(b, "_PID", "1234")
-		b = e2eField(b, "PRIORITY", "6")
-		b = e2eField(b, "MESSAGE", l.msg)
-		b = append(b, '\n')
+		b = testjournal.Entry(b, ts, 5000*time.Second+ts.Sub(base), e2eBoot,
+			"_HOSTNAME", "node01", "_SYSTEMD_UNIT", l.unit, "SYSLOG_IDENTIFIER", ident, "_PID", "1234", "PRIORITY", "6", "MESSAGE", l.msg)
 	}
-	tmp := filepath.Join(t.TempDir(), name)
-	cmd := exec.Command(journalRemote, "-o", tmp, "-")
-	cmd.Stdin = bytes.NewReader(b)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", journalRemote, err, out)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		t.Fatal(err)
-	}
+	testjournal.Move(t, dir, name, b)
 }
 
 // derivedKey is what must be equal between scan and run for a derived event.
@@ -182,16 +165,16 @@ retry_max = "1s"
 	// First run: the journal up to the split, then kill -9 once its last
 	// entry is checkpointed (the PD outage has begun but not yet lasted 2 min).
 	p := startDaemon(t, bin, cfg)
-	waitFor(t, "the daemon ready", 20*time.Second, ready(p))
-	waitFor(t, "the compaction storm delivered", 30*time.Second, func() bool {
+	testpeer.Eventually(t, 20*time.Second, ready(p), "the daemon ready")
+	testpeer.Eventually(t, 30*time.Second, func() bool {
 		for _, d := range collect() {
 			if d.Signature == "flaredb.compaction_storm" {
 				return true
 			}
 		}
 		return false
-	})
-	waitFor(t, "a checkpoint of the first file", 20*time.Second, func() bool { return readCursor(t, stateDir) != "" })
+	}, "the compaction storm delivered")
+	testpeer.Eventually(t, 20*time.Second, func() bool { return readCursor(t, stateDir) != "" }, "a checkpoint of the first file")
 	time.Sleep(300 * time.Millisecond) // a few checkpoint intervals: the kill may still land before the last
 	p.kill9(t)
 
@@ -216,8 +199,8 @@ retry_max = "1s"
 	}
 
 	p = startDaemon(t, bin, cfg)
-	waitFor(t, "the daemon ready again", 20*time.Second, ready(p))
-	waitFor(t, "every derived event", 30*time.Second, func() bool { return len(collect()) >= len(want) })
+	testpeer.Eventually(t, 20*time.Second, ready(p), "the daemon ready again")
+	testpeer.Eventually(t, 30*time.Second, func() bool { return len(collect()) >= len(want) }, "every derived event")
 	p.term(t)
 	got := collect()
 	// Duplicates from the kill are allowed (at least once); a derived event

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/centra-cloud/cflogd/classify"
+	"github.com/centra-cloud/cflogd/internal/testjournal"
 	"github.com/centra-cloud/cflogd/internal/testpeer"
 	"github.com/centra-cloud/cflogd/patterns"
 	"github.com/centra-cloud/cflogd/record"
@@ -38,9 +38,7 @@ import (
 // buildCflogd builds the binary into a temporary directory.
 func buildCflogd(t *testing.T) string {
 	t.Helper()
-	if _, err := os.Stat(journalRemote); err != nil {
-		t.Skipf("no %s (install systemd-journal-remote): %v", journalRemote, err)
-	}
+	testjournal.Require(t)
 	bin := filepath.Join(t.TempDir(), "cflogd")
 	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
 	cmd := exec.Command(goBin, "build", "-o", bin, ".")
@@ -63,16 +61,6 @@ func newE2EJournal(t *testing.T) *e2eJournal {
 }
 
 const e2eBoot = "0e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e"
-
-// e2eField appends one export-format field.
-func e2eField(b []byte, name, value string) []byte {
-	if !strings.Contains(value, "\n") {
-		return append(b, name+"="+value+"\n"...)
-	}
-	b = append(b, name+"\n"...)
-	b = binary.LittleEndian.AppendUint64(b, uint64(len(value)))
-	return append(b, value+"\n"...)
-}
 
 // write appends n entries as a new journal file: of every four, a RocksDB
 // stall and an election timeout (events), a healthy chainfire line and an
@@ -97,31 +85,13 @@ func (j *e2eJournal) write(t *testing.T, name string, n int) string {
 			unit, ident, pid = "ssh.service", "sshd", "99"
 			msg = fmt.Sprintf("Accepted publickey for ops from 10.0.0.%d", i%250)
 		}
-		b = e2eField(b, "__REALTIME_TIMESTAMP", strconv.FormatInt(ts.UnixMicro(), 10))
-		b = e2eField(b, "__MONOTONIC_TIMESTAMP", strconv.FormatInt(5_000_000_000+int64(i)*1000, 10))
-		b = e2eField(b, "_BOOT_ID", e2eBoot)
-		b = e2eField(b, "_HOSTNAME", "node01")
-		b = e2eField(b, "_SYSTEMD_UNIT", unit)
-		b = e2eField(b, "SYSLOG_IDENTIFIER", ident)
-		b = e2eField(b, "_PID", pid)
-		b = e2eField(b, "PRIORITY", "4")
-		b = e2eField(b, "MESSAGE", msg)
-		b = append(b, '\n')
+		b = testjournal.Entry(b, ts, 5000*time.Second+time.Duration(i)*time.Millisecond, e2eBoot,
+			"_HOSTNAME", "node01", "_SYSTEMD_UNIT", unit, "SYSLOG_IDENTIFIER", ident, "_PID", pid, "PRIORITY", "4", "MESSAGE", msg)
 	}
-	file := filepath.Join(j.dir, name)
-	// Write it elsewhere and move it in, so the follower never sees a
+	// Written elsewhere and moved in, so the follower never sees a
 	// half-written file from this test (journald's own files are written
 	// in place, which the reader copes with too).
-	tmp := filepath.Join(t.TempDir(), name)
-	cmd := exec.Command(journalRemote, "-o", tmp, "-")
-	cmd.Stdin = bytes.NewReader(b)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", journalRemote, err, out)
-	}
-	if err := os.Rename(tmp, file); err != nil {
-		t.Fatal(err)
-	}
-	return file
+	return testjournal.Move(t, j.dir, name, b)
 }
 
 // eventKey identifies a delivered event: a derived event (rules over time)
@@ -293,23 +263,22 @@ func delivered(t *testing.T, vl *testpeer.VictoriaLogs) (counts map[string]int, 
 // waitDelivered polls VictoriaLogs until every expected cursor is there.
 func waitDelivered(t *testing.T, vl *testpeer.VictoriaLogs, want map[string]string, timeout time.Duration, extra func() bool) map[string]int {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		counts, _ := delivered(t, vl)
-		missing := 0
+	var counts map[string]int
+	missing := 0
+	ok := testpeer.Poll(timeout, func() bool {
+		counts, _ = delivered(t, vl)
+		missing = 0
 		for c := range want {
 			if counts[c] == 0 {
 				missing++
 			}
 		}
-		if missing == 0 && (extra == nil || extra()) {
-			return counts
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %d of %d events missing in VictoriaLogs", timeout, missing, len(want))
-		}
-		time.Sleep(200 * time.Millisecond) // poll interval, bounded by the deadline
+		return missing == 0 && (extra == nil || extra())
+	})
+	if !ok {
+		t.Fatalf("after %v: %d of %d events missing in VictoriaLogs", timeout, missing, len(want))
 	}
+	return counts
 }
 
 func readCursor(t *testing.T, stateDir string) string {
@@ -326,18 +295,6 @@ func readCursor(t *testing.T, stateDir string) string {
 		t.Fatalf("cursor file %q: %v", b, err)
 	}
 	return c.Cursor
-}
-
-// waitFor polls cond until it holds or the timeout passes.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond) // poll interval, bounded by the deadline
-	}
 }
 
 // metric returns the value of the first sample of name whose labels
@@ -407,7 +364,7 @@ retry_max = "1s"
 		}
 	}
 	feed(8)
-	waitFor(t, "a saved cursor", 10*time.Second, func() bool { return readCursor(t, stateDir) != "" })
+	testpeer.Eventually(t, 10*time.Second, func() bool { return readCursor(t, stateDir) != "" }, "a saved cursor")
 	feed(2)
 	p.kill9(t)
 	saved := readCursor(t, stateDir)
@@ -474,8 +431,8 @@ retry_max = "1s"
 
 	// Back-pressure: the queue fills and the reader stops, nothing is
 	// checkpointed, the sink retries.
-	waitFor(t, "a full queue", 15*time.Second, func() bool { return metric(t, listen, "cflogd_queue_depth", "") == 2 })
-	waitFor(t, "retries", 15*time.Second, func() bool { return metric(t, listen, "cflogd_sink_retried_total", `sink="loki"`) > 0 })
+	testpeer.Eventually(t, 15*time.Second, func() bool { return metric(t, listen, "cflogd_queue_depth", "") == 2 }, "a full queue")
+	testpeer.Eventually(t, 15*time.Second, func() bool { return metric(t, listen, "cflogd_sink_retried_total", `sink="loki"`) > 0 }, "retries")
 	read := metric(t, listen, "cflogd_journal_lines_read_total", `unit="chainfire.service"`)
 	j.write(t, "b.journal", 400) // more while the peer is down
 	time.Sleep(time.Until(down.Add(peerDownFor())))
@@ -492,7 +449,7 @@ retry_max = "1s"
 	vl, _ := testpeer.StartVictoriaLogsAt(t, port, t.TempDir())
 	want, order := expectedEvents(t, j.dir)
 	waitDelivered(t, vl, want, 60*time.Second, nil)
-	waitFor(t, "the last cursor", 10*time.Second, func() bool { return order[readCursor(t, stateDir)] == len(order)-1 })
+	testpeer.Eventually(t, 10*time.Second, func() bool { return order[readCursor(t, stateDir)] == len(order)-1 }, "the last cursor")
 	p.term(t)
 	counts, _ := delivered(t, vl)
 	checkNoLoss(t, want, counts)
@@ -522,7 +479,7 @@ url = "http://127.0.0.1:%d/insert/loki/api/v1/push?disable_message_parsing=1"
 `, stateDir, listen, j.dir, testpeer.FreePort(t)))
 	j.write(t, "a.journal", 3000)
 	p := startDaemon(t, bin, cfg)
-	waitFor(t, "a full queue", 15*time.Second, func() bool { return metric(t, listen, "cflogd_queue_depth", "") == 2 })
+	testpeer.Eventually(t, 15*time.Second, func() bool { return metric(t, listen, "cflogd_queue_depth", "") == 2 }, "a full queue")
 	took := p.term(t)
 	if c := readCursor(t, stateDir); c != "" {
 		t.Errorf("cursor saved though nothing was delivered: %s", c)
@@ -554,7 +511,7 @@ batch_wait = "200ms"
 	wantA, orderA := expectEvents(t, j.dir, false)
 	p := startDaemon(t, bin, cfg)
 	waitDelivered(t, vl, wantA, 30*time.Second, nil)
-	waitFor(t, "the cursor at the end of a.journal", 10*time.Second, func() bool { return orderA[readCursor(t, stateDir)] == len(orderA)-1 })
+	testpeer.Eventually(t, 10*time.Second, func() bool { return orderA[readCursor(t, stateDir)] == len(orderA)-1 }, "the cursor at the end of a.journal")
 	p.term(t)
 	saved := readCursor(t, stateDir)
 
@@ -626,9 +583,9 @@ initial_position = "head"
 dirs = [%q]
 `, filepath.Join(t.TempDir(), "state"), listen, j.dir, patDir))
 	p := startDaemon(t, bin, cfg)
-	waitFor(t, "the first load", 10*time.Second, func() bool {
+	testpeer.Eventually(t, 10*time.Second, func() bool {
 		return metric(t, listen, "cflogd_patterns_last_reload_successful", "") == 1
-	})
+	}, "the first load")
 	sigs := metric(t, listen, "cflogd_patterns_signatures", "")
 
 	bad := filepath.Join(patDir, "bad.yaml")
@@ -636,9 +593,9 @@ dirs = [%q]
 		t.Fatal(err)
 	}
 	p.cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, "the failed reload", 10*time.Second, func() bool {
+	testpeer.Eventually(t, 10*time.Second, func() bool {
 		return metric(t, listen, "cflogd_patterns_last_reload_successful", "") == 0
-	})
+	}, "the failed reload")
 	if !strings.Contains(p.out.String(), "bad.yaml") {
 		t.Errorf("the failed reload's log does not name the file:\n%s", p.out.String())
 	}
@@ -647,10 +604,10 @@ dirs = [%q]
 		t.Fatal(err)
 	}
 	p.cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, "the good reload", 10*time.Second, func() bool {
+	testpeer.Eventually(t, 10*time.Second, func() bool {
 		return metric(t, listen, "cflogd_patterns_last_reload_successful", "") == 1 &&
 			metric(t, listen, "cflogd_patterns_signatures", "") == sigs+1
-	})
+	}, "the good reload")
 	p.term(t)
 }
 
@@ -675,7 +632,7 @@ initial_position = "head"
 type = "stdout"
 `, stateDir, j.dir))
 	p := startDaemon(t, bin, cfg)
-	waitFor(t, "events from the head", 10*time.Second, func() bool { return strings.Count(p.out.String(), `"signature":"chainfire.rocksdb_stall"`) == 2 })
+	testpeer.Eventually(t, 10*time.Second, func() bool { return strings.Count(p.out.String(), `"signature":"chainfire.rocksdb_stall"`) == 2 }, "events from the head")
 	p.term(t)
 	out := p.out.String()
 	if !strings.Contains(out, "cursor file is corrupt") || !strings.Contains(out, "starting at the initial position") {

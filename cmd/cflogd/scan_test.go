@@ -16,34 +16,24 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/centra-cloud/cflogd/internal/testjournal"
 	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/tail"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
-const journalRemote = "/lib/systemd/systemd-journal-remote"
-
 // makeJournal writes testdata/scan.export into a journal file with
 // systemd-journal-remote and returns the file's directory and path. It skips
 // the test when the tool or the journal reader (cgo) is missing.
 func makeJournal(t *testing.T) (dir, file string) {
 	t.Helper()
-	if _, err := os.Stat(journalRemote); err != nil {
-		t.Skipf("no %s (install systemd-journal-remote): %v", journalRemote, err)
-	}
-	dir = t.TempDir()
-	file = filepath.Join(dir, "x.journal")
-	export, err := os.Open(filepath.Join("testdata", "scan.export"))
+	export, err := os.ReadFile(filepath.Join("testdata", "scan.export"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer export.Close()
-	cmd := exec.Command(journalRemote, "-o", file, "-")
-	cmd.Stdin = export
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", journalRemote, err, out)
-	}
+	dir = t.TempDir()
+	file = testjournal.Write(t, dir, "x.journal", export)
 	err = tail.ReadJournal(t.Context(), tail.Options{Files: []string{file}}, func([]record.Entry) error { return nil })
 	if errors.Is(err, tail.ErrNoJournal) {
 		t.Skipf("journal reader not in this build: %v", err)

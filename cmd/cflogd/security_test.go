@@ -196,9 +196,9 @@ initial_position = "head"
 	notifyFailed := func(sink string) bool {
 		return metric(t, listen, "cflogd_notifications_total", `result="failed",sink="`+sink+`"`) > 0
 	}
-	waitFor(t, "every sink to fail", 30*time.Second, func() bool {
+	testpeer.Eventually(t, 30*time.Second, func() bool {
 		return failed("loki") && failed("loki-tls") && failed("alertmanager") && notifyFailed("slack") && notifyFailed("webhook")
-	})
+	}, "every sink to fail")
 	var served strings.Builder
 	for _, path := range []string{"/metrics", "/healthz", "/readyz"} {
 		resp, err := http.Get("http://" + listen + path)
