@@ -120,7 +120,7 @@ class Unit:
         command = "ExecStart" if kind == "Main process" else "ExecStartPre"
         msg = "%s: %s exited, code=%s, status=%d/%s%s" % (
             self.unit, kind, code, status, name, " (success)" if success else "")
-        self.struct(rt, prio, "src/core/unit.c", 5679, "unit_log_process_exit",
+        self.struct(rt, prio, "src/core/unit.c", 5680, "unit_log_process_exit",
                     [("MESSAGE_ID", "98e322203f7a4ed290d09fe03c09fe15"), ("MESSAGE", msg),
                      ("EXIT_CODE", code), ("EXIT_STATUS", str(status)), ("COMMAND", command),
                      ("INVOCATION_ID", self.inv)], exp)
@@ -139,7 +139,7 @@ class Unit:
     def consumed(self, rt, cpu, nsec, exp):
         # unit_log_resources(): log_unit_struct_iovec(), UNIT= and INVOCATION_ID= added by the caller
         f = [("PRIORITY", "6"), ("SYSLOG_FACILITY", "3"), ("TID", "1"),
-             ("CODE_FILE", "src/core/unit.c"), ("CODE_LINE", "2507"), ("CODE_FUNC", "unit_log_resources"),
+             ("CODE_FILE", "src/core/unit.c"), ("CODE_LINE", "2503"), ("CODE_FUNC", "unit_log_resources"),
              ("SYSLOG_IDENTIFIER", "systemd"), ("CPU_USAGE_NSEC", str(nsec)),
              ("MESSAGE", "%s: Consumed %s CPU time." % (self.unit, cpu)),
              ("MESSAGE_ID", "ae8f7b866b0347b9af31fe1c80b127c0"), ("UNIT", self.unit),
@@ -147,7 +147,7 @@ class Unit:
         add(self.host, rt, f + pid1_trusted(rt), exp)
 
     def oom(self, rt, exp):
-        self.struct(rt, 5, "src/core/cgroup.c", 3170, "unit_check_oom",
+        self.struct(rt, 5, "src/core/cgroup.c", 3171, "unit_check_oom",
                     [("MESSAGE_ID", "fe6faa94e7774663a0da52717891d8ef"), ("INVOCATION_ID", self.inv),
                      ("MESSAGE", "%s: A process of this unit has been killed by the OOM killer." % self.unit)],
                     exp)
@@ -165,7 +165,7 @@ class Unit:
             ("start", "done"): ("Started %s.", "39f53479d3a045ac8e11786248231fbf", 6),
             ("start", "failed"): ("Failed to start %s.", "be02cf6855d2428ba40df7e9d022f03d", 3),
         }[(jtype, result)]
-        self.struct(rt, prio, "src/core/job.c", 739, "job_emit_done_message",
+        self.struct(rt, prio, "src/core/job.c", 767, "job_emit_done_message",
                     [("MESSAGE", fmt % self.ident()), ("JOB_ID", str(self.job)), ("JOB_TYPE", jtype),
                      ("JOB_RESULT", result), ("INVOCATION_ID", self.inv), ("MESSAGE_ID", mid)], exp)
 
@@ -186,7 +186,7 @@ class Unit:
                    "Watchdog timeout (limit %s)!" % limit, exp)
 
     def killing(self, rt, pid, sig, exp):
-        self.plain(rt, 5, "src/core/unit.c", 4527, "log_kill",
+        self.plain(rt, 5, "src/core/unit.c", 4526, "log_kill",
                    "Killing process %d (%s) with signal SIG%s." % (pid, COMM[self.unit], sig), exp)
 
     def restart_cycle(self, rt, exp_nothing):
