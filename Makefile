@@ -6,7 +6,7 @@ GO      ?= go
 FUZZTIME ?= 10m
 BENCHTIME ?= 3x
 
-.PHONY: all build deps test test-unit test-integration lint check-patterns bench fuzz sample clean chaos soak vuln
+.PHONY: all build deps test test-unit test-integration lint check-patterns bench fuzz sample corpus clean chaos soak vuln
 
 all: build
 
@@ -46,6 +46,12 @@ bench:
 ## fuzz: every fuzz target for FUZZTIME each (default 10m; the test command runs 15s each)
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
+
+## corpus: the 2M-entry benchmark corpus and its journal in /tmp/corpus (BENCHMARKS.md)
+corpus:
+	$(GO) run ./scripts/gencorpus -n 2000000 -o /tmp/corpus
+	rm -rf /tmp/corpus/j && mkdir -p /tmp/corpus/j
+	/lib/systemd/systemd-journal-remote -o /tmp/corpus/j/bench.journal - < /tmp/corpus/export-full.txt
 
 ## sample: the bundled sample journal in /tmp/cflogd-sample
 sample:

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus="${1:-/tmp/corpus}"
 runs="${RUNS:-5}"
-[ -f "$corpus/corpus.txt" ] || python3 ../shared/bench/gen_corpus.py 2000000 "$corpus"
+[ -f "$corpus/corpus.txt" ] || go run ./scripts/gencorpus -n 2000000 -o "$corpus"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

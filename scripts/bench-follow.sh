@@ -3,8 +3,8 @@
 # DURATION with a Loki sink (VictoriaLogs): CPU (average share of one core),
 # memory (peak RSS, anonymous and file-backed apart), and the delay from an
 # entry's journal timestamp until every durable sink accepted its event
-# (cflogd_event_delivery_seconds). The benchmark corpus (/tmp/corpus, see
-# shared/bench/README.md) is replayed by scripts/benchfeed with timestamps
+# (cflogd_event_delivery_seconds). The benchmark corpus (/tmp/corpus, from
+# scripts/gencorpus) is replayed by scripts/benchfeed with timestamps
 # rewritten to now, through systemd-journal-remote into a journal directory.
 #
 #   scripts/bench-follow.sh                      # 20000/s for 60s
@@ -29,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-[ -f "$CORPUS" ] || { echo "no corpus at $CORPUS (python3 ../shared/bench/gen_corpus.py 2000000 /tmp/corpus)" >&2; exit 1; }
+[ -f "$CORPUS" ] || { echo "no corpus at $CORPUS (go run ./scripts/gencorpus -n 2000000 -o /tmp/corpus)" >&2; exit 1; }
 go build -o "$work/cflogd" ./cmd/cflogd
 go build -o "$work/benchfeed" ./scripts/benchfeed
 

@@ -12,7 +12,7 @@ corpus="${1:-/tmp/corpus}"
 runs="${RUNS:-5}"
 
 if [ ! -f "$corpus/export-full.txt" ]; then
-	python3 ../shared/bench/gen_corpus.py 2000000 "$corpus"
+	go run ./scripts/gencorpus -n 2000000 -o "$corpus"
 fi
 if ! ls "$corpus"/j/*.journal >/dev/null 2>&1; then
 	mkdir -p "$corpus/j"

@@ -23,14 +23,14 @@
 #
 # The feed is scripts/benchfeed replaying CORPUS (a journal export; default
 # /tmp/corpus/export-full.txt, else a corpus of CORPUS_ENTRIES (200000)
-# generated with ../shared/bench/gen_corpus.py into the work directory),
+# generated with scripts/gencorpus into the work directory; GENCORPUS_FLAGS
+# adds flags such as "-shape journald -seed 7"),
 # looped, with timestamps rewritten to now, through systemd-journal-remote.
 # Needs: go, python3, /lib/systemd/systemd-journal-remote, victoria-logs
 # (scripts/install-peers.sh). KEEP=1 keeps the work directory (with the
 # journal); ARTIFACTS=DIR keeps the samples, final metrics and logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$(pwd)
 export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
 
 DURATION=${DURATION:-1h}
@@ -71,10 +71,10 @@ go build -o "$work/soak" ./scripts/soak
 # (a fresh CI machine has none), which benchfeed loops.
 CORPUS=${CORPUS:-/tmp/corpus/export-full.txt}
 if [ ! -f "$CORPUS" ]; then
-	gen=${GEN_CORPUS:-$repo/../shared/bench/gen_corpus.py}
-	[ -f "$gen" ] || die "no corpus at $CORPUS and no generator at $gen (set CORPUS or GEN_CORPUS)"
 	log "generating a corpus of ${CORPUS_ENTRIES:-200000} entries"
-	python3 "$gen" "${CORPUS_ENTRIES:-200000}" "$work/corpus" >"$work/gen.log"
+	# shellcheck disable=SC2086 # GENCORPUS_FLAGS is a list of flags
+	go run ./scripts/gencorpus -n "${CORPUS_ENTRIES:-200000}" -o "$work/corpus" ${GENCORPUS_FLAGS:-} 2>"$work/gen.log" ||
+		die "scripts/gencorpus failed: $(cat "$work/gen.log")"
 	CORPUS=$work/corpus/export-full.txt
 fi
 corpus_entries=$(grep -c '^__REALTIME_TIMESTAMP=' "$CORPUS" || true)

@@ -13,13 +13,13 @@ import (
 	"github.com/centra-cloud/cflogd/record"
 )
 
-// BenchmarkReadJournal reads the benchmark corpus journal (see
-// ../shared/bench/README.md) in CFLOGD_BENCH_JOURNAL_DIR with the two unit
+// BenchmarkReadJournal reads the benchmark corpus journal (scripts/gencorpus;
+// see BENCHMARKS.md) in CFLOGD_BENCH_JOURNAL_DIR with the two unit
 // matches and reports entries per second and the largest anonymous and
 // file-backed (the mapped journal files) resident memory seen. Variants:
 // one or two reading threads, with or without cursors, and with a
 // simulated classifier that keeps fn busy for 730 ns per entry (1.37M
-// lines/s per core, the prefiltered classifier of the bench README).
+// lines/s per core, the prefiltered classifier measured before the engine).
 func BenchmarkReadJournal(b *testing.B) {
 	dir := os.Getenv("CFLOGD_BENCH_JOURNAL_DIR")
 	if dir == "" {

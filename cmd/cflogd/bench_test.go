@@ -7,7 +7,7 @@ import (
 )
 
 // BenchmarkScanJournal scans the benchmark journal directory
-// (CFLOGD_BENCH_JOURNAL_DIR, e.g. /tmp/corpus/j; see ../shared/bench/README.md)
+// (CFLOGD_BENCH_JOURNAL_DIR, e.g. /tmp/corpus/j from scripts/gencorpus; see BENCHMARKS.md)
 // into a table and into JSON lines.
 func BenchmarkScanJournal(b *testing.B) {
 	dir := os.Getenv("CFLOGD_BENCH_JOURNAL_DIR")
