@@ -19,6 +19,7 @@ import (
 
 	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/config"
+	"github.com/centra-cloud/cflogd/internal/testpeer"
 	"github.com/centra-cloud/cflogd/patterns"
 	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/state"
@@ -243,7 +244,7 @@ func TestChaosReloadNeverHalfLoaded(t *testing.T) {
 	cfg.StateDir = filepath.Join(t.TempDir(), "state")
 	cfg.Patterns.Dirs = []string{patDir}
 	cfg.Sinks = []config.Sink{config.DefaultSink("stdout")}
-	d, err := New(Options{Config: &cfg, Log: zerolog.Nop(), Stdout: &syncBuffer{}})
+	d, err := New(Options{Config: &cfg, Log: zerolog.Nop(), Stdout: &testpeer.Buffer{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +325,7 @@ func TestChaosReloadGivesUpOnFilesThatKeepChanging(t *testing.T) {
 	cfg.StateDir = filepath.Join(t.TempDir(), "state")
 	cfg.Patterns.Dirs = []string{patDir}
 	cfg.Sinks = []config.Sink{config.DefaultSink("stdout")}
-	d, err := New(Options{Config: &cfg, Log: zerolog.Nop(), Stdout: &syncBuffer{}})
+	d, err := New(Options{Config: &cfg, Log: zerolog.Nop(), Stdout: &testpeer.Buffer{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -147,23 +146,11 @@ func writeJournal(t *testing.T, dir, name string, base time.Time, entries [][3]s
 	testjournal.Write(t, dir, name, b)
 }
 
-// syncBuffer collects the stdout sink's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) signatures() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// signatures returns "signature unit" of each event the stdout sink wrote
+// into b.
+func signatures(b *testpeer.Buffer) []string {
 	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(s.b.Bytes()))
+	sc := bufio.NewScanner(strings.NewReader(b.String()))
 	for sc.Scan() {
 		var ev record.Event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
@@ -218,7 +205,7 @@ func TestRunInProcess(t *testing.T) {
 	cfg.Patterns.Dirs = []string{patDir, filepath.Join(patDir, "missing")}
 	cfg.CheckpointInterval = 50 * time.Millisecond
 	cfg.Sinks = []config.Sink{config.DefaultSink("stdout")}
-	var out syncBuffer
+	var out testpeer.Buffer
 	var sd notes
 	d, err := New(Options{Config: &cfg, Log: zerolog.Nop(), Stdout: &out, Notify: sd.add, Watchdog: 40 * time.Millisecond})
 	if err != nil {
@@ -229,7 +216,7 @@ func TestRunInProcess(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
-	testpeer.Eventually(t, 10*time.Second, func() bool { return len(out.signatures()) >= 1 }, "the stall event")
+	testpeer.Eventually(t, 10*time.Second, func() bool { return len(signatures(&out)) >= 1 }, "the stall event")
 	srv := httptest.NewServer(d.Handler())
 	defer srv.Close()
 	for _, path := range []string{"/healthz", "/readyz"} {
@@ -261,7 +248,7 @@ func TestRunInProcess(t *testing.T) {
 	writeJournal(t, jdir, "b.journal", base.Add(time.Second), [][3]string{
 		{"chainfire.service", "WARN chainfire_api: request queue is full, dropping", "1234"},
 	})
-	testpeer.Eventually(t, 10*time.Second, func() bool { return len(out.signatures()) >= 3 }, "the site signature's event")
+	testpeer.Eventually(t, 10*time.Second, func() bool { return len(signatures(&out)) >= 3 }, "the site signature's event")
 	_, body := get(t, srv.URL+"/metrics")
 	for _, want := range []string{
 		"cflogd_patterns_last_reload_successful 1",
@@ -285,7 +272,7 @@ func TestRunInProcess(t *testing.T) {
 		"service.unclassified chainfire.service",
 		"site.queue_full chainfire.service",
 	}
-	if diff := cmp.Diff(want, out.signatures()); diff != "" {
+	if diff := cmp.Diff(want, signatures(&out)); diff != "" {
 		t.Errorf("events (-want +got); cflogd's own unit and PID must not count:\n%s", diff)
 	}
 	notes := sd.get()

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -181,10 +180,10 @@ func TestDeadSlackWebhookMetric(t *testing.T) {
 	sc := config.DefaultSink("slack")
 	sc.URL = redact.Secret(dead.URL + "/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX")
 	cfg.Sinks = []config.Sink{sc}
-	var logBuf strings.Builder
+	var logBuf testpeer.Buffer
 	clk := &fakeClock{t: t0}
 	m := newMetrics("test")
-	s, err := buildSinks(&cfg, 1, io.Discard, zerolog.New(&syncWriter{w: &logBuf}), func(int, uint64) {}, m, clk.now)
+	s, err := buildSinks(&cfg, 1, io.Discard, zerolog.New(&logBuf), func(int, uint64) {}, m, clk.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,15 +208,4 @@ func TestDeadSlackWebhookMetric(t *testing.T) {
 	if strings.Contains(logBuf.String(), "XXXXXXXXXXXXXXXXXXXXXXXX") {
 		t.Errorf("the log shows the webhook's secret: %s", logBuf.String())
 	}
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }

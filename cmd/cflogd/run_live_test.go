@@ -52,7 +52,7 @@ mount -t tmpfs -o mode=0755 tmpfs /run/systemd
 mkdir -p /run/systemd/journal
 exec ` + journald
 	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c", script)
-	var out lockedBuffer
+	var out testpeer.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		return skip(fmt.Sprintf("unshare: %v", err))

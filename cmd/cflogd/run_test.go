@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -147,32 +145,15 @@ func expectEvents(t *testing.T, dir string, withRules bool) (events map[string]s
 // daemonProc is a running cflogd run.
 type daemonProc struct {
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *testpeer.Buffer
 	done chan struct{}
 	err  error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func startDaemon(t *testing.T, bin, cfg string, wrap ...string) *daemonProc {
 	t.Helper()
 	args := append(append([]string{}, wrap...), bin, "run", "--config", cfg)
-	p := &daemonProc{cmd: exec.Command(args[0], args[1:]...), out: &lockedBuffer{}, done: make(chan struct{})}
+	p := &daemonProc{cmd: exec.Command(args[0], args[1:]...), out: &testpeer.Buffer{}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start cflogd: %v", err)

@@ -96,7 +96,7 @@ func freePort(tb testing.TB) int {
 type process struct {
 	name   string
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *Buffer
 	exited chan struct{}
 }
 
@@ -104,7 +104,7 @@ type process struct {
 // it in tb.Cleanup.
 func start(tb testing.TB, name, bin string, args ...string) *process {
 	tb.Helper()
-	p := &process{name: name, out: &syncBuffer{}, exited: make(chan struct{})}
+	p := &process{name: name, out: &Buffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
@@ -122,7 +122,7 @@ func start(tb testing.TB, name, bin string, args ...string) *process {
 			tb.Errorf("%s (pid %d) did not exit after kill", name, p.cmd.Process.Pid)
 		}
 		if tb.Failed() {
-			tb.Logf("%s output:\n%s", name, p.out.tail(4096))
+			tb.Logf("%s output:\n%s", name, p.out.Tail(4096))
 		}
 	})
 	return p
@@ -173,32 +173,10 @@ func launch(tb testing.TB, name, bin string, args func(port int) []string, ready
 		if !errors.Is(err, errExited) {
 			break
 		}
-		tb.Logf("%s exited early, retrying on another port:\n%s", name, p.out.tail(2048))
+		tb.Logf("%s exited early, retrying on another port:\n%s", name, p.out.Tail(2048))
 	}
 	tb.Fatalf("start %s: %v", name, last)
 	return nil, 0
-}
-
-// syncBuffer is a bytes.Buffer safe for the process's two writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) tail(n int) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := s.b.Bytes()
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(b)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -22,6 +22,7 @@ import (
 	"github.com/grafana/loki/pkg/push"
 	"github.com/rs/zerolog"
 
+	"github.com/centra-cloud/cflogd/internal/testpeer"
 	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/sink/httpclient"
 	"github.com/centra-cloud/cflogd/sink/retry"
@@ -127,31 +128,13 @@ func (s *server) requests() []request {
 	return append([]request(nil), s.reqs...)
 }
 
-// logBuffer collects the sink's log lines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func fastRetry() retry.Policy {
 	return retry.Policy{Min: time.Millisecond, Max: 4 * time.Millisecond, MaxRetryAfter: 30 * time.Millisecond}
 }
 
-func newSink(t *testing.T, cfg Config) (*Sink, *logBuffer) {
+func newSink(t *testing.T, cfg Config) (*Sink, *testpeer.Buffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &testpeer.Buffer{}
 	cfg.Log = zerolog.New(logs)
 	if cfg.Retry == (retry.Policy{}) {
 		cfg.Retry = fastRetry()
