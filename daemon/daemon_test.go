@@ -14,7 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -64,41 +66,56 @@ func TestTrackerCheckpointsBehindEverySink(t *testing.T) {
 	}
 }
 
+// TestTrackerBackPressure: begin blocks on a full queue, beats every
+// second while it waits, goes on when an ack makes room and ends with its
+// context. The clock is synctest's, so the test takes no real time.
 func TestTrackerBackPressure(t *testing.T) {
-	tr := newTracker(2, 1)
-	ctx := context.Background()
-	nop := func() {}
-	for i := range 2 {
-		if _, err := tr.begin(ctx, mark{cursor: fmt.Sprint(i)}, nil, nil, nop); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		tr := newTracker(2, 1)
+		ctx := t.Context()
+		nop := func() {}
+		for i := range 2 {
+			if _, err := tr.begin(ctx, mark{cursor: fmt.Sprint(i)}, nil, nil, nop); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	third := make(chan uint64, 1)
-	go func() {
-		seq, _ := tr.begin(ctx, mark{cursor: "2"}, nil, nil, nop)
-		third <- seq
-	}()
-	testpeer.Eventually(t, 5*time.Second, tr.blocked, "begin to block on a full queue")
-	select {
-	case <-third:
-		t.Fatal("begin returned while the queue was full")
-	default:
-	}
-	tr.ack(0, 0)
-	select {
-	case seq := <-third:
-		if seq != 2 {
-			t.Errorf("third batch got seq %d", seq)
+		var beats atomic.Int32
+		third := make(chan uint64, 1)
+		go func() {
+			seq, _ := tr.begin(ctx, mark{cursor: "2"}, nil, nil, func() { beats.Add(1) })
+			third <- seq
+		}()
+		synctest.Wait()
+		if !tr.blocked() {
+			t.Fatal("begin did not block on a full queue")
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("begin still blocked after an ack made room")
-	}
-	// A cancelled context ends the wait.
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if _, err := tr.begin(cctx, mark{}, nil, nil, nop); !errors.Is(err, context.Canceled) {
-		t.Errorf("begin with a full queue and a cancelled context: %v", err)
-	}
+		time.Sleep(3500 * time.Millisecond)
+		synctest.Wait()
+		if n := beats.Load(); n != 4 {
+			t.Errorf("%d heartbeats in 3.5 s of waiting, want 4 (at 0, 1, 2 and 3 s)", n)
+		}
+		select {
+		case <-third:
+			t.Fatal("begin returned while the queue was full")
+		default:
+		}
+		tr.ack(0, 0)
+		synctest.Wait()
+		select {
+		case seq := <-third:
+			if seq != 2 {
+				t.Errorf("third batch got seq %d", seq)
+			}
+		default:
+			t.Fatal("begin still blocked after an ack made room")
+		}
+		// A cancelled context ends the wait.
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := tr.begin(cctx, mark{}, nil, nil, nop); !errors.Is(err, context.Canceled) {
+			t.Errorf("begin with a full queue and a cancelled context: %v", err)
+		}
+	})
 }
 
 func TestTrackerWithoutDurableSinks(t *testing.T) {

@@ -130,6 +130,7 @@ func (t *tracker) ack(i int, seq uint64) []time.Time {
 		low = min(low, a)
 	}
 	var times []time.Time
+	was := t.done
 	for t.done < low {
 		if p := t.pending[t.done]; p != nil {
 			t.last = p.mark
@@ -144,7 +145,8 @@ func (t *tracker) ack(i int, seq uint64) []time.Time {
 		}
 		t.done++
 	}
-	if times != nil || len(t.pending) == 0 {
+	if t.done > was {
+		// Room in the queue: wake a begin that waits for it.
 		select {
 		case t.space <- struct{}{}:
 		default:
