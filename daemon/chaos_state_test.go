@@ -235,6 +235,12 @@ func siteIDs(lib *patterns.Library) []string {
 	return ids
 }
 
+// TestChaosReloadNeverHalfLoaded: while a writer replaces the two pattern
+// files by rename, one after the other, every reload uses whole files, each
+// as one of its versions, or keeps the previous library (a broken version).
+// Files of two versions may be combined: the writer can pause between its
+// files for longer than the settle time (docs/patterns.md says what a
+// reload promises).
 func TestChaosReloadNeverHalfLoaded(t *testing.T) {
 	patDir := t.TempDir()
 	for name, sigs := range siteVersions[0] {
@@ -248,26 +254,31 @@ func TestChaosReloadNeverHalfLoaded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every combination of a whole f1 and a whole f2.
 	var wantSets [][]string
-	for _, v := range siteVersions {
-		var ids []string
-		for _, sigs := range v {
-			for _, s := range sigs {
+	for _, v1 := range siteVersions {
+		for _, v2 := range siteVersions {
+			var ids []string
+			for _, s := range slices.Concat(v1["f1.yaml"], v2["f2.yaml"]) {
 				id, _, _ := strings.Cut(s, ":")
 				ids = append(ids, id)
 			}
+			slices.Sort(ids)
+			wantSets = append(wantSets, ids)
 		}
-		slices.Sort(ids)
-		wantSets = append(wantSets, ids)
 	}
 
-	// A writer cycles through the versions and a broken one, rewriting
-	// the two files in place, one after the other.
+	// A writer cycles through the versions and a broken one, replacing
+	// the two files by rename, one after the other. It ends before the
+	// test does, however the test ends.
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+	tmp := t.TempDir()
+	wg.Go(func() {
 		rng := rand.New(rand.NewPCG(1, 2))
 		for i := 0; ; i++ {
 			select {
@@ -278,14 +289,13 @@ func TestChaosReloadNeverHalfLoaded(t *testing.T) {
 			v := siteVersions[i%2]
 			bad := i%3 == 2
 			for _, name := range []string{"f1.yaml", "f2.yaml"} {
-				writeInPlace(t, filepath.Join(patDir, name), siteFile(v[name], bad && name == "f2.yaml"), time.Millisecond)
+				replaceFile(t, tmp, filepath.Join(patDir, name), siteFile(v[name], bad && name == "f2.yaml"))
 			}
 			time.Sleep(time.Duration(rng.IntN(150)) * time.Millisecond) // the writer's pace
 		}
-	}()
+	})
 	var ok, failed int
-	deadline := time.Now().Add(chaosShort(2*time.Second, 10*time.Second))
-	for time.Now().Before(deadline) {
+	for end := time.Now().Add(chaosShort(2*time.Second, 10*time.Second)); time.Now().Before(end); {
 		err := d.Reload()
 		if err != nil {
 			failed++
@@ -296,24 +306,51 @@ func TestChaosReloadNeverHalfLoaded(t *testing.T) {
 		got := siteIDs(d.currentLib)
 		d.rulesMu.Unlock()
 		if !slices.ContainsFunc(wantSets, func(w []string) bool { return slices.Equal(w, got) }) {
-			t.Fatalf("library in use after a reload (err %v) has the site signatures %q; want one version's: %q", err, got, wantSets)
+			t.Fatalf("library in use after a reload (err %v) has the site signatures %q; want whole files: %q", err, got, wantSets)
 		}
 	}
-	close(stop)
-	wg.Wait()
 	t.Logf("%d reloads used, %d kept the previous set", ok, failed)
 	if ok == 0 || failed == 0 {
 		t.Errorf("%d reloads used, %d failed: the writer's pace does not test both", ok, failed)
 	}
-	// Quiet files: the reload after the last write is used.
+}
+
+// TestReloadUsesQuietFiles: a file rewritten in place (truncated, then
+// written) is used once it stayed the same for the settle time.
+func TestReloadUsesQuietFiles(t *testing.T) {
+	patDir := t.TempDir()
+	for name, sigs := range siteVersions[0] {
+		writeInPlace(t, filepath.Join(patDir, name), siteFile(sigs, false), 0)
+	}
+	cfg := config.Default
+	cfg.StateDir = filepath.Join(t.TempDir(), "state")
+	cfg.Patterns.Dirs = []string{patDir}
+	cfg.Sinks = []config.Sink{config.DefaultSink("stdout")}
+	d, err := New(Options{Config: &cfg, Log: zerolog.Nop(), Stdout: &testpeer.Buffer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, sigs := range siteVersions[1] {
 		writeInPlace(t, filepath.Join(patDir, name), siteFile(sigs, false), 0)
 	}
 	if err := d.Reload(); err != nil {
 		t.Fatalf("Reload of quiet files: %v", err)
 	}
-	if diff := cmp.Diff(wantSets[1], siteIDs(d.currentLib)); diff != "" {
-		t.Errorf("site signatures after the last reload (-want +got):\n%s", diff)
+	if diff := cmp.Diff([]string{"site.b_alpha", "site.b_beta", "site.b_gamma"}, siteIDs(d.currentLib)); diff != "" {
+		t.Errorf("site signatures after the reload (-want +got):\n%s", diff)
+	}
+}
+
+// replaceFile writes chunks into a file in tmp and renames it to path, as
+// configuration management tools install files.
+func replaceFile(t *testing.T, tmp, path string, chunks [][]byte) {
+	f := filepath.Join(tmp, filepath.Base(path))
+	if err := os.WriteFile(f, slices.Concat(chunks...), 0o600); err != nil {
+		t.Error(err)
+		return
+	}
+	if err := os.Rename(f, path); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -331,6 +368,10 @@ func TestChaosReloadGivesUpOnFilesThatKeepChanging(t *testing.T) {
 	}
 	stop := make(chan struct{})
 	done := make(chan struct{})
+	defer func() {
+		close(stop)
+		<-done
+	}()
 	go func() {
 		defer close(done)
 		for i := 0; ; i++ {
@@ -343,8 +384,6 @@ func TestChaosReloadGivesUpOnFilesThatKeepChanging(t *testing.T) {
 		}
 	}()
 	err = d.Reload()
-	close(stop)
-	<-done
 	switch {
 	case err == nil:
 		t.Errorf("Reload while the files change every 5 ms succeeded, want errPatternsChanging naming the directory")
