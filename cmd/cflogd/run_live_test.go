@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +15,44 @@ import (
 	"github.com/centra-cloud/cflogd/internal/testpeer"
 )
 
-const journald = "/lib/systemd/systemd-journald"
+const (
+	journald      = "/lib/systemd/systemd-journald"
+	journalStdout = "/run/systemd/journal/stdout"
+)
+
+// socketAnswers reports whether a stream socket listens at path.
+func socketAnswers(path string) bool {
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// TestSocketAnswers: the socket file of a journald that died is not a
+// journald (connecting is refused).
+func TestSocketAnswers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "stdout")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.SetUnlinkOnClose(false)
+	if !socketAnswers(path) {
+		t.Errorf("socketAnswers(%s) = false while it listens", path)
+	}
+	l.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the closed socket's file: %v", err)
+	}
+	if socketAnswers(path) {
+		t.Errorf("socketAnswers(%s) = true for the file of a closed socket", path)
+	}
+	if socketAnswers(filepath.Join(t.TempDir(), "none")) {
+		t.Errorf("socketAnswers = true for no file")
+	}
+}
 
 // liveJournal returns the command prefix that runs a program against a
 // live systemd-journald: none when one runs already; else, as root, a
@@ -24,9 +62,10 @@ const journald = "/lib/systemd/systemd-journald"
 func liveJournal(t *testing.T) (wrap []string, how string) {
 	t.Helper()
 	// A journald that runs already is known by its stream socket, which
-	// systemd-cat writes to (not by process name: systemd-journal-remote
+	// systemd-cat writes to, answering (not by the socket file: a journald
+	// that died leaves it behind; nor by process name: systemd-journal-remote
 	// has the same 15-character name as systemd-journald).
-	if fi, err := os.Stat("/run/systemd/journal/stdout"); err == nil && fi.Mode()&os.ModeSocket != 0 {
+	if socketAnswers(journalStdout) {
 		return nil, "the running systemd-journald"
 	}
 	skip := func(why string) ([]string, string) {
@@ -67,21 +106,24 @@ exec ` + journald
 		<-done
 	})
 	wrap = []string{"nsenter", "-t", fmt.Sprint(cmd.Process.Pid), "-m", "--"}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		check := exec.Command(wrap[0], append(wrap[1:], "test", "-S", "/run/systemd/journal/socket")...)
-		if check.Run() == nil {
-			break
-		}
+	var exited bool
+	up := testpeer.Poll(10*time.Second, func() bool {
 		select {
 		case <-done:
-			return skip(fmt.Sprintf("standalone journald exited: %s", out.String()))
+			exited = true
+			return true
 		default:
 		}
-		if time.Now().After(deadline) {
-			return skip("standalone journald did not create its socket within 10s")
-		}
-		time.Sleep(50 * time.Millisecond) // poll interval, bounded by the deadline
+		// Connect, as systemd-cat does (running true, it logs nothing): the
+		// socket file may still be the machine's until the tmpfs is over it.
+		check := exec.Command(wrap[0], append(wrap[1:], "systemd-cat", "-t", "cflogd-probe", "true")...)
+		return check.Run() == nil
+	})
+	switch {
+	case exited:
+		return skip(fmt.Sprintf("standalone journald exited: %s", out.String()))
+	case !up:
+		return skip("standalone journald did not answer on its socket within 10s")
 	}
 	return wrap, "a standalone systemd-journald in a private mount namespace"
 }
