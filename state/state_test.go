@@ -2,9 +2,12 @@ package state
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,17 +56,53 @@ func TestCursorRoundTrip(t *testing.T) {
 	}
 }
 
+// TestSaveReplacesAtomically: a reader that loads the cursor while saves
+// replace it always gets a whole cursor, one of those saved (a file
+// truncated and then written would be seen empty or cut short), and the
+// saves leave no temporary file behind.
 func TestSaveReplacesAtomically(t *testing.T) {
 	d, p := open(t)
-	for i := range 20 {
-		c := Cursor{Cursor: strings.Replace(cur, "i=1a", "i="+string(rune('a'+i)), 1)}
+	const saves = 200
+	saved := map[string]bool{}
+	var cursors []Cursor
+	for i := range saves {
+		// Lengths differ, so that a file cut short is seen as such.
+		c := Cursor{Cursor: strings.Replace(cur, "i=1a", fmt.Sprintf("i=%x", i<<(i%40)), 1)}
+		saved[c.Cursor] = true
+		cursors = append(cursors, c)
+	}
+	if err := d.SaveCursor(cursors[0]); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var loads, bad atomic.Int64
+	var first atomic.Value
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			got, err := d.LoadCursor()
+			loads.Add(1)
+			if err != nil || !saved[got.Cursor] {
+				bad.Add(1)
+				first.CompareAndSwap(nil, fmt.Sprintf("%q, %v", got.Cursor, err))
+			}
+		}
+	})
+	for _, c := range cursors[1:] {
 		if err := d.SaveCursor(c); err != nil {
-			t.Fatal(err)
+			t.Error(err)
+			break
 		}
-		got, err := d.LoadCursor()
-		if err != nil || got.Cursor != c.Cursor {
-			t.Fatalf("after save %d: %q, %v", i, got.Cursor, err)
-		}
+	}
+	close(stop)
+	wg.Wait()
+	if n := bad.Load(); n > 0 {
+		t.Errorf("%d of %d loads during saves got a partial or unknown cursor, first: %v", n, loads.Load(), first.Load())
 	}
 	entries, _ := os.ReadDir(p)
 	var names []string
