@@ -17,8 +17,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
 
-	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/config"
+	"github.com/centra-cloud/cflogd/engine"
 	"github.com/centra-cloud/cflogd/internal/testpeer"
 	"github.com/centra-cloud/cflogd/patterns"
 	"github.com/centra-cloud/cflogd/record"
@@ -110,28 +110,28 @@ func TestChaosCorruptRulesState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cls := classify.New(lib, classify.Options{})
-	feed := func(r *ruleRunner, from time.Time, n int) []record.Event {
+	feed := func(eng *engine.Engine, from time.Time, n int) []record.Event {
 		var out []record.Event
 		for i := range n {
 			e := electionEntry(from.Add(time.Duration(i)*10*time.Second), i)
-			m, ok := cls.Match(&e)
-			if !ok {
-				t.Fatalf("no match for %q", e.Message)
+			for _, ev := range eng.Process([]record.Entry{e}, nil) {
+				if ev.Derived {
+					out = append(out, ev)
+				}
 			}
-			out = r.feed(&m, out)
 		}
 		return out
 	}
 	// A valid state with an election storm going on.
-	r := newRuleRunner(lib, "")
-	if got := feed(r, t0, 4); len(got) != 1 {
+	eng := engine.New(lib, engine.Options{})
+	if got := feed(eng, t0, 4); len(got) != 1 {
 		t.Fatalf("storm: %d derived events, want 1", len(got))
 	}
-	snap, err := r.snapshot(mark{cursor: "s=0123456789abcdef0123456789abcdef;i=4", time: t0.Add(30 * time.Second)}, 0, t0)
-	if err != nil || snap == nil {
-		t.Fatalf("snapshot: %v %v", snap, err)
+	windows, err := eng.MarshalRules()
+	if err != nil {
+		t.Fatalf("snapshot: %v", err)
 	}
+	snap := &ruleSnap{mark: mark{cursor: "s=0123456789abcdef0123456789abcdef;i=4", time: t0.Add(30 * time.Second)}, windows: windows}
 	dir, err := state.Open(filepath.Join(t.TempDir(), "state"))
 	if err != nil {
 		t.Fatal(err)
@@ -168,13 +168,13 @@ func TestChaosCorruptRulesState(t *testing.T) {
 			if err := dir.WriteFile(rulesFile, b); err != nil {
 				t.Fatal(err)
 			}
-			r := newRuleRunner(lib, "")
-			if _, err := r.load(dir); err != nil {
+			eng := engine.New(lib, engine.Options{})
+			if _, err := loadRules(dir, eng); err != nil {
 				// The daemon logs it and starts the rules afresh.
-				r = newRuleRunner(lib, "")
+				eng.ResetRules()
 			}
 			// Either way the rules work on: a storm an hour later fires.
-			if got := feed(r, t0.Add(time.Hour), 3); len(got) != 1 {
+			if got := feed(eng, t0.Add(time.Hour), 3); len(got) != 1 {
 				t.Errorf("storm after loading: %d derived events, want 1", len(got))
 			}
 		})
@@ -302,9 +302,7 @@ func TestChaosReloadNeverHalfLoaded(t *testing.T) {
 		} else {
 			ok++
 		}
-		d.rulesMu.Lock()
-		got := siteIDs(d.currentLib)
-		d.rulesMu.Unlock()
+		got := siteIDs(d.eng.Library())
 		if !slices.ContainsFunc(wantSets, func(w []string) bool { return slices.Equal(w, got) }) {
 			t.Fatalf("library in use after a reload (err %v) has the site signatures %q; want whole files: %q", err, got, wantSets)
 		}
@@ -336,7 +334,7 @@ func TestReloadUsesQuietFiles(t *testing.T) {
 	if err := d.Reload(); err != nil {
 		t.Fatalf("Reload of quiet files: %v", err)
 	}
-	if diff := cmp.Diff([]string{"site.b_alpha", "site.b_beta", "site.b_gamma"}, siteIDs(d.currentLib)); diff != "" {
+	if diff := cmp.Diff([]string{"site.b_alpha", "site.b_beta", "site.b_gamma"}, siteIDs(d.eng.Library())); diff != "" {
 		t.Errorf("site signatures after the reload (-want +got):\n%s", diff)
 	}
 }
@@ -398,7 +396,7 @@ func TestChaosReloadGivesUpOnFilesThatKeepChanging(t *testing.T) {
 		// is that the reload fails and the library stays.
 		t.Logf("Reload while the files change: %v (the writer stalled for the settle time)", err)
 	}
-	if diff := cmp.Diff([]string{"site.a_alpha"}, siteIDs(d.currentLib)); diff != "" {
+	if diff := cmp.Diff([]string{"site.a_alpha"}, siteIDs(d.eng.Library())); diff != "" {
 		t.Errorf("library after the failed reload (-want +got):\n%s", diff)
 	}
 }

@@ -1,28 +1,22 @@
 package daemon
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
-	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/config"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/engine"
 	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/state"
 	"github.com/centra-cloud/cflogd/tail"
@@ -67,19 +61,17 @@ type Options struct {
 
 // Daemon is cflogd run.
 type Daemon struct {
-	cfg        *config.Config
-	log        zerolog.Logger
-	opts       Options
-	m          *metrics
-	sinks      *sinks
-	tracker    *tracker
-	cls        atomic.Pointer[classify.Classifier]
-	rulesMu    sync.Mutex // serialises the consumer's use of rules with Reload
-	reloadMu   sync.Mutex // serialises Reload
-	rules      *ruleRunner
-	currentLib *patterns.Library // guarded by rulesMu after Run started
-	replay     replay            // entries after a restart that only feed the rules
-	lastMark   mark              // the last batch handed to the tracker, if the rules saw nothing after it
+	cfg      *config.Config
+	log      zerolog.Logger
+	opts     Options
+	m        *metrics
+	sinks    *sinks
+	tracker  *tracker
+	eng      *engine.Engine
+	reloadMu sync.Mutex // serialises Reload
+	replay   replay     // entries after a restart that only feed the rules
+	lastMark mark       // the last batch handed to the tracker, if the rules saw nothing after it
+	lastSnap time.Time  // when the rule windows were last snapshotted
 
 	hostname string
 	self     selfID
@@ -98,13 +90,6 @@ type Daemon struct {
 	// Consumer-side state, used by the goroutine that runs consume.
 	unitCount map[string]float64
 	readCtx   context.Context // Run's ctx: dispatch stops waiting when it ends
-}
-
-// selfID identifies cflogd's own entries.
-type selfID struct {
-	pid  int
-	boot string
-	unit string
 }
 
 // New checks what the daemon needs before it runs: the pattern library and
@@ -131,9 +116,7 @@ func New(opts Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.cls.Store(classify.New(lib, classify.Options{RunbookBase: cfg.RunbookBase}))
-	d.rules = newRuleRunner(lib, cfg.RunbookBase)
-	d.currentLib = lib
+	d.eng = engine.New(lib, engine.Options{RunbookBase: cfg.RunbookBase, Ignore: d.isSelf, Log: opts.Log})
 	d.sinks, err = buildSinks(cfg, cfg.QueueSize, opts.Stdout, opts.Log, d.ack, d.m, opts.Now)
 	if err != nil {
 		return nil, err
@@ -145,148 +128,6 @@ func New(opts Options) (*Daemon, error) {
 	d.m.gauge("cflogd_journal_lag_seconds", "Now minus the newest entry read, while the reader is behind; 0 once it has read everything.", d.lag)
 	d.m.gauge("cflogd_cursor_age_seconds", "How long the oldest entry read but not yet covered by the saved cursor has been waiting; 0 when the cursor is current.", d.cursorAge)
 	return d, nil
-}
-
-// Handler serves /metrics, /healthz and /readyz.
-func (d *Daemon) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(d.m.reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		if d.healthy() {
-			io.WriteString(w, "ok\n")
-			return
-		}
-		http.Error(w, "reader loop stalled", http.StatusServiceUnavailable)
-	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case d.stopping.Load():
-			http.Error(w, "stopping", http.StatusServiceUnavailable)
-		case !d.ready.Load():
-			http.Error(w, "starting: journal not open yet", http.StatusServiceUnavailable)
-		default:
-			io.WriteString(w, "ready\n")
-		}
-	})
-	return mux
-}
-
-// stallAfter is how long the reader loop may be silent before /healthz
-// fails and the watchdog stops being fed.
-const stallAfter = 30 * time.Second
-
-// healthy reports whether the reader loop is alive: it beat recently, or
-// it waits for the durable sinks on purpose.
-func (d *Daemon) healthy() bool {
-	if !d.ready.Load() {
-		return true // starting
-	}
-	last := time.Unix(0, d.lastBeat.Load())
-	return time.Since(last) < stallAfter || d.tracker.blocked()
-}
-
-func (d *Daemon) lag() float64 {
-	if d.atEnd.Load() {
-		return 0
-	}
-	n := d.newest.Load()
-	if n == 0 {
-		return 0
-	}
-	return max(time.Since(time.UnixMicro(n)).Seconds(), 0)
-}
-
-func (d *Daemon) cursorAge() float64 {
-	if t := d.tracker.oldestRead(); !t.IsZero() {
-		return time.Since(t).Seconds()
-	}
-	return 0
-}
-
-// Pattern files are read as a snapshot, and read again patternSettle after
-// the first read began: only when both agree is the library used. A file
-// caught while it is being rewritten in place (truncated, then written), or
-// a directory caught between the rewrites of two files, is read again, up
-// to patternAttempts times; then the load fails and the previous library
-// stays. Writers that replace files atomically (rename) never need this.
-const (
-	patternSettle   = 50 * time.Millisecond
-	patternAttempts = 10
-)
-
-// errPatternsChanging is returned when the pattern files kept changing.
-var errPatternsChanging = errors.New("the pattern files kept changing while they were read")
-
-// loadPatterns loads the built-in library and the configured directories
-// that exist, from a snapshot of their files that stayed the same for
-// patternSettle.
-func (d *Daemon) loadPatterns() (*patterns.Library, error) {
-	var dirs []string
-	for _, dir := range d.cfg.Patterns.Dirs {
-		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-			d.log.Debug().Str("dir", dir).Msg("pattern directory does not exist, skipping it")
-			continue
-		}
-		dirs = append(dirs, dir)
-	}
-	for attempt := 1; ; attempt++ {
-		start := time.Now()
-		snap, err := patterns.ReadSnapshot(dirs)
-		if err != nil {
-			return nil, fmt.Errorf("load patterns: %w", err)
-		}
-		lib, err := snap.Load()
-		if len(dirs) > 0 {
-			time.Sleep(time.Until(start.Add(patternSettle))) // the settle time, not a wait for a condition
-			again, rerr := patterns.ReadSnapshot(dirs)
-			if rerr != nil || !again.Equal(snap) {
-				if attempt == patternAttempts {
-					return nil, fmt.Errorf("load patterns from %s: %w (%d attempts)", strings.Join(dirs, ", "), errPatternsChanging, attempt)
-				}
-				continue
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("load patterns: %w", err)
-		}
-		return lib, nil
-	}
-}
-
-func (d *Daemon) recordReload(lib *patterns.Library, err error) {
-	if err != nil {
-		d.m.reloadOK.Set(0)
-		return
-	}
-	d.m.reloadOK.Set(1)
-	d.m.reloadTime.SetToCurrentTime()
-	d.m.signatures.Set(float64(len(lib.Signatures)))
-}
-
-// Reload loads the pattern files again (SIGHUP). On an error the previous
-// library stays in use and the error, naming every problem, is returned.
-func (d *Daemon) Reload() error {
-	d.reloadMu.Lock()
-	defer d.reloadMu.Unlock()
-	lib, err := d.loadPatterns()
-	d.recordReload(lib, err)
-	if err != nil {
-		d.log.Error().Err(err).Msg("reload patterns failed; keeping the previous set")
-		return err
-	}
-	// The classifier and the rules change together, between two batches:
-	// consume takes both under rulesMu.
-	cls := classify.New(lib, classify.Options{RunbookBase: d.cfg.RunbookBase})
-	d.rulesMu.Lock()
-	d.cls.Store(cls)
-	err = d.rules.replace(lib, d.cfg.RunbookBase)
-	d.currentLib = lib
-	d.rulesMu.Unlock()
-	if err != nil {
-		d.log.Warn().Err(err).Msg("rule windows could not be carried over; the rules start afresh")
-	}
-	d.log.Info().Int("signatures", len(lib.Signatures)).Msg("reloaded patterns")
-	return nil
 }
 
 // ack is called by durable sink i when it is done with batch seq.
@@ -417,46 +258,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// resumeRules restores the rule windows. They are as of a position at or
-// before the saved cursor: reading then starts there, and the entries up
-// to the saved cursor only feed the rules.
-func (d *Daemon) resumeRules(dir *state.Dir, fopts *tail.FollowOptions, saved state.Cursor) {
-	d.rulesMu.Lock()
-	defer d.rulesMu.Unlock()
-	at, err := d.rules.load(dir)
-	switch {
-	case err != nil:
-		d.log.Error().Err(err).Msg("cannot use the saved rule windows; the rules start afresh")
-		d.rules = newRuleRunner(d.currentLib, d.cfg.RunbookBase)
-	case at == "":
-	case fopts.AfterCursor == "":
-		d.log.Info().Msg("rule windows saved without a usable cursor; the rules start afresh")
-		d.rules = newRuleRunner(d.currentLib, d.cfg.RunbookBase)
-	case at != fopts.AfterCursor:
-		fopts.AfterCursor = at
-		d.replay = replay{until: saved.Cursor, time: saved.Time}
-	}
-}
-
-// finalSnapshot hands the tracker the rule windows as of the last batch
-// read, so that a clean stop saves them with the last cursor and the next
-// start needs no replay.
-func (d *Daemon) finalSnapshot() {
-	d.rulesMu.Lock()
-	defer d.rulesMu.Unlock()
-	if d.lastMark.cursor == "" {
-		return
-	}
-	snap, err := d.rules.snapshot(d.lastMark, 0, time.Now())
-	if err != nil {
-		d.log.Error().Err(err).Msg("snapshot rule windows")
-		return
-	}
-	if snap != nil {
-		d.tracker.skip(d.lastMark, snap)
-	}
-}
-
 // followOptions says where to start: after the saved cursor, or at the
 // configured initial position.
 func (d *Daemon) followOptions(dir *state.Dir) (tail.FollowOptions, state.Cursor) {
@@ -556,22 +357,15 @@ func (d *Daemon) consume(b tail.FollowBatch) error {
 		return nil
 	}
 	clear(d.unitCount)
-	d.rulesMu.Lock()
-	cls := d.cls.Load() // under rulesMu: the same library as the rules
-	if d.rules.active() {
-		events = d.classifyWithRules(cls, b.Entries, events)
-	} else {
-		for i := range b.Entries {
-			e := &b.Entries[i]
-			d.unitCount[e.Unit]++
-			if d.replay.covers(e) || d.isSelf(e) {
-				continue
-			}
-			if ev, ok := cls.Classify(e); ok {
-				events = append(events, ev)
-			}
-		}
+	for i := range b.Entries {
+		d.unitCount[b.Entries[i].Unit]++
 	}
+	entries := b.Entries
+	if n := d.replay.prefix(entries); n > 0 {
+		d.eng.Replay(entries[:n]) // delivered before the restart, derived events too
+		entries = entries[n:]
+	}
+	events = d.eng.Process(entries, events)
 	for u, n := range d.unitCount {
 		d.m.linesRead.WithLabelValues(u).Add(n)
 	}
@@ -590,11 +384,9 @@ func (d *Daemon) consume(b tail.FollowBatch) error {
 		m.cursor = b.Gap.Resume // a gap with nothing after it yet
 	}
 	if d.replay.until != "" {
-		d.rulesMu.Unlock()
 		return nil // all of it was delivered before the restart
 	}
-	snap, err := d.rules.snapshot(m, d.cfg.CheckpointInterval, m.read)
-	d.rulesMu.Unlock()
+	snap, err := d.snapshot(m, d.cfg.CheckpointInterval, m.read)
 	if err != nil {
 		d.log.Error().Err(err).Msg("snapshot rule windows")
 	}
@@ -604,33 +396,6 @@ func (d *Daemon) consume(b tail.FollowBatch) error {
 	}
 	d.lastMark = m
 	return nil
-}
-
-// classifyWithRules classifies entries and feeds the rules over time,
-// appending the events and the derived events.
-func (d *Daemon) classifyWithRules(cls *classify.Classifier, entries []record.Entry, events []record.Event) []record.Event {
-	r := d.rules
-	for i := range entries {
-		e := &entries[i]
-		d.unitCount[e.Unit]++
-		replayed := d.replay.covers(e)
-		if d.isSelf(e) {
-			continue
-		}
-		m, ok := cls.Match(e)
-		if !ok {
-			continue
-		}
-		if replayed {
-			r.feed(&m, nil) // delivered before the restart, derived events too
-			continue
-		}
-		if m.HasEvent {
-			events = append(events, m.Event)
-		}
-		events = r.feed(&m, events)
-	}
-	return events
 }
 
 // dispatch hands one batch's events to every sink; it blocks while the
@@ -664,43 +429,6 @@ func (d *Daemon) dispatch(m mark, events []record.Event, snap *ruleSnap) error {
 		n.Add(events)
 	}
 	return nil
-}
-
-// isSelf reports whether an entry is cflogd's own log line.
-func (d *Daemon) isSelf(e *record.Entry) bool {
-	if d.self.unit != "" && e.Unit == d.self.unit {
-		return true
-	}
-	return e.PID == d.self.pid && d.self.boot != "" && e.BootID == d.self.boot && e.Host == d.hostname
-}
-
-// ownIdentity finds cflogd's PID, boot ID and systemd unit.
-func ownIdentity() selfID {
-	id := selfID{pid: os.Getpid()}
-	if b, err := os.ReadFile("/proc/sys/kernel/random/boot_id"); err == nil {
-		id.boot = strings.ReplaceAll(strings.TrimSpace(string(b)), "-", "")
-	}
-	if b, err := os.ReadFile("/proc/self/cgroup"); err == nil {
-		id.unit = unitOfCgroup(string(b))
-	}
-	return id
-}
-
-// unitOfCgroup returns the .service unit a /proc/self/cgroup places the
-// process in, or "".
-func unitOfCgroup(s string) string {
-	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		for _, seg := range strings.Split(parts[2], "/") {
-			if strings.HasSuffix(seg, ".service") && !strings.HasPrefix(seg, "user@") {
-				return seg
-			}
-		}
-	}
-	return ""
 }
 
 // gapEvent reports entries lost to rotation.
@@ -744,103 +472,4 @@ func (d *Daemon) gapEvent(g *tail.Gap) record.Event {
 	}
 	d.log.Warn().Str("cursor", g.Cursor).Int64("lost", g.Lost).Msg(summary)
 	return ev
-}
-
-// checkpoint saves the cursor the durable sinks are done with, and the
-// notification logs. What cannot be written (a full or read-only file
-// system) is tried again at the next checkpoint; delivery goes on.
-func (d *Daemon) checkpoint(dir *state.Dir) {
-	m, changed, snap := d.tracker.checkpoint()
-	var failed error
-	wrote := false
-	if changed {
-		err := dir.SaveCursor(state.Cursor{Cursor: m.cursor, Time: m.time, Saved: time.Now()})
-		wrote = true
-		if err != nil {
-			d.m.checkpointErr.Inc()
-			failed = fmt.Errorf("save cursor %s: %w", m.cursor, err)
-			d.tracker.retry(true, snap)
-			snap = nil // it may be past the cursor on disk
-		} else {
-			d.m.checkpoints.Inc()
-			d.m.checkpointAt.SetToCurrentTime()
-		}
-	}
-	if snap != nil {
-		// After the cursor: a crash between the two writes leaves windows
-		// older than the cursor, which the next start replays up to it.
-		wrote = true
-		if err := saveSnap(dir, snap); err != nil {
-			d.m.checkpointErr.Inc()
-			failed = cmp.Or(failed, fmt.Errorf("save rule windows: %w", err))
-			d.tracker.retry(false, snap)
-		}
-	}
-	for _, n := range d.sinks.notifiers {
-		b, changed, err := n.MarshalState()
-		if err != nil {
-			d.log.Error().Err(err).Str("sink", n.name).Msg("encode notification log")
-			continue
-		}
-		if !changed {
-			continue
-		}
-		wrote = true
-		if err := dir.WriteFile(notifyFile(n.name), b); err != nil {
-			d.m.checkpointErr.Inc()
-			failed = cmp.Or(failed, fmt.Errorf("save notification log of sink %s: %w", n.name, err))
-			n.markDirty()
-		}
-	}
-	if wrote {
-		d.stateHealth.report(d.log, dir.Path(), failed)
-	}
-}
-
-// stateHealth reports state files that cannot be written: loudly at the
-// first failure, then at most once per stateReportEvery while it lasts, and
-// once when writing works again.
-type stateHealth struct {
-	failures int       // failed checkpoints in a row
-	reported time.Time // when the failure was last logged
-}
-
-// stateReportEvery bounds how often a lasting checkpoint failure is logged.
-const stateReportEvery = time.Minute
-
-func (h *stateHealth) report(log zerolog.Logger, path string, err error) {
-	now := time.Now()
-	if err == nil {
-		if h.failures > 0 {
-			log.Info().Str("state_dir", path).Int("failed_checkpoints", h.failures).
-				Msg("state directory writable again: cursor saved")
-		}
-		h.failures = 0
-		return
-	}
-	h.failures++
-	if h.failures > 1 && now.Sub(h.reported) < stateReportEvery {
-		return
-	}
-	h.reported = now
-	log.Error().Err(err).Str("state_dir", path).Str("problem", state.Problem(err)).Int("failed_checkpoints", h.failures).
-		Msg("cannot checkpoint; events are still delivered, and the cursor is saved as soon as the state directory can be written (a restart before then repeats the events since the last saved cursor)")
-}
-
-func notifyFile(sink string) string { return "notify-" + filepath.Base(sink) + ".json" }
-
-// loadNotifyState restores the notification logs.
-func (d *Daemon) loadNotifyState(dir *state.Dir) {
-	for _, n := range d.sinks.notifiers {
-		b, err := dir.ReadFile(notifyFile(n.name))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err == nil {
-			err = n.UnmarshalState(b)
-		}
-		if err != nil {
-			d.log.Error().Err(err).Str("sink", n.name).Msg("cannot use the notification log; notifications may repeat")
-		}
-	}
 }

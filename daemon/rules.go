@@ -7,8 +7,7 @@ import (
 	"io/fs"
 	"time"
 
-	"github.com/centra-cloud/cflogd/classify"
-	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/engine"
 	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/state"
 )
@@ -17,8 +16,7 @@ import (
 // position, at or before the saved cursor.
 const rulesFile = "rules.json"
 
-// ruleRunner feeds the rules over time (classify.Rules). It belongs to the
-// consumer goroutine, except replace, which the caller serialises with it.
+// ruleSnap is the windows of the rules over time as of the entry at mark.
 //
 // Checkpoints: now and then (every checkpoint interval) the consumer takes a
 // snapshot of the windows as of the end of a batch; it travels with that
@@ -26,58 +24,24 @@ const rulesFile = "rules.json"
 // the next start, reading resumes after the snapshot's position, and the
 // entries up to the saved cursor feed only the rules (their events were
 // delivered already): the windows come out as if cflogd had never stopped.
-type ruleRunner struct {
-	rules    *classify.Rules
-	dirty    bool
-	lastSnap time.Time
-}
-
-// ruleSnap is the windows as of the entry at mark.
 type ruleSnap struct {
 	mark    mark
 	windows []byte
 }
 
-func newRuleRunner(lib *patterns.Library, base string) *ruleRunner {
-	return &ruleRunner{rules: classify.NewRules(lib, classify.Options{RunbookBase: base})}
-}
-
-// active reports whether there are rules to feed.
-func (r *ruleRunner) active() bool { return r.rules.Len() > 0 }
-
-// feed gives the rules one match and appends the derived events.
-func (r *ruleRunner) feed(m *classify.Match, out []record.Event) []record.Event {
-	if !r.rules.Wants(m.Signature) {
-		return out
-	}
-	r.dirty = true
-	return r.rules.Feed(m, out)
-}
-
 // snapshot returns the windows as of m when they changed and the last
-// snapshot is older than every; else nil.
-func (r *ruleRunner) snapshot(m mark, every time.Duration, now time.Time) (*ruleSnap, error) {
-	if !r.dirty || now.Sub(r.lastSnap) < every || m.cursor == "" {
+// snapshot is older than every; else nil. It runs on the consumer
+// goroutine.
+func (d *Daemon) snapshot(m mark, every time.Duration, now time.Time) (*ruleSnap, error) {
+	if !d.eng.RulesChanged() || now.Sub(d.lastSnap) < every || m.cursor == "" {
 		return nil, nil
 	}
-	w, err := r.rules.MarshalState()
+	w, err := d.eng.MarshalRules()
 	if err != nil {
-		return nil, fmt.Errorf("encode rule windows: %w", err)
+		return nil, err
 	}
-	r.dirty, r.lastSnap = false, now
+	d.lastSnap = now
 	return &ruleSnap{mark: m, windows: w}, nil
-}
-
-// replace swaps in the rules of a new library, keeping the windows of the
-// rules that did not change.
-func (r *ruleRunner) replace(lib *patterns.Library, base string) error {
-	next := classify.NewRules(lib, classify.Options{RunbookBase: base})
-	b, err := r.rules.MarshalState()
-	if err == nil {
-		err = next.UnmarshalState(b)
-	}
-	r.rules, r.dirty = next, true
-	return err
 }
 
 type rulesState struct {
@@ -97,7 +61,7 @@ func saveSnap(dir *state.Dir, s *ruleSnap) error {
 }
 
 // load restores the saved windows and returns their position.
-func (r *ruleRunner) load(dir *state.Dir) (cursor string, err error) {
+func loadRules(dir *state.Dir, eng *engine.Engine) (cursor string, err error) {
 	b, err := dir.ReadFile(rulesFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
@@ -112,7 +76,7 @@ func (r *ruleRunner) load(dir *state.Dir) (cursor string, err error) {
 	if st.Version != 1 {
 		return "", fmt.Errorf("decode %s: unknown version %d", rulesFile, st.Version)
 	}
-	if err := r.rules.UnmarshalState(st.Windows); err != nil {
+	if err := eng.UnmarshalRules(st.Windows); err != nil {
 		return "", err
 	}
 	return st.Cursor, nil
@@ -124,6 +88,15 @@ func (r *ruleRunner) load(dir *state.Dir) (cursor string, err error) {
 type replay struct {
 	until string
 	time  time.Time
+}
+
+// prefix returns how many of the entries, from the first, it covers.
+func (rp *replay) prefix(entries []record.Entry) int {
+	n := 0
+	for n < len(entries) && rp.covers(&entries[n]) {
+		n++
+	}
+	return n
 }
 
 // covers reports whether e is one of them; it ends the replay after the

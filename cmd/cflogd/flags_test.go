@@ -132,8 +132,8 @@ func TestScanConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := view{cfg.since, cfg.until, cfg.reportUntil, cfg.units, cfg.unitsGiven, cfg.boot, cfg.output,
-				cfg.minSeverity, cfg.failOn, cfg.sourceLabel, cfg.headerUnits}
+			got := view{cfg.Since, cfg.Until, cfg.ReportUntil, cfg.Units, cfg.UnitsGiven, cfg.Boot, cfg.Output,
+				cfg.MinSeverity, cfg.FailOn, cfg.SourceLabel, cfg.HeaderUnits}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}

@@ -5,23 +5,18 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/centra-cloud/cflogd/classify"
-	"github.com/centra-cloud/cflogd/internal/report"
 	"github.com/centra-cloud/cflogd/internal/timeparse"
 	"github.com/centra-cloud/cflogd/patterns"
 	"github.com/centra-cloud/cflogd/record"
-	stdoutsink "github.com/centra-cloud/cflogd/sink/stdout"
-	"github.com/centra-cloud/cflogd/tail"
+	"github.com/centra-cloud/cflogd/scan"
 )
 
 // defaultSince is the window scan reads from the local journal when no
@@ -96,30 +91,6 @@ func newScanFlags(a *app) *scanFlags {
 	return f
 }
 
-// scanConfig is a validated scan.
-type scanConfig struct {
-	since, until time.Time // zero: open
-	reportUntil  time.Time // the table's end when until is open
-	units        []string  // the units read (--input: JSON and export entries of others are dropped)
-	unitsGiven   bool
-	boot         string
-	rules        bool // the library has rules over time: read cursors for them
-	files        []string
-	directory    string
-	input        string
-	output       string
-	minSeverity  record.Severity
-	failOn       record.Severity // 0: never
-	patternDirs  []string
-	runbookBase  string
-	host         string
-	noColor      bool
-	threads      int
-	localJournal bool
-	sourceLabel  string
-	headerUnits  []string
-}
-
 func (a *app) scan(ctx context.Context, args []string) int {
 	// A scan allocates short-lived strings for every entry while keeping
 	// only a few MiB of aggregates: collecting garbage less often takes the
@@ -143,20 +114,66 @@ func (a *app) scan(ctx context.Context, args []string) int {
 	return a.runScan(ctx, cfg)
 }
 
+// scanCommandConfig is a scan as the flags give it: what package scan runs,
+// and what the command does around it.
+type scanCommandConfig struct {
+	scan.Config
+	patternDirs  []string
+	noColor      bool
+	localJournal bool
+}
+
+// runScan loads the patterns and runs the scan.
+func (a *app) runScan(ctx context.Context, cfg *scanCommandConfig) int {
+	log := a.logger(cfg.noColor)
+	lib, code := a.loadPatterns(cfg.patternDirs)
+	if lib == nil {
+		return code
+	}
+	width := 0
+	if a.isTerminal(a.stdout) {
+		width = a.termWidth(a.stdout)
+	}
+	workers := a.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	res, err := scan.Run(ctx, &cfg.Config, lib, scan.Env{
+		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr,
+		Now: a.now, Location: a.loc, Log: log,
+		Color: a.useColor(a.stdout, cfg.noColor), Width: width,
+		Progress: a.isTerminal(a.stderr), ProgressAfter: a.progressAfter,
+		Workers: workers,
+	})
+	switch {
+	case errors.Is(err, scan.ErrOutput):
+		log.Error().Err(err).Msg("write output")
+		return exitFailure
+	case err != nil:
+		logScanError(&log, err)
+		return exitFailure
+	case res.Found:
+		return exitFound
+	}
+	return exitOK
+}
+
 // scanConfig validates the flags.
-func (a *app) scanConfig(f *scanFlags) (*scanConfig, error) {
-	cfg := &scanConfig{
-		files:       f.files,
-		directory:   f.directory,
-		input:       f.input,
-		output:      f.output,
+func (a *app) scanConfig(f *scanFlags) (*scanCommandConfig, error) {
+	cfg := &scanCommandConfig{
+		Config: scan.Config{
+			Files:       f.files,
+			Directory:   f.directory,
+			Input:       f.input,
+			Output:      f.output,
+			RunbookBase: f.runbookBase,
+			Host:        f.host,
+		},
 		patternDirs: f.patterns,
-		runbookBase: f.runbookBase,
-		host:        f.host,
 		noColor:     f.noColor,
 	}
-	if cfg.host == "" {
-		cfg.host = a.hostname
+	if cfg.Host == "" {
+		cfg.Host = a.hostname
 	}
 	switch f.output {
 	case "table", "json", "jsonl":
@@ -164,39 +181,39 @@ func (a *app) scanConfig(f *scanFlags) (*scanConfig, error) {
 		return nil, fmt.Errorf("--output %q: want table, json or jsonl", f.output)
 	}
 	var err error
-	if cfg.minSeverity, err = record.ParseSeverity(f.minSeverity); err != nil {
+	if cfg.MinSeverity, err = record.ParseSeverity(f.minSeverity); err != nil {
 		return nil, fmt.Errorf("--min-severity: %w", err)
 	}
 	if f.failOn != "" {
-		if cfg.failOn, err = record.ParseSeverity(f.failOn); err != nil {
+		if cfg.FailOn, err = record.ParseSeverity(f.failOn); err != nil {
 			return nil, fmt.Errorf("--fail-on: %w", err)
 		}
 	}
-	if cfg.input != "" && (len(cfg.files) > 0 || cfg.directory != "") {
+	if cfg.Input != "" && (len(cfg.Files) > 0 || cfg.Directory != "") {
 		return nil, errors.New("--input cannot be combined with --file or --directory")
 	}
-	if f.host != "" && cfg.input == "" {
+	if f.host != "" && cfg.Input == "" {
 		return nil, errors.New("--host only applies to --input")
 	}
-	if cfg.input != "" && f.boot.set {
+	if cfg.Input != "" && f.boot.set {
 		return nil, errors.New("--boot needs a journal, not --input")
 	}
-	if len(cfg.files) > 0 && cfg.directory != "" {
+	if len(cfg.Files) > 0 && cfg.Directory != "" {
 		return nil, errors.New("--file and --directory cannot be combined")
 	}
 	if f.threads < 0 {
 		return nil, fmt.Errorf("--threads %d: want 0 (automatic) or more", f.threads)
 	}
-	cfg.threads = f.threads
+	cfg.Threads = f.threads
 	if f.boot.set && f.boot.value != "all" {
-		cfg.boot = f.boot.value
+		cfg.Boot = f.boot.value
 	}
-	cfg.units, err = parseUnits(f.units)
+	cfg.Units, err = parseUnits(f.units)
 	if err != nil {
 		return nil, fmt.Errorf("--unit: %w", err)
 	}
-	cfg.unitsGiven = len(cfg.units) > 0
-	cfg.localJournal = cfg.input == "" && len(cfg.files) == 0 && cfg.directory == ""
+	cfg.UnitsGiven = len(cfg.Units) > 0
+	cfg.localJournal = cfg.Input == "" && len(cfg.Files) == 0 && cfg.Directory == ""
 
 	now := a.now()
 	since := f.since
@@ -204,230 +221,51 @@ func (a *app) scanConfig(f *scanFlags) (*scanConfig, error) {
 		since = defaultSince
 	}
 	if since != "" {
-		if cfg.since, err = timeparse.Parse(since, now, a.loc); err != nil {
+		if cfg.Since, err = timeparse.Parse(since, now, a.loc); err != nil {
 			return nil, fmt.Errorf("--since: %w", err)
 		}
 	}
 	if f.until != "" {
-		if cfg.until, err = timeparse.Parse(f.until, now, a.loc); err != nil {
+		if cfg.Until, err = timeparse.Parse(f.until, now, a.loc); err != nil {
 			return nil, fmt.Errorf("--until: %w", err)
 		}
 	}
-	if !cfg.since.IsZero() && !cfg.until.IsZero() && cfg.until.Before(cfg.since) {
-		return nil, fmt.Errorf("--until %s is before --since %s", cfg.until.Format(time.RFC3339), cfg.since.Format(time.RFC3339))
+	if !cfg.Since.IsZero() && !cfg.Until.IsZero() && cfg.Until.Before(cfg.Since) {
+		return nil, fmt.Errorf("--until %s is before --since %s", cfg.Until.Format(time.RFC3339), cfg.Since.Format(time.RFC3339))
 	}
-	cfg.reportUntil = cfg.until
-	if cfg.reportUntil.IsZero() && cfg.localJournal && !cfg.since.IsZero() && !f.boot.set {
-		cfg.reportUntil = now
+	cfg.ReportUntil = cfg.Until
+	if cfg.ReportUntil.IsZero() && cfg.localJournal && !cfg.Since.IsZero() && !f.boot.set {
+		cfg.ReportUntil = now
 	}
 
 	switch {
-	case cfg.input == "-":
-		cfg.sourceLabel = "standard input"
-	case cfg.input != "":
-		cfg.sourceLabel = "input " + cfg.input
-	case len(cfg.files) > 0:
-		cfg.sourceLabel = "journal files " + strings.Join(cfg.files, ", ")
-	case cfg.directory != "":
-		cfg.sourceLabel = "journal directory " + cfg.directory
+	case cfg.Input == "-":
+		cfg.SourceLabel = "standard input"
+	case cfg.Input != "":
+		cfg.SourceLabel = "input " + cfg.Input
+	case len(cfg.Files) > 0:
+		cfg.SourceLabel = "journal files " + strings.Join(cfg.Files, ", ")
+	case cfg.Directory != "":
+		cfg.SourceLabel = "journal directory " + cfg.Directory
 	default:
-		cfg.sourceLabel = "local journal"
+		cfg.SourceLabel = "local journal"
 	}
 	if f.boot.set {
 		b := f.boot.value
 		if b == "0" {
 			b = "current"
 		}
-		cfg.sourceLabel += ", boot " + b
+		cfg.SourceLabel += ", boot " + b
 	}
-	if !cfg.unitsGiven {
+	if !cfg.UnitsGiven {
 		// For --input, JSON and export entries of other units are dropped;
 		// text lines keep their unit open (inferred from the target).
-		cfg.units = append([]string(nil), patterns.AllUnits...)
+		cfg.Units = append([]string(nil), patterns.AllUnits...)
 	}
-	if cfg.input == "" || cfg.unitsGiven {
-		cfg.headerUnits = cfg.units
+	if cfg.Input == "" || cfg.UnitsGiven {
+		cfg.HeaderUnits = cfg.Units
 	}
 	return cfg, nil
-}
-
-// reader returns the function that reads the configured source.
-func (a *app) reader(cfg *scanConfig, skipped func(error)) (func(ctx context.Context, fn func([]record.Entry) error) error, func(), error) {
-	if cfg.input == "" {
-		opts := tail.Options{
-			Directory: cfg.directory,
-			Files:     cfg.files,
-			Units:     cfg.units,
-			Since:     cfg.since,
-			Until:     cfg.until,
-			Boot:      cfg.boot,
-			Parallel:  cfg.threads,
-			// The table shows no cursors, and formatting one per entry
-			// costs about a tenth of the reader's time; but rules over
-			// time read a clock step back from the cursors' monotonic
-			// time, and scan must derive what the daemon derives.
-			NoCursor: cfg.output == "table" && !cfg.rules,
-		}
-		return func(ctx context.Context, fn func([]record.Entry) error) error {
-			return tail.ReadJournal(ctx, opts, fn)
-		}, func() {}, nil
-	}
-	var r io.Reader = a.stdin
-	closeFn := func() {}
-	if cfg.input != "-" {
-		f, err := os.Open(cfg.input)
-		if err != nil {
-			return nil, nil, fmt.Errorf("open input: %w", err)
-		}
-		r, closeFn = f, func() { f.Close() }
-	}
-	opts := tail.InputOptions{
-		Host:     cfg.host,
-		Since:    cfg.since,
-		Until:    cfg.until,
-		Location: a.loc,
-		Now:      a.now,
-		OnSkip:   skipped,
-	}
-	opts.Units = cfg.units
-	if cfg.unitsGiven && len(cfg.units) == 1 {
-		opts.Unit = cfg.units[0]
-	}
-	return func(ctx context.Context, fn func([]record.Entry) error) error {
-		return tail.ReadInput(ctx, r, opts, fn)
-	}, closeFn, nil
-}
-
-func (a *app) runScan(ctx context.Context, cfg *scanConfig) int {
-	log := a.logger(cfg.noColor)
-	lib, code := a.loadPatterns(cfg.patternDirs)
-	if lib == nil {
-		return code
-	}
-	cls := classify.New(lib, classify.Options{RunbookBase: cfg.runbookBase})
-	cfg.rules = len(lib.Rules) > 0
-
-	// Bad input is skipped and the scan goes on; the first few skips are
-	// logged when it ends (not while the progress line is up).
-	var skipMu sync.Mutex
-	var skipErrs []error
-	skips := 0
-	read, closeInput, err := a.reader(cfg, func(err error) {
-		skipMu.Lock()
-		defer skipMu.Unlock()
-		if skips++; skips <= maxSkipLogs {
-			skipErrs = append(skipErrs, err)
-		}
-	})
-	if err != nil {
-		log.Error().Err(err).Msg("scan failed")
-		return exitFailure
-	}
-	defer closeInput()
-
-	rep := report.New(report.Options{Since: cfg.since, Until: cfg.reportUntil, MinSeverity: cfg.minSeverity})
-	var out *stdoutsink.Writer
-	switch cfg.output {
-	case "jsonl":
-		out = stdoutsink.New(a.stdout, stdoutsink.Lines)
-	case "json":
-		out = stdoutsink.New(a.stdout, stdoutsink.Array)
-	}
-
-	start := a.now()
-	prog := newProgress(a.stderr, a.isTerminal(a.stderr), a.progressAfter, a.now)
-	found := false
-	var events uint64
-	handle := func(ev *record.Event) error {
-		if cfg.failOn != 0 && ev.Severity >= cfg.failOn {
-			found = true
-		}
-		if !rep.Reportable(ev.Severity) {
-			if out == nil {
-				rep.Add(ev) // counted, and unclassified templates listed
-			}
-			return nil
-		}
-		events++
-		if out == nil {
-			rep.Add(ev)
-			return nil
-		}
-		return out.Write(ev)
-	}
-	// Rules over time read the matches in journal order; their derived
-	// events follow the event that made them fire.
-	rules := classify.NewRules(lib, classify.Options{RunbookBase: cfg.runbookBase})
-	var derived []record.Event
-	consume := func(entries []record.Entry, ms []classify.Match) error {
-		for i := range entries {
-			rep.Entry(entries[i].Time)
-		}
-		for i := range ms {
-			m := &ms[i]
-			if m.HasEvent {
-				if err := handle(&m.Event); err != nil {
-					return err
-				}
-			}
-			if !rules.Wants(m.Signature) {
-				continue
-			}
-			derived = rules.Feed(m, derived[:0])
-			for k := range derived {
-				if err := handle(&derived[k]); err != nil {
-					return err
-				}
-			}
-		}
-		prog.update(rep.Entries(), events)
-		return nil
-	}
-	p := pipeline{workers: a.workers, classify: cls.MatchInto, keep: func(m *classify.Match) bool { return rules.Wants(m.Signature) }, log: &log}
-	if p.workers <= 0 {
-		p.workers = runtime.GOMAXPROCS(0)
-	}
-	scanErr := p.run(ctx, read, consume)
-	prog.clear()
-	skipMu.Lock()
-	for _, err := range skipErrs {
-		log.Warn().Err(err).Msg("skipped malformed input entry")
-	}
-	if skips > maxSkipLogs {
-		log.Warn().Int("entries", skips).Msg("skipped malformed input entries in all")
-	}
-	skipMu.Unlock()
-
-	var outErr error
-	switch {
-	case out != nil:
-		outErr = out.Close()
-	case scanErr != nil && rep.Entries() == 0:
-		// Nothing was read: the error says it all.
-	default:
-		width := 120
-		if a.isTerminal(a.stdout) {
-			if w := a.termWidth(a.stdout); w > 0 {
-				width = w
-			}
-		}
-		outErr = rep.Render(a.stdout, report.Header{
-			Units:   cfg.headerUnits,
-			Source:  cfg.sourceLabel,
-			Elapsed: a.now().Sub(start),
-		}, report.Style{Color: a.useColor(a.stdout, cfg.noColor), Width: width, Location: a.loc})
-	}
-	switch {
-	case scanErr != nil:
-		logScanError(&log, scanErr)
-		return exitFailure
-	case outErr != nil:
-		log.Error().Err(outErr).Msg("write output")
-		return exitFailure
-	case found:
-		return exitFound
-	}
-	return exitOK
 }
 
 func logScanError(log *zerolog.Logger, err error) {

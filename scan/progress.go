@@ -1,11 +1,11 @@
-package main
+package scan
 
 import (
 	"fmt"
 	"io"
 	"time"
 
-	"github.com/centra-cloud/cflogd/internal/report"
+	"github.com/centra-cloud/cflogd/scan/report"
 )
 
 // progress shows a line on stderr ("\r"-updated) while a scan runs for longer

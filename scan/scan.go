@@ -1,0 +1,233 @@
+// Package scan is cflogd scan: it reads a window of the journal (or
+// journalctl's output), runs the entries through the engine and reports the
+// events, as a table for a person or as JSON.
+package scan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/centra-cloud/cflogd/engine"
+	"github.com/centra-cloud/cflogd/patterns"
+	"github.com/centra-cloud/cflogd/record"
+	"github.com/centra-cloud/cflogd/scan/report"
+	stdoutsink "github.com/centra-cloud/cflogd/sink/stdout"
+	"github.com/centra-cloud/cflogd/tail"
+)
+
+// maxSkipLogs is how many skipped input entries are logged one by one.
+const maxSkipLogs = 10
+
+// Config is a validated scan.
+type Config struct {
+	Since, Until time.Time // zero: open
+	ReportUntil  time.Time // the table's end when Until is open
+	// Units are the units read (Input: JSON and export entries of others
+	// are dropped); UnitsGiven says the user named them.
+	Units      []string
+	UnitsGiven bool
+	Boot       string
+	Files      []string
+	Directory  string
+	// Input is a file of journalctl output, "-" for Env.Stdin.
+	Input string
+	// Output is "table", "json" or "jsonl".
+	Output      string
+	MinSeverity record.Severity
+	FailOn      record.Severity // 0: never
+	RunbookBase string
+	// Host is the host of input entries that name none.
+	Host    string
+	Threads int
+	// SourceLabel and HeaderUnits are what the table's header says was read.
+	SourceLabel string
+	HeaderUnits []string
+}
+
+// Env is what a scan touches of the outside world.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Now            func() time.Time
+	Location       *time.Location
+	Log            zerolog.Logger
+	// Color and Width style the table (Width 0: 120 columns).
+	Color bool
+	Width int
+	// Progress shows a progress line on Stderr after ProgressAfter.
+	Progress      bool
+	ProgressAfter time.Duration
+	// Workers classify in parallel (at least 1).
+	Workers int
+}
+
+// ErrOutput wraps a failure to write the report or the events.
+var ErrOutput = errors.New("write output")
+
+// Result is what a finished scan found.
+type Result struct {
+	// Found reports an event at or above Config.FailOn.
+	Found bool
+}
+
+// Run scans with the signatures and rules of lib. An error is a read
+// failure (the report of what was read is written all the same, when
+// anything was) or, wrapping ErrOutput, a failure to write.
+func Run(ctx context.Context, cfg *Config, lib *patterns.Library, env Env) (Result, error) {
+	eng := engine.New(lib, engine.Options{RunbookBase: cfg.RunbookBase, Log: env.Log})
+
+	// Bad input is skipped and the scan goes on; the first few skips are
+	// logged when it ends (not while the progress line is up).
+	var skipMu sync.Mutex
+	var skipErrs []error
+	skips := 0
+	read, closeInput, err := reader(cfg, env, eng.HasRules(), func(err error) {
+		skipMu.Lock()
+		defer skipMu.Unlock()
+		if skips++; skips <= maxSkipLogs {
+			skipErrs = append(skipErrs, err)
+		}
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	defer closeInput()
+
+	rep := report.New(report.Options{Since: cfg.Since, Until: cfg.ReportUntil, MinSeverity: cfg.MinSeverity})
+	var out *stdoutsink.Writer
+	switch cfg.Output {
+	case "jsonl":
+		out = stdoutsink.New(env.Stdout, stdoutsink.Lines)
+	case "json":
+		out = stdoutsink.New(env.Stdout, stdoutsink.Array)
+	}
+
+	start := env.Now()
+	prog := newProgress(env.Stderr, env.Progress, env.ProgressAfter, env.Now)
+	var res Result
+	var events uint64
+	handle := func(ev *record.Event) error {
+		if cfg.FailOn != 0 && ev.Severity >= cfg.FailOn {
+			res.Found = true
+		}
+		if !rep.Reportable(ev.Severity) {
+			if out == nil {
+				rep.Add(ev) // counted, and unclassified templates listed
+			}
+			return nil
+		}
+		events++
+		if out == nil {
+			rep.Add(ev)
+			return nil
+		}
+		if err := out.Write(ev); err != nil {
+			return fmt.Errorf("%w: %w", ErrOutput, err)
+		}
+		return nil
+	}
+	// Events come in journal order, each followed by the derived events it
+	// made fire.
+	consume := func(entries []record.Entry, evs []record.Event) error {
+		for i := range entries {
+			rep.Entry(entries[i].Time)
+		}
+		for i := range evs {
+			if err := handle(&evs[i]); err != nil {
+				return err
+			}
+		}
+		prog.update(rep.Entries(), events)
+		return nil
+	}
+	scanErr := eng.Run(ctx, max(env.Workers, 1), read, consume)
+	prog.clear()
+	skipMu.Lock()
+	for _, err := range skipErrs {
+		env.Log.Warn().Err(err).Msg("skipped malformed input entry")
+	}
+	if skips > maxSkipLogs {
+		env.Log.Warn().Int("entries", skips).Msg("skipped malformed input entries in all")
+	}
+	skipMu.Unlock()
+
+	var outErr error
+	switch {
+	case out != nil:
+		outErr = out.Close()
+	case scanErr != nil && rep.Entries() == 0:
+		// Nothing was read: the error says it all.
+	default:
+		width := env.Width
+		if width <= 0 {
+			width = 120
+		}
+		outErr = rep.Render(env.Stdout, report.Header{
+			Units:   cfg.HeaderUnits,
+			Source:  cfg.SourceLabel,
+			Elapsed: env.Now().Sub(start),
+		}, report.Style{Color: env.Color, Width: width, Location: env.Location})
+	}
+	if scanErr != nil {
+		return res, scanErr
+	}
+	if outErr != nil && !errors.Is(outErr, ErrOutput) {
+		outErr = fmt.Errorf("%w: %w", ErrOutput, outErr)
+	}
+	return res, outErr
+}
+
+// reader returns the function that reads the configured source. rules says
+// the library has rules over time, which read cursors.
+func reader(cfg *Config, env Env, rules bool, skipped func(error)) (engine.ReadFunc, func(), error) {
+	if cfg.Input == "" {
+		opts := tail.Options{
+			Directory: cfg.Directory,
+			Files:     cfg.Files,
+			Units:     cfg.Units,
+			Since:     cfg.Since,
+			Until:     cfg.Until,
+			Boot:      cfg.Boot,
+			Parallel:  cfg.Threads,
+			// The table shows no cursors, and formatting one per entry
+			// costs about a tenth of the reader's time; but rules over
+			// time read a clock step back from the cursors' monotonic
+			// time, and scan must derive what the daemon derives.
+			NoCursor: cfg.Output == "table" && !rules,
+		}
+		return func(ctx context.Context, fn func([]record.Entry) error) error {
+			return tail.ReadJournal(ctx, opts, fn)
+		}, func() {}, nil
+	}
+	var r = env.Stdin
+	closeFn := func() {}
+	if cfg.Input != "-" {
+		f, err := os.Open(cfg.Input)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open input: %w", err)
+		}
+		r, closeFn = f, func() { f.Close() }
+	}
+	opts := tail.InputOptions{
+		Host:     cfg.Host,
+		Since:    cfg.Since,
+		Until:    cfg.Until,
+		Location: env.Location,
+		Now:      env.Now,
+		OnSkip:   skipped,
+		Units:    cfg.Units,
+	}
+	if cfg.UnitsGiven && len(cfg.Units) == 1 {
+		opts.Unit = cfg.Units[0]
+	}
+	return func(ctx context.Context, fn func([]record.Entry) error) error {
+		return tail.ReadInput(ctx, r, opts, fn)
+	}, closeFn, nil
+}
