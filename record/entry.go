@@ -1,6 +1,9 @@
 package record
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Entry is one journal entry, reduced to the fields cflogd uses.
 type Entry struct {
@@ -27,6 +30,30 @@ type Entry struct {
 	BootID string
 	// Cursor is the journal cursor of the entry; empty for text input.
 	Cursor string
+	// Fields are the event's structured fields as tracing-journald writes
+	// them (F_DURATION=1s): the name without the prefix, in lower case
+	// ("duration"), in the order read; nil when the entry has none.
+	Fields []Field
+	// Journal are the other journal fields classification asks for by name
+	// (MESSAGE_ID, UNIT_RESULT, N_RESTARTS, ...), named as in the journal;
+	// nil when the entry has none.
+	Journal []Field
+}
+
+// Field is one named field of an entry.
+type Field struct {
+	Name, Value string
+}
+
+// Lookup returns the value of the last field named name (ASCII case
+// ignored): a later field wins, as a later JSON key does.
+func Lookup(fields []Field, name string) (string, bool) {
+	for i := len(fields) - 1; i >= 0; i-- {
+		if strings.EqualFold(fields[i].Name, name) {
+			return fields[i].Value, true
+		}
+	}
+	return "", false
 }
 
 // NoPriority is Entry.Priority when the entry carries no PRIORITY field.
