@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang/snappy"
 	"github.com/grafana/loki/pkg/push"
+	"github.com/klauspost/compress/snappy"
 	"github.com/rs/zerolog"
 
 	"github.com/centra-cloud/cflogd/config"

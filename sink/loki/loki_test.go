@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang/snappy"
 	"github.com/google/go-cmp/cmp"
 	"github.com/grafana/loki/pkg/push"
+	"github.com/klauspost/compress/snappy"
 	"github.com/rs/zerolog"
 
 	"github.com/centra-cloud/cflogd/internal/testpeer"
