@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/centra-cloud/cflogd/classify"
 	"github.com/centra-cloud/cflogd/record"
 )
 
@@ -515,17 +516,13 @@ func shortUnit(u string) string {
 }
 
 // sanitize makes log text safe to print on a terminal: ANSI escape sequences
-// are removed, other control characters become spaces and invalid UTF-8
-// becomes U+FFFD.
+// are removed (classify.StripANSI), other control characters become spaces
+// and invalid UTF-8 becomes U+FFFD.
 func sanitize(s string) string {
+	s = classify.StripANSI(s)
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c == 0x1b {
-			i = skipEscape(s, i)
-			continue
-		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size <= 1:
@@ -538,38 +535,6 @@ func sanitize(s string) string {
 		i += size
 	}
 	return b.String()
-}
-
-// skipEscape returns the index after the escape sequence at s[i] (ESC).
-func skipEscape(s string, i int) int {
-	i++
-	if i >= len(s) {
-		return i
-	}
-	switch s[i] {
-	case '[': // CSI: parameters and intermediates, then a final byte 0x40-0x7e
-		i++
-		for i < len(s) && (s[i] < 0x40 || s[i] > 0x7e) {
-			if s[i] < 0x20 {
-				return i
-			}
-			i++
-		}
-		return min(i+1, len(s))
-	case ']': // OSC: up to BEL or ESC \
-		i++
-		for i < len(s) {
-			if s[i] == 0x07 {
-				return i + 1
-			}
-			if s[i] == 0x1b && i+1 < len(s) && s[i+1] == '\\' {
-				return i + 2
-			}
-			i++
-		}
-		return i
-	}
-	return i + 1
 }
 
 // truncate cuts s to at most n runes, ending in "…" when cut.
