@@ -66,6 +66,8 @@ type Classifier struct {
 	base  string
 	sigs  []*csig
 	words int
+	// services are lib's, or the built-in ones when it has none.
+	services patterns.Services
 	// units maps a unit to the signatures that apply to it; noUnit holds
 	// those for lines without a unit.
 	units    map[string]*unitSet
@@ -164,7 +166,10 @@ func New(lib *patterns.Library, opts Options) *Classifier {
 // newClassifier is New with the fast matcher and the prefilter optional:
 // tests compare the result with plain regexp on every signature.
 func newClassifier(lib *patterns.Library, opts Options, fast, prefilter bool) *Classifier {
-	c := &Classifier{lib: lib, base: opts.RunbookBase, units: map[string]*unitSet{}, noFast: !fast, noPrefilter: !prefilter}
+	c := &Classifier{lib: lib, services: lib.Services, base: opts.RunbookBase, units: map[string]*unitSet{}, noFast: !fast, noPrefilter: !prefilter}
+	if c.services == nil {
+		c.services = patterns.BuiltinServices()
+	}
 	if c.base == "" {
 		c.base = record.DefaultRunbookBase
 	}
@@ -186,7 +191,7 @@ func newClassifier(lib *patterns.Library, opts Options, fast, prefilter bool) *C
 		}
 	}
 	c.noUnit = c.buildSet(func(cs *csig) bool {
-		for _, u := range patterns.AllUnits {
+		for _, u := range c.services.Units() {
 			if !slices.Contains(cs.sig.Units, u) {
 				return false
 			}
@@ -374,7 +379,7 @@ func (c *Classifier) set(unit string) *unitSet {
 		return c.noUnit
 	}
 	// A short list beats a map: unit strings are mostly the constants
-	// InferUnit returns, and comparing them is cheap.
+	// Services.UnitOf returns, and comparing them is cheap.
 	for i := range c.unitList {
 		if c.unitList[i].name == unit {
 			return c.unitList[i].set
@@ -598,7 +603,7 @@ func (c *Classifier) Classify(e *record.Entry) (record.Event, bool) {
 // can match: the entry's unit has no signatures, or the prefilter and the
 // level rule out every one.
 func (c *Classifier) prepare(e *record.Entry, l *Line, buf *[4]uint64) []uint64 {
-	normalize(e, l)
+	normalize(e, l, c.services)
 	us := c.set(l.Unit)
 	if us == nil {
 		return nil

@@ -553,7 +553,7 @@ func TestDecideNotFired(t *testing.T) {
 
 func TestSummaryOptionalSections(t *testing.T) {
 	lib := &patterns.Library{Signatures: []*patterns.Signature{{
-		ID: "site.stall", Units: patterns.AllUnits, Severity: record.Warning, Anchor: "a",
+		ID: "site.stall", Units: patterns.BuiltinServices().Units(), Severity: record.Warning, Anchor: "a",
 		Summary:   "Write stall[ of {duration_ms} ms][ on {cf}]",
 		Match:     regexp.MustCompile(`(?i)stall(?:.*?duration=(?P<duration_ms>\S+?))?(?:,|$)(?:.*?cf=(?P<cf>\w+))?`),
 		MatchText: "stall",

@@ -49,7 +49,7 @@ type SignatureMatch struct {
 // so it is slow.
 func (c *Classifier) Explain(e *record.Entry) Explanation {
 	var x Explanation
-	normalize(e, &x.Line)
+	normalize(e, &x.Line, c.services)
 	l := &x.Line
 	us := c.set(l.Unit)
 	if ev, ok := c.Classify(e); ok {
@@ -235,7 +235,7 @@ func (c *Classifier) checkExample(cs *csig, e *record.Entry, ex patterns.Example
 	want := ex.Severity
 	if want == 0 {
 		var l Line
-		normalize(e, &l)
+		normalize(e, &l, c.services)
 		want = cs.baseSeverity(l.Level)
 	}
 	if ev.Severity != want {

@@ -3,6 +3,7 @@ package classify
 import (
 	"strings"
 
+	"github.com/centra-cloud/cflogd/patterns"
 	"github.com/centra-cloud/cflogd/record"
 )
 
@@ -45,7 +46,8 @@ import (
 //
 // The level comes from the text, else from PRIORITY (0-3 error, 4 warn, 5-6
 // info, 7 debug); the target from the text, else from the entry's TARGET.
-// The unit is the entry's, else inferred from the target (see InferUnit).
+// The unit is the entry's, else the one whose crate the target names
+// (patterns.Services.UnitOf).
 type Line struct {
 	// Message is the entry's message with ANSI escape codes removed.
 	Message string
@@ -60,14 +62,15 @@ type Line struct {
 	Unit string
 }
 
-// Normalize reduces an entry to the Line that signatures match against.
-func Normalize(e *record.Entry) Line {
+// Normalize reduces an entry to the Line that signatures match against; ss
+// tell which unit a tracing target belongs to.
+func Normalize(e *record.Entry, ss patterns.Services) Line {
 	var l Line
-	normalize(e, &l)
+	normalize(e, &l, ss)
 	return l
 }
 
-func normalize(e *record.Entry, l *Line) {
+func normalize(e *record.Entry, l *Line, ss patterns.Services) {
 	msg := e.Message
 	if strings.IndexByte(msg, 0x1b) >= 0 {
 		msg = StripANSI(msg)
@@ -78,7 +81,7 @@ func normalize(e *record.Entry, l *Line) {
 	target, unit := "", ""
 	if lvl != record.LevelNone {
 		l.LevelFromText = true
-		target, s, unit = splitContext(rest)
+		target, s, unit = splitContext(rest, ss)
 	} else {
 		s = msg
 		lvl = levelFromPriority(e.Priority)
@@ -86,7 +89,7 @@ func normalize(e *record.Entry, l *Line) {
 	l.Level = lvl
 	if target == "" {
 		target = e.Target
-		unit = InferUnit(target)
+		unit = ss.UnitOf(target)
 	}
 	l.Target = target
 	l.Body = s
@@ -94,41 +97,6 @@ func normalize(e *record.Entry, l *Line) {
 	if l.Unit == "" {
 		l.Unit = unit
 	}
-}
-
-// InferUnit names the unit a tracing target belongs to: chainfire_* is
-// chainfire.service, flaredb_* flaredb.service, pd_* and placement_driver*
-// placement-driver.service (a crate named exactly like the service counts
-// too). It returns "" for any other target.
-func InferUnit(target string) string {
-	if target == "" {
-		return ""
-	}
-	switch target[0] {
-	case 'c':
-		if hasCrate(target, "chainfire") {
-			return "chainfire.service"
-		}
-	case 'f':
-		if hasCrate(target, "flaredb") {
-			return "flaredb.service"
-		}
-	case 'p':
-		if hasCrate(target, "pd") || hasCrate(target, "placement_driver") || hasCrate(target, "placement-driver") {
-			return "placement-driver.service"
-		}
-	}
-	return ""
-}
-
-// hasCrate reports whether target starts with name followed by '_', "::" or
-// nothing.
-func hasCrate(target, name string) bool {
-	if !strings.HasPrefix(target, name) {
-		return false
-	}
-	rest := target[len(name):]
-	return rest == "" || rest[0] == '_' || strings.HasPrefix(rest, "::")
 }
 
 // levelFromPriority maps a syslog PRIORITY to a level.
@@ -332,16 +300,16 @@ func isIdentByte(c byte) bool { return identByte[c] }
 
 // splitContext removes span context and the target from what follows the
 // level and returns the target, the body and the unit the target names.
-func splitContext(s string) (target, body, unit string) {
+func splitContext(s string, ss patterns.Services) (target, body, unit string) {
 	// Common case first: "crate_name: body", where crate_name names a
 	// service (so it cannot be a field-less span; see skipSpans).
 	if n := targetLen(s); n > 0 {
-		if unit = InferUnit(s[:n]); unit != "" {
+		if unit = ss.UnitOf(s[:n]); unit != "" {
 			return s[:n], trimSpaces(s[n+1:]), unit
 		}
 	}
-	target, body = parseTarget(skipSpans(s))
-	return target, body, InferUnit(target)
+	target, body = parseTarget(skipSpans(s, ss))
+	return target, body, ss.UnitOf(target)
 }
 
 func trimSpaces(s string) string {
@@ -392,13 +360,13 @@ func parseTarget(s string) (target, rest string) {
 
 // looksLikeServiceTarget reports whether a target path names one of the
 // services' crates or is a module path.
-func looksLikeServiceTarget(t string) bool {
-	return InferUnit(t) != "" || strings.Contains(t, "::")
+func looksLikeServiceTarget(t string, ss patterns.Services) bool {
+	return ss.UnitOf(t) != "" || strings.Contains(t, "::")
 }
 
 // skipSpans removes tracing-subscriber span context ("a{k=v}:b: ") from the
 // start of s; see Line for the rules.
-func skipSpans(s string) string {
+func skipSpans(s string, ss patterns.Services) string {
 	i := 0
 	names := 0
 	braces := false
@@ -446,7 +414,7 @@ func skipSpans(s string) string {
 		return rest
 	}
 	first := s[:i-1]
-	if !looksLikeServiceTarget(first) && looksLikeServiceTarget(rest[:n]) {
+	if !looksLikeServiceTarget(first, ss) && looksLikeServiceTarget(rest[:n], ss) {
 		return rest
 	}
 	return s

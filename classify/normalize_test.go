@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/centra-cloud/cflogd/patterns"
 	"github.com/centra-cloud/cflogd/record"
 )
 
@@ -62,7 +63,7 @@ func TestNormalize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Normalize(&tt.e)
+			got := Normalize(&tt.e, patterns.BuiltinServices())
 			got.Message = ""
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("Normalize(%q) (-want +got):\n%s", tt.e.Message, diff)
@@ -92,25 +93,12 @@ func TestStripANSI(t *testing.T) {
 	}
 }
 
-func TestInferUnit(t *testing.T) {
-	tests := map[string]string{
-		"chainfire_raft": "chainfire.service", "chainfire": "chainfire.service", "chainfire::raft": "chainfire.service",
-		"flaredb_pd_client": "flaredb.service", "pd_server": "placement-driver.service",
-		"placement_driver::sched": "placement-driver.service", "chainfirex": "", "pdx": "", "": "", "sshd": "",
-	}
-	for in, want := range tests {
-		if got := InferUnit(in); got != want {
-			t.Errorf("InferUnit(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // TestNormalizeNoAlloc: normalising a line without ANSI codes allocates
 // nothing.
 func TestNormalizeNoAlloc(t *testing.T) {
 	e := record.Entry{Message: "2026-11-26T10:00:00.123456Z  WARN raft{node_id=1}: chainfire_storage: RocksDB stall detected", Priority: 6}
 	var l Line
-	if n := testing.AllocsPerRun(100, func() { normalize(&e, &l) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { normalize(&e, &l, patterns.BuiltinServices()) }); n != 0 {
 		t.Errorf("normalize allocates %v times per line", n)
 	}
 }
@@ -126,7 +114,7 @@ func FuzzNormalize(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, msg string, prio int, target string) {
 		e := record.Entry{Message: msg, Priority: prio, Target: target}
-		l := Normalize(&e)
+		l := Normalize(&e, patterns.BuiltinServices())
 		if !strings.Contains(l.Message, l.Body) {
 			t.Fatalf("body %q is not part of message %q", l.Body, l.Message)
 		}
@@ -143,9 +131,9 @@ func FuzzNormalize(f *testing.F) {
 		// The runbook form of the result normalises to the same body when
 		// the target came from the text (and the body does not itself
 		// start like span context or a target).
-		if l.LevelFromText && target == "" && l.Target != "" && skipSpans(l.Body) == l.Body && targetLen(l.Body) == 0 {
+		if l.LevelFromText && target == "" && l.Target != "" && skipSpans(l.Body, patterns.BuiltinServices()) == l.Body && targetLen(l.Body) == 0 {
 			re := levelName(l.Level) + " " + l.Target + ": " + l.Body
-			l2 := Normalize(&record.Entry{Message: re, Priority: -1})
+			l2 := Normalize(&record.Entry{Message: re, Priority: -1}, patterns.BuiltinServices())
 			if l2.Body != strings.TrimLeft(l.Body, " ") || l2.Target != l.Target {
 				t.Fatalf("runbook form %q of %q gives %+v, want body %q", re, msg, l2, l.Body)
 			}

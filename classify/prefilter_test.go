@@ -59,8 +59,8 @@ func TestRequiredLiterals(t *testing.T) {
 // TestRequiredLiteralsSound: for random lines that a regex matches, the
 // folded line contains one of its literals.
 func TestRequiredLiteralsSound(t *testing.T) {
-	for _, h := range handSigs {
-		re := regexp.MustCompile("(?i)" + h.re)
+	for id, expr := range handRegexes() {
+		re := regexp.MustCompile(expr)
 		sre, _ := parseRegex(re.String())
 		lits := requiredLiterals(sre)
 		if lits == nil {
@@ -78,7 +78,7 @@ func TestRequiredLiteralsSound(t *testing.T) {
 				}
 			}
 			if !found {
-				t.Errorf("%s matches %q but none of %q occurs", h.id, line, lits)
+				t.Errorf("%s matches %q but none of %q occurs", id, line, lits)
 			}
 		}
 	}
@@ -116,8 +116,8 @@ func TestAutomaton(t *testing.T) {
 func TestAutomatonMatchesContains(t *testing.T) {
 	var pats [][]string
 	var idx []int
-	for _, h := range handSigs {
-		re, _ := parseRegex("(?i)" + h.re)
+	for _, expr := range handRegexes() {
+		re, _ := parseRegex(expr)
 		if l := requiredLiterals(re); l != nil {
 			pats = append(pats, l)
 			idx = append(idx, len(idx))

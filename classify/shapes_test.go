@@ -33,7 +33,7 @@ type lineShape struct {
 // A line without a level has no tracing shapes (2-4). unit is the entry's
 // unit in every shape.
 func renderShapes(line, unit string, sig *patterns.Signature) []lineShape {
-	l := Normalize(&record.Entry{Message: line, Priority: record.NoPriority})
+	l := Normalize(&record.Entry{Message: line, Priority: record.NoPriority}, patterns.BuiltinServices())
 	lvl := levelName(l.Level)
 	prefix := func(level string) string {
 		if l.Target == "" {
@@ -131,7 +131,7 @@ func TestShapesHand(t *testing.T) {
 	for _, line := range sampleLines {
 		// Every sample line serves as an example of whatever it gives.
 		for _, s := range lib.Signatures {
-			if strings.Contains(line, "\xff") || s.Match == nil || !s.Match.MatchString(Normalize(&record.Entry{Message: line}).Body) {
+			if strings.Contains(line, "\xff") || s.Match == nil || !s.Match.MatchString(Normalize(&record.Entry{Message: line}, patterns.BuiltinServices()).Body) {
 				continue
 			}
 			s.Examples = append(s.Examples, patterns.Example{Line: line})

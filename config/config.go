@@ -29,7 +29,8 @@ const DefaultPath = "/etc/centra-cloud/cflogd.toml"
 // is decode.go.
 type Config struct {
 	// Units are the systemd units whose entries are classified.
-	Units []string `toml:"units" doc:"Units whose entries are classified (their '_SYSTEMD_UNIT', or 'SYSLOG_IDENTIFIER' without '.service'); '[]' reads every unit."`
+	// Nil (the default) means the units of the pattern library's services.
+	Units []string `toml:"units" default:"the units of the pattern library's services" doc:"Units whose entries are classified (their '_SYSTEMD_UNIT', or 'SYSLOG_IDENTIFIER' without '.service'); '[]' reads every unit."`
 	// StateDir holds the cursor, the notification logs and window state.
 	StateDir string `toml:"state_dir" type:"path" doc:"Absolute path of the saved cursor ('cursor.json') and the notification logs ('notify-<sink>.json'); created 0700 with files 0600, and locked against a second cflogd."`
 	// RunbookBase starts every runbook link.
@@ -204,7 +205,6 @@ func (s Sink) Notifies() bool { return s.Type == TypeSlack || s.Type == TypeWebh
 
 // Default is the configuration of an empty file.
 var Default = Config{
-	Units:              []string{"chainfire.service", "flaredb.service", "placement-driver.service"},
 	StateDir:           "/var/lib/cflogd",
 	RunbookBase:        record.DefaultRunbookBase,
 	Listen:             "127.0.0.1:9958",

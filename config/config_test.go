@@ -40,7 +40,6 @@ func TestEmptyFileIsDefault(t *testing.T) {
 
 func TestDefaults(t *testing.T) {
 	want := Config{
-		Units:              []string{"chainfire.service", "flaredb.service", "placement-driver.service"},
 		StateDir:           "/var/lib/cflogd",
 		RunbookBase:        "https://git.example/centra-cloud/blob/main/",
 		Listen:             "127.0.0.1:9958",

@@ -117,6 +117,9 @@ func New(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.eng = engine.New(lib, engine.Options{RunbookBase: cfg.RunbookBase, Ignore: d.isSelf, Log: opts.Log})
+	if d.cfg.Units == nil { // the configuration names none: the library's services
+		d.cfg.Units = lib.Services.Units()
+	}
 	d.sinks, err = buildSinks(cfg, cfg.QueueSize, opts.Stdout, opts.Log, d.ack, d.m, opts.Now)
 	if err != nil {
 		return nil, err

@@ -36,7 +36,7 @@ func sample(t testing.TB) [][]record.Entry {
 	defer f.Close()
 	var batches [][]record.Entry
 	var cur []record.Entry
-	err = tail.ReadInput(t.Context(), f, tail.InputOptions{Units: patterns.AllUnits}, func(b []record.Entry) error {
+	err = tail.ReadInput(t.Context(), f, tail.InputOptions{Units: patterns.BuiltinServices().Units()}, func(b []record.Entry) error {
 		for _, e := range b {
 			if cur = append(cur, e); len(cur) == 64 {
 				batches, cur = append(batches, cur), nil

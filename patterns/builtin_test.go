@@ -61,7 +61,7 @@ var typeNames = map[FieldType]string{String: "string", Integer: "integer", Durat
 func rowOf(s *Signature) row {
 	r := row{ID: s.ID, Severity: s.Severity, Anchor: s.Anchor}
 	switch {
-	case slices.Equal(s.Units, AllUnits):
+	case slices.Equal(s.Units, BuiltinServices().Units()):
 		r.Units = "all"
 	case len(s.Units) == 1:
 		r.Units = strings.TrimSuffix(s.Units[0], ".service")

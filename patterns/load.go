@@ -154,12 +154,13 @@ func readFS(fsys fs.FS, dir, prefix string) ([]fileData, error) {
 	return files, nil
 }
 
-// parseFiles parses files read by readFS, naming them prefix/name.
+// parseFiles parses files read by readFS, naming them prefix/name; Merge
+// binds their service names.
 func parseFiles(data []fileData, prefix string) ([]*File, error) {
 	var files []*File
 	var errs ErrorList
 	for _, d := range data {
-		f, err := Parse(filepath.Join(prefix, d.name), d.data)
+		f, err := parse(filepath.Join(prefix, d.name), d.data)
 		var l *ErrorList
 		if errors.As(err, &l) {
 			errs = append(errs, *l...)
@@ -171,14 +172,26 @@ func parseFiles(data []fileData, prefix string) ([]*File, error) {
 
 // Merge builds a library from the base files (the built-in library: their
 // signatures in file order) and then each layer (a configured dir) in turn.
+// The services of every layer are merged over the built-in ones first (a
+// service whose name is already there replaces it), and every file's
+// service names are bound to the result.
 // Within the base and within each layer an id may appear once. A layer's
 // signature with an id already in the library replaces it in place; a new one
 // goes before the first fallback signature (a new fallback goes last). Then
 // every signature with `before:` is moved in front of the one it names.
 func Merge(base []*File, layers ...[]*File) (*Library, error) {
-	lib := &Library{}
+	lib := &Library{Services: BuiltinServices()}
 	var errs ErrorList
-	for _, layer := range append([][]*File{base}, layers...) {
+	all := append([][]*File{base}, layers...)
+	for _, layer := range all {
+		lib.Services = mergeServices(lib.Services, layer, &errs)
+	}
+	for _, layer := range all {
+		for _, f := range layer {
+			f.bind(lib.Services, &errs)
+		}
+	}
+	for _, layer := range all {
 		lib.merge(layer, &errs)
 		lib.mergeRules(layer, &errs)
 	}

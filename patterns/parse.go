@@ -6,76 +6,124 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"regexp"
 	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/centra-cloud/cflogd/record"
 )
 
-// File is one parsed pattern file: its signatures in file order.
+// File is one parsed pattern file: its services, signatures and rules in
+// file order.
 type File struct {
 	Name       string
+	Services   Services
 	Signatures []*Signature
 	Rules      []*Rule
+	// binds resolve the file's service names (units:, the unit of an
+	// example) once the library's services are known.
+	binds []func(b *parser)
 }
 
-var (
-	fileKeys      = []string{"case_sensitive", "rules", "signatures"}
-	signatureKeys = []string{
-		"id", "units", "summary", "severity", "anchor", "match", "fields",
-		"fire_when", "raise", "levels", "level_severity", "fallback", "group_by",
-		"before", "case_sensitive", "examples", "near_misses",
+// The parts of a pattern file as written, the model of Prometheus' rulefmt:
+// yaml decodes a mapping into one of these structs (decode checks its keys
+// first), every value keeps its node for positions, and the parser checks
+// and converts it. A field tagged need is required.
+type (
+	fileDoc struct {
+		CaseSensitive yaml.Node `yaml:"case_sensitive"`
+		Rules         yaml.Node `yaml:"rules"`
+		Services      yaml.Node `yaml:"services"`
+		Signatures    yaml.Node `yaml:"signatures"`
 	}
-	signatureRequired = []string{"id", "units", "summary", "severity", "anchor"}
-	fieldKeys         = []string{"type", "from", "host", "port"}
-	raiseKeys         = []string{"when", "severity"}
-	exampleKeys       = []string{"line", "fields", "severity", "unit"}
-	nearMissKeys      = []string{"line", "unit"}
-
-	idRE     = regexp.MustCompile(`^[a-z][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$`)
-	anchorRE = regexp.MustCompile(`^[a-z0-9_-]+$`)
-	nameRE   = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-	condRE   = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$`)
-	yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	serviceDoc struct {
+		Name        yaml.Node `yaml:"name" need:""`
+		Unit        yaml.Node `yaml:"unit"`
+		Aliases     yaml.Node `yaml:"aliases"`
+		Identifiers yaml.Node `yaml:"identifiers"`
+		Crates      yaml.Node `yaml:"crates"`
+	}
+	signatureDoc struct {
+		ID            yaml.Node `yaml:"id" need:""`
+		Units         yaml.Node `yaml:"units" need:""`
+		Summary       yaml.Node `yaml:"summary" need:""`
+		Severity      yaml.Node `yaml:"severity" need:""`
+		Anchor        yaml.Node `yaml:"anchor" need:""`
+		Match         yaml.Node `yaml:"match"`
+		Fields        yaml.Node `yaml:"fields"`
+		FireWhen      yaml.Node `yaml:"fire_when"`
+		Raise         yaml.Node `yaml:"raise"`
+		Levels        yaml.Node `yaml:"levels"`
+		LevelSeverity yaml.Node `yaml:"level_severity"`
+		Fallback      yaml.Node `yaml:"fallback"`
+		GroupBy       yaml.Node `yaml:"group_by"`
+		Before        yaml.Node `yaml:"before"`
+		CaseSensitive yaml.Node `yaml:"case_sensitive"`
+		Examples      yaml.Node `yaml:"examples"`
+		NearMisses    yaml.Node `yaml:"near_misses"`
+	}
+	fieldDoc struct {
+		Type yaml.Node `yaml:"type"`
+		From yaml.Node `yaml:"from"`
+		Host yaml.Node `yaml:"host"`
+		Port yaml.Node `yaml:"port"`
+	}
+	raiseDoc struct {
+		When     yaml.Node `yaml:"when" need:""`
+		Severity yaml.Node `yaml:"severity" need:""`
+	}
+	exampleDoc struct {
+		Line     yaml.Node `yaml:"line" need:""`
+		Fields   yaml.Node `yaml:"fields"`
+		Severity yaml.Node `yaml:"severity"`
+		Unit     yaml.Node `yaml:"unit"`
+	}
+	nearMissDoc struct {
+		Line yaml.Node `yaml:"line" need:""`
+		Unit yaml.Node `yaml:"unit"`
+	}
 )
 
-// unitNames maps every accepted spelling of a unit to its full name.
-var unitNames = map[string]string{
-	"chainfire":                "chainfire.service",
-	"chainfire.service":        "chainfire.service",
-	"flaredb":                  "flaredb.service",
-	"flaredb.service":          "flaredb.service",
-	"placement-driver":         "placement-driver.service",
-	"placement-driver.service": "placement-driver.service",
-	"pd":                       "placement-driver.service",
-}
+var (
+	idRE      = regexp.MustCompile(`^[a-z][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$`)
+	anchorRE  = regexp.MustCompile(`^[a-z0-9_-]+$`)
+	nameRE    = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	serviceRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+	unitRE    = regexp.MustCompile(`^[A-Za-z0-9:_.@-]+\.service$`)
+	condRE    = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$`)
+	yamlLine  = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+)
 
-// ParseUnit returns the full unit name for a service's short name
-// ("chainfire"; "pd" for placement-driver) or unit name ("chainfire.service").
-func ParseUnit(s string) (string, error) {
-	if u, ok := unitNames[s]; ok {
-		return u, nil
+// Parse parses one pattern file, naming it name in positions, with its
+// service names bound to the built-in services and the file's own. On
+// errors it returns an *ErrorList with every problem of the file, and a
+// File holding what could be read far enough to have an id.
+func Parse(name string, data []byte) (*File, error) {
+	f, err := parse(name, data)
+	var errs ErrorList
+	if l := (*ErrorList)(nil); errors.As(err, &l) {
+		errs = *l
 	}
-	return "", fmt.Errorf("unknown unit %q (want chainfire, flaredb, placement-driver (or pd), their .service names, or all)", s)
+	f.bind(mergeServices(BuiltinServices(), []*File{f}, &errs), &errs)
+	errs.sort(nil)
+	return f, errs.err()
 }
 
-// Parse parses one pattern file. name is used in positions. On errors it
-// returns an *ErrorList with every problem of the file, and a File holding the
-// signatures that could be read far enough to have an id.
-func Parse(name string, data []byte) (f *File, err error) {
+// parse parses one pattern file without binding its service names.
+func parse(name string, data []byte) (f *File, err error) {
 	p := &parser{name: name}
 	f = &File{Name: name}
 	defer func() {
 		if r := recover(); r != nil {
 			// yaml.v3 has panicked on malformed input before; a pattern file
 			// must never take the daemon down.
-			p.errs = append(p.errs[:0], &PosError{Pos: Pos{File: name, Line: 1, Col: 1}, Msg: fmt.Sprintf("parse YAML: %v", r)})
-			f.Signatures = nil
+			p.errs = ErrorList{{Pos: Pos{File: name, Line: 1, Col: 1}, Msg: fmt.Sprintf("parse YAML: %v", r)}}
+			f = &File{Name: name}
 			err = &p.errs
 		}
 	}()
@@ -84,9 +132,19 @@ func Parse(name string, data []byte) (f *File, err error) {
 	return f, p.errs.err()
 }
 
+// bind resolves the file's service names with the services ss.
+func (f *File) bind(ss Services, errs *ErrorList) {
+	b := &parser{name: f.Name, ss: ss}
+	for _, fn := range f.binds {
+		fn(b)
+	}
+	*errs = append(*errs, b.errs...)
+}
+
 type parser struct {
 	name string
 	errs ErrorList
+	ss   Services // the services names bind to
 }
 
 func (p *parser) pos(n *yaml.Node) Pos { return Pos{File: p.name, Line: n.Line, Col: n.Column} }
@@ -113,7 +171,7 @@ func (p *parser) file(f *File, data []byte) {
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			p.errs.Add(Pos{File: p.name, Line: 1, Col: 1}, "empty file: want a mapping with the key signatures or rules")
+			p.errs.Add(Pos{File: p.name, Line: 1, Col: 1}, "empty file: want a mapping with the key signatures, rules or services")
 			return
 		}
 		p.yamlError(err)
@@ -130,59 +188,125 @@ func (p *parser) file(f *File, data []byte) {
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
-	m := p.mapping(root, "pattern file", fileKeys, nil)
-	if m == nil {
+	var d fileDoc
+	if p.decode(root, "pattern file", &d) == nil {
 		return
 	}
-	_, hasSigs := m["signatures"]
-	if _, hasRules := m["rules"]; hasRules {
-		p.rules(f, m["rules"].val)
-	} else if !hasSigs {
-		p.errorf(root, "pattern file: missing key signatures (or rules)")
+	if !has(d.Signatures) && !has(d.Rules) && !has(d.Services) {
+		p.errorf(root, "pattern file: missing key signatures (or rules, or services)")
 	}
-	caseSensitive := false
-	if e, ok := m["case_sensitive"]; ok {
-		caseSensitive, _ = p.boolean(e.val, "case_sensitive")
+	caseSensitive, _ := p.boolean(&d.CaseSensitive, "case_sensitive")
+	p.services(f, &d.Services)
+	if has(d.Rules) {
+		f.Rules = parseList(p, &d.Rules, "rules", "duplicate rule id", func(n *yaml.Node) *Rule { return p.rule(f, n) },
+			func(r *Rule) (string, Pos) { return r.ID, r.Pos })
 	}
-	e, ok := m["signatures"]
-	if !ok {
-		return
-	}
-	items := p.list(e.val, "signatures")
-	seen := map[string]*Signature{}
-	for _, item := range items {
-		s := p.signature(item, caseSensitive)
-		if s == nil {
-			continue
-		}
-		if first, dup := seen[s.ID]; dup {
-			p.errorf(item, "duplicate id %s (first defined at %s)", s.ID, first.Pos)
-			continue
-		}
-		seen[s.ID] = s
-		f.Signatures = append(f.Signatures, s)
+	if has(d.Signatures) {
+		f.Signatures = parseList(p, &d.Signatures, "signatures", "duplicate id", func(n *yaml.Node) *Signature { return p.signature(f, n, caseSensitive) },
+			func(s *Signature) (string, Pos) { return s.ID, s.Pos })
 	}
 }
 
-// rules parses the file's rules:.
-func (p *parser) rules(f *File, n *yaml.Node) {
-	seen := map[string]*Rule{}
-	for _, item := range p.list(n, "rules") {
-		r := p.rule(item)
-		if r == nil {
+// parseList parses the items of a list with parse, dropping those that came
+// back nil and, with an error, those whose id came before.
+func parseList[T comparable](p *parser, n *yaml.Node, what, dup string, parse func(*yaml.Node) T, id func(T) (string, Pos)) []T {
+	var out []T
+	var zero T
+	seen := map[string]Pos{}
+	for _, item := range p.list(n, what) {
+		v := parse(item)
+		if v == zero {
 			continue
 		}
-		if first, dup := seen[r.ID]; dup {
-			p.errorf(item, "duplicate rule id %s (first defined at %s)", r.ID, first.Pos)
+		name, pos := id(v)
+		if first, ok := seen[name]; ok {
+			p.errorf(item, "%s %s (first defined at %s)", dup, name, first)
 			continue
 		}
-		seen[r.ID] = r
-		f.Rules = append(f.Rules, r)
+		seen[name] = pos
+		out = append(out, v)
+	}
+	return out
+}
+
+// services parses the file's services:.
+func (p *parser) services(f *File, n *yaml.Node) {
+	for _, item := range p.list(n, "services") {
+		var d serviceDoc
+		if p.decode(item, "service", &d) == nil || !has(d.Name) {
+			continue
+		}
+		name, ok := p.str(&d.Name, "service: name")
+		if !ok {
+			continue
+		}
+		if !serviceRE.MatchString(name) {
+			p.errorf(&d.Name, "service: name: invalid name %q (want a lowercase word such as placement-driver)", name)
+		}
+		s := Service{Name: name, Unit: name + ".service", Identifiers: []string{name},
+			Crates: []string{strings.ReplaceAll(name, "-", "_")}, Pos: p.pos(item)}
+		if has(d.Unit) {
+			if u, ok := p.str(&d.Unit, "service: unit"); ok && !unitRE.MatchString(u) {
+				p.errorf(&d.Unit, "service: unit: invalid unit %q (want a systemd service unit such as %s.service)", u, name)
+			} else if ok {
+				s.Unit = u
+			}
+		}
+		for _, l := range []struct {
+			key string
+			n   *yaml.Node
+			dst *[]string
+		}{{"aliases", &d.Aliases, &s.Aliases}, {"identifiers", &d.Identifiers, &s.Identifiers}, {"crates", &d.Crates, &s.Crates}} {
+			if has(*l.n) {
+				*l.dst, _ = p.strList(l.n, "service: "+l.key)
+			}
+		}
+		f.Services = append(f.Services, s)
 	}
 }
 
-// entry is one key: value pair of a mapping.
-type entry struct{ key, val *yaml.Node }
+// has reports whether a key was given.
+func has(n yaml.Node) bool { return n.Kind != 0 }
+
+// decode checks that n is a mapping whose keys are the yaml names of the
+// fields of the struct v points to (each once, every field tagged need
+// present), then decodes n into v with aliases resolved. It returns the key
+// nodes by name, or nil when n is not a mapping.
+func (p *parser) decode(n *yaml.Node, what string, v any) map[string]*yaml.Node {
+	n = deref(n)
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "%s: want a mapping, got %s", what, describe(n))
+		return nil
+	}
+	t := reflect.TypeOf(v).Elem()
+	var known []string
+	for f := range t.Fields() {
+		known = append(known, f.Tag.Get("yaml"))
+	}
+	keys := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		switch k := deref(n.Content[i]); {
+		case k.Kind != yaml.ScalarNode:
+			p.errorf(k, "%s: a key must be a plain word, got %s", what, describe(k))
+		case !slices.Contains(known, k.Value):
+			p.errorf(k, "%s: unknown key %q (known: %s)", what, k.Value, strings.Join(known, ", "))
+		case keys[k.Value] != nil:
+			p.errorf(k, "%s: key %s repeated (first at line %d)", what, k.Value, keys[k.Value].Line)
+		default:
+			keys[k.Value] = k
+		}
+	}
+	_ = n.Decode(v) // every field is a yaml.Node: only the repeated keys reported above fail
+	out := reflect.ValueOf(v).Elem()
+	for i, name := range known {
+		f := out.Field(i).Addr().Interface().(*yaml.Node)
+		*f = *deref(f)
+		if _, need := t.Field(i).Tag.Lookup("need"); need && keys[name] == nil {
+			p.errorf(n, "%s: missing key %s", what, name)
+		}
+	}
+	return keys
+}
 
 func deref(n *yaml.Node) *yaml.Node {
 	for n != nil && n.Kind == yaml.AliasNode {
@@ -206,43 +330,12 @@ func describe(n *yaml.Node) string {
 	return "a YAML document"
 }
 
-// mapping checks that n is a mapping whose keys are all in allowed, none
-// repeated, and every required key present; it returns the entries by key, or
-// nil when n is not a mapping.
-func (p *parser) mapping(n *yaml.Node, what string, allowed, required []string) map[string]entry {
-	n = deref(n)
-	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "%s: want a mapping, got %s", what, describe(n))
-		return nil
-	}
-	m := make(map[string]entry, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := deref(n.Content[i]), deref(n.Content[i+1])
-		if k.Kind != yaml.ScalarNode {
-			p.errorf(k, "%s: a key must be a plain word, got %s", what, describe(k))
-			continue
-		}
-		if !slices.Contains(allowed, k.Value) {
-			p.errorf(k, "%s: unknown key %q (known: %s)", what, k.Value, strings.Join(allowed, ", "))
-			continue
-		}
-		if prev, dup := m[k.Value]; dup {
-			p.errorf(k, "%s: key %s repeated (first at line %d)", what, k.Value, prev.key.Line)
-			continue
-		}
-		m[k.Value] = entry{key: k, val: v}
-	}
-	for _, r := range required {
-		if _, ok := m[r]; !ok {
-			p.errorf(n, "%s: missing key %s", what, r)
-		}
-	}
-	return m
-}
-
 // list returns the items of a sequence, or nil with an error.
 func (p *parser) list(n *yaml.Node, what string) []*yaml.Node {
 	n = deref(n)
+	if n.Kind == 0 {
+		return nil
+	}
 	if n.Kind != yaml.SequenceNode {
 		p.errorf(n, "%s: want a list, got %s", what, describe(n))
 		return nil
@@ -255,8 +348,13 @@ func (p *parser) list(n *yaml.Node, what string) []*yaml.Node {
 }
 
 // str returns a non-empty scalar's text.
+// An absent value (Kind 0) gives false without an error, here and in the
+// other readers of values.
 func (p *parser) str(n *yaml.Node, what string) (string, bool) {
 	n = deref(n)
+	if n.Kind == 0 {
+		return "", false
+	}
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
 		p.errorf(n, "%s: want a string, got %s", what, describe(n))
 		return "", false
@@ -283,6 +381,9 @@ func (p *parser) strList(n *yaml.Node, what string) ([]string, []*yaml.Node) {
 
 func (p *parser) boolean(n *yaml.Node, what string) (bool, bool) {
 	n = deref(n)
+	if n.Kind == 0 {
+		return false, false
+	}
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
 		p.errorf(n, "%s: want true or false, got %s", what, describe(n))
 		return false, false
@@ -301,6 +402,37 @@ func (p *parser) severity(n *yaml.Node, what string) (record.Severity, bool) {
 		return 0, false
 	}
 	return v, true
+}
+
+// anchor reads a runbook heading slug.
+func (p *parser) anchor(n *yaml.Node) string {
+	a, ok := p.str(n, "anchor")
+	if ok && !anchorRE.MatchString(a) {
+		p.errorf(n, "anchor: invalid anchor %q (want a heading slug such as issue-high-write-latency)", a)
+	}
+	return a
+}
+
+// id reads a signature or rule id.
+func (p *parser) id(n *yaml.Node, example string) (string, bool) {
+	id, ok := p.str(n, "id")
+	if ok && !idRE.MatchString(id) {
+		p.errorf(n, "id: invalid id %q (want lowercase dotted words such as %s)", id, example)
+	}
+	return id, ok
+}
+
+// unit binds a service name to its unit, "" with an error when there is none.
+func (p *parser) unit(n *yaml.Node, what string) string {
+	name, ok := p.str(n, what)
+	if !ok {
+		return ""
+	}
+	u, err := p.ss.ParseUnit(name)
+	if err != nil {
+		p.errorf(n, "%s: %v", what, err)
+	}
+	return u
 }
 
 // fieldKind is what values a produced field holds.
@@ -322,23 +454,19 @@ type sigParse struct {
 	captures map[string]bool       // fields that come from a named capture
 	broken   map[string]bool       // fields with errors, known to avoid follow-on errors
 	nodes    map[string]*yaml.Node // each field's key in fields:
+	exUnits  []yaml.Node           // the unit of each example (Kind 0: none)
+	nmUnits  []yaml.Node           // the unit of each near miss
 }
 
-func (p *parser) signature(n *yaml.Node, fileCaseSensitive bool) *Signature {
-	m := p.mapping(n, "signature", signatureKeys, signatureRequired)
-	if m == nil {
+func (p *parser) signature(f *File, n *yaml.Node, fileCaseSensitive bool) *Signature {
+	var d signatureDoc
+	keys := p.decode(n, "signature", &d)
+	if keys == nil || !has(d.ID) {
 		return nil
 	}
-	e, ok := m["id"]
+	id, ok := p.id(&d.ID, "chainfire.rocksdb_stall")
 	if !ok {
 		return nil
-	}
-	id, ok := p.str(e.val, "id")
-	if !ok {
-		return nil
-	}
-	if !idRE.MatchString(id) {
-		p.errorf(e.val, "id: invalid id %q (want lowercase dotted words such as chainfire.rocksdb_stall)", id)
 	}
 	sp := &sigParse{
 		parser:   p,
@@ -349,138 +477,116 @@ func (p *parser) signature(n *yaml.Node, fileCaseSensitive bool) *Signature {
 		nodes:    map[string]*yaml.Node{},
 	}
 	s := sp.sig
-	if e, ok := m["units"]; ok {
-		sp.units(e.val)
+	s.Severity, _ = p.severity(&d.Severity, "severity")
+	s.Anchor = p.anchor(&d.Anchor)
+	if v, ok := p.boolean(&d.CaseSensitive, "case_sensitive"); ok {
+		s.CaseSensitive = v
 	}
-	if e, ok := m["severity"]; ok {
-		s.Severity, _ = p.severity(e.val, "severity")
-	}
-	if e, ok := m["anchor"]; ok {
-		if a, ok := p.str(e.val, "anchor"); ok {
-			if !anchorRE.MatchString(a) {
-				p.errorf(e.val, "anchor: invalid anchor %q (want a heading slug such as issue-high-write-latency)", a)
-			}
-			s.Anchor = a
-		}
-	}
-	if e, ok := m["case_sensitive"]; ok {
-		if v, ok := p.boolean(e.val, "case_sensitive"); ok {
-			s.CaseSensitive = v
-		}
-	}
-	fallback := false
-	if e, ok := m["fallback"]; ok {
-		fallback, _ = p.boolean(e.val, "fallback")
-	}
+	fallback, _ := p.boolean(&d.Fallback, "fallback")
 	var captureNames []string
-	var matchNode *yaml.Node
-	if e, ok := m["match"]; ok {
-		matchNode = e.val
-		if fallback {
-			p.errorf(e.key, "match: a fallback signature has no match")
-		} else {
-			captureNames = sp.match(e.val)
-		}
-	} else if !fallback {
+	switch {
+	case has(d.Match) && fallback:
+		p.errorf(keys["match"], "match: a fallback signature has no match")
+	case has(d.Match):
+		captureNames = sp.match(&d.Match)
+	case !fallback:
 		p.errorf(deref(n), "signature: missing key match")
 	}
-	if e, ok := m["fields"]; ok {
-		sp.fields(e.val)
+	if has(d.Fields) {
+		sp.fields(&d.Fields)
 	}
-	sp.checkCaptures(captureNames, matchNode)
-	if e, ok := m["levels"]; ok {
-		sp.levels(e.val)
+	sp.checkCaptures(captureNames, &d.Match)
+	if has(d.Levels) {
+		sp.levels(&d.Levels)
 	}
 	if fallback && len(s.Levels) == 0 {
-		p.errorf(m["fallback"].val, "fallback: a fallback signature needs levels (it would match every line)")
+		p.errorf(&d.Fallback, "fallback: a fallback signature needs levels (it would match every line)")
 	}
-	if e, ok := m["level_severity"]; ok {
-		sp.levelSeverity(e.val)
+	if has(d.LevelSeverity) {
+		sp.levelSeverity(&d.LevelSeverity)
 	}
-	if e, ok := m["summary"]; ok {
-		if t, ok := p.str(e.val, "summary"); ok {
-			s.Summary = t
-			sp.summary(e.val, t)
+	if t, ok := p.str(&d.Summary, "summary"); ok {
+		s.Summary = t
+		sp.summary(&d.Summary, t)
+	}
+	for _, item := range p.list(&d.FireWhen, "fire_when") {
+		if c, ok := sp.condition(item, "fire_when"); ok {
+			s.FireWhen = append(s.FireWhen, c)
 		}
 	}
-	if e, ok := m["fire_when"]; ok {
-		for _, item := range p.list(e.val, "fire_when") {
-			if c, ok := sp.condition(item, "fire_when"); ok {
-				s.FireWhen = append(s.FireWhen, c)
-			}
+	sp.raise(&d.Raise)
+	names, nodes := p.strList(&d.GroupBy, "group_by")
+	for i, name := range names {
+		switch {
+		case sp.produced[name] == 0:
+			p.errorf(nodes[i], "group_by: %s is not a field of this signature", name)
+		case slices.Contains(s.GroupBy, name):
+			p.errorf(nodes[i], "group_by: %s listed twice", name)
+		default:
+			s.GroupBy = append(s.GroupBy, name)
 		}
 	}
-	if e, ok := m["raise"]; ok {
-		sp.raise(e.val)
+	if b, ok := p.str(&d.Before, "before"); ok && b == id {
+		p.errorf(&d.Before, "before: a signature cannot be placed before itself")
+	} else if ok {
+		s.Before, s.BeforePos = b, p.pos(&d.Before)
 	}
-	if e, ok := m["group_by"]; ok {
-		names, nodes := p.strList(e.val, "group_by")
-		for i, name := range names {
-			switch {
-			case sp.produced[name] == 0:
-				p.errorf(nodes[i], "group_by: %s is not a field of this signature", name)
-			case slices.Contains(s.GroupBy, name):
-				p.errorf(nodes[i], "group_by: %s listed twice", name)
-			default:
-				s.GroupBy = append(s.GroupBy, name)
-			}
-		}
+	for _, item := range p.list(&d.Examples, "examples") {
+		sp.example(item)
 	}
-	if e, ok := m["before"]; ok {
-		if b, ok := p.str(e.val, "before"); ok {
-			if b == id {
-				p.errorf(e.val, "before: a signature cannot be placed before itself")
-			} else {
-				s.Before = b
-				s.BeforePos = p.pos(e.val)
-			}
-		}
+	for _, item := range p.list(&d.NearMisses, "near_misses") {
+		sp.nearMiss(item)
 	}
-	if e, ok := m["examples"]; ok {
-		for _, item := range p.list(e.val, "examples") {
-			sp.example(item)
-		}
-	}
-	if e, ok := m["near_misses"]; ok {
-		for _, item := range p.list(e.val, "near_misses") {
-			sp.nearMiss(item)
-		}
-	}
+	f.binds = append(f.binds, func(b *parser) { sp.bind(b, &d.Units) })
 	return s
 }
 
-func (sp *sigParse) units(n *yaml.Node) {
-	n = deref(n)
-	if n.Kind == yaml.ScalarNode && n.Value == "all" {
-		sp.sig.Units = slices.Clone(AllUnits)
-		return
-	}
-	names, nodes := sp.strList(n, "units")
-	if len(names) == 0 && n.Kind == yaml.SequenceNode {
-		sp.errorf(n, "units: want at least one unit")
-	}
-	for i, name := range names {
-		if name == "all" {
-			if len(names) > 1 {
-				sp.errorf(nodes[i], "units: all cannot be combined with other units")
+// bind resolves the signature's units and those of its examples and near
+// misses.
+func (sp *sigParse) bind(b *parser, units *yaml.Node) {
+	s := sp.sig
+	s.Units = nil
+	if units.Kind == yaml.ScalarNode && units.Value == "all" {
+		s.Units = b.ss.Units()
+	} else if has(*units) {
+		names, nodes := b.strList(units, "units")
+		if len(names) == 0 && units.Kind == yaml.SequenceNode {
+			b.errorf(units, "units: want at least one unit")
+		}
+		for i, name := range names {
+			if name == "all" {
+				if len(names) > 1 {
+					b.errorf(nodes[i], "units: all cannot be combined with other units")
+				}
+				s.Units = b.ss.Units()
+				break
 			}
-			sp.sig.Units = slices.Clone(AllUnits)
-			return
+			switch u := b.unit(nodes[i], "units"); {
+			case u == "":
+			case slices.Contains(s.Units, u):
+				b.errorf(nodes[i], "units: %s listed twice", name)
+			default:
+				s.Units = append(s.Units, u)
+			}
 		}
-		u, err := ParseUnit(name)
-		if err != nil {
-			sp.errorf(nodes[i], "units: %v", err)
-			continue
+	}
+	for i := range sp.exUnits {
+		if n := &sp.exUnits[i]; has(*n) {
+			u := b.unit(n, "example: unit")
+			if u != "" && len(s.Units) > 0 && !slices.Contains(s.Units, u) {
+				b.errorf(n, "example: unit: the signature does not apply to %s", u)
+				u = ""
+			}
+			s.Examples[i].Unit = u
 		}
-		if slices.Contains(sp.sig.Units, u) {
-			sp.errorf(nodes[i], "units: %s listed twice", name)
-			continue
+	}
+	for i := range sp.nmUnits {
+		if n := &sp.nmUnits[i]; has(*n) {
+			s.NearMisses[i].Unit = b.unit(n, "near miss: unit")
 		}
-		sp.sig.Units = append(sp.sig.Units, u)
 	}
 }
 
-// match compiles the regex and returns its capture names.
 func (sp *sigParse) match(n *yaml.Node) []string {
 	text, ok := sp.str(n, "match")
 	if !ok {
@@ -598,13 +704,14 @@ func (sp *sigParse) field(name string, v *yaml.Node) (Field, bool) {
 		}
 		return f, true
 	}
-	m := sp.mapping(v, what, fieldKeys, nil)
-	if m == nil {
+	var d fieldDoc
+	keys := sp.decode(v, what, &d)
+	if keys == nil {
 		return f, false
 	}
 	ok := true
-	if e, has := m["from"]; has {
-		from, good := sp.str(e.val, what+": from")
+	if has(d.From) {
+		from, good := sp.str(&d.From, what+": from")
 		switch {
 		case !good:
 			ok = false
@@ -614,47 +721,47 @@ func (sp *sigParse) field(name string, v *yaml.Node) (Field, bool) {
 		case from == "template":
 			f.Source = FromTemplate
 		default:
-			sp.errorf(e.val, "%s: from: unknown source %q (want capture, target or template)", what, from)
+			sp.errorf(&d.From, "%s: from: unknown source %q (want capture, target or template)", what, from)
 			ok = false
 		}
 	}
-	if e, has := m["type"]; has {
-		t, good := sp.str(e.val, what+": type")
+	if has(d.Type) {
+		t, good := sp.str(&d.Type, what+": type")
 		if good {
 			if f.Type, good = parseFieldType(t); !good {
-				sp.errorf(e.val, "%s: unknown field type %q (want duration, integer, string or hostport)", what, t)
+				sp.errorf(&d.Type, "%s: unknown field type %q (want duration, integer, string or hostport)", what, t)
 			}
 		}
 		ok = ok && good
 		if good && f.Source != FromCapture && f.Type != String {
-			sp.errorf(e.val, "%s: a field from the %s is a string", what, map[Source]string{FromTarget: "target", FromTemplate: "template"}[f.Source])
+			sp.errorf(&d.Type, "%s: a field from the %s is a string", what, map[Source]string{FromTarget: "target", FromTemplate: "template"}[f.Source])
 			ok = false
 		}
 	} else if f.Source == FromCapture {
-		if _, has := m["from"]; !has || ok {
+		if !has(d.From) || ok {
 			sp.errorf(v, "%s: missing key type", what)
 			ok = false
 		}
 	} else {
 		f.Type = String
 	}
-	for _, key := range []string{"host", "port"} {
-		e, has := m[key]
-		if !has {
+	for i, n := range []*yaml.Node{&d.Host, &d.Port} {
+		key := [...]string{"host", "port"}[i]
+		if !has(*n) {
 			continue
 		}
 		if f.Type != HostPort {
-			sp.errorf(e.key, "%s: %s is only for type hostport", what, key)
+			sp.errorf(keys[key], "%s: %s is only for type hostport", what, key)
 			ok = false
 			continue
 		}
-		sub, good := sp.str(e.val, what+": "+key)
+		sub, good := sp.str(n, what+": "+key)
 		if good && !nameRE.MatchString(sub) {
-			sp.errorf(e.val, "%s: %s: invalid field name %q", what, key, sub)
+			sp.errorf(n, "%s: %s: invalid field name %q", what, key, sub)
 			good = false
 		}
 		if good && sub == name {
-			sp.errorf(e.val, "%s: %s: must differ from the field's own name", what, key)
+			sp.errorf(n, "%s: %s: must differ from the field's own name", what, key)
 			good = false
 		}
 		if !good {
@@ -668,7 +775,7 @@ func (sp *sigParse) field(name string, v *yaml.Node) (Field, bool) {
 		}
 	}
 	if f.HostName != "" && f.HostName == f.PortName {
-		sp.errorf(m["port"].val, "%s: host and port must have different names", what)
+		sp.errorf(&d.Port, "%s: host and port must have different names", what)
 		ok = false
 	}
 	return f, ok
@@ -686,7 +793,7 @@ func (sp *sigParse) checkCaptures(names []string, matchNode *yaml.Node) {
 			sp.errorf(matchNode, "match: capture %s clashes with field %s, which does not come from a capture", name, name)
 		}
 	}
-	if sp.sig.Match == nil && matchNode != nil {
+	if sp.sig.Match == nil && has(*matchNode) {
 		return // the regex is broken: already reported
 	}
 	for _, f := range sp.sig.Fields {
@@ -830,25 +937,26 @@ func (sp *sigParse) condition(n *yaml.Node, what string) (Condition, bool) {
 
 func (sp *sigParse) raise(n *yaml.Node) {
 	for _, item := range sp.list(n, "raise") {
-		m := sp.mapping(item, "raise", raiseKeys, raiseKeys)
-		if m == nil {
+		var d raiseDoc
+		keys := sp.decode(item, "raise", &d)
+		if keys == nil {
 			continue
 		}
 		var r Raise
 		ok := true
-		if e, has := m["when"]; has {
-			r.When, ok = sp.condition(e.val, "raise: when")
+		if has(d.When) {
+			r.When, ok = sp.condition(&d.When, "raise: when")
 		}
-		if e, has := m["severity"]; has {
-			sev, good := sp.severity(e.val, "raise: severity")
+		if has(d.Severity) {
+			sev, good := sp.severity(&d.Severity, "raise: severity")
 			if good && sp.sig.Severity != 0 && sev <= sp.sig.Severity {
-				sp.errorf(e.val, "raise: severity %s does not exceed the base severity %s", sev, sp.sig.Severity)
+				sp.errorf(&d.Severity, "raise: severity %s does not exceed the base severity %s", sev, sp.sig.Severity)
 				good = false
 			}
 			r.Severity = sev
 			ok = ok && good
 		}
-		if ok && len(m) == 2 {
+		if ok && len(keys) == 2 {
 			sp.sig.Raise = append(sp.sig.Raise, r)
 		}
 	}
@@ -875,48 +983,29 @@ func (sp *sigParse) reachable(sev record.Severity) bool {
 	return false
 }
 
-func (sp *sigParse) exampleUnit(n *yaml.Node, what string, own bool) string {
-	name, ok := sp.str(n, what)
-	if !ok {
-		return ""
-	}
-	u, err := ParseUnit(name)
-	if err != nil {
-		sp.errorf(n, "%s: %v", what, err)
-		return ""
-	}
-	if own && len(sp.sig.Units) > 0 && !slices.Contains(sp.sig.Units, u) {
-		sp.errorf(n, "%s: the signature does not apply to %s", what, u)
-		return ""
-	}
-	return u
-}
-
 func (sp *sigParse) example(n *yaml.Node) {
-	m := sp.mapping(n, "example", exampleKeys, []string{"line"})
-	if m == nil {
+	var d exampleDoc
+	if sp.decode(n, "example", &d) == nil {
 		return
 	}
 	ex := Example{Pos: sp.pos(n)}
-	if e, ok := m["line"]; ok {
-		ex.Line, _ = sp.str(e.val, "example: line")
-		ex.Pos = sp.pos(e.val)
+	if has(d.Line) {
+		ex.Line, _ = sp.str(&d.Line, "example: line")
+		ex.Pos = sp.pos(&d.Line)
 	}
-	if e, ok := m["unit"]; ok {
-		ex.Unit = sp.exampleUnit(e.val, "example: unit", true)
-	}
-	if e, ok := m["severity"]; ok {
-		if sev, good := sp.severity(e.val, "example: severity"); good {
+	if has(d.Severity) {
+		if sev, good := sp.severity(&d.Severity, "example: severity"); good {
 			if sp.sig.Severity != 0 && !sp.reachable(sev) {
-				sp.errorf(e.val, "example: severity %s: the signature never emits it", sev)
+				sp.errorf(&d.Severity, "example: severity %s: the signature never emits it", sev)
 			}
 			ex.Severity = sev
 		}
 	}
-	if e, ok := m["fields"]; ok {
-		ex.Fields = sp.exampleFields(e.val)
+	if has(d.Fields) {
+		ex.Fields = sp.exampleFields(&d.Fields)
 	}
 	sp.sig.Examples = append(sp.sig.Examples, ex)
+	sp.exUnits = append(sp.exUnits, d.Unit)
 }
 
 // exampleFields decodes an example's expected fields: int64 for integer
@@ -981,20 +1070,15 @@ func Number(f float64) any {
 
 func (sp *sigParse) nearMiss(n *yaml.Node) {
 	nm := NearMiss{Pos: sp.pos(n)}
+	var d nearMissDoc
 	if n.Kind == yaml.ScalarNode {
 		nm.Line, _ = sp.str(n, "near_misses")
-	} else {
-		m := sp.mapping(n, "near miss", nearMissKeys, []string{"line"})
-		if m == nil {
-			return
-		}
-		if e, ok := m["line"]; ok {
-			nm.Line, _ = sp.str(e.val, "near miss: line")
-			nm.Pos = sp.pos(e.val)
-		}
-		if e, ok := m["unit"]; ok {
-			nm.Unit = sp.exampleUnit(e.val, "near miss: unit", false)
-		}
+	} else if sp.decode(n, "near miss", &d) == nil {
+		return
+	} else if has(d.Line) {
+		nm.Line, _ = sp.str(&d.Line, "near miss: line")
+		nm.Pos = sp.pos(&d.Line)
 	}
 	sp.sig.NearMisses = append(sp.sig.NearMisses, nm)
+	sp.nmUnits = append(sp.nmUnits, d.Unit)
 }

@@ -61,10 +61,10 @@ func TestParseErrors(t *testing.T) {
 			"t.yaml:2:1: invalid YAML: found character that cannot start any token",
 		}},
 		{"empty file", "", []string{
-			"t.yaml:1:1: empty file: want a mapping with the key signatures or rules",
+			"t.yaml:1:1: empty file: want a mapping with the key signatures, rules or services",
 		}},
 		{"comments only", "# nothing here\n", []string{
-			"t.yaml:1:1: empty file: want a mapping with the key signatures or rules",
+			"t.yaml:1:1: empty file: want a mapping with the key signatures, rules or services",
 		}},
 		{"two documents", "signatures: []\n---\nsignatures: []\n", []string{
 			"t.yaml:2:1: a pattern file holds one YAML document; remove the second one",
@@ -73,10 +73,10 @@ func TestParseErrors(t *testing.T) {
 			"t.yaml:1:1: pattern file: want a mapping, got a list",
 		}},
 		{"unknown file key", "alerts: []\nsignatures: []\n", []string{
-			"t.yaml:1:1: pattern file: unknown key \"alerts\" (known: case_sensitive, rules, signatures)",
+			"t.yaml:1:1: pattern file: unknown key \"alerts\" (known: case_sensitive, rules, services, signatures)",
 		}},
 		{"missing signatures", "case_sensitive: true\n", []string{
-			"t.yaml:1:1: pattern file: missing key signatures (or rules)",
+			"t.yaml:1:1: pattern file: missing key signatures (or rules, or services)",
 		}},
 		{"signatures not a list", "signatures: {id: x}\n", []string{
 			"t.yaml:1:13: signatures: want a list, got a mapping",
@@ -391,7 +391,7 @@ signatures:
 		ID:       "site.rest",
 		Summary:  "{template}",
 		Anchor:   "log-analysis",
-		Units:    AllUnits,
+		Units:    BuiltinServices().Units(),
 		Fallback: true,
 		Severity: record.Info,
 		Fields:   []Field{{Name: "template", Type: String, Source: FromTemplate}},

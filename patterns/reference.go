@@ -28,9 +28,13 @@ func Reference(lib *Library) string {
 	w("Ids, severities, field names and runbook anchors are a public interface (Loki queries, silences and dashboards " +
 		"use them); they do not change without a migration note. How to write pattern files, and how a site adds or " +
 		"replaces signatures, is in [patterns.md](patterns.md).\n\n")
-	w("An event links to `<runbook_base>docs/ops/troubleshooting.md#<anchor>`. Units are systemd units " +
-		"(`chainfire` is `chainfire.service`); `all` means chainfire, flaredb and placement-driver. Entries of other " +
-		"units never give events.\n\n")
+	names := make([]string, len(lib.Services))
+	for i, s := range lib.Services {
+		names[i] = s.Name
+	}
+	w("An event links to `<runbook_base>docs/ops/troubleshooting.md#<anchor>`. Units are systemd units "+
+		"(`chainfire` is `chainfire.service`; the services are declared in `patterns.d/00-services.yaml`); `all` means %s. "+
+		"Entries of other units never give events.\n\n", strings.Join(names[:len(names)-1], ", ")+" and "+names[len(names)-1])
 	w("## What the regexes see\n\n")
 	w("A signature's regex runs on the message body, after cflogd has removed the timestamp, ANSI colour codes, the level, " +
 		"span context and the tracing target, and it ignores letter case unless the signature is case-sensitive. " +
@@ -62,12 +66,12 @@ func Reference(lib *Library) string {
 				}
 			}
 		}
-		w("| %d | [`%s`](#%s) | %s | %s | %s | `%s` |\n", i+1, s.ID, slug(s.ID), units(s.Units),
+		w("| %d | [`%s`](#%s) | %s | %s | %s | `%s` |\n", i+1, s.ID, slug(s.ID), units(lib.Services, s.Units),
 			strings.ReplaceAll(severity(s), "|", `\|`), strings.Join(fields, ", "), s.Anchor)
 	}
 	for _, s := range lib.Signatures {
 		w("\n### %s\n\n", s.ID)
-		w("- units: %s\n", units(s.Units))
+		w("- units: %s\n", units(lib.Services, s.Units))
 		w("- severity: %s\n", severity(s))
 		if len(s.Levels) > 0 {
 			w("- only lines at level %s\n", joinLevels(s.Levels))
@@ -159,8 +163,9 @@ func slug(id string) string { return strings.ReplaceAll(id, ".", "") }
 // short is a unit's service name: chainfire for chainfire.service.
 func short(u string) string { return strings.TrimSuffix(u, ".service") }
 
-func units(us []string) string {
-	if slices.Equal(us, AllUnits) {
+// units names a signature's units: "all" when they are all the library's.
+func units(ss Services, us []string) string {
+	if slices.Equal(us, ss.Units()) {
 		return "all"
 	}
 	s := make([]string, len(us))

@@ -1,6 +1,7 @@
 package patterns
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -8,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/centra-cloud/cflogd/record"
 )
@@ -152,90 +153,107 @@ type RuleExpect struct {
 	Host string
 }
 
+// The parts of a rule as written (see fileDoc).
+type (
+	ruleDoc struct {
+		ID         yaml.Node `yaml:"id" need:""`
+		Kind       yaml.Node `yaml:"kind" need:""`
+		Signature  yaml.Node `yaml:"signature" need:""`
+		Summary    yaml.Node `yaml:"summary" need:""`
+		Severity   yaml.Node `yaml:"severity" need:""`
+		Anchor     yaml.Node `yaml:"anchor" need:""`
+		GroupBy    yaml.Node `yaml:"group_by"`
+		ClearAfter yaml.Node `yaml:"clear_after"`
+		Examples   yaml.Node `yaml:"examples"`
+		Count      yaml.Node `yaml:"count"`
+		Window     yaml.Node `yaml:"window"`
+		Field      yaml.Node `yaml:"field"`
+		Quantile   yaml.Node `yaml:"quantile"`
+		Above      yaml.Node `yaml:"above"`
+		Step       yaml.Node `yaml:"step"`
+		MinCount   yaml.Node `yaml:"min_count"`
+		For        yaml.Node `yaml:"for"`
+		MaxGap     yaml.Node `yaml:"max_gap"`
+		ClearedBy  yaml.Node `yaml:"cleared_by"`
+	}
+	ruleExampleDoc struct {
+		Name   yaml.Node `yaml:"name"`
+		Lines  yaml.Node `yaml:"lines" need:""`
+		Expect yaml.Node `yaml:"expect" need:""`
+	}
+	ruleLineDoc struct {
+		At    yaml.Node `yaml:"at" need:""`
+		Line  yaml.Node `yaml:"line" need:""`
+		Unit  yaml.Node `yaml:"unit"`
+		Host  yaml.Node `yaml:"host"`
+		Times yaml.Node `yaml:"times"`
+		Every yaml.Node `yaml:"every"`
+	}
+	ruleExpectDoc struct {
+		At    yaml.Node `yaml:"at" need:""`
+		Count yaml.Node `yaml:"count"`
+		Host  yaml.Node `yaml:"host"`
+	}
+)
+
 var (
-	ruleKeys       = []string{"id", "kind", "signature", "summary", "severity", "anchor", "group_by", "clear_after", "examples", "count", "window", "field", "quantile", "above", "step", "min_count", "for", "max_gap", "cleared_by"}
-	ruleRequired   = []string{"id", "kind", "signature", "summary", "severity", "anchor"}
-	ruleKindKeys   = map[RuleKind][]string{CountRule: {"count", "window", "clear_after"}, QuantileRule: {"field", "quantile", "above", "window", "step", "min_count", "clear_after"}, PersistRule: {"for", "max_gap", "cleared_by"}}
-	ruleKindNeeds  = map[RuleKind][]string{CountRule: {"count", "window"}, QuantileRule: {"field", "quantile", "above", "window"}, PersistRule: {"for"}}
-	ruleExKeys     = []string{"name", "lines", "expect"}
-	ruleLineKeys   = []string{"at", "line", "unit", "host", "times", "every"}
-	ruleExpectKeys = []string{"at", "count", "host"}
+	ruleKinds = map[string]RuleKind{"count": CountRule, "quantile": QuantileRule, "persist": PersistRule}
+	// ruleKindKeys are the keys of each kind; ruleKindNeeds those it requires.
+	ruleKindKeys  = map[RuleKind][]string{CountRule: {"count", "window", "clear_after"}, QuantileRule: {"field", "quantile", "above", "window", "step", "min_count", "clear_after"}, PersistRule: {"for", "max_gap", "cleared_by"}}
+	ruleKindNeeds = map[RuleKind][]string{CountRule: {"count", "window"}, QuantileRule: {"field", "quantile", "above", "window"}, PersistRule: {"for"}}
 	// ruleWords are the summary placeholders every rule has.
 	ruleWords = []string{"count", "window", "host"}
 )
 
 // rule parses one entry of rules:.
-func (p *parser) rule(n *yaml.Node) *Rule {
-	m := p.mapping(n, "rule", ruleKeys, ruleRequired)
-	if m == nil {
+func (p *parser) rule(f *File, n *yaml.Node) *Rule {
+	var d ruleDoc
+	keys := p.decode(n, "rule", &d)
+	if keys == nil || !has(d.ID) {
 		return nil
 	}
-	e, ok := m["id"]
+	id, ok := p.id(&d.ID, "chainfire.election_storm")
 	if !ok {
 		return nil
-	}
-	id, ok := p.str(e.val, "id")
-	if !ok {
-		return nil
-	}
-	if !idRE.MatchString(id) {
-		p.errorf(e.val, "id: invalid id %q (want lowercase dotted words such as chainfire.election_storm)", id)
 	}
 	r := &Rule{ID: id, Pos: p.pos(deref(n))}
-	if e, ok := m["kind"]; ok {
-		if k, ok := p.str(e.val, "kind"); ok {
-			switch k {
-			case "count":
-				r.Kind = CountRule
-			case "quantile":
-				r.Kind = QuantileRule
-			case "persist":
-				r.Kind = PersistRule
-			default:
-				p.errorf(e.val, "kind: unknown rule kind %q (want count, quantile or persist)", k)
-			}
-		}
+	if k, ok := p.str(&d.Kind, "kind"); ok && ruleKinds[k] == 0 {
+		p.errorf(&d.Kind, "kind: unknown rule kind %q (want count, quantile or persist)", k)
+	} else if ok {
+		r.Kind = ruleKinds[k]
 	}
-	if r.Kind != 0 {
-		for key, ent := range m {
-			if slices.Contains(ruleKindKeys[CountRule], key) || slices.Contains(ruleKindKeys[QuantileRule], key) || slices.Contains(ruleKindKeys[PersistRule], key) {
-				if !slices.Contains(ruleKindKeys[r.Kind], key) {
-					p.errorf(ent.key, "rule: key %s is not for a %s rule (its keys: %s)", key, r.Kind, strings.Join(ruleKindKeys[r.Kind], ", "))
+	if has(d.Kind) && r.Kind != 0 {
+		for _, kind := range []RuleKind{CountRule, QuantileRule, PersistRule} {
+			for _, key := range ruleKindKeys[kind] {
+				if keys[key] != nil && !slices.Contains(ruleKindKeys[r.Kind], key) {
+					p.errorf(keys[key], "rule: key %s is not for a %s rule (its keys: %s)", key, r.Kind, strings.Join(ruleKindKeys[r.Kind], ", "))
+					delete(keys, key) // once
 				}
 			}
 		}
 		for _, key := range ruleKindNeeds[r.Kind] {
-			if _, ok := m[key]; !ok {
+			if keys[key] == nil {
 				p.errorf(deref(n), "rule: a %s rule needs the key %s", r.Kind, key)
 			}
 		}
 	}
-	if e, ok := m["signature"]; ok {
-		if s, ok := p.str(e.val, "signature"); ok {
-			r.Signature, r.SignaturePos = s, p.pos(e.val)
+	if s, ok := p.str(&d.Signature, "signature"); ok {
+		r.Signature, r.SignaturePos = s, p.pos(&d.Signature)
+	}
+	if has(d.Severity) {
+		r.Severity, _ = p.severity(&d.Severity, "severity")
+	}
+	if has(d.Anchor) {
+		r.Anchor = p.anchor(&d.Anchor)
+	}
+	if t, ok := p.str(&d.Summary, "summary"); ok {
+		r.Summary, r.SummaryPos = t, p.pos(&d.Summary)
+		if err := checkBraces(t); err != "" {
+			p.errorf(&d.Summary, "summary: %s", err)
 		}
 	}
-	if e, ok := m["severity"]; ok {
-		r.Severity, _ = p.severity(e.val, "severity")
-	}
-	if e, ok := m["anchor"]; ok {
-		if a, ok := p.str(e.val, "anchor"); ok {
-			if !anchorRE.MatchString(a) {
-				p.errorf(e.val, "anchor: invalid anchor %q (want a heading slug such as issue-high-write-latency)", a)
-			}
-			r.Anchor = a
-		}
-	}
-	if e, ok := m["summary"]; ok {
-		if t, ok := p.str(e.val, "summary"); ok {
-			r.Summary, r.SummaryPos = t, p.pos(e.val)
-			if err := checkBraces(t); err != "" {
-				p.errorf(e.val, "summary: %s", err)
-			}
-		}
-	}
-	if e, ok := m["group_by"]; ok {
-		names, nodes := p.strList(e.val, "group_by")
+	if has(d.GroupBy) {
+		names, nodes := p.strList(&d.GroupBy, "group_by")
 		for i, name := range names {
 			switch {
 			case name == "host":
@@ -250,100 +268,68 @@ func (p *parser) rule(n *yaml.Node) *Rule {
 			}
 		}
 	}
-	dur := func(key string) (time.Duration, string, bool) {
-		e, ok := m[key]
-		if !ok {
-			return 0, "", false
-		}
-		d, text, ok := p.duration(e.val, key)
-		return d, text, ok
-	}
-	if d, text, ok := dur("window"); ok {
-		r.Window, r.WindowText = d, text
-	}
-	if d, text, ok := dur("for"); ok {
-		r.Window, r.WindowText = d, text
-	}
-	if d, _, ok := dur("clear_after"); ok {
-		r.ClearAfter = d
-	}
-	if d, _, ok := dur("max_gap"); ok {
-		r.MaxGap = d
-	}
-	if e, ok := m["count"]; ok {
-		if v, ok := p.integer(e.val, "count"); ok {
-			if v < 1 || v > MaxRuleCount {
-				p.errorf(e.val, "count: %d is out of range (want 1 to %d)", v, MaxRuleCount)
-			} else {
-				r.Count = int(v)
-			}
+	for key, w := range map[string]*yaml.Node{"window": &d.Window, "for": &d.For} {
+		if d, text, ok := p.duration(w, key); ok {
+			r.Window, r.WindowText = d, text
 		}
 	}
-	if e, ok := m["field"]; ok {
-		if s, ok := p.str(e.val, "field"); ok {
-			r.Field, r.FieldPos = s, p.pos(e.val)
-		}
+	r.ClearAfter, _, _ = p.duration(&d.ClearAfter, "clear_after")
+	r.MaxGap, _, _ = p.duration(&d.MaxGap, "max_gap")
+	if v, ok := p.integer(&d.Count, "count"); ok && (v < 1 || v > MaxRuleCount) {
+		p.errorf(&d.Count, "count: %d is out of range (want 1 to %d)", v, MaxRuleCount)
+	} else if ok {
+		r.Count = int(v)
 	}
-	if e, ok := m["quantile"]; ok {
-		if v, ok := p.number(e.val, "quantile"); ok {
-			if v <= 0 || v > 1 {
-				p.errorf(e.val, "quantile: %g is out of range (want 0 < q <= 1, such as 0.99)", v)
-			} else {
-				r.Quantile = v
-			}
-		}
+	if s, ok := p.str(&d.Field, "field"); ok {
+		r.Field, r.FieldPos = s, p.pos(&d.Field)
 	}
-	if e, ok := m["above"]; ok {
-		r.Above, _ = p.number(e.val, "above")
+	if v, ok := p.number(&d.Quantile, "quantile"); ok && (v <= 0 || v > 1) {
+		p.errorf(&d.Quantile, "quantile: %g is out of range (want 0 < q <= 1, such as 0.99)", v)
+	} else if ok {
+		r.Quantile = v
 	}
-	if e, ok := m["min_count"]; ok {
-		if v, ok := p.integer(e.val, "min_count"); ok {
-			if v < 1 || v > math.MaxInt32 {
-				p.errorf(e.val, "min_count: %d is out of range (want 1 or more)", v)
-			} else {
-				r.MinCount = int(v)
-			}
-		}
+	r.Above, _ = p.number(&d.Above, "above")
+	if v, ok := p.integer(&d.MinCount, "min_count"); ok && (v < 1 || v > math.MaxInt32) {
+		p.errorf(&d.MinCount, "min_count: %d is out of range (want 1 or more)", v)
+	} else if ok {
+		r.MinCount = int(v)
 	}
 	if r.Kind == QuantileRule && r.MinCount == 0 {
 		r.MinCount = 1
 	}
-	if e, ok := m["step"]; ok {
-		if d, _, ok := p.duration(e.val, "step"); ok {
+	if has(d.Step) {
+		if step, _, ok := p.duration(&d.Step, "step"); ok {
 			switch {
 			case r.Window == 0:
-			case r.Window%d != 0:
-				p.errorf(e.val, "step: %s does not divide the window %s", d, r.Window)
-			case r.Window/d > MaxRuleSteps:
-				p.errorf(e.val, "step: %s cuts the window %s into more than %d steps", d, r.Window, MaxRuleSteps)
+			case r.Window%step != 0:
+				p.errorf(&d.Step, "step: %s does not divide the window %s", step, r.Window)
+			case r.Window/step > MaxRuleSteps:
+				p.errorf(&d.Step, "step: %s cuts the window %s into more than %d steps", step, r.Window, MaxRuleSteps)
 			default:
-				r.Step = d
+				r.Step = step
 			}
 		}
 	} else if r.Kind == QuantileRule && r.Window > 0 {
 		r.Step = r.Window / DefaultRuleSteps
 		if r.Window%DefaultRuleSteps != 0 || r.Step == 0 {
-			p.errorf(m["window"].val, "window: %s does not split into %d steps: give step", r.Window, DefaultRuleSteps)
+			p.errorf(&d.Window, "window: %s does not split into %d steps: give step", r.Window, DefaultRuleSteps)
 			r.Step = 0
 		}
 	}
-	if e, ok := m["cleared_by"]; ok {
-		var names []string
-		var nodes []*yaml.Node
-		if v := deref(e.val); v.Kind == yaml.ScalarNode {
-			if s, ok := p.str(v, "cleared_by"); ok {
-				names, nodes = []string{s}, []*yaml.Node{v}
-			}
-		} else {
-			names, nodes = p.strList(e.val, "cleared_by")
+	if has(d.ClearedBy) {
+		nodes := []*yaml.Node{&d.ClearedBy}
+		if d.ClearedBy.Kind != yaml.ScalarNode {
+			nodes = p.list(&d.ClearedBy, "cleared_by")
 		}
-		for i, name := range names {
-			if slices.Contains(r.ClearedBy, name) {
-				p.errorf(nodes[i], "cleared_by: %s listed twice", name)
-				continue
+		for _, n := range nodes {
+			switch name, ok := p.str(n, "cleared_by"); {
+			case !ok:
+			case slices.Contains(r.ClearedBy, name):
+				p.errorf(n, "cleared_by: %s listed twice", name)
+			default:
+				r.ClearedBy = append(r.ClearedBy, name)
+				r.ClearedByPos = append(r.ClearedByPos, p.pos(n))
 			}
-			r.ClearedBy = append(r.ClearedBy, name)
-			r.ClearedByPos = append(r.ClearedByPos, p.pos(nodes[i]))
 		}
 	}
 	if r.ClearAfter == 0 {
@@ -352,13 +338,16 @@ func (p *parser) rule(n *yaml.Node) *Rule {
 	if r.Kind == PersistRule && r.MaxGap == 0 {
 		r.MaxGap = r.Window
 	}
-	if e, ok := m["examples"]; ok {
-		for _, item := range p.list(e.val, "examples") {
-			if ex, ok := p.ruleExample(item); ok {
+	var units [][]yaml.Node
+	if has(d.Examples) {
+		for _, item := range p.list(&d.Examples, "examples") {
+			if ex, u, ok := p.ruleExample(item); ok {
 				r.Examples = append(r.Examples, ex)
+				units = append(units, u)
 			}
 		}
 	}
+	f.binds = append(f.binds, func(b *parser) { r.bind(b, units) })
 	return r
 }
 
@@ -432,6 +421,9 @@ func (p *parser) offset(n *yaml.Node, what string) (time.Duration, bool) {
 
 func (p *parser) integer(n *yaml.Node, what string) (int64, bool) {
 	n = deref(n)
+	if n.Kind == 0 {
+		return 0, false
+	}
 	v, err := strconv.ParseInt(n.Value, 10, 64)
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || err != nil {
 		p.errorf(n, "%s: want an integer, got %s", what, describe(n))
@@ -442,6 +434,9 @@ func (p *parser) integer(n *yaml.Node, what string) (int64, bool) {
 
 func (p *parser) number(n *yaml.Node, what string) (float64, bool) {
 	n = deref(n)
+	if n.Kind == 0 {
+		return 0, false
+	}
 	v, err := strconv.ParseFloat(n.Value, 64)
 	if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		p.errorf(n, "%s: want a number, got %s", what, describe(n))
@@ -450,130 +445,82 @@ func (p *parser) number(n *yaml.Node, what string) (float64, bool) {
 	return v, true
 }
 
-func (p *parser) ruleExample(n *yaml.Node) (RuleExample, bool) {
-	ex := RuleExample{Pos: p.pos(deref(n))}
-	m := p.mapping(n, "rule example", ruleExKeys, []string{"lines", "expect"})
-	if m == nil {
-		return ex, false
+// ruleExample parses one example of a rule; units holds the unit node of
+// each of its lines (Kind 0: none), for bindRule.
+func (p *parser) ruleExample(n *yaml.Node) (ex RuleExample, units []yaml.Node, ok bool) {
+	ex = RuleExample{Pos: p.pos(deref(n))}
+	var d ruleExampleDoc
+	if p.decode(n, "rule example", &d) == nil {
+		return ex, nil, false
 	}
-	if e, ok := m["name"]; ok {
-		ex.Name, _ = p.str(e.val, "rule example: name")
-	}
+	ex.Name, _ = p.str(&d.Name, "rule example: name")
 	total := 0
-	if e, ok := m["lines"]; ok {
-		items := p.list(e.val, "rule example: lines")
-		if len(items) == 0 && deref(e.val).Kind == yaml.SequenceNode {
-			p.errorf(e.val, "rule example: lines: want at least one line")
-		}
-		for _, item := range items {
-			if l, ok := p.ruleLine(item); ok {
-				ex.Lines = append(ex.Lines, l)
-				total += max(l.Times, 1)
-			}
+	items := p.list(&d.Lines, "rule example: lines")
+	if len(items) == 0 && d.Lines.Kind == yaml.SequenceNode {
+		p.errorf(&d.Lines, "rule example: lines: want at least one line")
+	}
+	for _, item := range items {
+		if l, unit, ok := p.ruleLine(item); ok {
+			ex.Lines = append(ex.Lines, l)
+			units = append(units, unit)
+			total += max(l.Times, 1)
 		}
 	}
 	if total > MaxExampleLines {
-		p.errorf(m["lines"].val, "rule example: lines: %d lines, more than %d", total, MaxExampleLines)
+		p.errorf(&d.Lines, "rule example: lines: %d lines, more than %d", total, MaxExampleLines)
 	}
-	if e, ok := m["expect"]; ok {
-		for _, item := range p.list(e.val, "rule example: expect") {
-			em := p.mapping(item, "rule example: expect", ruleExpectKeys, []string{"at"})
-			if em == nil {
-				continue
-			}
-			x := RuleExpect{Pos: p.pos(item)}
-			if e, ok := em["at"]; ok {
-				x.At, _ = p.offset(e.val, "rule example: expect: at")
-			}
-			if e, ok := em["count"]; ok {
-				if v, ok := p.integer(e.val, "rule example: expect: count"); ok {
-					if v < 1 || v > math.MaxInt32 {
-						p.errorf(e.val, "rule example: expect: count: want 1 or more")
-					} else {
-						x.Count = int(v)
-					}
-				}
-			}
-			if e, ok := em["host"]; ok {
-				x.Host, _ = p.str(e.val, "rule example: expect: host")
-			}
-			ex.Expect = append(ex.Expect, x)
+	for _, item := range p.list(&d.Expect, "rule example: expect") {
+		var e ruleExpectDoc
+		if p.decode(item, "rule example: expect", &e) == nil {
+			continue
 		}
+		x := RuleExpect{Pos: p.pos(item)}
+		x.At, _ = p.offset(&e.At, "rule example: expect: at")
+		if v, ok := p.integer(&e.Count, "rule example: expect: count"); ok && (v < 1 || v > math.MaxInt32) {
+			p.errorf(&e.Count, "rule example: expect: count: want 1 or more")
+		} else if ok {
+			x.Count = int(v)
+		}
+		x.Host, _ = p.str(&e.Host, "rule example: expect: host")
+		ex.Expect = append(ex.Expect, x)
 	}
-	return ex, true
+	return ex, units, true
 }
 
-func (p *parser) ruleLine(n *yaml.Node) (RuleLine, bool) {
+func (p *parser) ruleLine(n *yaml.Node) (RuleLine, yaml.Node, bool) {
 	l := RuleLine{Pos: p.pos(deref(n))}
-	m := p.mapping(n, "rule example: line", ruleLineKeys, []string{"at", "line"})
-	if m == nil {
-		return l, false
+	var d ruleLineDoc
+	keys := p.decode(n, "rule example: line", &d)
+	if keys == nil {
+		return l, d.Unit, false
 	}
-	ok := true
-	if e, has := m["at"]; has {
-		var good bool
-		l.At, good = p.offset(e.val, "rule example: line: at")
-		ok = ok && good
+	l.At, _ = p.offset(&d.At, "rule example: line: at")
+	l.Line, _ = p.str(&d.Line, "rule example: line")
+	if has(d.Line) {
+		l.Pos = p.pos(&d.Line)
 	}
-	if e, has := m["line"]; has {
-		var good bool
-		l.Line, good = p.str(e.val, "rule example: line")
-		l.Pos = p.pos(e.val)
-		ok = ok && good
+	l.Host, _ = p.str(&d.Host, "rule example: line: host")
+	if has(d.Times) != has(d.Every) {
+		p.errorf(cmp.Or(keys["times"], keys["every"]), "rule example: line: times and every go together")
 	}
-	if e, has := m["unit"]; has {
-		l.Unit = p.exampleUnitName(e.val, "rule example: line: unit")
-		ok = ok && l.Unit != ""
+	if v, ok := p.integer(&d.Times, "rule example: line: times"); ok && (v < 1 || v > MaxExampleLines) {
+		p.errorf(&d.Times, "rule example: line: times: %d is out of range (want 1 to %d)", v, MaxExampleLines)
+	} else if ok {
+		l.Times = int(v)
 	}
-	if e, has := m["host"]; has {
-		var good bool
-		l.Host, good = p.str(e.val, "rule example: line: host")
-		ok = ok && good
-	}
-	_, hasTimes := m["times"]
-	_, hasEvery := m["every"]
-	if hasTimes != hasEvery {
-		at := m["times"].key
-		if hasEvery {
-			at = m["every"].key
-		}
-		p.errorf(at, "rule example: line: times and every go together")
-		ok = false
-	}
-	if hasTimes {
-		if v, good := p.integer(m["times"].val, "rule example: line: times"); good {
-			if v < 1 || v > MaxExampleLines {
-				p.errorf(m["times"].val, "rule example: line: times: %d is out of range (want 1 to %d)", v, MaxExampleLines)
-				ok = false
-			} else {
-				l.Times = int(v)
-			}
-		} else {
-			ok = false
-		}
-	}
-	if hasEvery {
-		if d, _, good := p.duration(m["every"].val, "rule example: line: every"); good {
-			l.Every = d
-		} else {
-			ok = false
-		}
-	}
-	return l, ok
+	l.Every, _, _ = p.duration(&d.Every, "rule example: line: every")
+	return l, d.Unit, true
 }
 
-// exampleUnitName parses a unit name without checking it against a signature.
-func (p *parser) exampleUnitName(n *yaml.Node, what string) string {
-	name, ok := p.str(n, what)
-	if !ok {
-		return ""
+// bind resolves the units of the rule's example lines.
+func (r *Rule) bind(b *parser, units [][]yaml.Node) {
+	for i, ex := range r.Examples {
+		for j := range ex.Lines {
+			if n := &units[i][j]; has(*n) {
+				ex.Lines[j].Unit = b.unit(n, "rule example: line: unit")
+			}
+		}
 	}
-	u, err := ParseUnit(name)
-	if err != nil {
-		p.errorf(n, "%s: %v", what, err)
-		return ""
-	}
-	return u
 }
 
 // checkRules validates what a library's rules say about its signatures: the

@@ -111,7 +111,7 @@ func TestParseRuleErrors(t *testing.T) {
 		{"too many example lines", rule("{at: 0s, line: \"WARN chainfire_raft: Election timeout\"}", "{at: 0s, line: x, every: 1s, times: 10001}"), []string{
 			"t.yaml:12:49: rule example: line: times: 10001 is out of range (want 1 to 10000)",
 		}},
-		{"missing key in a file with rules only", "case_sensitive: true\n", []string{"t.yaml:1:1: pattern file: missing key signatures (or rules)"}},
+		{"missing key in a file with rules only", "case_sensitive: true\n", []string{"t.yaml:1:1: pattern file: missing key signatures (or rules, or services)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

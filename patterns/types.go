@@ -112,7 +112,7 @@ type NearMiss struct {
 type Signature struct {
 	ID      string
 	Pos     Pos      // where it is defined
-	Units   []string // full unit names, e.g. "chainfire.service"; AllUnits expanded
+	Units   []string // units, e.g. "chainfire.service"; `all` expanded to the library's services
 	Summary string   // template; {field} is replaced with the field's value
 	// Severity is the base severity.
 	Severity record.Severity
@@ -143,11 +143,10 @@ type Signature struct {
 	NearMisses []NearMiss
 }
 
-// AllUnits are the services a signature with `units: all` applies to.
-var AllUnits = []string{"chainfire.service", "flaredb.service", "placement-driver.service"}
-
 // Library is an ordered set of signatures: the first match wins.
 type Library struct {
+	// Services are the services the library knows, in declaration order.
+	Services   Services
 	Signatures []*Signature
 	// Rules are the rules over time (derived events), in load order.
 	Rules []*Rule

@@ -75,20 +75,19 @@ func (a *app) explain(_ context.Context, args []string) int {
 	if f.priority < -1 || f.priority > 7 {
 		return a.usageError(c, "--priority %d: want 0 to 7, or -1 for none", f.priority)
 	}
-	unit := ""
-	if f.unit != "" {
-		units, err := parseUnits([]string{f.unit})
-		if err != nil || len(units) != 1 {
-			return a.usageError(c, "--unit %q: want one of chainfire, flaredb, placement-driver", f.unit)
-		}
-		unit = units[0]
-	}
 	if f.fs.NArg() == 0 {
 		return a.usageError(c, "missing LINE (or - to read lines from standard input)")
 	}
 	lib, code := a.loadPatterns(f.patterns)
 	if lib == nil {
 		return code
+	}
+	unit := ""
+	if f.unit != "" {
+		var err error
+		if unit, err = lib.Services.ParseUnit(f.unit); err != nil {
+			return a.usageError(c, "--unit: %v", err)
+		}
 	}
 	cls := classify.New(lib, classify.Options{RunbookBase: f.runbookBase})
 

@@ -4,10 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
-
-	"github.com/centra-cloud/cflogd/patterns"
 )
 
 // stringList is a repeatable string flag.
@@ -99,36 +96,4 @@ func expandBoot(fs *flag.FlagSet, args []string) []string {
 		}
 	}
 	return out
-}
-
-// parseUnits turns --unit values into unit names: "chainfire" and
-// "chainfire.service" give chainfire.service, "pd" placement-driver.service,
-// "all" the three services; values may also be comma-separated lists.
-func parseUnits(values []string) ([]string, error) {
-	var units []string
-	add := func(u string) {
-		if !slices.Contains(units, u) {
-			units = append(units, u)
-		}
-	}
-	for _, v := range values {
-		for _, s := range strings.Split(v, ",") {
-			s = strings.TrimSpace(s)
-			switch s {
-			case "all":
-				for _, u := range patterns.AllUnits {
-					add(u)
-				}
-				continue
-			case "pd", "pd.service":
-				s = "placement-driver"
-			}
-			u, err := patterns.ParseUnit(s)
-			if err != nil {
-				return nil, fmt.Errorf("unknown unit %q (want chainfire, flaredb, placement-driver or pd, their .service names, or all)", s)
-			}
-			add(u)
-		}
-	}
-	return units, nil
 }

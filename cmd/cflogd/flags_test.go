@@ -72,7 +72,7 @@ func TestScanConfig(t *testing.T) {
 		Source                    string
 		HeaderUnits               []string
 	}
-	all := patterns.AllUnits
+	all := patterns.BuiltinServices().Units()
 	tests := []struct {
 		name string
 		args []string

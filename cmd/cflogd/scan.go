@@ -208,7 +208,7 @@ func (a *app) scanConfig(f *scanFlags) (*scanCommandConfig, error) {
 	if f.boot.set && f.boot.value != "all" {
 		cfg.Boot = f.boot.value
 	}
-	cfg.Units, err = parseUnits(f.units)
+	cfg.Units, err = patterns.BuiltinServices().ParseUnits(f.units)
 	if err != nil {
 		return nil, fmt.Errorf("--unit: %w", err)
 	}
@@ -260,7 +260,7 @@ func (a *app) scanConfig(f *scanFlags) (*scanCommandConfig, error) {
 	if !cfg.UnitsGiven {
 		// For --input, JSON and export entries of other units are dropped;
 		// text lines keep their unit open (inferred from the target).
-		cfg.Units = append([]string(nil), patterns.AllUnits...)
+		cfg.Units = patterns.BuiltinServices().Units()
 	}
 	if cfg.Input == "" || cfg.UnitsGiven {
 		cfg.HeaderUnits = cfg.Units

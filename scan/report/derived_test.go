@@ -35,7 +35,7 @@ func TestRenderDerived(t *testing.T) {
 		r.Add(&evs[i])
 	}
 	var buf bytes.Buffer
-	if err := r.Render(&buf, Header{Units: patterns.AllUnits, Source: "local journal"}, Style{Width: 120, Location: time.UTC}); err != nil {
+	if err := r.Render(&buf, Header{Units: patterns.BuiltinServices().Units(), Source: "local journal"}, Style{Width: 120, Location: time.UTC}); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()

@@ -101,7 +101,7 @@ func TestRenderGolden(t *testing.T) {
 			name:  "window",
 			opts:  Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: record.Warning},
 			style: Style{Width: 100, Location: time.UTC},
-			head:  Header{Units: patterns.AllUnits, Source: "local journal", Elapsed: 1234 * time.Millisecond},
+			head:  Header{Units: patterns.BuiltinServices().Units(), Source: "local journal", Elapsed: 1234 * time.Millisecond},
 			evs:   fixture(),
 		},
 		{
