@@ -36,31 +36,37 @@ const (
 // alertsPath is the v2 API endpoint New appends to a base URL.
 const alertsPath = "/api/v2/alerts"
 
-// Config configures an Alertmanager sink; cflogd.toml keys in parentheses.
+// Config configures an Alertmanager sink: a [[sink]] table of cflogd.toml
+// with type = "alertmanager".
 type Config struct {
 	// Name identifies the sink in logs; default "alertmanager".
-	Name string
+	Name string `toml:"name" default:"the type" doc:"Name of the sink in logs, metrics and its notification log file; must be unique, so set it when two sinks have one type."`
 	// URL is Alertmanager's base URL, e.g. http://alertmanager:9093, or
-	// the full .../api/v2/alerts endpoint (url).
-	URL string
-	// MinSeverity is the least severe event sent (min_severity); default warning.
-	MinSeverity record.Severity
-	// ResolveTimeout is how long after its last event an alert ends
-	// (resolve_timeout); default 5m.
-	ResolveTimeout time.Duration
-	// GeneratorURL, when set, is every alert's generatorURL (generator_url).
-	GeneratorURL string
+	// the full .../api/v2/alerts endpoint.
+	URL string `toml:"url" secret:"true" default:"(required)" doc:"Alertmanager's base URL; alerts go to '<url>/api/v2/alerts'."`
+	// MinSeverity is the least severe event sent; default warning.
+	MinSeverity record.Severity `toml:"min_severity" doc:"Least severe event the sink gets: 'info', 'warning', 'error' or 'critical'."`
+	// ResolveTimeout is how long after its last event an alert ends;
+	// default 5m.
+	ResolveTimeout time.Duration `toml:"resolve_timeout" doc:"How long a problem lasts after its last event: an alert's 'endsAt' is its last event plus this."`
+	// GeneratorURL, when set, is every alert's generatorURL.
+	GeneratorURL string `toml:"generator_url" doc:"The alerts' 'generatorURL', e.g. a Grafana dashboard."`
 	// MaxAlerts bounds the alerts per request; default 100. A 413 halves
 	// the request further.
-	MaxAlerts int
+	MaxAlerts int `toml:"max_alerts" doc:"Alerts per request."`
 	// HTTP holds authentication, TLS and the request timeout.
-	HTTP httpclient.Config
+	HTTP httpclient.Config `toml:",inline"`
 	// Retry is the backoff policy; zero fields take retry.DefaultPolicy.
 	// MaxAttempts 0 retries until the context ends.
-	Retry retry.Policy
+	Retry retry.Policy `toml:",inline" omit:"max_attempts"`
 	// Log receives drops and retries; the zero Logger discards them.
-	Log zerolog.Logger
+	Log zerolog.Logger `toml:"-"`
 }
+
+// Default is the configuration of a [[sink]] table that sets only type and
+// url.
+var Default = Config{Name: "alertmanager", MinSeverity: record.Warning, ResolveTimeout: DefaultResolveTimeout,
+	MaxAlerts: DefaultMaxAlerts, HTTP: httpclient.Config{Timeout: httpclient.DefaultTimeout}, Retry: retry.DefaultPolicy}
 
 // Validate checks the configuration and reports every problem.
 func (c Config) Validate() error {

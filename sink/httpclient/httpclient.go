@@ -14,8 +14,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -26,29 +28,31 @@ import (
 	"github.com/centra-cloud/cflogd/sink/retry"
 )
 
-// Config is the client part of a sink's configuration.
+// Config is the client part of a sink's configuration; its keys are those
+// of the sink's [[sink]] table in cflogd.toml.
 type Config struct {
 	// Timeout bounds one request, connection to last body byte. Default 10s.
-	Timeout time.Duration
+	Timeout time.Duration `toml:"timeout" doc:"One request, from connecting to the last byte of the answer."`
 	// BearerToken is sent as "Authorization: Bearer …".
-	BearerToken redact.Secret
+	BearerToken redact.Secret `toml:"bearer_token" doc:"Sent as 'Authorization: Bearer <token>'; not with basic auth."`
 	// BasicAuthUser and BasicAuthPassword are sent as basic authentication.
-	BasicAuthUser     string
-	BasicAuthPassword redact.Secret
+	BasicAuthUser     string        `toml:"basic_auth_user" doc:"User of basic authentication."`
+	BasicAuthPassword redact.Secret `toml:"basic_auth_password" doc:"Password of basic authentication (needs 'basic_auth_user')."`
 	// Headers are added to every request (after the sink's own, so they can
 	// override e.g. Content-Type; never logged).
-	Headers map[string]string
+	Headers map[string]string `toml:"headers" doc:"Extra request headers, e.g. '{ X-Team = \"storage\" }'; never logged."`
 	// CAFile is a PEM bundle of the CAs that sign the server's certificate;
 	// empty means the system roots.
-	CAFile string
+	CAFile string `toml:"ca_file" default:"the system roots" doc:"PEM bundle of the CAs that sign the server's certificate."`
 	// CertFile and KeyFile are the client certificate and key for mTLS.
-	CertFile, KeyFile string
+	CertFile string `toml:"cert_file" doc:"Client certificate (PEM) for mTLS, with 'key_file'; both are re-read when they change."`
+	KeyFile  string `toml:"key_file" doc:"Client key (PEM) for mTLS, with 'cert_file'."`
 	// ServerName overrides the name the server certificate is checked for.
-	ServerName string
+	ServerName string `toml:"server_name" default:"the URL's host" doc:"Name the server certificate is checked for."`
 	// InsecureSkipVerify turns certificate verification off. Never the default.
-	InsecureSkipVerify bool
+	InsecureSkipVerify bool `toml:"insecure_skip_verify" doc:"Turns certificate verification off; logged as a warning at start. Never in production."`
 	// UserAgent defaults to "cflogd".
-	UserAgent string
+	UserAgent string `toml:"-"`
 }
 
 // DefaultTimeout is the request timeout when Config.Timeout is 0.
@@ -69,7 +73,36 @@ func (c Config) Validate() error {
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("negative timeout %v", c.Timeout))
 	}
+	for _, k := range slices.Sorted(maps.Keys(c.Headers)) {
+		if !validHeaderName(k) {
+			errs = append(errs, fmt.Errorf("header name %q is not valid", k))
+		} else if !validHeaderValue(c.Headers[k]) {
+			// The value is not shown: a header may hold a secret.
+			errs = append(errs, fmt.Errorf("header %s: the value has a line break or another control character", k))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// validHeaderName reports whether k is an HTTP token (RFC 9110, 5.6.2).
+func validHeaderName(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return k != ""
+}
+
+// validHeaderValue reports whether v has no control character but tab, so
+// it cannot split a request into more headers.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // Client sends a sink's requests.

@@ -37,34 +37,38 @@ const (
 	DefaultBatchWait = time.Second
 )
 
-// Config configures a Loki sink. Keys as in cflogd.toml's [[sink]] table
-// are given in parentheses.
+// Config configures a Loki sink: a [[sink]] table of cflogd.toml with
+// type = "loki".
 type Config struct {
 	// Name identifies the sink in logs; default "loki".
-	Name string
-	// URL is the push endpoint, e.g. https://loki:3100/loki/api/v1/push (url).
-	URL string
-	// MinSeverity is the least severe event sent (min_severity); default info.
-	MinSeverity record.Severity
-	// Tenant is sent as X-Scope-OrgID when not empty (tenant).
-	Tenant string
+	Name string `toml:"name" default:"the type" doc:"Name of the sink in logs, metrics and its notification log file; must be unique, so set it when two sinks have one type."`
+	// URL is the push endpoint, e.g. https://loki:3100/loki/api/v1/push.
+	URL string `toml:"url" secret:"true" default:"(required)" doc:"Loki's push URL, e.g. 'https://loki:3100/loki/api/v1/push'. A URL with a token belongs in 'url_file'."`
+	// MinSeverity is the least severe event sent; default info.
+	MinSeverity record.Severity `toml:"min_severity" doc:"Least severe event the sink gets: 'info', 'warning', 'error' or 'critical'."`
+	// Tenant is sent as X-Scope-OrgID when not empty.
+	Tenant string `toml:"tenant" doc:"Sent as 'X-Scope-OrgID'; empty sends none."`
 	// Labels are static labels added to every stream, e.g. cluster="prod".
 	// They cannot replace the event labels.
-	Labels map[string]string
+	Labels map[string]string `toml:"labels" doc:"Static stream labels added to 'job=\"cflogd\"', 'host', 'unit', 'severity' and 'signature', e.g. '{ cluster = \"prod\" }'."`
 	// HTTP holds authentication, TLS and the request timeout.
-	HTTP httpclient.Config
-	// BatchSize flushes a batch once its lines reach this many bytes
-	// (batch_size); default 1 MiB.
-	BatchSize int
-	// BatchWait flushes a batch this long after its first entry
-	// (batch_wait); default 1s.
-	BatchWait time.Duration
+	HTTP httpclient.Config `toml:",inline"`
+	// BatchSize flushes a batch once its lines reach this many bytes;
+	// default 1 MiB.
+	BatchSize int `toml:"batch_size" type:"size" doc:"Push when the batch's lines reach this size."`
+	// BatchWait flushes a batch this long after its first entry; default 1s.
+	BatchWait time.Duration `toml:"batch_wait" doc:"Push at the latest this long after the batch's first event."`
 	// Retry is the backoff policy; zero fields take retry.DefaultPolicy.
 	// MaxAttempts 0 retries until the context ends: back-pressure, not loss.
-	Retry retry.Policy
+	Retry retry.Policy `toml:",inline" omit:"max_attempts"`
 	// Log receives drops and retries; the zero Logger discards them.
-	Log zerolog.Logger
+	Log zerolog.Logger `toml:"-"`
 }
+
+// Default is the configuration of a [[sink]] table that sets only type and
+// url.
+var Default = Config{Name: "loki", MinSeverity: record.Info, HTTP: httpclient.Config{Timeout: httpclient.DefaultTimeout},
+	BatchSize: DefaultBatchSize, BatchWait: DefaultBatchWait, Retry: retry.DefaultPolicy}
 
 // labelName is what Loki accepts as a label name.
 var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)

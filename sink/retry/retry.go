@@ -18,18 +18,19 @@ import (
 	"unicode"
 )
 
-// Policy says how often and how long a sink retries.
+// Policy says how often and how long a sink retries; its keys are those of
+// the sink's [[sink]] table in cflogd.toml.
 type Policy struct {
 	// Min is the delay before the first retry.
-	Min time.Duration
+	Min time.Duration `toml:"retry_min" doc:"First wait after a network error, 429 or 5xx; the wait doubles up to 'retry_max', with jitter, and 'Retry-After' is honoured."`
 	// Max caps the exponentially growing delay.
-	Max time.Duration
+	Max time.Duration `toml:"retry_max" doc:"Longest wait between attempts. Loki and Alertmanager are retried until they accept (the journal waits), the notification sinks up to 'max_attempts'."`
 	// MaxAttempts is the number of attempts before giving up; 0 means retry
 	// until the context is done (the durable sinks' back-pressure).
-	MaxAttempts int
+	MaxAttempts int `toml:"max_attempts" doc:"Attempts per message before it is given up."`
 	// MaxRetryAfter caps a server's Retry-After, so a bad header cannot stall
 	// a sink for days.
-	MaxRetryAfter time.Duration
+	MaxRetryAfter time.Duration `toml:"-"`
 }
 
 // DefaultPolicy is the policy of a sink whose configuration leaves it out.

@@ -22,28 +22,37 @@ import (
 
 	"github.com/centra-cloud/cflogd/internal/redact"
 	"github.com/centra-cloud/cflogd/record"
+	"github.com/centra-cloud/cflogd/sink"
 	"github.com/centra-cloud/cflogd/sink/httpclient"
 	"github.com/centra-cloud/cflogd/sink/retry"
 )
 
-// Config configures a Slack sink; cflogd.toml keys in parentheses.
+// Config configures a Slack sink: a [[sink]] table of cflogd.toml with
+// type = "slack".
 type Config struct {
 	// Name identifies the sink in logs; default "slack".
-	Name string
-	// URL is the incoming webhook URL (url or url_file). Its path is the
-	// secret; it is redacted wherever it is shown.
-	URL redact.Secret
-	// MinSeverity is the least severe event sent (min_severity); default warning.
-	MinSeverity record.Severity
+	Name string `toml:"name" default:"the type" doc:"Name of the sink in logs, metrics and its notification log file; must be unique, so set it when two sinks have one type."`
+	// URL is the incoming webhook URL. Its path is the secret; it is
+	// redacted wherever it is shown.
+	URL redact.Secret `toml:"url" default:"(required)" doc:"The incoming webhook's URL; its path is a secret, so it belongs in 'url_file'."`
+	// MinSeverity is the least severe event sent; default warning.
+	MinSeverity record.Severity `toml:"min_severity" doc:"Least severe event the sink gets: 'info', 'warning', 'error' or 'critical'."`
+	// Grouping is applied by the daemon's notifier.
+	Grouping sink.Grouping `toml:",inline"`
 	// HTTP holds the request timeout, TLS and extra headers.
-	HTTP httpclient.Config
+	HTTP httpclient.Config `toml:",inline"`
 	// Retry is the backoff policy; zero fields take retry.DefaultPolicy,
 	// and MaxAttempts 0 means 10 here: a notification late by hours helps
 	// nobody.
-	Retry retry.Policy
+	Retry retry.Policy `toml:",inline"`
 	// Log receives drops and retries; the zero Logger discards them.
-	Log zerolog.Logger
+	Log zerolog.Logger `toml:"-"`
 }
+
+// Default is the configuration of a [[sink]] table that sets only type and
+// url.
+var Default = Config{Name: "slack", MinSeverity: record.Warning, Grouping: sink.DefaultGrouping,
+	HTTP: httpclient.Config{Timeout: httpclient.DefaultTimeout}, Retry: retry.Policy{Min: retry.DefaultPolicy.Min, Max: retry.DefaultPolicy.Max, MaxAttempts: DefaultMaxAttempts}}
 
 // DefaultMaxAttempts is the Slack sink's MaxAttempts when Retry leaves it 0.
 const DefaultMaxAttempts = 10
@@ -56,10 +65,7 @@ func (c Config) Validate() error {
 	} else if u, err := url.Parse(string(c.URL)); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("url %q is not an http(s) URL", redact.String(string(c.URL))))
 	}
-	if err := c.HTTP.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, c.Grouping.Validate(), c.HTTP.Validate())...)
 }
 
 // ErrDeadWebhook says Slack no longer knows the webhook (404, 410, 403, or

@@ -10,8 +10,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
+
+	"github.com/rs/zerolog"
 
 	"github.com/centra-cloud/cflogd/record"
+	"github.com/centra-cloud/cflogd/sink/retry"
 )
 
 // Format says how events are framed.
@@ -101,3 +105,68 @@ func (w *Writer) Close() error {
 	}
 	return w.Flush()
 }
+
+// Config configures the stdout sink: a [[sink]] table of cflogd.toml with
+// type = "stdout".
+type Config struct {
+	// Name identifies the sink in logs and metrics; default "stdout".
+	Name string `toml:"name" default:"the type" doc:"Name of the sink in logs, metrics and its notification log file; must be unique, so set it when two sinks have one type."`
+	// MinSeverity is the least severe event written; default info.
+	MinSeverity record.Severity `toml:"min_severity" doc:"Least severe event the sink gets: 'info', 'warning', 'error' or 'critical'."`
+	// Log receives write errors; the zero Logger discards them.
+	Log zerolog.Logger `toml:"-"`
+}
+
+// Default is the configuration of a [[sink]] table that sets only type.
+var Default = Config{Name: "stdout", MinSeverity: record.Info}
+
+// Validate checks the configuration; every value is valid.
+func (c Config) Validate() error { return nil }
+
+// Sink writes the events at or above its MinSeverity as JSON lines. It is
+// safe for concurrent use.
+type Sink struct {
+	cfg   Config
+	mu    sync.Mutex
+	w     *Writer
+	stats retry.Stats
+}
+
+// NewSink returns a sink writing to w.
+func NewSink(w io.Writer, cfg Config) *Sink { return &Sink{cfg: cfg, w: New(w, Lines)} }
+
+// Send writes the events at or above MinSeverity and flushes them. An
+// event that cannot be encoded is dropped and logged; a write error is
+// returned.
+func (s *Sink) Send(_ context.Context, events []record.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for i := range events {
+		if events[i].Severity < s.cfg.MinSeverity {
+			continue
+		}
+		if err := s.w.Write(&events[i]); err != nil {
+			s.stats.AddDropped(1)
+			s.cfg.Log.Error().Err(err).Str("sink", s.cfg.Name).Msg("write event to stdout")
+			continue
+		}
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := s.w.Flush(); err != nil {
+		s.stats.AddFailed(1)
+		s.cfg.Log.Error().Err(err).Str("sink", s.cfg.Name).Msg("write events to stdout")
+		return err
+	}
+	s.stats.AddSent(n)
+	return nil
+}
+
+// Stats returns the delivery counters: Sent counts events.
+func (s *Sink) Stats() retry.Counts { return s.stats.Snapshot() }
+
+// Close does nothing: the sink does not own its writer.
+func (s *Sink) Close() {}

@@ -11,10 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/centra-cloud/cflogd/record"
-	"github.com/centra-cloud/cflogd/sink"
 )
-
-var _ sink.Sink = (*Writer)(nil)
 
 func events() []record.Event {
 	t0 := time.Date(2026, 11, 26, 10, 0, 0, 123456000, time.UTC)

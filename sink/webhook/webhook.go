@@ -20,6 +20,7 @@ import (
 
 	"github.com/centra-cloud/cflogd/internal/redact"
 	"github.com/centra-cloud/cflogd/record"
+	"github.com/centra-cloud/cflogd/sink"
 	"github.com/centra-cloud/cflogd/sink/httpclient"
 	"github.com/centra-cloud/cflogd/sink/retry"
 )
@@ -31,31 +32,40 @@ const SignatureHeader = "X-Cflogd-Signature"
 // DefaultMaxEvents is the most events in one request when Config.MaxEvents is 0.
 const DefaultMaxEvents = 100
 
-// Config configures a webhook sink; cflogd.toml keys in parentheses.
+// DefaultMaxAttempts is Default's Retry.MaxAttempts.
+const DefaultMaxAttempts = 10
+
+// Config configures a webhook sink: a [[sink]] table of cflogd.toml with
+// type = "webhook".
 type Config struct {
 	// Name identifies the sink in logs; default "webhook".
-	Name string
-	// URL is the endpoint (url or url_file). It may hold a token; it is
-	// redacted wherever it is shown.
-	URL redact.Secret
-	// MinSeverity is the least severe event sent (min_severity); default warning.
-	MinSeverity record.Severity
+	Name string `toml:"name" default:"the type" doc:"Name of the sink in logs, metrics and its notification log file; must be unique, so set it when two sinks have one type."`
+	// URL is the endpoint. It may hold a token; it is redacted wherever it
+	// is shown.
+	URL redact.Secret `toml:"url" default:"(required)" doc:"The endpoint. A URL with a token belongs in 'url_file'."`
+	// MinSeverity is the least severe event sent; default warning.
+	MinSeverity record.Severity `toml:"min_severity" doc:"Least severe event the sink gets: 'info', 'warning', 'error' or 'critical'."`
 	// Host is the body's "host"; empty means the host of the events.
-	Host string
-	// Secret, when set, keys the HMAC-SHA256 signature header (secret or
-	// secret_file).
-	Secret redact.Secret
+	Host string `toml:"host" default:"the events' host" doc:"The 'host' of the webhook body."`
+	// Secret, when set, keys the HMAC-SHA256 signature header.
+	Secret redact.Secret `toml:"secret" doc:"Key of the 'X-Cflogd-Signature: sha256=<hex HMAC-SHA256 of the body>' header; none sends no signature."`
 	// MaxEvents bounds the events per request; default 100. A 413 halves
 	// the request further.
-	MaxEvents int
-	// HTTP holds authentication, extra headers (headers), TLS and the
-	// request timeout.
-	HTTP httpclient.Config
+	MaxEvents int `toml:"max_events" doc:"Events per request."`
+	// Grouping is applied by the daemon's notifier.
+	Grouping sink.Grouping `toml:",inline"`
+	// HTTP holds authentication, extra headers, TLS and the request timeout.
+	HTTP httpclient.Config `toml:",inline"`
 	// Retry is the backoff policy; zero fields take retry.DefaultPolicy.
-	Retry retry.Policy
+	Retry retry.Policy `toml:",inline"`
 	// Log receives drops and retries; the zero Logger discards them.
-	Log zerolog.Logger
+	Log zerolog.Logger `toml:"-"`
 }
+
+// Default is the configuration of a [[sink]] table that sets only type and
+// url.
+var Default = Config{Name: "webhook", MinSeverity: record.Warning, MaxEvents: DefaultMaxEvents, Grouping: sink.DefaultGrouping,
+	HTTP: httpclient.Config{Timeout: httpclient.DefaultTimeout}, Retry: retry.Policy{Min: retry.DefaultPolicy.Min, Max: retry.DefaultPolicy.Max, MaxAttempts: DefaultMaxAttempts}}
 
 // Validate checks the configuration and reports every problem.
 func (c Config) Validate() error {
@@ -68,10 +78,7 @@ func (c Config) Validate() error {
 	if c.MaxEvents < 0 {
 		errs = append(errs, fmt.Errorf("negative max_events %d", c.MaxEvents))
 	}
-	if err := c.HTTP.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, c.Grouping.Validate(), c.HTTP.Validate())...)
 }
 
 // Sink posts events to a webhook. It is safe for concurrent use.
