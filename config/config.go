@@ -11,22 +11,22 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/centra-cloud/cflogd/internal/redact"
 	"github.com/centra-cloud/cflogd/record"
-	"github.com/centra-cloud/cflogd/sink/httpclient"
 )
 
 // DefaultPath is where cflogd run looks for its configuration.
 const DefaultPath = "/etc/centra-cloud/cflogd.toml"
 
-// Config is the whole configuration. The toml tags name the keys and the
-// doc tags describe them for the generated reference (see Reference; code is
-// written 'quoted' there and rendered as Markdown code); the decoder itself
-// is decode.go.
+// Config is the whole configuration. The toml tags name the keys, for the
+// decoder (decode.go) and the generated reference (see Reference), and the
+// doc tags describe them (code is written 'quoted' there and rendered as
+// Markdown code). Each [[sink]] table is its sink package's Config.
 type Config struct {
 	// Units are the systemd units whose entries are classified.
 	// Nil (the default) means the units of the pattern library's services.
@@ -55,7 +55,15 @@ type Config struct {
 	// Patterns is the [patterns] table.
 	Patterns Patterns `toml:"patterns"`
 	// Sinks are the [[sink]] tables in file order.
-	Sinks []Sink `toml:"sink"`
+	Sinks []SinkConfig `toml:"sink"`
+}
+
+// SinkConfig is one [[sink]] table decoded into the Config of the sink
+// package its type names: loki.Config, alertmanager.Config, slack.Config,
+// webhook.Config or stdout.Config (see sinkTypes).
+type SinkConfig interface {
+	// Validate checks the fields that depend on each other.
+	Validate() error
 }
 
 // Journal is the [journal] table.
@@ -115,93 +123,11 @@ func ParsePosition(s string) (Position, error) {
 	return Position{LookBack: d}, nil
 }
 
-// Sink types.
-const (
-	TypeLoki         = "loki"
-	TypeWebhook      = "webhook"
-	TypeSlack        = "slack"
-	TypeAlertmanager = "alertmanager"
-	TypeStdout       = "stdout"
-)
-
-// Sink is one [[sink]] table. Which keys apply depends on Type (sinkKeys in
-// decode.go); the defaults depend on it too (DefaultSink).
-type Sink struct {
-	// Type is loki, webhook, slack, alertmanager or stdout.
-	Type string `toml:"type" default:"(required)" doc:"'loki', 'alertmanager', 'slack', 'webhook' or 'stdout'."`
-	// Name identifies the sink in logs, metrics and the notification log.
-	Name string `toml:"name" default:"the type" doc:"Name of the sink in logs, metrics and its notification log file; must be unique, so set it when two sinks have one type."`
-	// Line is the line of the [[sink]] header, for messages.
-	Line int `toml:"-"`
-	// URL is the endpoint.
-	URL redact.Secret `toml:"url" default:"(required)" doc:"The endpoint: Loki's push URL, Alertmanager's base URL (alerts go to '<url>/api/v2/alerts'), the Slack or webhook URL. A URL with a token belongs in 'url_file'."`
-	// MinSeverity is the least severe event sent.
-	MinSeverity record.Severity `toml:"min_severity" doc:"Least severe event the sink gets: 'info', 'warning', 'error' or 'critical'."`
-	// HTTP is the client part: timeout, authentication, headers and TLS.
-	HTTP httpclient.Config `toml:",inline"`
-	// RetryMin is the first backoff after a failed request.
-	RetryMin time.Duration `toml:"retry_min" doc:"First wait after a network error, 429 or 5xx; the wait doubles up to 'retry_max', with jitter, and 'Retry-After' is honoured."`
-	// RetryMax caps the backoff.
-	RetryMax time.Duration `toml:"retry_max" doc:"Longest wait between attempts. Loki and Alertmanager are retried until they accept (the journal waits), the notification sinks up to 'max_attempts'."`
-	// MaxAttempts limits the attempts of the notification sinks; the
-	// durable sinks retry until delivered.
-	MaxAttempts int `toml:"max_attempts" doc:"Attempts per message before it is given up."`
-
-	// Tenant is Loki's X-Scope-OrgID.
-	Tenant string `toml:"tenant" doc:"Sent as 'X-Scope-OrgID'; empty sends none."`
-	// Labels are static Loki stream labels.
-	Labels map[string]string `toml:"labels" doc:"Static stream labels added to 'job=\"cflogd\"', 'host', 'unit', 'severity' and 'signature', e.g. '{ cluster = \"prod\" }'."`
-	// BatchSize is the size of a Loki push.
-	BatchSize int `toml:"batch_size" type:"size" doc:"Push when the batch's lines reach this size."`
-	// BatchWait bounds how long an event waits in a Loki batch.
-	BatchWait time.Duration `toml:"batch_wait" doc:"Push at the latest this long after the batch's first event."`
-
-	// Secret is the webhook's HMAC key.
-	Secret redact.Secret `toml:"secret" doc:"Key of the 'X-Cflogd-Signature: sha256=<hex HMAC-SHA256 of the body>' header; none sends no signature."`
-	// Host is the webhook body's host.
-	Host string `toml:"host" default:"the events' host" doc:"The 'host' of the webhook body."`
-	// MaxEvents is the most events in one webhook request.
-	MaxEvents int `toml:"max_events" doc:"Events per request."`
-
-	// GeneratorURL is the alerts' generatorURL.
-	GeneratorURL string `toml:"generator_url" doc:"The alerts' 'generatorURL', e.g. a Grafana dashboard."`
-	// MaxAlerts is the most alerts in one Alertmanager request.
-	MaxAlerts int `toml:"max_alerts" doc:"Alerts per request."`
-	// ResolveTimeout is how long a problem lasts after its last event.
-	ResolveTimeout time.Duration `toml:"resolve_timeout" doc:"How long a problem lasts after its last event: an alert's 'endsAt' is its last event plus this; a Slack or webhook group with no event for this long has ended, and when it comes back it is new."`
-
-	// GroupWait delays the first notification of a new group.
-	GroupWait time.Duration `toml:"group_wait" doc:"The first message of a new group (per host and signature) waits this long, so that a burst becomes one message."`
-	// GroupInterval is the least time between two notifications of a group.
-	GroupInterval time.Duration `toml:"group_interval" doc:"At most one message per group this often: an update when a new problem (fingerprint) joined the group or the severity rose, with the count since the last message."`
-	// RepeatInterval is how often an unchanged problem is notified again.
-	RepeatInterval time.Duration `toml:"repeat_interval" doc:"An ongoing problem that did not change is notified again this often; at least 'group_interval'."`
+// UnmarshalText parses the position as ParsePosition does.
+func (p *Position) UnmarshalText(b []byte) (err error) {
+	*p, err = ParsePosition(string(b))
+	return err
 }
-
-// httpKeys documents the keys of Sink.HTTP for the reference: an
-// httpclient.Config carries no tags, so this type mirrors it field by field
-// (TestHTTPKeysMirrorClient checks that it does).
-type httpKeys struct {
-	Timeout            time.Duration     `toml:"timeout" doc:"One request, from connecting to the last byte of the answer."`
-	BearerToken        redact.Secret     `toml:"bearer_token" doc:"Sent as 'Authorization: Bearer <token>'; not with basic auth."`
-	BasicAuthUser      string            `toml:"basic_auth_user" doc:"User of basic authentication."`
-	BasicAuthPassword  redact.Secret     `toml:"basic_auth_password" doc:"Password of basic authentication (needs 'basic_auth_user')."`
-	Headers            map[string]string `toml:"headers" doc:"Extra request headers, e.g. '{ X-Team = \"storage\" }'; never logged."`
-	CAFile             string            `toml:"ca_file" default:"the system roots" doc:"PEM bundle of the CAs that sign the server's certificate."`
-	CertFile           string            `toml:"cert_file" doc:"Client certificate (PEM) for mTLS, with 'key_file'; both are re-read when they change."`
-	KeyFile            string            `toml:"key_file" doc:"Client key (PEM) for mTLS, with 'cert_file'."`
-	ServerName         string            `toml:"server_name" default:"the URL's host" doc:"Name the server certificate is checked for."`
-	InsecureSkipVerify bool              `toml:"insecure_skip_verify" doc:"Turns certificate verification off; logged as a warning at start. Never in production."`
-	UserAgent          string            `toml:"-"`
-}
-
-// Durable reports whether the cursor waits for this sink (loki and
-// alertmanager): the journal position is saved only behind what it accepted.
-func (s Sink) Durable() bool { return s.Type == TypeLoki || s.Type == TypeAlertmanager }
-
-// Notifies reports whether the sink gets grouped notifications (slack and
-// webhook).
-func (s Sink) Notifies() bool { return s.Type == TypeSlack || s.Type == TypeWebhook }
 
 // Default is the configuration of an empty file.
 var Default = Config{
@@ -214,46 +140,6 @@ var Default = Config{
 	ShutdownTimeout:    10 * time.Second,
 	Journal:            Journal{InitialPosition: Position{LookBack: time.Hour}, Reader: "native"},
 	Patterns:           Patterns{Dirs: []string{"/etc/centra-cloud/cflogd/patterns.d"}},
-}
-
-// DefaultSink holds the defaults of a [[sink]] of type t.
-func DefaultSink(t string) Sink {
-	s := Sink{Type: t, Name: t, MinSeverity: record.Warning}
-	switch t {
-	case TypeLoki:
-		s.MinSeverity = record.Info
-		s.BatchSize = 1 << 20
-		s.BatchWait = time.Second
-	case TypeStdout:
-		s.MinSeverity = record.Info
-	case TypeSlack, TypeWebhook:
-		s.GroupWait = 10 * time.Second
-		s.GroupInterval = 5 * time.Minute
-		s.RepeatInterval = 4 * time.Hour
-		s.ResolveTimeout = 5 * time.Minute
-		s.MaxAttempts = 10
-		if t == TypeWebhook {
-			s.MaxEvents = 100
-		}
-	case TypeAlertmanager:
-		s.ResolveTimeout = 5 * time.Minute
-		s.MaxAlerts = 100
-	}
-	if t != TypeStdout {
-		s.HTTP.Timeout = httpclient.DefaultTimeout
-		s.RetryMin = 500 * time.Millisecond
-		s.RetryMax = 30 * time.Second
-	}
-	return s
-}
-
-// clone returns a deep copy of c, so Default is never shared.
-func (c Config) clone() Config {
-	c.Units = slices.Clone(c.Units)
-	c.Journal.Files = slices.Clone(c.Journal.Files)
-	c.Patterns.Dirs = slices.Clone(c.Patterns.Dirs)
-	c.Sinks = slices.Clone(c.Sinks)
-	return c
 }
 
 // Error is one problem of a configuration file.
@@ -307,8 +193,8 @@ func Load(path string) (*Config, error) {
 // errors, and relative *_file paths are taken relative to its directory.
 func Parse(name string, data []byte) (*Config, error) {
 	d := &decoder{file: name, dir: filepath.Dir(name)}
-	c := Default.clone()
-	if err := d.decode(string(data), &c); err != nil && len(d.errs) == 0 {
+	c := Default
+	if err := d.decode(string(data), &c); err != nil {
 		return nil, err // a syntax error: nothing was decoded
 	}
 	if err := c.validate(d); err != nil {
@@ -334,41 +220,38 @@ func (c *Config) validate(d *decoder) error {
 			d.errAt("listen", fmt.Sprintf("want host:port, e.g. 127.0.0.1:9958: %v", err))
 		}
 	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
+		d.errAt("log_level", fmt.Sprintf("want debug, info, warn or error, not %q", c.LogLevel))
+	}
+	if c.Journal.Reader != "native" && c.Journal.Reader != "sdjournal" {
+		d.errAt("journal.reader", fmt.Sprintf("%q: want \"native\" or \"sdjournal\"", c.Journal.Reader))
+	}
 	if c.Journal.Directory != "" && len(c.Journal.Files) > 0 {
 		d.errAt("journal.files", "set either journal.directory or journal.files, not both")
 	}
-	if c.CheckpointInterval <= 0 {
-		d.errAt("checkpoint_interval", "must be positive")
-	}
-	if c.QueueSize <= 0 {
-		d.errAt("queue_size", "must be positive")
-	}
-	if c.ShutdownTimeout <= 0 {
-		d.errAt("shutdown_timeout", "must be positive")
+	for _, f := range []struct {
+		key string
+		v   int64
+	}{{"checkpoint_interval", int64(c.CheckpointInterval)}, {"queue_size", int64(c.QueueSize)}, {"shutdown_timeout", int64(c.ShutdownTimeout)}} {
+		if f.v <= 0 && !d.hasErrUnder(f.key) {
+			d.errAt(f.key, "must be positive")
+		}
 	}
 	names := map[string]int{}
-	for i := range c.Sinks {
-		s := &c.Sinks[i]
+	for i, s := range c.Sinks {
 		key := fmt.Sprintf("sink[%d]", i)
-		if j, dup := names[s.Name]; dup {
-			d.errAt(key+".name", fmt.Sprintf("sink name %q is already used by sink[%d]; give each sink its own name", s.Name, j))
+		name := SinkName(s)
+		if j, dup := names[name]; dup {
+			d.errAt(key+".name", fmt.Sprintf("sink name %q is already used by sink[%d]; give each sink its own name", name, j))
+		} else if name == "" || strings.ContainsAny(name, "/\\ \t\n") {
+			d.errAt(key+".name", fmt.Sprintf("want a non-empty name without spaces or slashes, not %q", name))
 		}
-		names[s.Name] = i
+		names[name] = i
 		if d.hasErrUnder(key) {
 			continue // its own checks would repeat what failed to decode
 		}
-		if err := s.check(); err != nil {
-			for _, e := range splitJoined(err) {
-				d.errAt(key, e.Error())
-			}
-		}
-		if s.Notifies() {
-			if s.GroupInterval <= 0 {
-				d.errAt(key+".group_interval", "must be positive")
-			}
-			if s.RepeatInterval < s.GroupInterval {
-				d.errAt(key+".repeat_interval", "must be at least group_interval")
-			}
+		for _, e := range splitJoined(s.Validate()) {
+			d.errAt(key, e.Error())
 		}
 	}
 	return d.result()
@@ -382,6 +265,9 @@ func splitJoined(err error) []error {
 			out = append(out, splitJoined(e)...)
 		}
 		return out
+	}
+	if err == nil {
+		return nil
 	}
 	return []error{err}
 }
@@ -415,25 +301,29 @@ func formatDuration(d time.Duration) string {
 	return s
 }
 
-// ParseSize parses a byte size: "1MiB", "512KiB", "1MB", "100B" or a plain
-// number of bytes.
+// sizeText is a byte size: a decimal number and an optional unit.
+var sizeText = regexp.MustCompile(`^(\d+(?:\.\d+)?) *([A-Za-z]*)$`)
+
+// sizeUnits are the units ParseSize knows.
+var sizeUnits = map[string]float64{
+	"": 1, "B": 1,
+	"KB": 1e3, "MB": 1e6, "GB": 1e9,
+	"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30,
+	"k": 1 << 10, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30,
+}
+
+// ParseSize parses a byte size: "1MiB", "1.5MiB", "512KiB", "1MB", "100B"
+// or a plain number of bytes.
 func ParseSize(s string) (int, error) {
-	t := strings.TrimSpace(s)
-	i := 0
-	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
-		i++
+	m := sizeText.FindStringSubmatch(strings.TrimSpace(s))
+	mult, ok := 0.0, false
+	if m != nil {
+		mult, ok = sizeUnits[m[2]]
 	}
-	num, unit := t[:i], strings.TrimSpace(t[i:])
-	mult := map[string]float64{
-		"": 1, "B": 1,
-		"KB": 1e3, "MB": 1e6, "GB": 1e9,
-		"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30,
-		"k": 1 << 10, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30,
-	}[unit]
-	var v float64
-	if _, err := fmt.Sscanf(num, "%g", &v); err != nil || mult == 0 || num == "" {
+	if !ok {
 		return 0, fmt.Errorf("bad size %q (want e.g. \"1MiB\", \"512KiB\" or a number of bytes)", s)
 	}
+	v, _ := strconv.ParseFloat(m[1], 64) // the pattern admits only numbers
 	n := v * mult
 	if n < 1 || n > 1<<40 {
 		return 0, fmt.Errorf("size %q out of range", s)

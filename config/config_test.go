@@ -9,10 +9,19 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/rs/zerolog"
 
 	"github.com/centra-cloud/cflogd/internal/redact"
 	"github.com/centra-cloud/cflogd/record"
+	"github.com/centra-cloud/cflogd/sink"
+	"github.com/centra-cloud/cflogd/sink/alertmanager"
 	"github.com/centra-cloud/cflogd/sink/httpclient"
+	"github.com/centra-cloud/cflogd/sink/loki"
+	"github.com/centra-cloud/cflogd/sink/retry"
+	"github.com/centra-cloud/cflogd/sink/slack"
+	"github.com/centra-cloud/cflogd/sink/stdout"
+	"github.com/centra-cloud/cflogd/sink/webhook"
 )
 
 func parse(t *testing.T, text string) (*Config, error) {
@@ -55,33 +64,39 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// ignoreLog compares sink configurations without their loggers.
+var ignoreLog = cmpopts.IgnoreTypes(zerolog.Logger{})
+
 func TestSinkDefaults(t *testing.T) {
+	const u = "http://l:3100/loki/api/v1/push"
 	http := httpclient.Config{Timeout: 10 * time.Second}
+	backoff := retry.Policy{Min: 500 * time.Millisecond, Max: 30 * time.Second}
+	notify := retry.Policy{Min: 500 * time.Millisecond, Max: 30 * time.Second, MaxAttempts: 10}
+	grouping := sink.Grouping{GroupWait: 10 * time.Second, GroupInterval: 5 * time.Minute, RepeatInterval: 4 * time.Hour, ResolveTimeout: 5 * time.Minute}
 	tests := []struct {
 		typ  string
-		want Sink
+		want SinkConfig
 	}{
-		{"stdout", Sink{Type: "stdout", Name: "stdout", Line: 1, MinSeverity: record.Info}},
-		{"loki", Sink{Type: "loki", Name: "loki", Line: 1, URL: "http://l:3100/loki/api/v1/push", MinSeverity: record.Info,
-			HTTP: http, RetryMin: 500 * time.Millisecond, RetryMax: 30 * time.Second, BatchSize: 1 << 20, BatchWait: time.Second}},
-		{"slack", Sink{Type: "slack", Name: "slack", Line: 1, URL: "http://l:3100/loki/api/v1/push", MinSeverity: record.Warning,
-			HTTP: http, RetryMin: 500 * time.Millisecond, RetryMax: 30 * time.Second, MaxAttempts: 10,
-			GroupWait: 10 * time.Second, GroupInterval: 5 * time.Minute, RepeatInterval: 4 * time.Hour, ResolveTimeout: 5 * time.Minute}},
-		{"webhook", Sink{Type: "webhook", Name: "webhook", Line: 1, URL: "http://l:3100/loki/api/v1/push", MinSeverity: record.Warning,
-			HTTP: http, RetryMin: 500 * time.Millisecond, RetryMax: 30 * time.Second, MaxAttempts: 10, MaxEvents: 100,
-			GroupWait: 10 * time.Second, GroupInterval: 5 * time.Minute, RepeatInterval: 4 * time.Hour, ResolveTimeout: 5 * time.Minute}},
-		{"alertmanager", Sink{Type: "alertmanager", Name: "alertmanager", Line: 1, URL: "http://l:3100/loki/api/v1/push", MinSeverity: record.Warning,
-			HTTP: http, RetryMin: 500 * time.Millisecond, RetryMax: 30 * time.Second, MaxAlerts: 100, ResolveTimeout: 5 * time.Minute}},
+		{"stdout", stdout.Config{Name: "stdout", MinSeverity: record.Info}},
+		{"loki", loki.Config{Name: "loki", URL: u, MinSeverity: record.Info, HTTP: http, BatchSize: 1 << 20, BatchWait: time.Second,
+			Retry: retry.Policy{Min: 500 * time.Millisecond, Max: 30 * time.Second, MaxRetryAfter: 5 * time.Minute}}},
+		{"slack", slack.Config{Name: "slack", URL: u, MinSeverity: record.Warning, Grouping: grouping, HTTP: http, Retry: notify}},
+		{"webhook", webhook.Config{Name: "webhook", URL: u, MinSeverity: record.Warning, MaxEvents: 100, Grouping: grouping, HTTP: http, Retry: notify}},
+		{"alertmanager", alertmanager.Config{Name: "alertmanager", URL: u, MinSeverity: record.Warning, ResolveTimeout: 5 * time.Minute, MaxAlerts: 100,
+			HTTP: http, Retry: retry.Policy{Min: backoff.Min, Max: backoff.Max, MaxRetryAfter: 5 * time.Minute}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ, func(t *testing.T) {
 			text := "[[sink]]\ntype = \"" + tt.typ + "\"\n"
 			if tt.typ != "stdout" {
-				text += "url = \"http://l:3100/loki/api/v1/push\"\n"
+				text += "url = \"" + u + "\"\n"
 			}
 			got := mustParse(t, text)
-			if diff := cmp.Diff([]Sink{tt.want}, got.Sinks); diff != "" {
+			if diff := cmp.Diff([]SinkConfig{tt.want}, got.Sinks, ignoreLog); diff != "" {
 				t.Errorf("sinks (-want +got):\n%s", diff)
+			}
+			if typ := SinkType(got.Sinks[0]); typ != tt.typ {
+				t.Errorf("SinkType = %q, want %q", typ, tt.typ)
 			}
 		})
 	}
@@ -170,23 +185,23 @@ min_severity = "critical"
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
-	d := DefaultSink
-	loki := d("loki")
-	loki.Name, loki.Line, loki.URL, loki.MinSeverity = "loki-main", 19, "https://loki.example:3100/loki/api/v1/push", record.Warning
-	loki.Tenant, loki.Labels = "ops", map[string]string{"cluster": "prod"}
-	loki.HTTP = httpclient.Config{Timeout: 3 * time.Second, BearerToken: "s3cr3t-token", CAFile: "/etc/ca.pem",
+	lk := loki.Default
+	lk.Name, lk.URL, lk.MinSeverity = "loki-main", "https://loki.example:3100/loki/api/v1/push", record.Warning
+	lk.Tenant, lk.Labels = "ops", map[string]string{"cluster": "prod"}
+	lk.HTTP = httpclient.Config{Timeout: 3 * time.Second, BearerToken: "s3cr3t-token", CAFile: "/etc/ca.pem",
 		CertFile: "/etc/cert.pem", KeyFile: "/etc/key.pem", ServerName: "loki"}
-	loki.RetryMin, loki.RetryMax, loki.BatchSize, loki.BatchWait = time.Second, time.Minute, 512<<10, 2*time.Second
-	sl := d("slack")
-	sl.Line, sl.URL, sl.MinSeverity = 37, "https://hooks.slack.com/services/T000/B000/abcdef1234567890", record.Error
-	sl.GroupWait, sl.GroupInterval, sl.RepeatInterval, sl.ResolveTimeout, sl.MaxAttempts = 30*time.Second, 10*time.Minute, 24*time.Hour, 15*time.Minute, 3
-	wh := d("webhook")
-	wh.Line, wh.URL, wh.Secret, wh.Host, wh.MaxEvents = 47, "https://hooks.example/x", "hmac-key", "node01", 10
+	lk.Retry.Min, lk.Retry.Max, lk.BatchSize, lk.BatchWait = time.Second, time.Minute, 512<<10, 2*time.Second
+	sl := slack.Default
+	sl.URL, sl.MinSeverity = "https://hooks.slack.com/services/T000/B000/abcdef1234567890", record.Error
+	sl.Grouping = sink.Grouping{GroupWait: 30 * time.Second, GroupInterval: 10 * time.Minute, RepeatInterval: 24 * time.Hour, ResolveTimeout: 15 * time.Minute}
+	sl.Retry.MaxAttempts = 3
+	wh := webhook.Default
+	wh.URL, wh.Secret, wh.Host, wh.MaxEvents = "https://hooks.example/x", "hmac-key", "node01", 10
 	wh.HTTP.BasicAuthUser, wh.HTTP.BasicAuthPassword, wh.HTTP.Headers, wh.HTTP.InsecureSkipVerify = "u", "pa55", map[string]string{"X-Team": "storage"}, true
-	am := d("alertmanager")
-	am.Line, am.URL, am.ResolveTimeout, am.GeneratorURL, am.MaxAlerts = 58, "http://am:9093", 10*time.Minute, "https://grafana.example/d/cflogd", 50
-	so := d("stdout")
-	so.Line, so.MinSeverity = 65, record.Critical
+	am := alertmanager.Default
+	am.URL, am.ResolveTimeout, am.GeneratorURL, am.MaxAlerts = "http://am:9093", 10*time.Minute, "https://grafana.example/d/cflogd", 50
+	so := stdout.Default
+	so.MinSeverity = record.Critical
 	want := Config{
 		Units:              []string{"chainfire.service"},
 		StateDir:           "/tmp/cflogd-state",
@@ -198,9 +213,9 @@ min_severity = "critical"
 		ShutdownTimeout:    20 * time.Second,
 		Journal:            Journal{Directory: "/var/log/journal/remote", InitialPosition: Position{Head: true}, Reader: "sdjournal"},
 		Patterns:           Patterns{Dirs: []string{"/etc/a", "/etc/b"}},
-		Sinks:              []Sink{loki, sl, wh, am, so},
+		Sinks:              []SinkConfig{lk, sl, wh, am, so},
 	}
-	if diff := cmp.Diff(want, *got); diff != "" {
+	if diff := cmp.Diff(want, *got, ignoreLog); diff != "" {
 		t.Errorf("Parse (-want +got):\n%s", diff)
 	}
 }
@@ -223,9 +238,9 @@ func TestErrors(t *testing.T) {
 		{"several at once", "units = \"chainfire\"\nlisten = \"nope\"\n[journal]\nfiles = [1]\n",
 			[]string{`:1: units: must be an array of strings, not a string ("chainfire")`,
 				`:2: listen: want host:port, e.g. 127.0.0.1:9958: address nope: missing port in address`,
-				`:4: journal.files: element 0 must be a string, not an integer (1)`}},
-		{"sink without type", "[[sink]]\nurl = \"http://x\"\n", []string{":1: sink[0]: type is required: loki, webhook, slack, alertmanager or stdout"}},
-		{"unknown sink type", "[[sink]]\ntype = \"kafka\"\n", []string{`:2: sink[0].type: unknown sink type "kafka": want loki, webhook, slack, alertmanager or stdout`}},
+				`:4: journal.files: must be an array of strings, not an array whose element 0 is an integer (1)`}},
+		{"sink without type", "[[sink]]\nurl = \"http://x\"\n", []string{":1: sink[0]: type is required: loki, alertmanager, slack, webhook or stdout"}},
+		{"unknown sink type", "[[sink]]\ntype = \"kafka\"\n", []string{`:2: sink[0].type: unknown sink type "kafka": want loki, alertmanager, slack, webhook or stdout`}},
 		{"key of another sink type", "[[sink]]\ntype = \"loki\"\nurl = \"http://l\"\ngroup_wait = \"1s\"\n",
 			[]string{":4: sink[0].group_wait: does not apply to a loki sink"}},
 		{"unknown sink key", "[[sink]]\ntype = \"stdout\"\n\n[[sink]]\ntype = \"slack\"\nurl = \"https://h/x\"\nchanel = \"#ops\"\n",
@@ -235,9 +250,9 @@ func TestErrors(t *testing.T) {
 			[]string{`:4: sink[0].batch_size: bad size "1 lot" (want e.g. "1MiB", "512KiB" or a number of bytes)`}},
 		{"missing url", "[[sink]]\ntype = \"webhook\"\n", []string{":1: sink[0]: url is required"}},
 		{"header value with a line break", "[[sink]]\ntype = \"webhook\"\nurl = \"http://h\"\nheaders = { X-Token = \"s3cret\\r\\nX-Evil: 1\" }\n",
-			[]string{":4: sink[0].headers.X-Token: header value has a line break or another control character"}},
+			[]string{":1: sink[0]: header X-Token: the value has a line break or another control character"}},
 		{"bad header name", "[[sink]]\ntype = \"webhook\"\nurl = \"http://h\"\nheaders = { \"X Token\" = \"v\" }\n",
-			[]string{":4: sink[0].headers.X Token: not a valid HTTP header name"}},
+			[]string{`:1: sink[0]: header name "X Token" is not valid`}},
 		{"duplicate names", "[[sink]]\ntype = \"stdout\"\n[[sink]]\ntype = \"stdout\"\n",
 			[]string{`:3: sink[1].name: sink name "stdout" is already used by sink[0]; give each sink its own name`}},
 		{"both secret spellings", "[[sink]]\ntype = \"slack\"\nurl = \"https://h/x\"\nurl_file = \"/nonexistent\"\n",
@@ -245,8 +260,16 @@ func TestErrors(t *testing.T) {
 		{"missing secret file", "[[sink]]\ntype = \"slack\"\nurl_file = \"/nonexistent/slack-url\"\n",
 			[]string{":3: sink[0].url_file: read secret: file not found: /nonexistent/slack-url"}},
 		{"repeat below group interval", "[[sink]]\ntype = \"slack\"\nurl = \"https://h/x\"\ngroup_interval = \"1h\"\nrepeat_interval = \"5m\"\n",
-			[]string{":5: sink[0].repeat_interval: must be at least group_interval"}},
+			[]string{":1: sink[0]: repeat_interval must be at least group_interval"}},
 		{"syntax error", "units = [\"a\"\nstate_dir = 1\n", nil},
+		{"array element", "units = [\"a\", 1]\n", []string{`:1: units: must be an array of strings, not an array whose element 1 is an integer (1)`}},
+		{"table value", "[[sink]]\ntype = \"loki\"\nurl = \"http://l\"\nlabels = { a = 1 }\n", []string{`:4: sink[0].labels: must be a table of strings, not a table whose a is an integer (1)`}},
+		{"negative duration", "[[sink]]\ntype = \"slack\"\nurl = \"https://h/x\"\ngroup_wait = \"-1s\"\n", []string{`:4: sink[0].group_wait: must not be negative: "-1s"`}},
+		{"several in one sink", "[[sink]]\ntype = \"loki\"\nurl = \"http://l\"\nbatch_size = true\nbatch_wait = \"soon\"\ntenant = 1\n",
+			[]string{`:4: sink[0].batch_size: bad size "true" (want e.g. "1MiB", "512KiB" or a number of bytes)`,
+				`:5: sink[0].batch_wait: bad duration "soon" (want e.g. "10s", "5m", "4h")`, `:6: sink[0].tenant: must be a string, not an integer (1)`}},
+		{"sink not a table", "sink = 1\n", []string{":1: sink: must be an array of tables: write [[sink]]"}},
+		{"journal not a table", "journal = \"x\"\n", []string{`:1: journal: must be a table, not a string ("x")`}},
 		{"state dir relative", "state_dir = \"state\"\n", []string{`:1: state_dir: must be an absolute path, not "state"`}},
 	}
 	for _, tt := range tests {
@@ -311,7 +334,7 @@ func TestSecretFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := c.Sinks[0].HTTP.BasicAuthPassword; got != "hunter2" {
+		if got := c.Sinks[0].(alertmanager.Config).HTTP.BasicAuthPassword; got != "hunter2" {
 			t.Errorf("password = %q, want hunter2", string(got))
 		}
 	})
@@ -360,7 +383,7 @@ func TestParseHelpers(t *testing.T) {
 			t.Errorf("ParseSize(%q) = %v, %v; want %v", s, got, err, want)
 		}
 	}
-	for _, s := range []string{"", "MiB", "1XB", "-1", "0"} {
+	for _, s := range []string{"", "MiB", "1XB", "-1", "0", "1.2.3MiB", "1..MiB", "1.MiB", ".5MiB", "1e3", "0x10"} {
 		if _, err := ParseSize(s); err == nil {
 			t.Errorf("ParseSize(%q): no error", s)
 		}

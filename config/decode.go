@@ -1,11 +1,14 @@
 package config
 
 import (
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -15,13 +18,120 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/centra-cloud/cflogd/internal/redact"
-	"github.com/centra-cloud/cflogd/record"
+	"github.com/centra-cloud/cflogd/sink/alertmanager"
+	"github.com/centra-cloud/cflogd/sink/loki"
+	"github.com/centra-cloud/cflogd/sink/slack"
+	"github.com/centra-cloud/cflogd/sink/stdout"
+	"github.com/centra-cloud/cflogd/sink/webhook"
 )
 
-// decoder walks the decoded TOML tree, filling a Config and collecting
-// every problem with its line.
+// sinkTypes are the [[sink]] types, in the order the reference lists them,
+// each with the defaults of its sink package's Config.
+var sinkTypes = []sinkType{
+	{"loki", loki.Default},
+	{"alertmanager", alertmanager.Default},
+	{"slack", slack.Default},
+	{"webhook", webhook.Default},
+	{"stdout", stdout.Default},
+}
+
+type sinkType struct {
+	name string
+	def  SinkConfig
+}
+
+// SinkType returns the type of a [[sink]] table's configuration: "loki",
+// "alertmanager", "slack", "webhook" or "stdout".
+func SinkType(s SinkConfig) string {
+	for _, t := range sinkTypes {
+		if reflect.TypeOf(t.def) == reflect.TypeOf(s) {
+			return t.name
+		}
+	}
+	panic(fmt.Sprintf("config: %T is not a sink configuration", s))
+}
+
+// SinkName returns the name key of a [[sink]] table's configuration.
+func SinkName(s SinkConfig) string { return reflect.ValueOf(s).FieldByName("Name").String() }
+
+// typeList is "loki, alertmanager, slack, webhook or stdout".
+func typeList() string {
+	names := make([]string, len(sinkTypes))
+	for i, t := range sinkTypes {
+		names[i] = t.name
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// field is one key of a table: the struct field its value goes to.
+type field struct {
+	reflect.StructField
+	index []int // from the table's struct, through inline fields
+	file  bool  // the key is <secret>_file: a file holding the secret
+}
+
+// name is the key.
+func (f field) name() string {
+	n, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+	if f.file {
+		n += "_file"
+	}
+	return n
+}
+
+// secret reports whether the value must never be shown: a redact.Secret or
+// a field tagged secret:"true". Such a key also has a <key>_file form.
+func (f field) secret() bool {
+	return f.Type == reflect.TypeFor[redact.Secret]() || f.Tag.Get("secret") == "true"
+}
+
+// fields lists the keys of a table's struct type, in field order: each
+// field tagged toml, those of a field tagged `toml:",inline"` (less the one
+// its omit tag names) and the _file form of each secret.
+func fields(t reflect.Type) []field {
+	var out []field
+	for i := range t.NumField() {
+		f := field{StructField: t.Field(i), index: []int{i}}
+		switch name, opt, _ := strings.Cut(f.Tag.Get("toml"), ","); {
+		case name == "-":
+		case opt == "inline":
+			for _, sub := range fields(f.Type) {
+				if sub.name() != f.Tag.Get("omit") {
+					sub.index = append([]int{i}, sub.index...)
+					out = append(out, sub)
+				}
+			}
+		case name == "":
+			panic("config: field " + t.Name() + "." + f.Name + " has no toml tag")
+		default:
+			out = append(out, f)
+			if f.secret() {
+				out = append(out, field{f.StructField, f.index, true})
+			}
+		}
+	}
+	return out
+}
+
+func lookup(fs []field, key string) (field, bool) {
+	i := slices.IndexFunc(fs, func(f field) bool { return f.name() == key })
+	if i < 0 {
+		return field{}, false
+	}
+	return fs[i], true
+}
+
+// decoder fills a Config from a TOML document key by key, so that one bad
+// value does not hide the next, and collects every problem with its line.
+// The TOML library decodes each value into its field (UnmarshalText for
+// durations, sizes, severities and positions); the keys of a table are
+// checked against its struct's fields. MetaData.Undecoded cannot tell
+// unknown keys here: it names a key of a [[sink]] table "sink.key" for
+// every element, so a key one sink type takes would hide the same key given
+// to a sink type that does not.
 type decoder struct {
 	file, dir string
+	md        toml.MetaData
 	pos       map[string]int
 	errs      ErrorList
 }
@@ -32,12 +142,7 @@ func (d *decoder) errAt(key, msg string) {
 
 // hasErrUnder reports whether an error was reported for key or a key in it.
 func (d *decoder) hasErrUnder(key string) bool {
-	for _, e := range d.errs {
-		if e.Key == key || strings.HasPrefix(e.Key, key+".") {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(d.errs, func(e *Error) bool { return e.Key == key || strings.HasPrefix(e.Key, key+".") })
 }
 
 // lineOf returns the line of key, else of its closest parent that has one.
@@ -63,329 +168,238 @@ func (d *decoder) result() error {
 	return d.errs
 }
 
-// decode parses data into c. Syntax errors stop it; value errors are
-// collected.
+// decode parses data into c. A syntax error stops it and is returned;
+// problems with keys and values are collected.
 func (d *decoder) decode(data string, c *Config) error {
-	var raw map[string]any
-	if _, err := toml.Decode(data, &raw); err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			msg := pe.Message
-			if secretKey(pe.LastKey) {
-				// The parser quotes what it found: the secret, typed without quotes.
-				msg = quotedText.ReplaceAllStringFunc(msg, func(q string) string {
-					if strings.Trim(q, `"'`) == pe.LastKey {
-						return q
-					}
-					return `"` + redact.Mask + `"`
-				}) + " (the value is not shown: it may be a secret)"
-			}
-			return ErrorList{{File: d.file, Line: pe.Position.Line, Key: pe.LastKey, Msg: msg}}
-		}
+	var top map[string]toml.Primitive
+	md, err := toml.Decode(data, &top)
+	if err != nil {
+		return d.syntaxError(err)
+	}
+	d.md, d.pos = md, positions(data)
+	d.table("", top, reflect.ValueOf(c).Elem(), "")
+	return nil
+}
+
+// syntaxError positions a TOML syntax error, masking what the parser
+// quotes when the key may hold a secret.
+func (d *decoder) syntaxError(err error) error {
+	var pe toml.ParseError
+	if !errors.As(err, &pe) {
 		return ErrorList{{File: d.file, Msg: err.Error()}}
 	}
-	d.pos = positions(data)
-	for _, k := range d.ordered(raw, "") {
-		v := raw[k]
-		switch k {
-		case "units":
-			d.strings(k, v, &c.Units)
-		case "state_dir":
-			d.str(k, v, &c.StateDir)
-		case "runbook_base":
-			d.str(k, v, &c.RunbookBase)
-		case "listen":
-			d.str(k, v, &c.Listen)
-		case "log_level":
-			var s string
-			if d.str(k, v, &s) {
-				switch s {
-				case "debug", "info", "warn", "error":
-					c.LogLevel = s
-				default:
-					d.errAt(k, fmt.Sprintf("want debug, info, warn or error, not %q", s))
-				}
+	msg := pe.Message
+	if secretKey(pe.LastKey) {
+		// The parser quotes what it found: the secret, typed without quotes.
+		msg = quotedText.ReplaceAllStringFunc(msg, func(q string) string {
+			if strings.Trim(q, `"'`) == pe.LastKey {
+				return q
 			}
-		case "checkpoint_interval":
-			d.duration(k, v, &c.CheckpointInterval)
-		case "queue_size":
-			d.integer(k, v, &c.QueueSize)
-		case "shutdown_timeout":
-			d.duration(k, v, &c.ShutdownTimeout)
-		case "journal":
-			d.journal(k, v, &c.Journal)
-		case "patterns":
-			d.patterns(k, v, &c.Patterns)
-		case "sink":
-			tables, ok := v.([]map[string]any)
-			if !ok {
-				d.errAt(k, "must be an array of tables: write [[sink]]")
-				continue
-			}
-			for i, t := range tables {
-				key := fmt.Sprintf("sink[%d]", i)
-				if s, ok := d.sink(key, t); ok {
-					c.Sinks = append(c.Sinks, s)
-				}
-			}
-		default:
-			d.unknown(k)
-		}
+			return `"` + redact.Mask + `"`
+		}) + " (the value is not shown: it may be a secret)"
 	}
-	return d.result()
+	return ErrorList{{File: d.file, Line: pe.Position.Line, Key: pe.LastKey, Msg: msg}}
 }
 
 // ordered returns the keys of a table in file order.
-func (d *decoder) ordered(m map[string]any, prefix string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b string) int {
-		if c := d.lineOf(prefix+a) - d.lineOf(prefix+b); c != 0 {
-			return c
-		}
-		return strings.Compare(a, b)
-	})
+func (d *decoder) ordered(t map[string]toml.Primitive, prefix string) []string {
+	keys := slices.Sorted(maps.Keys(t))
+	slices.SortStableFunc(keys, func(a, b string) int { return d.lineOf(prefix+a) - d.lineOf(prefix+b) })
 	return keys
 }
 
-func (d *decoder) unknown(key string) {
-	d.errAt(key, "unknown key")
-}
-
-func (d *decoder) table(key string, v any) (map[string]any, bool) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		d.errAt(key, fmt.Sprintf("must be a table, not %s", d.kind(key, v)))
+// table decodes the keys of table t (named prefix, "" at the top) into the
+// struct dst; sinkType is the type of a [[sink]] table.
+func (d *decoder) table(prefix string, t map[string]toml.Primitive, dst reflect.Value, sinkType string) {
+	fs := fields(dst.Type())
+	dot := prefix
+	if prefix != "" {
+		dot += "."
 	}
-	return m, ok
-}
-
-func (d *decoder) journal(key string, v any, j *Journal) {
-	m, ok := d.table(key, v)
-	if !ok {
-		return
-	}
-	for _, k := range d.ordered(m, key+".") {
-		kk := key + "." + k
-		switch k {
-		case "directory":
-			d.str(kk, m[k], &j.Directory)
-		case "files":
-			d.strings(kk, m[k], &j.Files)
-		case "initial_position":
-			var s string
-			if d.str(kk, m[k], &s) {
-				p, err := ParsePosition(s)
-				if err != nil {
-					d.errAt(kk, err.Error())
-				} else {
-					j.InitialPosition = p
-				}
-			}
-		case "reader":
-			var s string
-			if d.str(kk, m[k], &s) {
-				if s != "native" && s != "sdjournal" {
-					d.errAt(kk, fmt.Sprintf("%q: want \"native\" or \"sdjournal\"", s))
-				} else {
-					j.Reader = s
-				}
+	for _, k := range d.ordered(t, dot) {
+		key := dot + k
+		f, ok := lookup(fs, k)
+		switch {
+		case sinkType != "" && k == "type":
+		case !ok && sinkType != "" && d.sinkKey(k):
+			d.errAt(key, fmt.Sprintf("does not apply to a %s sink", sinkType))
+		case !ok:
+			d.errAt(key, "unknown key")
+		case f.Type == reflect.TypeFor[[]SinkConfig]():
+			d.sinks(key, t[k], dst.FieldByIndex(f.index))
+		case f.Type.Kind() == reflect.Struct && !reflect.PointerTo(f.Type).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()):
+			var sub map[string]toml.Primitive
+			if d.value(key, t[k], &sub) {
+				d.table(key, sub, dst.FieldByIndex(f.index), "")
 			}
 		default:
-			d.unknown(kk)
+			d.key(key, t, f, dst.FieldByIndex(f.index))
 		}
 	}
 }
 
-func (d *decoder) patterns(key string, v any, p *Patterns) {
-	m, ok := d.table(key, v)
-	if !ok {
+// sinkKey reports whether some sink type takes key.
+func (d *decoder) sinkKey(key string) bool {
+	return slices.ContainsFunc(sinkTypes, func(t sinkType) bool {
+		_, ok := lookup(fields(reflect.TypeOf(t.def)), key)
+		return ok
+	})
+}
+
+// sinks decodes the [[sink]] tables, each into the configuration of its
+// type, starting from that type's defaults.
+func (d *decoder) sinks(key string, p toml.Primitive, dst reflect.Value) {
+	var tables []map[string]toml.Primitive
+	if err := d.md.PrimitiveDecode(p, &tables); err != nil {
+		d.errAt(key, "must be an array of tables: write [[sink]]")
 		return
 	}
-	for _, k := range d.ordered(m, key+".") {
-		kk := key + "." + k
-		switch k {
-		case "dirs":
-			d.strings(kk, m[k], &p.Dirs)
-		default:
-			d.unknown(kk)
+	for i, t := range tables {
+		key := fmt.Sprintf("%s[%d]", key, i)
+		var typ string
+		if _, ok := t["type"]; !ok {
+			d.errAt(key, "type is required: "+typeList())
+			continue
 		}
+		if !d.value(key+".type", t["type"], &typ) {
+			continue
+		}
+		j := slices.IndexFunc(sinkTypes, func(s sinkType) bool { return s.name == typ })
+		if j < 0 {
+			d.errAt(key+".type", fmt.Sprintf("unknown sink type %q: want %s", typ, typeList()))
+			continue
+		}
+		c := reflect.New(reflect.TypeOf(sinkTypes[j].def)).Elem()
+		c.Set(reflect.ValueOf(sinkTypes[j].def))
+		d.table(key, t, c, typ)
+		dst.Set(reflect.Append(dst, c))
 	}
 }
 
-// sinkKeys lists the keys each sink type takes besides type and name.
-var sinkKeys = func() map[string][]string {
-	common := []string{"min_severity"}
-	http := []string{"url", "url_file", "timeout", "bearer_token", "bearer_token_file", "basic_auth_user",
-		"basic_auth_password", "basic_auth_password_file", "headers", "ca_file", "cert_file", "key_file",
-		"server_name", "insecure_skip_verify", "retry_min", "retry_max"}
-	group := []string{"group_wait", "group_interval", "repeat_interval", "resolve_timeout", "max_attempts"}
-	join := func(parts ...[]string) []string { return slices.Concat(parts...) }
-	return map[string][]string{
-		TypeStdout:       common,
-		TypeLoki:         join(common, http, []string{"tenant", "labels", "batch_size", "batch_wait"}),
-		TypeSlack:        join(common, http, group),
-		TypeWebhook:      join(common, http, group, []string{"secret", "secret_file", "host", "max_events"}),
-		TypeAlertmanager: join(common, http, []string{"resolve_timeout", "generator_url", "max_alerts"}),
+// key decodes the value of t's key f into dst: a *_file path relative to
+// the configuration's directory (for a secret, the file's content), a
+// duration or a size through their UnmarshalText, anything else as the
+// library does.
+func (d *decoder) key(key string, t map[string]toml.Primitive, f field, dst reflect.Value) {
+	p := t[f.name()]
+	v := reflect.New(dst.Type()) // a fresh value: a failed decode leaves dst alone
+	ok := false
+	var path string
+	switch _, both := t[f.name()+"_file"]; {
+	case f.secret() && !f.file && both:
+		return // reported for the _file key
+	case strings.HasSuffix(f.name(), "_file"):
+		ok = d.value(key, p, &path) && d.readFile(key, t, f, d.path(path), v.Elem())
+	default:
+		ok = d.value(key, p, textOf(v.Interface(), f))
 	}
-}()
-
-func (d *decoder) sink(key string, m map[string]any) (Sink, bool) {
-	var typ string
-	if v, ok := m["type"]; !ok {
-		d.errAt(key, "type is required: loki, webhook, slack, alertmanager or stdout")
-		return Sink{}, false
-	} else if !d.str(key+".type", v, &typ) {
-		return Sink{}, false
+	if ok {
+		dst.Set(v.Elem())
 	}
-	allowed, ok := sinkKeys[typ]
-	if !ok {
-		d.errAt(key+".type", fmt.Sprintf("unknown sink type %q: want loki, webhook, slack, alertmanager or stdout", typ))
-		return Sink{}, false
-	}
-	s := DefaultSink(typ)
-	s.Line = d.lineOf(key)
-	for _, k := range d.ordered(m, key+".") {
-		kk := key + "." + k
-		v := m[k]
-		if k == "type" {
-			continue
-		}
-		if k != "name" && !slices.Contains(allowed, k) {
-			if isSinkKey(k) {
-				d.errAt(kk, fmt.Sprintf("does not apply to a %s sink", typ))
-			} else {
-				d.unknown(kk)
-			}
-			continue
-		}
-		switch k {
-		case "name":
-			var n string
-			if d.str(kk, v, &n) {
-				if n == "" || strings.ContainsAny(n, "/\\ \t\n") {
-					d.errAt(kk, fmt.Sprintf("want a non-empty name without spaces or slashes, not %q", n))
-				} else {
-					s.Name = n
-				}
-			}
-		case "min_severity":
-			var str string
-			if d.str(kk, v, &str) {
-				sev, err := record.ParseSeverity(str)
-				if err != nil {
-					d.errAt(kk, err.Error())
-				} else {
-					s.MinSeverity = sev
-				}
-			}
-		case "url", "url_file":
-			d.secret(key, m, k, "url", &s.URL)
-		case "timeout":
-			d.duration(kk, v, &s.HTTP.Timeout)
-		case "bearer_token", "bearer_token_file":
-			d.secret(key, m, k, "bearer_token", &s.HTTP.BearerToken)
-		case "basic_auth_user":
-			d.str(kk, v, &s.HTTP.BasicAuthUser)
-		case "basic_auth_password", "basic_auth_password_file":
-			d.secret(key, m, k, "basic_auth_password", &s.HTTP.BasicAuthPassword)
-		case "headers":
-			d.strmap(kk, v, &s.HTTP.Headers)
-		case "ca_file":
-			d.path(kk, v, &s.HTTP.CAFile)
-		case "cert_file":
-			d.path(kk, v, &s.HTTP.CertFile)
-		case "key_file":
-			d.path(kk, v, &s.HTTP.KeyFile)
-		case "server_name":
-			d.str(kk, v, &s.HTTP.ServerName)
-		case "insecure_skip_verify":
-			d.boolean(kk, v, &s.HTTP.InsecureSkipVerify)
-		case "retry_min":
-			d.duration(kk, v, &s.RetryMin)
-		case "retry_max":
-			d.duration(kk, v, &s.RetryMax)
-		case "max_attempts":
-			d.integer(kk, v, &s.MaxAttempts)
-		case "tenant":
-			d.str(kk, v, &s.Tenant)
-		case "labels":
-			d.strmap(kk, v, &s.Labels)
-		case "batch_size":
-			d.size(kk, v, &s.BatchSize)
-		case "batch_wait":
-			d.duration(kk, v, &s.BatchWait)
-		case "secret", "secret_file":
-			d.secret(key, m, k, "secret", &s.Secret)
-		case "host":
-			d.str(kk, v, &s.Host)
-		case "max_events":
-			d.integer(kk, v, &s.MaxEvents)
-		case "generator_url":
-			d.str(kk, v, &s.GeneratorURL)
-		case "max_alerts":
-			d.integer(kk, v, &s.MaxAlerts)
-		case "resolve_timeout":
-			d.duration(kk, v, &s.ResolveTimeout)
-		case "group_wait":
-			d.duration(kk, v, &s.GroupWait)
-		case "group_interval":
-			d.duration(kk, v, &s.GroupInterval)
-		case "repeat_interval":
-			d.duration(kk, v, &s.RepeatInterval)
-		}
-	}
-	return s, true
 }
 
-func isSinkKey(k string) bool {
-	for _, keys := range sinkKeys {
-		if slices.Contains(keys, k) {
-			return true
+// textOf returns the destination to decode a value of field f into: p, or
+// for a duration or a size, p as the type whose UnmarshalText reads it.
+func textOf(p any, f field) any {
+	switch x := p.(type) {
+	case *time.Duration:
+		return (*duration)(x)
+	case *int:
+		if f.Tag.Get("type") == "size" {
+			return (*size)(x)
 		}
+	}
+	return p
+}
+
+// readFile sets dst to path, or for a secret's _file key to the file's
+// content.
+func (d *decoder) readFile(key string, t map[string]toml.Primitive, f field, path string, dst reflect.Value) bool {
+	if !f.file {
+		dst.SetString(path)
+		return true
+	}
+	plain := strings.TrimSuffix(f.name(), "_file")
+	if _, both := t[plain]; both {
+		d.errAt(key, fmt.Sprintf("set either %s or %s, not both", plain, f.name()))
+		return false
+	}
+	b, err := readSecretFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		err = fmt.Errorf("%w: %s", errNotFound, path)
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	switch {
+	case err != nil:
+		d.errAt(key, fmt.Sprintf("read secret: %v", err))
+	case strings.TrimSpace(s) == "":
+		d.errAt(key, fmt.Sprintf("secret file %s is empty", path))
+	default:
+		dst.SetString(s)
+		return true
 	}
 	return false
 }
 
-// secret reads key or key_file of table m into dst; k is the spelling
-// being decoded, so that a table with both is reported once.
-func (d *decoder) secret(table string, m map[string]any, k, key string, dst *redact.Secret) {
-	v, hasV := m[key]
-	f, hasF := m[key+"_file"]
-	if hasV && hasF && k == key {
-		return // reported for key_file
+// value decodes p into dst, reporting a value of the wrong type or one
+// dst's UnmarshalText rejects.
+func (d *decoder) value(key string, p toml.Primitive, dst any) bool {
+	var raw any
+	_ = d.md.PrimitiveDecode(p, &raw)
+	err := d.md.PrimitiveDecode(p, dst)
+	if _, table := raw.(map[string]any); err == nil && !table && reflect.TypeOf(dst).Elem().Kind() == reflect.Map {
+		err = errors.New("not a table") // the library leaves the map alone
 	}
+	var pe toml.ParseError
 	switch {
-	case hasV && hasF:
-		d.errAt(table+"."+key+"_file", fmt.Sprintf("set either %s or %s_file, not both", key, key))
-	case hasV:
-		var s string
-		if d.str(table+"."+key, v, &s) {
-			*dst = redact.Secret(s)
-		}
-	case hasF:
-		kk := table + "." + key + "_file"
-		var p string
-		if !d.path(kk, f, &p) {
-			return
-		}
-		b, err := readSecretFile(p)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				err = fmt.Errorf("%w: %s", errNotFound, p)
-			}
-			d.errAt(kk, fmt.Sprintf("read secret: %v", err))
-			return
-		}
-		s := strings.TrimRight(string(b), "\r\n")
-		if strings.TrimSpace(s) == "" {
-			d.errAt(kk, fmt.Sprintf("secret file %s is empty", p))
-			return
-		}
-		*dst = redact.Secret(s)
+	case err == nil:
+		return true
+	case errors.As(err, &pe):
+		d.errAt(key, pe.Message) // from UnmarshalText: ours, without a secret
+	default:
+		d.errAt(key, fmt.Sprintf("must be %s, not %s", want(dst), d.kind(key, raw)))
 	}
+	return false
+}
+
+// want names what a destination takes.
+func want(dst any) string {
+	switch dst.(type) {
+	case *size:
+		return `a size such as "1MiB" or a number of bytes`
+	case encoding.TextUnmarshaler, *string, *redact.Secret:
+		return "a string"
+	case *bool:
+		return "true or false"
+	case *int:
+		return "an integer"
+	case *[]string:
+		return "an array of strings"
+	case *map[string]string:
+		return "a table of strings"
+	}
+	return "a table"
+}
+
+// duration is a time.Duration as the file writes it (see ParseDuration).
+type duration time.Duration
+
+func (v *duration) UnmarshalText(b []byte) error {
+	t, err := ParseDuration(string(b))
+	if err == nil && t < 0 {
+		err = fmt.Errorf("must not be negative: %q", b)
+	}
+	*v = duration(t)
+	return err
+}
+
+// size is a byte count as the file writes it (see ParseSize).
+type size int
+
+func (v *size) UnmarshalText(b []byte) error {
+	n, err := ParseSize(string(b))
+	*v = size(n)
+	return err
 }
 
 // maxSecretFile bounds what a *_file key reads: secrets are short, and a
@@ -417,158 +431,13 @@ func readSecretFile(p string) ([]byte, error) {
 	return b, nil
 }
 
-// path reads a file path; a relative one is taken relative to the
-// configuration file's directory.
-func (d *decoder) path(key string, v any, dst *string) bool {
-	var s string
-	if !d.str(key, v, &s) {
-		return false
-	}
+// path takes a relative path relative to the configuration file's
+// directory.
+func (d *decoder) path(s string) string {
 	if s != "" && !filepath.IsAbs(s) && d.dir != "" {
-		s = filepath.Join(d.dir, s)
+		return filepath.Join(d.dir, s)
 	}
-	*dst = s
-	return true
-}
-
-func (d *decoder) str(key string, v any, dst *string) bool {
-	s, ok := v.(string)
-	if !ok {
-		d.errAt(key, fmt.Sprintf("must be a string, not %s", d.kind(key, v)))
-		return false
-	}
-	*dst = s
-	return true
-}
-
-func (d *decoder) strings(key string, v any, dst *[]string) {
-	arr, ok := v.([]any)
-	if !ok {
-		d.errAt(key, fmt.Sprintf("must be an array of strings, not %s", d.kind(key, v)))
-		return
-	}
-	out := make([]string, 0, len(arr))
-	for i, e := range arr {
-		s, ok := e.(string)
-		if !ok {
-			d.errAt(key, fmt.Sprintf("element %d must be a string, not %s", i, d.kind(key, e)))
-			return
-		}
-		out = append(out, s)
-	}
-	*dst = out
-}
-
-func (d *decoder) strmap(key string, v any, dst *map[string]string) {
-	m, ok := d.table(key, v)
-	if !ok {
-		return
-	}
-	out := make(map[string]string, len(m))
-	for _, k := range d.ordered(m, key+".") {
-		var s string
-		if !d.str(key+"."+k, m[k], &s) {
-			continue
-		}
-		if key == "headers" || strings.HasSuffix(key, ".headers") {
-			if !validHeaderName(k) {
-				d.errAt(key+"."+k, "not a valid HTTP header name")
-				continue
-			}
-			if !validHeaderValue(s) {
-				// The value is not shown: a header may hold a secret.
-				d.errAt(key+"."+k, "header value has a line break or another control character")
-				continue
-			}
-		}
-		out[k] = s
-	}
-	*dst = out
-}
-
-// validHeaderName reports whether k is an HTTP token (RFC 9110, 5.6.2).
-func validHeaderName(k string) bool {
-	if k == "" {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
-			continue
-		}
-		return false
-	}
-	return true
-}
-
-// validHeaderValue reports whether v has no control character but tab, so
-// it cannot split a request into more headers.
-func validHeaderValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-func (d *decoder) duration(key string, v any, dst *time.Duration) {
-	var s string
-	if !d.str(key, v, &s) {
-		return
-	}
-	t, err := ParseDuration(s)
-	if err != nil {
-		d.errAt(key, err.Error())
-		return
-	}
-	if t < 0 {
-		d.errAt(key, fmt.Sprintf("must not be negative: %q", s))
-		return
-	}
-	*dst = t
-}
-
-func (d *decoder) integer(key string, v any, dst *int) {
-	n, ok := v.(int64)
-	if !ok {
-		d.errAt(key, fmt.Sprintf("must be an integer, not %s", d.kind(key, v)))
-		return
-	}
-	if n < 0 || n > 1<<31 {
-		d.errAt(key, fmt.Sprintf("out of range: %d", n))
-		return
-	}
-	*dst = int(n)
-}
-
-func (d *decoder) size(key string, v any, dst *int) {
-	switch x := v.(type) {
-	case int64:
-		if x <= 0 || x > 1<<40 {
-			d.errAt(key, fmt.Sprintf("out of range: %d", x))
-			return
-		}
-		*dst = int(x)
-	case string:
-		n, err := ParseSize(x)
-		if err != nil {
-			d.errAt(key, err.Error())
-			return
-		}
-		*dst = n
-	default:
-		d.errAt(key, fmt.Sprintf("must be a size such as \"1MiB\" or a number of bytes, not %s", d.kind(key, v)))
-	}
-}
-
-func (d *decoder) boolean(key string, v any, dst *bool) {
-	b, ok := v.(bool)
-	if !ok {
-		d.errAt(key, fmt.Sprintf("must be true or false, not %s", d.kind(key, v)))
-		return
-	}
-	*dst = b
+	return s
 }
 
 // quotedText matches the "…" and '…' parts of a TOML parse error message.
@@ -579,10 +448,8 @@ var quotedText = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'[^']*'`)
 // may quote: the secret keys and every request header.
 func secretKey(key string) bool {
 	parts := strings.Split(key, ".")
-	for _, p := range parts {
-		if p == "headers" {
-			return true
-		}
+	if slices.Contains(parts, "headers") {
+		return true
 	}
 	switch parts[len(parts)-1] {
 	case "url", "bearer_token", "basic_auth_password", "secret":
@@ -600,7 +467,8 @@ func (d *decoder) kind(key string, v any) string {
 	return typeName(v)
 }
 
-// typeName names a decoded TOML value's type for messages.
+// typeName names a decoded TOML value's type for messages; for an array or
+// a table, with its first element that is not a string.
 func typeName(v any) string {
 	switch x := v.(type) {
 	case string:
@@ -614,11 +482,21 @@ func typeName(v any) string {
 	case time.Time:
 		return "a date-time"
 	case []any:
+		if i := slices.IndexFunc(x, notString); i >= 0 {
+			return fmt.Sprintf("an array whose element %d is %s", i, typeName(x[i]))
+		}
 		return "an array"
 	case []map[string]any:
 		return "an array of tables"
 	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			if notString(x[k]) {
+				return fmt.Sprintf("a table whose %s is %s", k, typeName(x[k]))
+			}
+		}
 		return "a table"
 	}
 	return fmt.Sprintf("%T", v)
 }
+
+func notString(v any) bool { _, ok := v.(string); return !ok }

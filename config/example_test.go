@@ -44,7 +44,7 @@ func TestShippedExamples(t *testing.T) {
 }
 
 // TestDocsNameEveryKey checks that docs/configuration.md and the packaged
-// example mention every key the decoder accepts.
+// example mention every key of the reference.
 func TestDocsNameEveryKey(t *testing.T) {
 	doc, err := os.ReadFile("../docs/configuration.md")
 	if err != nil {
@@ -54,10 +54,9 @@ func TestDocsNameEveryKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := []string{"units", "state_dir", "runbook_base", "listen", "log_level", "checkpoint_interval", "queue_size",
-		"shutdown_timeout", "directory", "files", "initial_position", "dirs", "type", "name"}
-	for _, ks := range sinkKeys {
-		keys = append(keys, ks...)
+	var keys []string
+	for _, k := range referenceKeys() {
+		keys = append(keys, k.names()...)
 	}
 	for _, k := range keys {
 		if !strings.Contains(string(doc), "`"+k+"`") {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/centra-cloud/cflogd/internal/redact"
 	"github.com/centra-cloud/cflogd/record"
-	"github.com/centra-cloud/cflogd/sink/httpclient"
 )
 
 // refKey is one key of the reference.
@@ -35,30 +34,36 @@ func (k refKey) names() []string {
 	return []string{k.name}
 }
 
-// sinkTypes are the sink types in the order the reference lists them.
-var sinkTypes = []string{TypeLoki, TypeAlertmanager, TypeSlack, TypeWebhook, TypeStdout}
-
 // httpSinkTypes are the sink types that send HTTP requests.
-var httpSinkTypes = []string{TypeLoki, TypeAlertmanager, TypeSlack, TypeWebhook}
+var httpSinkTypes = []string{"loki", "alertmanager", "slack", "webhook"}
+
+// sinkTypeNames are the sink types in the order the reference lists them.
+func sinkTypeNames() []string {
+	names := make([]string, len(sinkTypes))
+	for i, t := range sinkTypes {
+		names[i] = t.name
+	}
+	return names
+}
 
 // sinkIntro says what each sink type is for, above its keys.
 var sinkIntro = map[string]string{
-	TypeLoki: "Every event as a JSON line in a stream labelled 'job=\"cflogd\"', 'host', 'unit', 'severity' and 'signature' " +
+	"loki": "Every event as a JSON line in a stream labelled 'job=\"cflogd\"', 'host', 'unit', 'severity' and 'signature' " +
 		"(plus 'labels'). Durable: the saved cursor waits for it, and it is retried until it accepts.",
-	TypeAlertmanager: "One alert per signature, severity, host and unit, posted to '<url>/api/v2/alerts'; Alertmanager's routing, " +
+	"alertmanager": "One alert per signature, severity, host and unit, posted to '<url>/api/v2/alerts'; Alertmanager's routing, " +
 		"grouping and silences apply. Durable, like loki.",
-	TypeSlack: "Notifications grouped per host and signature, like Alertmanager's groups, saved in " +
+	"slack": "Notifications grouped per host and signature, like Alertmanager's groups, saved in " +
 		"'state_dir/notify-<name>.json' so that a restart neither repeats nor forgets one. Not durable: the cursor does " +
 		"not wait for it. Slack answering 404, 410, 403 or 'no_service' means the webhook is dead: logged once, " +
 		"'cflogd_sink_dead' is set, and the daemon keeps running.",
-	TypeWebhook: "The same grouped notifications as slack, as a JSON body with the events, signed when 'secret' is set.",
-	TypeStdout:  "The events as JSON lines on standard output, for debugging; only the keys every sink takes.",
+	"webhook": "The same grouped notifications as slack, as a JSON body with the events, signed when 'secret' is set.",
+	"stdout":  "The events as JSON lines on standard output, for debugging; only the keys every sink takes.",
 }
 
 // sinkExamples are complete [[sink]] tables, one per type (a test parses
 // them).
 var sinkExamples = map[string]string{
-	TypeLoki: `[[sink]]
+	"loki": `[[sink]]
 type = "loki"
 url = "https://loki.example:3100/loki/api/v1/push"
 tenant = "centra"
@@ -66,25 +71,25 @@ labels = { cluster = "prod" }
 bearer_token_file = "/run/credentials/cflogd.service/loki-token"
 ca_file = "/etc/centra-cloud/pki/ca.pem"
 `,
-	TypeAlertmanager: `[[sink]]
+	"alertmanager": `[[sink]]
 type = "alertmanager"
 url = "http://alertmanager.example:9093"
 min_severity = "error"
 generator_url = "https://grafana.example/d/cflogd"
 `,
-	TypeSlack: `[[sink]]
+	"slack": `[[sink]]
 type = "slack"
 url_file = "/run/credentials/cflogd.service/slack-url"
 min_severity = "warning"
 group_wait = "30s"
 `,
-	TypeWebhook: `[[sink]]
+	"webhook": `[[sink]]
 type = "webhook"
 url_file = "/run/credentials/cflogd.service/webhook-url"
 secret_file = "/run/credentials/cflogd.service/webhook-secret"
 min_severity = "error"
 `,
-	TypeStdout: `[[sink]]
+	"stdout": `[[sink]]
 type = "stdout"
 min_severity = "info"
 `,
@@ -102,7 +107,7 @@ never appear in logs, errors or metrics.`
 
 // Reference returns the Markdown reference of every configuration key, with
 // its type, default and meaning, generated from the configuration types'
-// tags, Default and DefaultSink. Its headings start at level (3 gives
+// tags and defaults (Default and each sink package's Default). Its headings start at level (3 gives
 // "###").
 func Reference(level int) string {
 	keys := referenceKeys()
@@ -113,6 +118,7 @@ func Reference(level int) string {
 		b.WriteString(h(0, sec.title))
 		writeTable(&b, filterKeys(keys, func(k refKey) bool { return k.section == sec.name }), nil)
 	}
+	sinkTypes := sinkTypeNames()
 	b.WriteString(h(0, "`[[sink]]`"))
 	b.WriteString("One table per sink; `type` is required. Keys every sink takes:\n\n")
 	sinkKeys := filterKeys(keys, func(k refKey) bool { return k.section == "sink" })
@@ -135,84 +141,58 @@ func Reference(level int) string {
 	return strings.TrimRight(b.String(), "\n") + "\n"
 }
 
-// referenceKeys lists every key: the top-level and table keys from Config,
-// the sink keys from Sink (and httpKeys for its HTTP part), each sink key
-// with the types that take it (sinkKeys of the decoder).
+// referenceKeys lists every key: the top-level and table keys from
+// Config, the [[sink]] keys from each sink package's Config, each with the
+// types that take it.
 func referenceKeys() []refKey {
 	var keys []refKey
 	def := reflect.ValueOf(Default)
-	ct := reflect.TypeFor[Config]()
-	for i := range ct.NumField() {
-		f := ct.Field(i)
-		name := f.Tag.Get("toml")
-		switch f.Type {
-		case reflect.TypeFor[Journal](), reflect.TypeFor[Patterns]():
-			keys = append(keys, structKeys(f.Type, name, func(j int) reflect.Value { return def.Field(i).Field(j) })...)
-		case reflect.TypeFor[[]Sink]():
+	for _, f := range fields(reflect.TypeFor[Config]()) {
+		switch {
+		case f.file:
+		case f.Type == reflect.TypeFor[[]SinkConfig]():
 			keys = append(keys, sinkRefKeys()...)
+		case f.Type == reflect.TypeFor[Journal]() || f.Type == reflect.TypeFor[Patterns]():
+			for _, sub := range fields(f.Type) {
+				keys = append(keys, fieldKey(sub.StructField, f.name(), []reflect.Value{def.FieldByIndex(f.index).FieldByIndex(sub.index)}, nil))
+			}
 		default:
-			keys = append(keys, fieldKey(f, "", []reflect.Value{def.Field(i)}, nil))
+			keys = append(keys, fieldKey(f.StructField, "", []reflect.Value{def.FieldByIndex(f.index)}, nil))
 		}
 	}
 	return keys
 }
 
-// structKeys lists the keys of a table type whose default field j is
-// value(j).
-func structKeys(t reflect.Type, section string, value func(j int) reflect.Value) []refKey {
-	var keys []refKey
-	for j := range t.NumField() {
-		keys = append(keys, fieldKey(t.Field(j), section, []reflect.Value{value(j)}, nil))
-	}
-	return keys
-}
-
-// sinkRefKeys lists the [[sink]] keys with the types that take them.
+// sinkRefKeys lists the [[sink]] keys, type first, each with the types that
+// take it: a key is the same in two types when its name and doc are.
 func sinkRefKeys() []refKey {
-	defaults := map[string]reflect.Value{}
+	keys := []refKey{{name: "type", typ: "string", def: "(required)", section: "sink", types: sinkTypeNames(),
+		doc: strings.Replace(codeList(sinkTypeNames()), " and ", " or ", 1) + "."}}
+	type same struct {
+		f     reflect.StructField
+		vals  []reflect.Value
+		types []string
+	}
+	var order []string
+	byKey := map[string]*same{}
 	for _, t := range sinkTypes {
-		defaults[t] = reflect.ValueOf(DefaultSink(t))
-	}
-	var keys []refKey
-	add := func(f reflect.Type, doc reflect.StructField, index []int) {
-		name := doc.Tag.Get("toml")
-		if name == "-" {
-			return
-		}
-		var types []string
-		for _, t := range sinkTypes {
-			if name == "type" || name == "name" || slices.Contains(sinkKeys[t], name) {
-				types = append(types, t)
+		def := reflect.ValueOf(t.def)
+		for _, f := range fields(def.Type()) {
+			id := f.name() + "\x00" + f.Tag.Get("doc")
+			if f.file {
+				continue
 			}
-		}
-		if len(types) == 0 {
-			panic(fmt.Sprintf("config: sink key %q is not in sinkKeys", name))
-		}
-		vals := make([]reflect.Value, len(types))
-		for i, t := range types {
-			vals[i] = defaults[t].FieldByIndex(index)
-		}
-		keys = append(keys, fieldKey(doc, "sink", vals, types))
-	}
-	st := reflect.TypeFor[Sink]()
-	for i := range st.NumField() {
-		f := st.Field(i)
-		if f.Tag.Get("toml") != ",inline" {
-			add(st, f, []int{i})
-			continue
-		}
-		if f.Type != reflect.TypeFor[httpclient.Config]() {
-			panic("config: no documentation type for inline field " + f.Name)
-		}
-		dt := reflect.TypeFor[httpKeys]()
-		for j := range dt.NumField() {
-			df := dt.Field(j)
-			cf, ok := f.Type.FieldByName(df.Name)
-			if !ok {
-				panic("config: httpKeys." + df.Name + " is not a field of httpclient.Config")
+			if byKey[id] == nil {
+				order = append(order, id)
+				byKey[id] = &same{f: f.StructField}
 			}
-			add(f.Type, df, []int{i, cf.Index[0]})
+			k := byKey[id]
+			k.vals, k.types = append(k.vals, def.FieldByIndex(f.index)), append(k.types, t.name)
 		}
+	}
+	for _, id := range order {
+		k := byKey[id]
+		keys = append(keys, fieldKey(k.f, "sink", k.vals, k.types))
 	}
 	return keys
 }
@@ -221,7 +201,7 @@ func sinkRefKeys() []refKey {
 // per type in types (or one for a table key).
 func fieldKey(f reflect.StructField, section string, vals []reflect.Value, types []string) refKey {
 	k := refKey{
-		name:    f.Tag.Get("toml"),
+		name:    field{StructField: f}.name(),
 		typ:     f.Tag.Get("type"),
 		doc:     renderCode(f.Tag.Get("doc")),
 		section: section,
@@ -230,8 +210,10 @@ func fieldKey(f reflect.StructField, section string, vals []reflect.Value, types
 	if k.name == "" || k.doc == "" {
 		panic("config: field " + f.Name + " has no toml or doc tag")
 	}
-	k.file = f.Type == reflect.TypeFor[redact.Secret]()
-	if k.typ == "" {
+	k.file = field{StructField: f}.secret()
+	if k.file {
+		k.typ = "secret"
+	} else if k.typ == "" {
 		k.typ = refTypeName(f.Type, k.name)
 	}
 	if d := f.Tag.Get("default"); d != "" {

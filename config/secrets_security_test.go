@@ -4,8 +4,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/centra-cloud/cflogd/sink/httpclient"
+	"github.com/centra-cloud/cflogd/sink/loki"
 )
 
 // TestConfigErrorsHideSecrets plants a secret next to (or as) a bad value
@@ -27,7 +31,7 @@ func TestConfigErrorsHideSecrets(t *testing.T) {
 		{"bad escape in token", head + "bearer_token = \"\\u00" + secret + "\"\n", ":4: sink.bearer_token:"},
 		{"bare header value", head + "headers = { Authorization = " + secret + " }\n", ":4: sink.headers.Authorization:"},
 		{"header table value", head + "[sink.headers]\nX-Api-Key = " + secret + "\n", ":5: sink.headers.X-Api-Key:"},
-		{"headers as a string", head + "headers = \"Authorization: Bearer " + secret + "\"\n", ":4: sink[0].headers: must be a table, not a string"},
+		{"headers as a string", head + "headers = \"Authorization: Bearer " + secret + "\"\n", ":4: sink[0].headers: must be a table of strings, not a string"},
 		{"token and basic auth", head + "bearer_token = \"" + secret + "\"\nbasic_auth_user = \"u\"\n", "sink[0]: bearer token and basic auth are mutually exclusive"},
 		{"password without user", head + "basic_auth_password = \"" + secret + "\"\n", "basic auth password without user"},
 		{"token beside a bad value", head + "bearer_token = \"" + secret + "\"\nbatch_size = \"1 lot\"\n", ":5: sink[0].batch_size: bad size"},
@@ -96,8 +100,8 @@ func TestSafeDefaults(t *testing.T) {
 	c := mustParse(t, "[[sink]]\ntype = \"loki\"\nurl = \"https://l/\"\n[[sink]]\ntype = \"alertmanager\"\nurl = \"https://a/\"\n"+
 		"[[sink]]\ntype = \"slack\"\nurl = \"https://s/\"\n[[sink]]\ntype = \"webhook\"\nurl = \"https://w/\"\n")
 	for _, s := range c.Sinks {
-		if s.HTTP.InsecureSkipVerify {
-			t.Errorf("%s sink: insecure_skip_verify is on by default", s.Type)
+		if reflect.ValueOf(s).FieldByName("HTTP").Interface().(httpclient.Config).InsecureSkipVerify {
+			t.Errorf("%s sink: insecure_skip_verify is on by default", SinkType(s))
 		}
 	}
 	host, _, err := net.SplitHostPort(c.Listen)
@@ -108,7 +112,7 @@ func TestSafeDefaults(t *testing.T) {
 		t.Errorf("default listen %q is not a loopback address", c.Listen)
 	}
 	c = mustParse(t, "[[sink]]\ntype = \"loki\"\nurl = \"https://l/\"\ninsecure_skip_verify = true\n")
-	if !c.Sinks[0].HTTP.InsecureSkipVerify {
+	if !c.Sinks[0].(loki.Config).HTTP.InsecureSkipVerify {
 		t.Errorf("insecure_skip_verify = true did not turn verification off")
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/centra-cloud/cflogd/internal/testpeer"
 	"github.com/centra-cloud/cflogd/patterns"
 	"github.com/centra-cloud/cflogd/record"
+	"github.com/centra-cloud/cflogd/sink/stdout"
 	"github.com/centra-cloud/cflogd/state"
 )
 
@@ -249,7 +250,7 @@ func TestChaosReloadNeverHalfLoaded(t *testing.T) {
 	cfg := config.Default
 	cfg.StateDir = filepath.Join(t.TempDir(), "state")
 	cfg.Patterns.Dirs = []string{patDir}
-	cfg.Sinks = []config.Sink{config.DefaultSink("stdout")}
+	cfg.Sinks = []config.SinkConfig{stdout.Default}
 	d, err := New(Options{Config: &cfg, Log: zerolog.Nop(), Stdout: &testpeer.Buffer{}})
 	if err != nil {
 		t.Fatal(err)
@@ -323,7 +324,7 @@ func TestReloadUsesQuietFiles(t *testing.T) {
 	cfg := config.Default
 	cfg.StateDir = filepath.Join(t.TempDir(), "state")
 	cfg.Patterns.Dirs = []string{patDir}
-	cfg.Sinks = []config.Sink{config.DefaultSink("stdout")}
+	cfg.Sinks = []config.SinkConfig{stdout.Default}
 	d, err := New(Options{Config: &cfg, Log: zerolog.Nop(), Stdout: &testpeer.Buffer{}})
 	if err != nil {
 		t.Fatal(err)
@@ -359,7 +360,7 @@ func TestChaosReloadGivesUpOnFilesThatKeepChanging(t *testing.T) {
 	cfg := config.Default
 	cfg.StateDir = filepath.Join(t.TempDir(), "state")
 	cfg.Patterns.Dirs = []string{patDir}
-	cfg.Sinks = []config.Sink{config.DefaultSink("stdout")}
+	cfg.Sinks = []config.SinkConfig{stdout.Default}
 	d, err := New(Options{Config: &cfg, Log: zerolog.Nop(), Stdout: &testpeer.Buffer{}})
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,7 @@ import (
 	"github.com/centra-cloud/cflogd/internal/testjournal"
 	"github.com/centra-cloud/cflogd/internal/testpeer"
 	"github.com/centra-cloud/cflogd/record"
+	"github.com/centra-cloud/cflogd/sink/stdout"
 	"github.com/centra-cloud/cflogd/state"
 	"github.com/centra-cloud/cflogd/tail"
 )
@@ -221,7 +222,7 @@ func TestRunInProcess(t *testing.T) {
 	cfg.Journal.InitialPosition = config.Position{Head: true}
 	cfg.Patterns.Dirs = []string{patDir, filepath.Join(patDir, "missing")}
 	cfg.CheckpointInterval = 50 * time.Millisecond
-	cfg.Sinks = []config.Sink{config.DefaultSink("stdout")}
+	cfg.Sinks = []config.SinkConfig{stdout.Default}
 	var out testpeer.Buffer
 	var sd notes
 	d, err := New(Options{Config: &cfg, Log: zerolog.Nop(), Stdout: &out, Notify: sd.add, Watchdog: 40 * time.Millisecond})

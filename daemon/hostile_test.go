@@ -24,6 +24,9 @@ import (
 	"github.com/centra-cloud/cflogd/internal/testpeer"
 	"github.com/centra-cloud/cflogd/patterns"
 	"github.com/centra-cloud/cflogd/record"
+	"github.com/centra-cloud/cflogd/sink/alertmanager"
+	lokisink "github.com/centra-cloud/cflogd/sink/loki"
+	"github.com/centra-cloud/cflogd/sink/slack"
 )
 
 // hostileLines are journal entries whose messages try to become labels,
@@ -92,13 +95,13 @@ func TestHostileLinesStayData(t *testing.T) {
 	cfg.Journal.Directory = jdir
 	cfg.Journal.InitialPosition = config.Position{Head: true}
 	cfg.CheckpointInterval = 50 * time.Millisecond
-	lk := config.DefaultSink(config.TypeLoki)
-	lk.URL, lk.BatchWait = redact.Secret(loki.URL+"/loki/api/v1/push"), 50*time.Millisecond
-	ams := config.DefaultSink(config.TypeAlertmanager)
-	ams.URL, ams.MinSeverity = redact.Secret(am.URL), record.Info
-	sls := config.DefaultSink(config.TypeSlack)
-	sls.URL, sls.MinSeverity, sls.GroupWait = redact.Secret(sl.URL+"/services/T0/B0/XXXXXXXXXXXXXXXXXXXXXXXX"), record.Info, 100*time.Millisecond
-	cfg.Sinks = []config.Sink{lk, ams, sls}
+	lk := lokisink.Default
+	lk.URL, lk.BatchWait = loki.URL+"/loki/api/v1/push", 50*time.Millisecond
+	ams := alertmanager.Default
+	ams.URL, ams.MinSeverity = am.URL, record.Info
+	sls := slack.Default
+	sls.URL, sls.MinSeverity, sls.Grouping.GroupWait = redact.Secret(sl.URL+"/services/T0/B0/XXXXXXXXXXXXXXXXXXXXXXXX"), record.Info, 100*time.Millisecond
+	cfg.Sinks = []config.SinkConfig{lk, ams, sls}
 
 	d, err := New(Options{Config: &cfg, Log: zerolog.Nop(), Notify: func(string) {}})
 	if err != nil {

@@ -11,7 +11,9 @@ import (
 
 	"github.com/centra-cloud/cflogd/config"
 	"github.com/centra-cloud/cflogd/record"
+	"github.com/centra-cloud/cflogd/sink"
 	"github.com/centra-cloud/cflogd/sink/alertmanager"
+	"github.com/centra-cloud/cflogd/sink/httpclient"
 	"github.com/centra-cloud/cflogd/sink/loki"
 	"github.com/centra-cloud/cflogd/sink/retry"
 	"github.com/centra-cloud/cflogd/sink/slack"
@@ -121,45 +123,25 @@ func (a *amSink) run(ctx context.Context) error {
 
 // webhookNotifier adapts webhook.Sink to notifySink: the body carries the
 // group's events at hand.
-type webhookNotifier struct{ s *webhook.Sink }
+type webhookNotifier struct{ *webhook.Sink }
 
 func (w webhookNotifier) Notify(ctx context.Context, events []record.Event, _ int) error {
-	return w.s.Send(ctx, events)
+	return w.Send(ctx, events)
 }
 
-// stdoutSink writes events at or above min as JSON lines.
-type stdoutSink struct {
-	mu    sync.Mutex
-	w     *stdout.Writer
-	min   record.Severity
-	stats retry.Stats
-	log   zerolog.Logger
-}
+// stdoutSink writes events as they are dispatched; stdout.Sink logs its
+// own errors.
+type stdoutSink struct{ *stdout.Sink }
 
-func (s *stdoutSink) send(events []record.Event) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for i := range events {
-		if events[i].Severity < s.min {
-			continue
-		}
-		if err := s.w.Write(&events[i]); err != nil {
-			s.stats.AddDropped(1)
-			s.log.Error().Err(err).Msg("write event to stdout")
-			continue
-		}
-		n++
-	}
-	if n == 0 {
-		return
-	}
-	if err := s.w.Flush(); err != nil {
-		s.stats.AddFailed(1)
-		s.log.Error().Err(err).Msg("write events to stdout")
-		return
-	}
-	s.stats.AddSent(n)
+func (s stdoutSink) send(events []record.Event) { _ = s.Send(context.Background(), events) }
+
+// sender is what the daemon needs of every sink it builds: deliver events,
+// count what it delivered, let go of its connections. The role of each
+// (durable, notification, stdout) decides how events reach Send.
+type sender interface {
+	Send(ctx context.Context, events []record.Event) error
+	Stats() retry.Counts
+	Close()
 }
 
 // sinks are the configured sinks, built.
@@ -167,7 +149,7 @@ type sinks struct {
 	durable   []durable
 	names     []string // of durable, for logs
 	notifiers []*Notifier
-	stdout    []*stdoutSink
+	stdout    []stdoutSink
 	stats     sinkCollector
 	closers   []func()
 }
@@ -177,82 +159,92 @@ type sinks struct {
 func buildSinks(cfg *config.Config, queue int, out io.Writer, log zerolog.Logger, ack func(i int, seq uint64), m *metrics, now nowFunc) (*sinks, error) {
 	s := &sinks{}
 	for _, sc := range cfg.Sinks {
-		slog := log.With().Str("sink", sc.Name).Logger()
-		if sc.HTTP.InsecureSkipVerify {
+		snd, err := newSender(sc, out, log)
+		if err != nil {
+			return nil, err
+		}
+		name := config.SinkName(sc)
+		s.stats = append(s.stats, sinkStats{name, config.SinkType(sc), snd.Stats})
+		s.closers = append(s.closers, snd.Close)
+		slog := log.With().Str("sink", name).Logger()
+		if h := httpConfig(sc); h != nil && h.InsecureSkipVerify {
 			slog.Warn().Msg("insecure_skip_verify is set: this sink does not verify the server's TLS certificate, so anyone on the network path can read and change what it sends")
 		}
-		switch sc.Type {
-		case config.TypeLoki:
-			ls, err := loki.New(sc.Loki(log))
-			if err != nil {
-				return nil, err
-			}
-			i := len(s.durable)
-			b := ls.NewBatcher(queue, func(a loki.Ack) { ack(i, a.Token.(uint64)) })
-			s.durable = append(s.durable, lokiSink{b})
-			s.names = append(s.names, sc.Name)
-			s.stats = append(s.stats, sinkStats{sc.Name, sc.Type, ls.Stats})
-			s.closers = append(s.closers, ls.Close)
-		case config.TypeAlertmanager:
-			as, err := alertmanager.New(sc.Alertmanager(log))
-			if err != nil {
-				return nil, err
-			}
-			i := len(s.durable)
-			s.durable = append(s.durable, newAMSink(as, queue, func(seq uint64) { ack(i, seq) }, slog))
-			s.names = append(s.names, sc.Name)
-			s.stats = append(s.stats, sinkStats{sc.Name, sc.Type, as.Stats})
-			s.closers = append(s.closers, as.Close)
-		case config.TypeSlack, config.TypeWebhook:
-			var ns notifySink
-			var stats func() retry.Counts
-			var dead func(error) bool
-			if sc.Type == config.TypeSlack {
-				sl, err := slack.New(sc.Slack(log))
-				if err != nil {
-					return nil, err
-				}
-				ns, stats = sl, sl.Stats
-				s.closers = append(s.closers, sl.Close)
-				dead = func(err error) bool { return errors.Is(err, slack.ErrDeadWebhook) }
-			} else {
-				wh, err := webhook.New(sc.Webhook(log))
-				if err != nil {
-					return nil, err
-				}
-				ns, stats = webhookNotifier{wh}, wh.Stats
-				s.closers = append(s.closers, wh.Close)
-				dead = func(error) bool { return false }
-			}
-			n := NewNotifier(sc.Name, Timing{
-				GroupWait:      sc.GroupWait,
-				GroupInterval:  sc.GroupInterval,
-				RepeatInterval: sc.RepeatInterval,
-				ResolveTimeout: sc.ResolveTimeout,
-				MinSeverity:    sc.MinSeverity,
-			}, ns, log, now)
-			name := sc.Name
-			n.onSend = func(err error) {
-				if err != nil {
-					m.notifications.WithLabelValues(name, "failed").Inc()
-				} else {
-					m.notifications.WithLabelValues(name, "sent").Inc()
-				}
-				if dead(err) {
-					m.sinkDead.WithLabelValues(name).Set(1)
-				} else if err == nil {
-					m.sinkDead.WithLabelValues(name).Set(0)
-				}
-			}
-			s.notifiers = append(s.notifiers, n)
-			s.stats = append(s.stats, sinkStats{sc.Name, sc.Type, stats})
-		case config.TypeStdout:
-			ss := &stdoutSink{w: stdout.New(out, stdout.Lines), min: sc.MinSeverity, log: slog}
-			s.stdout = append(s.stdout, ss)
-			s.stats = append(s.stats, sinkStats{sc.Name, sc.Type, ss.stats.Snapshot})
-		default:
-			return nil, fmt.Errorf("build sink %s: unknown type %q", sc.Name, sc.Type)
+		i := len(s.durable)
+		switch snd := snd.(type) {
+		case *loki.Sink:
+			s.durable = append(s.durable, lokiSink{snd.NewBatcher(queue, func(a loki.Ack) { ack(i, a.Token.(uint64)) })})
+			s.names = append(s.names, name)
+		case *alertmanager.Sink:
+			s.durable = append(s.durable, newAMSink(snd, queue, func(seq uint64) { ack(i, seq) }, slog))
+			s.names = append(s.names, name)
+		case *slack.Sink:
+			c := sc.(slack.Config)
+			s.notifiers = append(s.notifiers, newNotifier(name, c.Grouping, c.MinSeverity, snd, slack.ErrDeadWebhook, log, m, now))
+		case *webhook.Sink:
+			c := sc.(webhook.Config)
+			s.notifiers = append(s.notifiers, newNotifier(name, c.Grouping, c.MinSeverity, webhookNotifier{snd}, nil, log, m, now))
+		case *stdout.Sink:
+			s.stdout = append(s.stdout, stdoutSink{snd})
 		}
 	}
 	return s, nil
+}
+
+// newSender builds the sink a [[sink]] table configures.
+func newSender(sc config.SinkConfig, out io.Writer, log zerolog.Logger) (sender, error) {
+	switch c := sc.(type) {
+	case loki.Config:
+		c.Log = log
+		return loki.New(c)
+	case alertmanager.Config:
+		c.Log = log
+		return alertmanager.New(c)
+	case slack.Config:
+		c.Log = log
+		return slack.New(c)
+	case webhook.Config:
+		c.Log = log
+		return webhook.New(c)
+	case stdout.Config:
+		c.Log = log
+		return stdout.NewSink(out, c), nil
+	}
+	return nil, fmt.Errorf("build sink %s: unknown configuration %T", config.SinkName(sc), sc)
+}
+
+// httpConfig returns the HTTP client configuration of an HTTP sink.
+func httpConfig(sc config.SinkConfig) *httpclient.Config {
+	switch c := sc.(type) {
+	case loki.Config:
+		return &c.HTTP
+	case alertmanager.Config:
+		return &c.HTTP
+	case slack.Config:
+		return &c.HTTP
+	case webhook.Config:
+		return &c.HTTP
+	}
+	return nil
+}
+
+// newNotifier groups a notification sink's events; its sends are counted
+// in m, and an error wrapping dead (when not nil) marks the sink dead.
+func newNotifier(name string, g sink.Grouping, min record.Severity, ns notifySink, dead error, log zerolog.Logger, m *metrics, now nowFunc) *Notifier {
+	g = g.WithDefaults()
+	n := NewNotifier(name, Timing{GroupWait: g.GroupWait, GroupInterval: g.GroupInterval, RepeatInterval: g.RepeatInterval,
+		ResolveTimeout: g.ResolveTimeout, MinSeverity: min}, ns, log, now)
+	n.onSend = func(err error) {
+		if err != nil {
+			m.notifications.WithLabelValues(name, "failed").Inc()
+		} else {
+			m.notifications.WithLabelValues(name, "sent").Inc()
+		}
+		if dead != nil && errors.Is(err, dead) {
+			m.sinkDead.WithLabelValues(name).Set(1)
+		} else if err == nil {
+			m.sinkDead.WithLabelValues(name).Set(0)
+		}
+	}
+	return n
 }

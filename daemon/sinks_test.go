@@ -22,6 +22,8 @@ import (
 	"github.com/centra-cloud/cflogd/internal/redact"
 	"github.com/centra-cloud/cflogd/internal/testpeer"
 	"github.com/centra-cloud/cflogd/record"
+	"github.com/centra-cloud/cflogd/sink/alertmanager"
+	"github.com/centra-cloud/cflogd/sink/loki"
 	"github.com/centra-cloud/cflogd/sink/slack"
 	"github.com/centra-cloud/cflogd/sink/webhook"
 	"github.com/centra-cloud/cflogd/state"
@@ -61,15 +63,15 @@ func TestRunAllSinks(t *testing.T) {
 	cfg.Journal.Directory = jdir
 	cfg.Journal.InitialPosition = config.Position{Head: true}
 	cfg.CheckpointInterval = 50 * time.Millisecond
-	lk := config.DefaultSink("loki")
-	lk.URL, lk.BatchWait = redact.Secret(vl.LokiPushURL()+"?disable_message_parsing=1"), 50*time.Millisecond
-	ams := config.DefaultSink("alertmanager")
-	ams.URL = redact.Secret(am.URL)
-	sls := config.DefaultSink("slack")
-	sls.URL, sls.GroupWait = redact.Secret(sl.URL+"/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX"), 300*time.Millisecond
-	whs := config.DefaultSink("webhook")
-	whs.URL, whs.Secret, whs.GroupWait = redact.Secret(wh.URL+"/hook"), "hmac-key", 300*time.Millisecond
-	cfg.Sinks = []config.Sink{lk, ams, sls, whs}
+	lk := loki.Default
+	lk.URL, lk.BatchWait = vl.LokiPushURL()+"?disable_message_parsing=1", 50*time.Millisecond
+	ams := alertmanager.Default
+	ams.URL = am.URL
+	sls := slack.Default
+	sls.URL, sls.Grouping.GroupWait = redact.Secret(sl.URL+"/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX"), 300*time.Millisecond
+	whs := webhook.Default
+	whs.URL, whs.Secret, whs.Grouping.GroupWait = redact.Secret(wh.URL+"/hook"), "hmac-key", 300*time.Millisecond
+	cfg.Sinks = []config.SinkConfig{lk, ams, sls, whs}
 
 	run := func(until func() bool) {
 		t.Helper()
@@ -156,7 +158,7 @@ func TestRunAllSinks(t *testing.T) {
 			}
 			return false
 		}
-		return time.Since(redelivered) > 2*cfg.Sinks[2].GroupWait
+		return time.Since(redelivered) > 2*sls.Grouping.GroupWait
 	})
 	if len(sl.Requests()) != slBefore || len(wh.Requests()) != whBefore {
 		t.Errorf("after the restart: %d slack and %d webhook messages more, want none", len(sl.Requests())-slBefore, len(wh.Requests())-whBefore)
@@ -177,9 +179,9 @@ func TestDeadSlackWebhookMetric(t *testing.T) {
 	}))
 	defer dead.Close()
 	cfg := config.Default
-	sc := config.DefaultSink("slack")
+	sc := slack.Default
 	sc.URL = redact.Secret(dead.URL + "/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX")
-	cfg.Sinks = []config.Sink{sc}
+	cfg.Sinks = []config.SinkConfig{sc}
 	var logBuf testpeer.Buffer
 	clk := &fakeClock{t: t0}
 	m := newMetrics("test")

@@ -10,7 +10,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/centra-cloud/cflogd/config"
-	"github.com/centra-cloud/cflogd/internal/redact"
+	"github.com/centra-cloud/cflogd/sink/alertmanager"
+	"github.com/centra-cloud/cflogd/sink/loki"
+	"github.com/centra-cloud/cflogd/sink/slack"
+	"github.com/centra-cloud/cflogd/sink/webhook"
 )
 
 // TestInsecureSkipVerifyWarns checks that a sink with insecure_skip_verify
@@ -18,14 +21,13 @@ import (
 // start, and that sinks which verify certificates (the default) are not.
 func TestInsecureSkipVerifyWarns(t *testing.T) {
 	cfg := config.Default
-	for _, typ := range []string{config.TypeLoki, config.TypeAlertmanager, config.TypeSlack, config.TypeWebhook} {
-		verified := config.DefaultSink(typ)
-		verified.URL = redact.Secret("https://peer.example/x")
-		insecure := verified
-		insecure.Name = typ + "-insecure"
-		insecure.HTTP.InsecureSkipVerify = true
-		cfg.Sinks = append(cfg.Sinks, verified, insecure)
-	}
+	const u = "https://peer.example/x"
+	lk, am, sl, wh := loki.Default, alertmanager.Default, slack.Default, webhook.Default
+	lk.URL, am.URL, sl.URL, wh.URL = u, u, u, u
+	lki, ami, sli, whi := lk, am, sl, wh
+	lki.Name, ami.Name, sli.Name, whi.Name = "loki-insecure", "alertmanager-insecure", "slack-insecure", "webhook-insecure"
+	lki.HTTP.InsecureSkipVerify, ami.HTTP.InsecureSkipVerify, sli.HTTP.InsecureSkipVerify, whi.HTTP.InsecureSkipVerify = true, true, true, true
+	cfg.Sinks = []config.SinkConfig{lk, lki, am, ami, sl, sli, wh, whi}
 	var buf strings.Builder
 	if _, err := buildSinks(&cfg, 1, io.Discard, zerolog.New(&buf), func(int, uint64) {}, newMetrics("test"), nil); err != nil {
 		t.Fatal(err)
