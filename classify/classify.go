@@ -116,9 +116,16 @@ const (
 
 // fieldSpec is one field a signature emits.
 type fieldSpec struct {
-	name  string
-	kind  fieldKind
-	group int // capture group; -1 for target and template
+	name string
+	kind fieldKind
+	// groups are the capture groups of the field's name, in the regex's
+	// order: the first that took part in the match gives the value (a
+	// field may stand before or after the phrase). None for target and
+	// template.
+	groups []int
+	// from are the names of the event's structured fields (JSON fields,
+	// tracing-journald F_*) that give the value when no group does.
+	from []string
 }
 
 type condSpec struct {
@@ -213,37 +220,38 @@ func (c *Classifier) compile(i int, s *patterns.Signature) *csig {
 		}
 	}
 	for _, f := range s.Fields {
-		group := -1
-		if f.Source == patterns.FromCapture && s.Match != nil {
-			group = s.Match.SubexpIndex(f.Name)
-		}
 		switch f.Source {
 		case patterns.FromTarget:
-			cs.fields = append(cs.fields, fieldSpec{name: f.Name, kind: fkTarget, group: -1})
+			cs.fields = append(cs.fields, fieldSpec{name: f.Name, kind: fkTarget})
 			continue
 		case patterns.FromTemplate:
-			cs.fields = append(cs.fields, fieldSpec{name: f.Name, kind: fkTemplate, group: -1})
+			cs.fields = append(cs.fields, fieldSpec{name: f.Name, kind: fkTemplate})
 			cs.hasTpl = true
 			continue
 		}
-		if group < 0 {
-			continue // the loader rejects this; never emit it
-		}
+		spec := fieldSpec{name: f.Name, groups: captureGroups(s, f.Name), from: structuredNames(f)}
 		switch f.Type {
 		case patterns.Integer:
-			cs.fields = append(cs.fields, fieldSpec{name: f.Name, kind: fkInt, group: group})
+			spec.kind = fkInt
 		case patterns.Duration:
-			cs.fields = append(cs.fields, fieldSpec{name: f.Name, kind: fkDuration, group: group})
+			spec.kind = fkDuration
 		case patterns.HostPort:
-			cs.fields = append(cs.fields, fieldSpec{name: f.Name, kind: fkHostPort, group: group})
+			spec.kind = fkHostPort
+		default:
+			spec.kind = fkString
+		}
+		cs.fields = append(cs.fields, spec)
+		if f.Type == patterns.HostPort {
 			if f.HostName != "" {
-				cs.fields = append(cs.fields, fieldSpec{name: f.HostName, kind: fkHost, group: group})
+				host := spec
+				host.name, host.kind = f.HostName, fkHost
+				cs.fields = append(cs.fields, host)
 			}
 			if f.PortName != "" {
-				cs.fields = append(cs.fields, fieldSpec{name: f.PortName, kind: fkPort, group: group})
+				port := spec
+				port.name, port.kind = f.PortName, fkPort
+				cs.fields = append(cs.fields, port)
 			}
-		default:
-			cs.fields = append(cs.fields, fieldSpec{name: f.Name, kind: fkString, group: group})
 		}
 	}
 	for _, w := range s.FireWhen {
@@ -260,6 +268,31 @@ func (c *Classifier) compile(i int, s *patterns.Signature) *csig {
 	}
 	cs.summary = parseSummary(s.Summary, cs.fieldIndex)
 	return cs
+}
+
+// captureGroups returns the indexes of the regex's groups named name.
+func captureGroups(s *patterns.Signature, name string) []int {
+	if s.Match == nil {
+		return nil
+	}
+	var groups []int
+	for i, n := range s.Match.SubexpNames() {
+		if n == name {
+			groups = append(groups, i)
+		}
+	}
+	return groups
+}
+
+// structuredNames are the names of the structured fields that give a
+// field: its own, and for a duration in milliseconds also the name without
+// "_ms" (latency_ms comes from latency=900ms).
+func structuredNames(f patterns.Field) []string {
+	names := []string{f.Name}
+	if base, ok := strings.CutSuffix(f.Name, "_ms"); ok && f.Type == patterns.Duration && base != "" {
+		names = append(names, base)
+	}
+	return names
 }
 
 func (cs *csig) fieldIndex(name string) int {
@@ -435,23 +468,32 @@ func (v value) String() string {
 // maxInlineFields is how many field values live on the stack.
 const maxInlineFields = 8
 
-// values computes the capture-based field values (not the template, which
+// values computes the field values from the captures and, for a field no
+// capture gave, from the event's structured fields (not the template, which
 // needs the body and allocates; see fillTemplate). When errs is not nil,
-// errs[k] receives the error of a value that did not parse.
-func (cs *csig) values(body string, caps []int, l *Line, out []value, errs []error) {
+// errs[k] receives the error of a value that did not parse; when srcs is
+// not nil, srcs[k] says where a value came from.
+func (cs *csig) values(body string, caps []int, l *Line, out []value, errs []error, srcs []string) {
 	for k, f := range cs.fields {
 		v := &out[k]
 		*v = value{}
-		if f.group < 0 {
-			if f.kind == fkTarget && l.Target != "" {
+		if f.kind == fkTarget {
+			if l.Target != "" {
 				v.kind, v.s = vString, l.Target
 			}
 			continue
 		}
-		if 2*f.group+1 >= len(caps) || caps[2*f.group] < 0 {
+		s, src, ok := capture(body, caps, f.groups)
+		if !ok {
+			s, src, ok = l.structured(f.from)
+		}
+		if !ok {
 			continue
 		}
-		s := body[caps[2*f.group]:caps[2*f.group+1]]
+		if srcs != nil {
+			srcs[k] = src
+		}
+		s = unquote(s)
 		switch f.kind {
 		case fkString, fkHostPort:
 			v.kind, v.s = vString, s
@@ -482,6 +524,26 @@ func (cs *csig) values(body string, caps []int, l *Line, out []value, errs []err
 			}
 		}
 	}
+}
+
+// capture returns the text of the first of groups that took part in the
+// match.
+func capture(body string, caps []int, groups []int) (string, string, bool) {
+	for _, g := range groups {
+		if 2*g+1 < len(caps) && caps[2*g] >= 0 {
+			return body[caps[2*g]:caps[2*g+1]], "", true
+		}
+	}
+	return "", "", false
+}
+
+// unquote removes the double quotes that tracing's Debug formatting puts
+// around a string value (addr="10.0.0.12:2380").
+func unquote(s string) string {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return s[1 : len(s)-1]
+	}
+	return s
 }
 
 func setErr(errs []error, k int, err error) {
@@ -629,11 +691,21 @@ func (c *Classifier) prepare(e *record.Entry, l *Line, buf *[4]uint64) []uint64 
 }
 
 // notFired records the regex signature that matched a line but whose
-// FireWhen did not hold, with its field values (those that fit inline).
+// FireWhen did not hold, with its field values: inline when they fit, else
+// in more.
 type notFired struct {
 	cs   *csig
 	vals [maxInlineFields]value
 	n    int
+	more []value
+}
+
+// values returns the recorded field values.
+func (nf *notFired) values() []value {
+	if nf.more != nil {
+		return nf.more
+	}
+	return nf.vals[:nf.n]
 }
 
 // decide tries the candidate signatures in library order and fills ev with
@@ -676,11 +748,15 @@ func (c *Classifier) fire(cs *csig, e *record.Entry, l *Line, caps []int, ev *re
 	} else {
 		vals = make([]value, len(cs.fields))
 	}
-	cs.values(l.Body, caps, l, vals, nil)
+	cs.values(l.Body, caps, l, vals, nil, nil)
 	if !cs.fires(vals) {
 		if nf != nil && nf.cs == nil && cs.sig.Match != nil {
 			nf.cs = cs
-			nf.n = copy(nf.vals[:], vals)
+			if len(vals) > len(nf.vals) {
+				nf.more = append([]value(nil), vals...)
+			} else {
+				nf.n = copy(nf.vals[:], vals)
+			}
 		}
 		return false
 	}

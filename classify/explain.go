@@ -71,7 +71,8 @@ func (c *Classifier) Explain(e *record.Entry) Explanation {
 		}
 		vals := make([]value, len(cs.fields))
 		errs := make([]error, len(cs.fields))
-		cs.values(l.Body, caps, l, vals, errs)
+		srcs := make([]string, len(cs.fields))
+		cs.values(l.Body, caps, l, vals, errs, srcs)
 		cs.fillTemplate(l.Body, vals)
 		sm := cs.describe(l.Level, vals, errs)
 		switch {

@@ -121,9 +121,10 @@ func (c *Classifier) MatchInto(e *record.Entry, m *Match) bool {
 	if nf.cs != nil {
 		m.Signature = nf.cs.sig.ID
 		m.nfSig = nf.cs
-		n := copy(m.nfInline[:], nf.vals[:nf.n])
-		if nf.n > n {
-			m.nfMore = append([]value(nil), nf.vals[n:nf.n]...)
+		vals := nf.values()
+		n := copy(m.nfInline[:], vals)
+		if len(vals) > n {
+			m.nfMore = append([]value(nil), vals[n:]...)
 		}
 	} else {
 		m.Signature, m.Fired, m.Fields = ev.Signature, true, ev.Fields

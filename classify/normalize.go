@@ -60,6 +60,62 @@ type Line struct {
 	Target string
 	// Unit is the entry's unit, or the one inferred from the target.
 	Unit string
+	// Shape is how the event was written: as text, as a line of tracing's
+	// JSON formatter, or through tracing-journald with structured fields.
+	Shape Shape
+	// Fields are the event's structured fields: the JSON formatter's (the
+	// event's own, never the spans'), or the entry's (tracing-journald's
+	// F_* fields, see record.Entry.Fields). Signature fields that the body
+	// does not give are taken from them by name, ignoring case.
+	Fields []record.Field
+}
+
+// Shape is how an event reached the journal.
+type Shape uint8
+
+// The shapes cflogd tells apart (see docs/patterns.md).
+const (
+	// ShapeText is a line of text: the runbook's form, tracing's Full or
+	// Compact format, with or without ANSI colour and spans.
+	ShapeText Shape = iota
+	// ShapeJSON is a line of tracing-subscriber's JSON formatter.
+	ShapeJSON
+	// ShapeJournal is an entry written by tracing-journald: the message
+	// alone, its level in PRIORITY, its fields as journal fields.
+	ShapeJournal
+)
+
+// String names the shape as cflogd explain shows it.
+func (s Shape) String() string {
+	switch s {
+	case ShapeJSON:
+		return "tracing JSON"
+	case ShapeJournal:
+		return "tracing-journald fields"
+	}
+	return "text"
+}
+
+// structured returns the value of the first of names among the event's
+// structured fields (the last field of that name wins), and where it came
+// from.
+func (l *Line) structured(names []string) (v, src string, ok bool) {
+	if len(l.Fields) == 0 {
+		return "", "", false
+	}
+	for _, n := range names {
+		for i := len(l.Fields) - 1; i >= 0; i-- {
+			f := &l.Fields[i]
+			if !strings.EqualFold(f.Name, n) {
+				continue
+			}
+			if l.Shape == ShapeJSON {
+				return f.Value, "fields." + f.Name, true
+			}
+			return f.Value, "F_" + strings.ToUpper(f.Name), true
+		}
+	}
+	return "", "", false
 }
 
 // Normalize reduces an entry to the Line that signatures match against; ss
@@ -71,6 +127,9 @@ func Normalize(e *record.Entry, ss patterns.Services) Line {
 }
 
 func normalize(e *record.Entry, l *Line, ss patterns.Services) {
+	if len(e.Message) > 0 && e.Message[0] == '{' && normalizeJSON(e, l, ss) {
+		return
+	}
 	msg := e.Message
 	if strings.IndexByte(msg, 0x1b) >= 0 {
 		msg = StripANSI(msg)
@@ -97,6 +156,35 @@ func normalize(e *record.Entry, l *Line, ss patterns.Services) {
 	if l.Unit == "" {
 		l.Unit = unit
 	}
+	l.Shape, l.Fields = ShapeText, nil
+	if len(e.Fields) > 0 {
+		l.Shape, l.Fields = ShapeJournal, e.Fields
+	}
+}
+
+// normalizeJSON reads an entry whose message is a line of tracing's JSON
+// formatter; false when it is not one.
+func normalizeJSON(e *record.Entry, l *Line, ss patterns.Services) bool {
+	var j jsonLine
+	if !parseTracingJSON(e.Message, &j) {
+		return false
+	}
+	body := j.message
+	if strings.IndexByte(body, 0x1b) >= 0 {
+		body = StripANSI(body)
+	}
+	l.Message, l.Body = e.Message, body
+	l.Level, l.LevelFromText = j.level, true
+	l.Target = j.target
+	if l.Target == "" {
+		l.Target = e.Target
+	}
+	l.Unit = e.Unit
+	if l.Unit == "" {
+		l.Unit = ss.UnitOf(l.Target)
+	}
+	l.Shape, l.Fields = ShapeJSON, j.fields
+	return true
 }
 
 // levelFromPriority maps a syslog PRIORITY to a level.
@@ -114,7 +202,9 @@ func levelFromPriority(p int) record.Level {
 	return record.LevelDebug
 }
 
-// priorityFromLevel is the syslog priority tracing-journald writes for a level.
+// priorityFromLevel is the syslog priority of a level, for entries that
+// carry none: info 6, debug and trace 7 (syslog's, not tracing-journald's,
+// which writes INFO as 5).
 func priorityFromLevel(l record.Level) int {
 	switch l {
 	case record.LevelError:

@@ -613,11 +613,11 @@ func (sp *sigParse) match(n *yaml.Node) []string {
 		if name == "" {
 			continue
 		}
-		if slices.Contains(names, name) {
-			sp.errorf(n, "match: capture %s used twice", name)
-			continue
+		// A name may stand for several groups (a field before or after a
+		// phrase): the first group that took part in the match gives it.
+		if !slices.Contains(names, name) {
+			names = append(names, name)
 		}
-		names = append(names, name)
 	}
 	return names
 }
