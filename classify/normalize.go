@@ -159,7 +159,43 @@ func normalize(e *record.Entry, l *Line, ss patterns.Services) {
 	l.Shape, l.Fields = ShapeText, nil
 	if len(e.Fields) > 0 {
 		l.Shape, l.Fields = ShapeJournal, e.Fields
+		l.Body = withFields(s, e.Fields)
 	}
+}
+
+// withFields returns the body as tracing's text formats print an event
+// with structured fields: the message, then name=value for each field
+// (the last of a name only), so that a signature sees the same text
+// whatever shape the event came in ("Write failed error=no leader
+// elected").
+func withFields(msg string, fields []record.Field) string {
+	n := len(msg)
+	for _, f := range fields {
+		n += len(f.Name) + len(f.Value) + 2
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(msg)
+	for i, f := range fields {
+		if laterField(fields[i+1:], f.Name) {
+			continue
+		}
+		b.WriteByte(' ')
+		b.WriteString(f.Name)
+		b.WriteByte('=')
+		b.WriteString(f.Value)
+	}
+	return b.String()
+}
+
+// laterField reports whether fields has one named name (case ignored).
+func laterField(fields []record.Field, name string) bool {
+	for _, f := range fields {
+		if strings.EqualFold(f.Name, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // normalizeJSON reads an entry whose message is a line of tracing's JSON
@@ -174,6 +210,9 @@ func normalizeJSON(e *record.Entry, l *Line, ss patterns.Services) bool {
 		body = StripANSI(body)
 	}
 	l.Message, l.Body = e.Message, body
+	if len(j.fields) > 0 {
+		l.Body = withFields(body, j.fields)
+	}
 	l.Level, l.LevelFromText = j.level, true
 	l.Target = j.target
 	if l.Target == "" {

@@ -1,0 +1,168 @@
+package engine
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/centra-cloud/cflogd/internal/testjournal"
+	"github.com/centra-cloud/cflogd/record"
+	"github.com/centra-cloud/cflogd/tail"
+)
+
+// shapeCase is one line of testdata/tracing/expected.jsonl: what the entry
+// at the same place in tracing.export must give. The fixtures were made by
+// the real tracing crates (testdata/tracing/README.md); the expectations
+// were written from the signature contract, not from cflogd's output.
+type shapeCase struct {
+	Shape     string         `json:"shape"`
+	Case      string         `json:"case"`
+	Prefix    string         `json:"message_prefix"`
+	Signature string         `json:"signature"`
+	Severity  string         `json:"severity"`
+	Fields    map[string]any `json:"fields"`
+	Unit      string         `json:"unit"`
+	Note      string         `json:"note"`
+}
+
+func readCases(t *testing.T, name string) []shapeCase {
+	t.Helper()
+	f, err := os.Open(filepath.Join("../testdata/tracing", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var cases []shapeCase
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var c shapeCase
+		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, c)
+	}
+	return cases
+}
+
+// verdict is what one entry gave, in the terms of expected.jsonl.
+type verdict struct {
+	Signature string
+	Severity  string
+	Fields    map[string]any
+	Unit      string
+}
+
+func verdictOf(evs []record.Event) verdict {
+	for _, ev := range evs {
+		if ev.Derived {
+			continue
+		}
+		fields := map[string]any{}
+		for k, v := range ev.Fields {
+			if k == "template" {
+				continue // the fixtures leave the template out
+			}
+			fields[k] = jsonNumber(v)
+		}
+		return verdict{ev.Signature, ev.Severity.String(), fields, ev.Unit}
+	}
+	return verdict{Fields: map[string]any{}}
+}
+
+// jsonNumber makes numbers compare as the fixture's JSON does.
+func jsonNumber(v any) any {
+	switch n := v.(type) {
+	case int64:
+		return float64(n)
+	case int:
+		return float64(n)
+	}
+	return v
+}
+
+// readEntries reads an export both ways: journalctl's export text through
+// the input reader, and a journal file written from it by
+// systemd-journal-remote through the journal reader.
+func readEntries(t *testing.T, name string, units []string) map[string][]record.Entry {
+	t.Helper()
+	export, err := os.ReadFile(filepath.Join("../testdata/tracing", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]record.Entry{}
+	collect := func(key string) func([]record.Entry) error {
+		return func(b []record.Entry) error {
+			out[key] = append(out[key], b...)
+			return nil
+		}
+	}
+	if err := tail.ReadInput(t.Context(), strings.NewReader(string(export)), tail.InputOptions{Units: units}, collect("export text")); err != nil {
+		t.Fatal(err)
+	}
+	testjournal.Require(t)
+	dir := t.TempDir()
+	testjournal.Write(t, dir, "tracing.journal", export)
+	if err := tail.ReadJournal(t.Context(), tail.Options{Directory: dir, Units: units}, collect("journal file")); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestEveryShape checks that every signature gives the same signature,
+// severity, unit and typed fields in every shape the real tracing stack
+// writes: Full format, ANSI, spans, structured fields, the JSON formatter
+// with and without flatten_event, tracing-journald's fields, and the panic
+// forms.
+func TestEveryShape(t *testing.T) {
+	cases := readCases(t, "expected.jsonl")
+	lib := library(t)
+	e := New(lib, Options{})
+	for how, entries := range readEntries(t, "tracing.export", lib.Services.Units()) {
+		t.Run(how, func(t *testing.T) {
+			if len(entries) != len(cases) {
+				t.Fatalf("read %d entries, want %d", len(entries), len(cases))
+			}
+			failed := map[string]int{}
+			for i, c := range cases {
+				if strings.HasPrefix(c.Shape, "journald") {
+					continue // the readers' structured fields land separately
+				}
+				en := entries[i]
+				if !strings.HasPrefix(en.Message, c.Prefix) {
+					t.Fatalf("entry %d: message %q, want prefix %q", i, en.Message, c.Prefix)
+				}
+				want := verdict{c.Signature, c.Severity, map[string]any{}, ""}
+				for k, v := range c.Fields {
+					want.Fields[k] = v
+				}
+				got := verdictOf(e.Process([]record.Entry{en}, nil))
+				if c.Signature != "" {
+					want.Unit = c.Unit
+				} else {
+					got.Unit = ""
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					failed[c.Shape]++
+					t.Errorf("%s %s (entry %d, %q%s):\n%s", c.Shape, c.Case, i, en.Message, noteOf(c), diff)
+				}
+			}
+			if len(failed) > 0 {
+				t.Logf("failures per shape: %v", failed)
+			}
+		})
+	}
+}
+
+func noteOf(c shapeCase) string {
+	if c.Note == "" {
+		return ""
+	}
+	return fmt.Sprintf("; note: %s", c.Note)
+}
