@@ -41,7 +41,7 @@ func parseTracingJSON(s string, out *jsonLine) bool {
 	if !p.eat('{') {
 		return false
 	}
-	*out = jsonLine{fields: out.fields[:0]}
+	*out = jsonLine{}
 	levelSeen := false
 	ok := p.object(func(key string) bool {
 		switch key {
@@ -148,6 +148,15 @@ func (p *jsonParser) object(member func(key string) bool) bool {
 	}
 }
 
+// add appends a field; the first allocates room for a few, which most
+// events need.
+func (out *jsonLine) add(name, value string) {
+	if out.fields == nil {
+		out.fields = make([]record.Field, 0, 4)
+	}
+	out.fields = append(out.fields, record.Field{Name: name, Value: value})
+}
+
 // field reads the value of an event field: "message" becomes the message,
 // a string, number or boolean a field, null, objects and arrays are skipped.
 func (p *jsonParser) field(key string, out *jsonLine) bool {
@@ -161,21 +170,21 @@ func (p *jsonParser) field(key string, out *jsonLine) bool {
 			out.message, out.hasMsg = v, true
 			return true
 		}
-		out.fields = append(out.fields, record.Field{Name: key, Value: v})
+		out.add(key, v)
 		return true
 	case c == '-' || isDigit(c):
 		start := p.pos
 		if !p.number() {
 			return false
 		}
-		out.fields = append(out.fields, record.Field{Name: key, Value: p.s[start:p.pos]})
+		out.add(key, p.s[start:p.pos])
 		return true
 	case c == 't' || c == 'f':
 		start := p.pos
 		if !p.skip(0) {
 			return false
 		}
-		out.fields = append(out.fields, record.Field{Name: key, Value: p.s[start:p.pos]})
+		out.add(key, p.s[start:p.pos])
 		return true
 	}
 	return p.skip(0)
