@@ -483,7 +483,11 @@ func (cs *csig) values(body string, caps []int, l *Line, out []value, errs []err
 			}
 			continue
 		}
-		s, src, ok := capture(body, caps, f.groups)
+		s, at, ok := capture(body, caps, f.groups)
+		src := ""
+		if ok && srcs != nil {
+			src = l.sourceAt(at)
+		}
 		if !ok {
 			s, src, ok = l.structured(f.from)
 		}
@@ -527,14 +531,14 @@ func (cs *csig) values(body string, caps []int, l *Line, out []value, errs []err
 }
 
 // capture returns the text of the first of groups that took part in the
-// match.
-func capture(body string, caps []int, groups []int) (string, string, bool) {
+// match, and where it starts in body.
+func capture(body string, caps []int, groups []int) (string, int, bool) {
 	for _, g := range groups {
 		if 2*g+1 < len(caps) && caps[2*g] >= 0 {
-			return body[caps[2*g]:caps[2*g+1]], "", true
+			return body[caps[2*g]:caps[2*g+1]], caps[2*g], true
 		}
 	}
-	return "", "", false
+	return "", 0, false
 }
 
 // unquote removes the double quotes that tracing's Debug formatting puts

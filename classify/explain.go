@@ -39,6 +39,10 @@ type SignatureMatch struct {
 	// did not parse (omitted from Fields).
 	Fields      map[string]any
 	FieldErrors map[string]string
+	// Sources say where each field's value came from: "message" (the
+	// message text), "fields.<name>" (a JSON field) or "F_<NAME>" (a
+	// tracing-journald field).
+	Sources map[string]string
 	Severity    record.Severity
 	// Reason says why the signature did not win, when it did not.
 	Reason string
@@ -74,7 +78,7 @@ func (c *Classifier) Explain(e *record.Entry) Explanation {
 		srcs := make([]string, len(cs.fields))
 		cs.values(l.Body, caps, l, vals, errs, srcs)
 		cs.fillTemplate(l.Body, vals)
-		sm := cs.describe(l.Level, vals, errs)
+		sm := cs.describe(l.Level, vals, errs, srcs)
 		switch {
 		case !member:
 			if us == nil {
@@ -117,11 +121,14 @@ func (cs *csig) fireText() string {
 	return strings.Join(parts, " and ")
 }
 
-func (cs *csig) describe(l record.Level, vals []value, errs []error) SignatureMatch {
-	sm := SignatureMatch{ID: cs.sig.ID, Pos: cs.sig.Pos, Fields: map[string]any{}, Severity: cs.severity(l, vals)}
+func (cs *csig) describe(l record.Level, vals []value, errs []error, srcs []string) SignatureMatch {
+	sm := SignatureMatch{ID: cs.sig.ID, Pos: cs.sig.Pos, Fields: map[string]any{}, Sources: map[string]string{}, Severity: cs.severity(l, vals)}
 	for k, f := range cs.fields {
 		if vals[k].kind != 0 {
 			sm.Fields[f.name] = vals[k].any()
+			if srcs != nil && srcs[k] != "" {
+				sm.Sources[f.name] = srcs[k]
+			}
 		} else if errs[k] != nil {
 			if sm.FieldErrors == nil {
 				sm.FieldErrors = map[string]string{}

@@ -68,6 +68,9 @@ type Line struct {
 	// F_* fields, see record.Entry.Fields). Signature fields that the body
 	// does not give are taken from them by name, ignoring case.
 	Fields []record.Field
+
+	// msgEnd is where the message ends in Body when the fields follow it.
+	msgEnd int
 }
 
 // Shape is how an event reached the journal.
@@ -96,6 +99,30 @@ func (s Shape) String() string {
 	return "text"
 }
 
+// sourceAt says where the text at Body[at:] came from: the message, or
+// the structured field whose name=value the body holds there.
+func (l *Line) sourceAt(at int) string {
+	if len(l.Fields) == 0 || at < l.msgEnd {
+		return "message"
+	}
+	eq := strings.LastIndexByte(l.Body[:at], '=')
+	for i := len(l.Fields) - 1; i >= 0 && eq >= 0; i-- {
+		name := l.Fields[i].Name
+		if start := eq - len(name); start > l.msgEnd && strings.EqualFold(l.Body[start:eq], name) {
+			return l.fieldSource(name)
+		}
+	}
+	return "message"
+}
+
+// fieldSource names a structured field as the entry carried it.
+func (l *Line) fieldSource(name string) string {
+	if l.Shape == ShapeJSON {
+		return "fields." + name
+	}
+	return "F_" + strings.ToUpper(name)
+}
+
 // structured returns the value of the first of names among the event's
 // structured fields (the last field of that name wins), and where it came
 // from.
@@ -109,10 +136,7 @@ func (l *Line) structured(names []string) (v, src string, ok bool) {
 			if !strings.EqualFold(f.Name, n) {
 				continue
 			}
-			if l.Shape == ShapeJSON {
-				return f.Value, "fields." + f.Name, true
-			}
-			return f.Value, "F_" + strings.ToUpper(f.Name), true
+			return f.Value, l.fieldSource(f.Name), true
 		}
 	}
 	return "", "", false
@@ -159,7 +183,7 @@ func normalize(e *record.Entry, l *Line, ss patterns.Services) {
 	l.Shape, l.Fields = ShapeText, nil
 	if len(e.Fields) > 0 {
 		l.Shape, l.Fields = ShapeJournal, e.Fields
-		l.Body = withFields(s, e.Fields)
+		l.Body, l.msgEnd = withFields(s, e.Fields), len(s)
 	}
 }
 
@@ -211,7 +235,7 @@ func normalizeJSON(e *record.Entry, l *Line, ss patterns.Services) bool {
 	}
 	l.Message, l.Body = e.Message, body
 	if len(j.fields) > 0 {
-		l.Body = withFields(body, j.fields)
+		l.Body, l.msgEnd = withFields(body, j.fields), len(body)
 	}
 	l.Level, l.LevelFromText = j.level, true
 	l.Target = j.target

@@ -21,7 +21,7 @@ func explainCommand() *command {
 	return &command{
 		name:     "explain",
 		synopsis: "show how a log line classifies, and which other signatures matched",
-		usage:    "cflogd explain [--unit U] [--priority N] [--target T] [--patterns DIR]... [--output text|json] LINE...|-",
+		usage:    "cflogd explain [--unit U] [--priority N] [--target T] [--field NAME=VALUE]... [--patterns DIR]... [--output text|json] LINE...|-",
 		help: `
 Classifies one log line (the arguments joined by spaces) or, with -, every
 line of standard input, and shows the normalised line (body, unit, level,
@@ -33,7 +33,16 @@ level).
 Without --unit the unit is inferred from the tracing target (chainfire_*,
 flaredb_*, pd_*); a line with neither is tried only against the signatures
 for all three services. --priority and --target stand for the PRIORITY and
-TARGET fields of a journal entry (tracing-journald lines).
+TARGET fields of a journal entry (tracing-journald lines), and --field for
+any other field: F_DURATION=1s is the event field duration as
+tracing-journald writes it, MESSAGE_ID=... a journal field; PRIORITY and
+TARGET may be given this way too:
+
+    cflogd explain --field F_DURATION=1s --field PRIORITY=4 "RocksDB stall detected"
+
+A line of tracing's JSON formatter is understood as it is. The output
+names the shape the line was read in (text, tracing JSON,
+tracing-journald fields) and where each field came from.
 
 Exit status: 0 explained (also when no signature matched), 2 usage or
 pattern error.`,
@@ -49,6 +58,7 @@ type explainFlags struct {
 	patterns    stringList
 	output      string
 	runbookBase string
+	fields      stringList
 }
 
 func newExplainFlags() *explainFlags {
@@ -57,6 +67,7 @@ func newExplainFlags() *explainFlags {
 	fs.StringVar(&f.unit, "unit", "", "the line's `UNIT` (chainfire, flaredb, placement-driver or pd); default: from the target")
 	fs.IntVar(&f.priority, "priority", -1, "the entry's PRIORITY `N` (0-7); -1: none")
 	fs.StringVar(&f.target, "target", "", "the entry's TARGET field: the tracing target `NAME` (tracing-journald lines)")
+	fs.Var(&f.fields, "field", "a journal field `NAME=VALUE` of the entry (F_DURATION=1s, MESSAGE_ID=..., PRIORITY=4); repeatable")
 	fs.Var(&f.patterns, "patterns", "also load the pattern files (*.yaml) in `DIR`; repeatable")
 	fs.StringVar(&f.output, "output", "text", "output `FORMAT`: text, or json (one object per line)")
 	fs.StringVar(&f.runbookBase, "runbook-base", record.DefaultRunbookBase, "`URL` the runbook links start with")
@@ -78,6 +89,27 @@ func (a *app) explain(_ context.Context, args []string) int {
 	if f.fs.NArg() == 0 {
 		return a.usageError(c, "missing LINE (or - to read lines from standard input)")
 	}
+	var fields, journal []record.Field
+	for _, kv := range f.fields {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || name == "" {
+			return a.usageError(c, "--field %q: want NAME=VALUE", kv)
+		}
+		switch {
+		case name == "PRIORITY":
+			p, err := strconv.Atoi(value)
+			if err != nil || p < 0 || p > 7 {
+				return a.usageError(c, "--field %s: want a PRIORITY from 0 to 7", kv)
+			}
+			f.priority = p
+		case name == "TARGET":
+			f.target = value
+		case strings.HasPrefix(name, explainFieldPrefix) && len(name) > len(explainFieldPrefix):
+			fields = append(fields, record.Field{Name: strings.ToLower(name[len(explainFieldPrefix):]), Value: value})
+		default:
+			journal = append(journal, record.Field{Name: name, Value: value})
+		}
+	}
 	lib, code := a.loadPatterns(f.patterns)
 	if lib == nil {
 		return code
@@ -93,7 +125,7 @@ func (a *app) explain(_ context.Context, args []string) int {
 
 	w := bufio.NewWriter(a.stdout)
 	explainLine := func(line string, first bool) error {
-		e := record.Entry{Message: line, Unit: unit, Priority: f.priority, Target: f.target}
+		e := record.Entry{Message: line, Unit: unit, Priority: f.priority, Target: f.target, Fields: fields, Journal: journal}
 		x := cls.Explain(&e)
 		if f.output == "json" {
 			b, err := json.Marshal(explainJSON(&x))
@@ -142,6 +174,7 @@ func writeExplanation(w io.Writer, x *classify.Explanation) {
 	}
 	l := &x.Line
 	row("line", "%s", quoteControl(l.Message))
+	row("shape", "%s", l.Shape)
 	row("body", "%s", quoteControl(l.Body))
 	unit := l.Unit
 	if unit == "" {
@@ -152,6 +185,8 @@ func writeExplanation(w io.Writer, x *classify.Explanation) {
 	switch {
 	case l.Level == record.LevelNone:
 		level = "none"
+	case l.LevelFromText && l.Shape == classify.ShapeJSON:
+		level += " (from the JSON level)"
 	case l.LevelFromText:
 		level += " (from the text)"
 	default:
@@ -168,7 +203,7 @@ func writeExplanation(w io.Writer, x *classify.Explanation) {
 	} else {
 		row("signature", "%s (%s)", x.Winner.ID, x.Winner.Pos)
 		row("severity", "%s", x.Winner.Severity)
-		row("fields", "%s", formatFields(x.Winner.Fields))
+		row("fields", "%s", formatSourcedFields(x.Winner.Fields, x.Winner.Sources, l.Shape != classify.ShapeText))
 		if len(x.Winner.FieldErrors) > 0 {
 			row("bad fields", "%s", formatFieldErrors(x.Winner.FieldErrors))
 		}
@@ -214,6 +249,24 @@ func formatFields(f map[string]any) string {
 	return strings.Join(parts, " ")
 }
 
+// formatSourcedFields prints fields as formatFields does, each followed by
+// where it came from when the entry had structured fields:
+// latency_ms=900 (from fields.latency).
+func formatSourcedFields(f map[string]any, sources map[string]string, show bool) string {
+	if !show || len(f) == 0 {
+		return formatFields(f)
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(f)) {
+		part := formatFields(map[string]any{k: f[k]})
+		if src := sources[k]; src != "" {
+			part += " (from " + src + ")"
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, " ")
+}
+
 func formatFieldErrors(f map[string]string) string {
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(f)) {
@@ -232,9 +285,13 @@ func quoteControl(s string) string {
 	return q[1 : len(q)-1]
 }
 
+// explainFieldPrefix marks the event fields tracing-journald writes.
+const explainFieldPrefix = "F_"
+
 // explanationJSON is the --output json form of an explanation.
 type explanationJSON struct {
 	Line          string        `json:"line"`
+	Shape         string        `json:"shape"`
 	Body          string        `json:"body"`
 	Unit          string        `json:"unit"`
 	Level         string        `json:"level"`
@@ -252,17 +309,18 @@ type matchJSON struct {
 	Pos         string            `json:"pos"`
 	Severity    record.Severity   `json:"severity"`
 	Fields      map[string]any    `json:"fields"`
+	Sources     map[string]string `json:"sources,omitempty"`
 	FieldErrors map[string]string `json:"field_errors,omitempty"`
 	Reason      string            `json:"reason,omitempty"`
 }
 
 func toMatchJSON(m classify.SignatureMatch) matchJSON {
-	return matchJSON{ID: m.ID, Pos: m.Pos.String(), Severity: m.Severity, Fields: m.Fields, FieldErrors: m.FieldErrors, Reason: m.Reason}
+	return matchJSON{ID: m.ID, Pos: m.Pos.String(), Severity: m.Severity, Fields: m.Fields, Sources: m.Sources, FieldErrors: m.FieldErrors, Reason: m.Reason}
 }
 
 func explainJSON(x *classify.Explanation) explanationJSON {
 	out := explanationJSON{
-		Line: x.Line.Message, Body: x.Line.Body, Unit: x.Line.Unit, Level: x.Line.Level.String(),
+		Line: x.Line.Message, Shape: x.Line.Shape.String(), Body: x.Line.Body, Unit: x.Line.Unit, Level: x.Line.Level.String(),
 		LevelFromText: x.Line.LevelFromText, Target: x.Line.Target, Event: x.Event,
 		Shadowed: []matchJSON{}, NotFired: []matchJSON{}, Excluded: []matchJSON{},
 	}
