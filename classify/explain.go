@@ -42,8 +42,8 @@ type SignatureMatch struct {
 	// Sources say where each field's value came from: "message" (the
 	// message text), "fields.<name>" (a JSON field) or "F_<NAME>" (a
 	// tracing-journald field).
-	Sources map[string]string
-	Severity    record.Severity
+	Sources  map[string]string
+	Severity record.Severity
 	// Reason says why the signature did not win, when it did not.
 	Reason string
 }
