@@ -114,3 +114,16 @@ func TestConffile(t *testing.T) {
 		}
 	}
 }
+
+// TestCompletion compares the shell completion scripts the Debian package
+// installs with what the built binary generates (cflogd completion), so
+// they name exactly the commands and flags cflogd has.
+func TestCompletion(t *testing.T) {
+	bin := cflogdBinary(t)
+	for _, c := range []struct{ shell, path string }{
+		{"bash", "completion/cflogd.bash"},
+		{"zsh", "completion/_cflogd"},
+	} {
+		golden(t, c.path, []byte(run(t, bin, "completion", c.shell)))
+	}
+}

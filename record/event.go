@@ -12,7 +12,7 @@ const DefaultRunbookBase = "https://git.example/centra-cloud/blob/main/"
 // Event is one classified journal entry, exactly the JSON object described in
 // product.md: the same in Loki lines, webhook bodies and scan --output jsonl.
 type Event struct {
-	Time        Time           `json:"time"`
+	Time        Time           `json:"time,omitzero"` // omitted when the entry had none (-o cat input, explain)
 	Host        string         `json:"host"`
 	Unit        string         `json:"unit"`
 	Signature   string         `json:"signature"`

@@ -49,6 +49,9 @@ type Config struct {
 	// SourceLabel and HeaderUnits are what the table's header says was read.
 	SourceLabel string
 	HeaderUnits []string
+	// PatternDirs are the pattern directories loaded over the built-in
+	// library, for the header.
+	PatternDirs []string
 }
 
 // Env is what a scan touches of the outside world.
@@ -170,9 +173,10 @@ func Run(ctx context.Context, cfg *Config, lib *patterns.Library, env Env) (Resu
 			width = 120
 		}
 		outErr = rep.Render(env.Stdout, report.Header{
-			Units:   cfg.HeaderUnits,
-			Source:  cfg.SourceLabel,
-			Elapsed: env.Now().Sub(start),
+			Units:    cfg.HeaderUnits,
+			Source:   cfg.SourceLabel,
+			Patterns: cfg.PatternDirs,
+			Elapsed:  env.Now().Sub(start),
 		}, report.Style{Color: env.Color, Width: width, Location: env.Location})
 	}
 	if scanErr != nil {
@@ -211,7 +215,7 @@ func reader(cfg *Config, env Env, rules bool, skipped func(error)) (engine.ReadF
 	if cfg.Input != "-" {
 		f, err := os.Open(cfg.Input)
 		if err != nil {
-			return nil, nil, fmt.Errorf("open input: %w", err)
+			return nil, nil, err // "open NAME: why", with the name given
 		}
 		r, closeFn = f, func() { f.Close() }
 	}

@@ -89,10 +89,19 @@ step "what the package installed"
 for f in /usr/bin/cflogd /lib/systemd/system/cflogd.service /etc/centra-cloud/cflogd.toml \
 	/usr/share/man/man1/cflogd.1.gz /usr/share/cflogd/patterns.d/30-chainfire.yaml \
 	/usr/share/cflogd/loki/rules.yaml /usr/share/cflogd/prometheus/cflogd.rules.yaml \
-	/usr/share/cflogd/grafana/cflogd.json /usr/share/doc/cflogd/examples/sample.export; do
+	/usr/share/cflogd/grafana/cflogd.json /usr/share/doc/cflogd/examples/sample.export \
+	/usr/share/bash-completion/completions/cflogd /usr/share/zsh/vendor-completions/_cflogd; do
 	[ -f "$f" ] || fail "$f is missing"
 done
 /usr/bin/cflogd version
+# The completion scripts load and are what this binary generates.
+bash --norc -c 'source /usr/share/bash-completion/completions/cflogd && complete -p cflogd' | grep -qx 'complete -F _cflogd cflogd' ||
+	fail "the bash completion does not define cflogd's completion"
+cmp -s <(/usr/bin/cflogd completion bash) /usr/share/bash-completion/completions/cflogd || fail "the installed bash completion is stale"
+cmp -s <(/usr/bin/cflogd completion zsh) /usr/share/zsh/vendor-completions/_cflogd || fail "the installed zsh completion is stale"
+if command -v zsh >/dev/null; then
+	zsh -n /usr/share/zsh/vendor-completions/_cflogd || fail "the zsh completion does not parse"
+fi
 getent passwd cflogd >/dev/null || fail "no user cflogd"
 id -nG cflogd | tr ' ' '\n' | grep -qx systemd-journal || fail "cflogd is not in systemd-journal: $(id cflogd)"
 [ "$(stat -c '%U %a' /var/lib/cflogd)" = "cflogd 700" ] || fail "/var/lib/cflogd is $(stat -c '%U %a' /var/lib/cflogd), want cflogd 700"

@@ -6,11 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/centra-cloud/cflogd/config"
 )
 
 // Exit codes, as product.md defines them.
@@ -38,6 +42,9 @@ type app struct {
 	workers int
 	// hostname is the host of text input lines ("": the machine's name).
 	hostname string
+	// sitePatterns are the pattern directories run loads by default
+	// (config.Default), which scan and explain load too when they exist.
+	sitePatterns []string
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
@@ -51,6 +58,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *app {
 		isTerminal:    isTerminal,
 		termWidth:     termWidth,
 		progressAfter: time.Second,
+		sitePatterns:  config.Default.Patterns.Dirs,
 	}
 }
 
@@ -70,7 +78,7 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{scanCommand(), checkCommand(), explainCommand(), runCommand(), versionCommand()}
+	return []*command{scanCommand(), checkCommand(), explainCommand(), runCommand(), versionCommand(), completionCommand()}
 }
 
 func (a *app) main(ctx context.Context, args []string) int {
@@ -86,19 +94,45 @@ func (a *app) main(ctx context.Context, args []string) int {
 				a.printCommandUsage(a.stdout, c, c.flags(a))
 				return exitOK
 			}
-			fmt.Fprintf(a.stderr, "cflogd help: unknown command %q\n", rest[0])
+			fmt.Fprintf(a.stderr, "cflogd help: unknown command %q%s\n", rest[0], commandSuggestion(rest[0]))
 			return exitUsage
 		}
 		a.printUsage(a.stdout)
 		return exitOK
+	case "--version", "-version":
+		name = "version"
 	}
 	c := findCommand(name)
 	if c == nil {
-		fmt.Fprintf(a.stderr, "cflogd: unknown command %q\n\n", name)
+		what := "command"
+		if strings.HasPrefix(name, "-") {
+			what = "flag"
+		}
+		fmt.Fprintf(a.stderr, "cflogd: unknown %s %q%s\n\n", what, name, commandSuggestion(name))
 		a.printUsage(a.stderr)
 		return exitUsage
 	}
 	return c.run(a, ctx, rest)
+}
+
+// commandSuggestion returns " (did you mean scan?)" for a mistyped
+// command, or "".
+func commandSuggestion(typed string) string {
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	if strings.HasPrefix(typed, "-") {
+		// A flag before any command: one of a command's, or --version.
+		if s := suggest(strings.TrimLeft(typed, "-"), []string{"version", "help"}); s != "" {
+			return " (did you mean --" + s + "?)"
+		}
+		return " (flags come after the command: cflogd scan " + typed + ")"
+	}
+	if s := suggest(typed, append(names, "help")); s != "" {
+		return " (did you mean " + s + "?)"
+	}
+	return ""
 }
 
 func findCommand(name string) *command {
@@ -119,9 +153,11 @@ func (c *command) flags(a *app) *flag.FlagSet {
 	case "check":
 		return newCheckFlags().fs
 	case "explain":
-		return newExplainFlags().fs
+		return newExplainFlags(a).fs
 	case "run":
 		return newRunFlags().fs
+	case "completion":
+		return newCompletionFlags().fs
 	}
 	return flag.NewFlagSet(c.name, flag.ContinueOnError)
 }
@@ -130,18 +166,24 @@ func (a *app) printUsage(w io.Writer) {
 	var b strings.Builder
 	b.WriteString("cflogd classifies the journal of chainfire, flaredb and placement-driver\nagainst the troubleshooting runbook's signatures.\n\nUsage: cflogd <command> [flags] [args]\n\nCommands:\n")
 	for _, c := range commands() {
-		fmt.Fprintf(&b, "  %-8s %s\n", c.name, c.synopsis)
+		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.synopsis)
 	}
-	b.WriteString("  help     show this help, or a command's: cflogd help scan, cflogd scan -h\n")
+	fmt.Fprintf(&b, "  %-10s %s\n", "help", "show this help, or a command's: cflogd help scan, cflogd scan -h")
+
 	io.WriteString(w, b.String())
 }
 
-// printCommandUsage writes the command's usage with every flag.
+// printCommandUsage writes the command's usage with every flag; a flag's
+// short aliases come before it ("-u, --unit UNIT").
 func (a *app) printCommandUsage(w io.Writer, c *command, fs *flag.FlagSet) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Usage: %s\n\n%s\n", c.usage, strings.TrimSpace(c.help))
+	short := aliases(fs)
 	first := true
 	fs.VisitAll(func(f *flag.Flag) {
+		if aliasOf(f) != "" {
+			return
+		}
 		if first {
 			b.WriteString("\nFlags:\n")
 			first = false
@@ -149,13 +191,14 @@ func (a *app) printCommandUsage(w io.Writer, c *command, fs *flag.FlagSet) {
 		placeholder, usage := flag.UnquoteUsage(f)
 		if _, ok := f.Value.(*bootFlag); ok {
 			placeholder = "[ID]"
+		} else if isBool(f) {
+			placeholder = ""
 		}
-		if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && bf.IsBoolFlag() {
-			if _, isBoot := f.Value.(*bootFlag); !isBoot {
-				placeholder = ""
-			}
+		name := ""
+		for _, s := range short[f.Name] {
+			name += "-" + s + ", "
 		}
-		name := "--" + f.Name
+		name += "--" + f.Name
 		if placeholder != "" {
 			name += " " + placeholder
 		}
@@ -176,6 +219,9 @@ func (a *app) printCommandUsage(w io.Writer, c *command, fs *flag.FlagSet) {
 func (a *app) parseFlags(c *command, fs *flag.FlagSet, args []string) (code int, ok bool) {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
+	if typed := unknownFlag(fs, args); typed != "" {
+		return a.usageError(c, "unknown flag %s%s", typed, flagSuggestion(fs, typed)), false
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			a.printCommandUsage(a.stdout, c, fs)
@@ -205,4 +251,32 @@ func (a *app) logger(noColor bool) zerolog.Logger {
 // useColor reports whether output to w may carry ANSI colours.
 func (a *app) useColor(w io.Writer, noColor bool) bool {
 	return !noColor && a.getenv("NO_COLOR") == "" && a.getenv("TERM") != "dumb" && a.isTerminal(w)
+}
+
+// failure reports a runtime failure of c as one line on stderr, "cflogd
+// scan: what failed (what to do)", never as a log record, and returns
+// exitFailure.
+func (a *app) failure(c *command, err error) int {
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(a.stderr, "cflogd %s: interrupted\n", c.name)
+		return exitFailure
+	}
+	msg := strings.Join(strings.Fields(err.Error()), " ") // one line
+	fmt.Fprintf(a.stderr, "cflogd %s: %s%s\n", c.name, msg, hint(err))
+	return exitFailure
+}
+
+// hint says what to do about err, as " (...)", when something can be said.
+func hint(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return " (check the path)"
+	case errors.Is(err, fs.ErrPermission):
+		return " (run as root, or as a member of the systemd-journal or adm group)"
+	case errors.Is(err, syscall.EPIPE):
+		return " (the reader of the output went away)"
+	case errors.Is(err, syscall.ENOSPC):
+		return " (the disk is full)"
+	}
+	return ""
 }

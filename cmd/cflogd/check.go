@@ -46,7 +46,7 @@ func (a *app) check(_ context.Context, args []string) int {
 	if f.fs.NArg() > 0 {
 		return a.usageError(c, "unexpected argument %q", f.fs.Arg(0))
 	}
-	lib, code := a.loadPatterns(f.patterns)
+	lib, code := a.loadPatterns(c, f.patterns)
 	if lib == nil {
 		return code
 	}

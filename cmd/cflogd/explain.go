@@ -53,7 +53,7 @@ pattern error.`,
 type explainFlags struct {
 	fs          *flag.FlagSet
 	unit        string
-	priority    int
+	priority    priorityFlag
 	target      string
 	patterns    stringList
 	output      string
@@ -61,30 +61,30 @@ type explainFlags struct {
 	fields      stringList
 }
 
-func newExplainFlags() *explainFlags {
+func newExplainFlags(a *app) *explainFlags {
 	f := &explainFlags{fs: flag.NewFlagSet("explain", flag.ContinueOnError)}
 	fs := f.fs
-	fs.StringVar(&f.unit, "unit", "", "the line's `UNIT` (chainfire, flaredb, placement-driver or pd); default: from the target")
-	fs.IntVar(&f.priority, "priority", -1, "the entry's PRIORITY `N` (0-7); -1: none")
+	stringFlag(fs, &f.unit, "unit", "", "the line's `UNIT` (chainfire, flaredb, placement-driver or pd); default: from the target", serviceWords()...)
+	f.priority = -1
+	fs.Var(withChoices(&f.priority, priorityNames...), "priority", "the entry's PRIORITY `N` (0-7, or journalctl's name: emerg ... err, warning ... debug); -1: none")
 	fs.StringVar(&f.target, "target", "", "the entry's TARGET field: the tracing target `NAME` (tracing-journald lines)")
 	fs.Var(&f.fields, "field", "a journal field `NAME=VALUE` of the entry (F_DURATION=1s, MESSAGE_ID=..., PRIORITY=4); repeatable")
-	fs.Var(&f.patterns, "patterns", "also load the pattern files (*.yaml) in `DIR`; repeatable")
-	fs.StringVar(&f.output, "output", "text", "output `FORMAT`: text, or json (one object per line)")
+	fs.Var(&f.patterns, "patterns", "also load the pattern files (*.yaml) in `DIR`; repeatable"+a.sitePatternsNote())
+	stringFlag(fs, &f.output, "output", "text", "output `FORMAT`: text, or json (one object per line)", "text", "json")
 	fs.StringVar(&f.runbookBase, "runbook-base", record.DefaultRunbookBase, "`URL` the runbook links start with")
+	alias(fs, "u", "unit")
+	alias(fs, "o", "output")
 	return f
 }
 
 func (a *app) explain(_ context.Context, args []string) int {
 	c := explainCommand()
-	f := newExplainFlags()
+	f := newExplainFlags(a)
 	if code, ok := a.parseFlags(c, f.fs, args); !ok {
 		return code
 	}
 	if f.output != "text" && f.output != "json" {
 		return a.usageError(c, "--output %q: want text or json", f.output)
-	}
-	if f.priority < -1 || f.priority > 7 {
-		return a.usageError(c, "--priority %d: want 0 to 7, or -1 for none", f.priority)
 	}
 	if f.fs.NArg() == 0 {
 		return a.usageError(c, "missing LINE (or - to read lines from standard input)")
@@ -101,7 +101,7 @@ func (a *app) explain(_ context.Context, args []string) int {
 			if err != nil || p < 0 || p > 7 {
 				return a.usageError(c, "--field %s: want a PRIORITY from 0 to 7", kv)
 			}
-			f.priority = p
+			f.priority = priorityFlag(p)
 		case name == "TARGET":
 			f.target = value
 		case strings.HasPrefix(name, explainFieldPrefix) && len(name) > len(explainFieldPrefix):
@@ -110,7 +110,8 @@ func (a *app) explain(_ context.Context, args []string) int {
 			journal = append(journal, record.Field{Name: name, Value: value})
 		}
 	}
-	lib, code := a.loadPatterns(f.patterns)
+	dirs := a.patternDirs(f.patterns)
+	lib, code := a.loadPatterns(c, dirs)
 	if lib == nil {
 		return code
 	}
@@ -125,10 +126,12 @@ func (a *app) explain(_ context.Context, args []string) int {
 
 	w := bufio.NewWriter(a.stdout)
 	explainLine := func(line string, first bool) error {
-		e := record.Entry{Message: line, Unit: unit, Priority: f.priority, Target: f.target, Fields: fields, Journal: journal}
+		e := record.Entry{Message: line, Unit: unit, Priority: int(f.priority), Target: f.target, Fields: fields, Journal: journal}
 		x := cls.Explain(&e)
 		if f.output == "json" {
-			b, err := json.Marshal(explainJSON(&x))
+			out := explainJSON(&x)
+			out.Patterns = append([]string{"built-in"}, dirs...)
+			b, err := json.Marshal(out)
 			if err != nil {
 				return err
 			}
@@ -137,6 +140,8 @@ func (a *app) explain(_ context.Context, args []string) int {
 		}
 		if !first {
 			w.WriteByte('\n')
+		} else {
+			fmt.Fprintf(w, "%-11s %s\n", "patterns", strings.Join(append([]string{"built-in"}, dirs...), " + "))
 		}
 		writeExplanation(w, &x)
 		return nil
@@ -160,9 +165,7 @@ func (a *app) explain(_ context.Context, args []string) int {
 		err = w.Flush()
 	}
 	if err != nil {
-		log := a.logger(false)
-		log.Error().Err(err).Msg("explain failed")
-		return exitFailure
+		return a.failure(c, err)
 	}
 	return exitOK
 }
@@ -290,6 +293,8 @@ const explainFieldPrefix = "F_"
 
 // explanationJSON is the --output json form of an explanation.
 type explanationJSON struct {
+	// Patterns are the signature sources: "built-in", then directories.
+	Patterns      []string      `json:"patterns"`
 	Line          string        `json:"line"`
 	Shape         string        `json:"shape"`
 	Body          string        `json:"body"`

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
-
-	"github.com/rs/zerolog"
 
 	"github.com/centra-cloud/cflogd/internal/timeparse"
 	"github.com/centra-cloud/cflogd/patterns"
@@ -75,19 +75,27 @@ func newScanFlags(a *app) *scanFlags {
 	fs := f.fs
 	fs.StringVar(&f.since, "since", "", "read entries at or after `TIME`\n(default 1h when reading the local journal without --until or --boot)")
 	fs.StringVar(&f.until, "until", "", "read entries at or before `TIME`")
-	fs.Var(&f.units, "unit", "read `UNIT` (chainfire, flaredb, placement-driver or pd, or the .service name);\nrepeatable; default the three services. With --input: the unit of text lines")
+	fs.Var(withChoices(&f.units, append(serviceWords(), "all")...), "unit", "read `UNIT` (chainfire, flaredb, placement-driver or pd, or the .service name);\nrepeatable; default the three services. With --input: the unit of text lines")
 	fs.Var(&f.boot, "boot", "only entries of the current boot, or of boot ID, or offset (-1: the one before)")
 	fs.Var(&f.files, "file", "read the journal `FILE` instead of the local journal; repeatable")
 	fs.StringVar(&f.directory, "directory", "", "read the journal files in `DIR` instead of the local journal")
 	fs.StringVar(&f.input, "input", "", "read journalctl output (-o cat, short, json or export) from `FILE`, - for stdin")
-	fs.StringVar(&f.output, "output", "table", "output `FORMAT`: table (for a person), json (one array) or jsonl (one event per line)")
-	fs.StringVar(&f.minSeverity, "min-severity", "warning", "report events of at least `SEVERITY`: info, warning, error, critical")
-	fs.StringVar(&f.failOn, "fail-on", "", "exit 1 when an event of at least `SEVERITY` is found, reported or not (default never)")
-	fs.Var(&f.patterns, "patterns", "also load the pattern files (*.yaml) in `DIR`; repeatable")
+	stringFlag(fs, &f.output, "output", "table", "output `FORMAT`: table (for a person), json (one array) or jsonl (one event per line)", "table", "json", "jsonl")
+	stringFlag(fs, &f.minSeverity, "min-severity", "warning", "report events of at least `SEVERITY`: info, warning, error, critical\n(any case; also journalctl's priorities: emerg, alert, crit, err, notice, debug, 0-7)", severityWords...)
+	stringFlag(fs, &f.failOn, "fail-on", "", "exit 1 when an event of at least `SEVERITY` is found, reported or not (default never);\nthe names --min-severity takes", severityWords...)
+	fs.Var(&f.patterns, "patterns", "also load the pattern files (*.yaml) in `DIR`; repeatable"+a.sitePatternsNote())
 	fs.StringVar(&f.runbookBase, "runbook-base", record.DefaultRunbookBase, "`URL` the runbook links start with")
 	fs.StringVar(&f.host, "host", "", "with --input: the `HOST` of entries that name none (default this machine's name)")
 	fs.IntVar(&f.threads, "threads", 0, "`N` threads reading the journal (0: 2 on machines with 4 or more CPUs, else 1)")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colours in the table (also: NO_COLOR set in the environment)")
+	// journalctl's short flags, where they mean the same.
+	alias(fs, "S", "since")
+	alias(fs, "U", "until")
+	alias(fs, "u", "unit")
+	alias(fs, "b", "boot")
+	alias(fs, "D", "directory")
+	alias(fs, "o", "output")
+	alias(fs, "p", "min-severity")
 	return f
 }
 
@@ -125,8 +133,9 @@ type scanCommandConfig struct {
 
 // runScan loads the patterns and runs the scan.
 func (a *app) runScan(ctx context.Context, cfg *scanCommandConfig) int {
+	c := scanCommand()
 	log := a.logger(cfg.noColor)
-	lib, code := a.loadPatterns(cfg.patternDirs)
+	lib, code := a.loadPatterns(c, cfg.patternDirs)
 	if lib == nil {
 		return code
 	}
@@ -146,12 +155,8 @@ func (a *app) runScan(ctx context.Context, cfg *scanCommandConfig) int {
 		Workers: workers,
 	})
 	switch {
-	case errors.Is(err, scan.ErrOutput):
-		log.Error().Err(err).Msg("write output")
-		return exitFailure
 	case err != nil:
-		logScanError(&log, err)
-		return exitFailure
+		return a.failure(c, err)
 	case res.Found:
 		return exitFound
 	}
@@ -169,9 +174,10 @@ func (a *app) scanConfig(f *scanFlags) (*scanCommandConfig, error) {
 			RunbookBase: f.runbookBase,
 			Host:        f.host,
 		},
-		patternDirs: f.patterns,
+		patternDirs: a.patternDirs(f.patterns),
 		noColor:     f.noColor,
 	}
+	cfg.PatternDirs = cfg.patternDirs
 	if cfg.Host == "" {
 		cfg.Host = a.hostname
 	}
@@ -181,11 +187,11 @@ func (a *app) scanConfig(f *scanFlags) (*scanCommandConfig, error) {
 		return nil, fmt.Errorf("--output %q: want table, json or jsonl", f.output)
 	}
 	var err error
-	if cfg.MinSeverity, err = record.ParseSeverity(f.minSeverity); err != nil {
+	if cfg.MinSeverity, err = parseSeverity(f.minSeverity); err != nil {
 		return nil, fmt.Errorf("--min-severity: %w", err)
 	}
 	if f.failOn != "" {
-		if cfg.FailOn, err = record.ParseSeverity(f.failOn); err != nil {
+		if cfg.FailOn, err = parseSeverity(f.failOn); err != nil {
 			return nil, fmt.Errorf("--fail-on: %w", err)
 		}
 	}
@@ -268,17 +274,58 @@ func (a *app) scanConfig(f *scanFlags) (*scanCommandConfig, error) {
 	return cfg, nil
 }
 
-func logScanError(log *zerolog.Logger, err error) {
-	if errors.Is(err, context.Canceled) {
-		log.Error().Msg("scan interrupted")
-		return
+// sitePatternDirs returns the site's pattern directories that exist (those
+// run loads by default), for scan and explain to classify as run does.
+func (a *app) sitePatternDirs() []string {
+	var dirs []string
+	for _, d := range a.sitePatterns {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			dirs = append(dirs, d)
+		}
 	}
-	log.Error().Err(err).Msg("scan failed")
+	return dirs
 }
 
-// loadPatterns loads the built-in library and dirs. On errors it prints each
-// as file:line:col: msg and returns a nil library with exitUsage.
-func (a *app) loadPatterns(dirs []string) (*patterns.Library, int) {
+// sitePatternsNote is what the help of --patterns says of the site's
+// directories.
+func (a *app) sitePatternsNote() string {
+	if len(a.sitePatterns) == 0 {
+		return ""
+	}
+	return ".\nFirst, as run does: the site's " + strings.Join(a.sitePatterns, ", ") + ", when it exists"
+}
+
+// patternDirs returns the site's pattern directories that exist, then the
+// --patterns directories given (each once).
+func (a *app) patternDirs(given []string) []string {
+	dirs := a.sitePatternDirs()
+	for _, d := range given {
+		if !slices.Contains(dirs, d) {
+			dirs = append(dirs, d)
+		}
+	}
+	return dirs
+}
+
+// loadPatterns loads the built-in library and dirs, as the user named them.
+// On errors it prints each (a pattern file's as file:line:col: msg) and
+// returns a nil library with exitUsage.
+func (a *app) loadPatterns(c *command, dirs []string) (*patterns.Library, int) {
+	for _, d := range dirs {
+		st, err := os.Stat(d)
+		var pe *fs.PathError
+		switch {
+		case errors.As(err, &pe):
+			fmt.Fprintf(a.stderr, "cflogd %s: pattern directory %s: %v (--patterns takes a directory of *.yaml files)\n", c.name, d, pe.Err)
+			return nil, exitUsage
+		case err != nil:
+			fmt.Fprintf(a.stderr, "cflogd %s: pattern directory %s: %v\n", c.name, d, err)
+			return nil, exitUsage
+		case !st.IsDir():
+			fmt.Fprintf(a.stderr, "cflogd %s: pattern directory %s is not a directory (--patterns takes a directory of *.yaml files)\n", c.name, d)
+			return nil, exitUsage
+		}
+	}
 	lib, err := patterns.Load(dirs)
 	if err != nil {
 		var list *patterns.ErrorList
@@ -287,7 +334,7 @@ func (a *app) loadPatterns(dirs []string) (*patterns.Library, int) {
 				fmt.Fprintln(a.stderr, e.Error())
 			}
 		} else {
-			fmt.Fprintf(a.stderr, "cflogd: load patterns: %v\n", err)
+			fmt.Fprintf(a.stderr, "cflogd %s: load patterns: %s\n", c.name, strings.Join(strings.Fields(err.Error()), " "))
 		}
 		return nil, exitUsage
 	}

@@ -343,7 +343,7 @@ func TestScanInterrupted(t *testing.T) {
 	if code := a.main(ctx, []string{"scan", "--input", "-", "--output", "jsonl"}); code != exitFailure {
 		t.Errorf("exit code = %d, want %d", code, exitFailure)
 	}
-	if !strings.Contains(stderr.String(), "scan interrupted") {
+	if stderr.String() != "cflogd scan: interrupted\n" {
 		t.Errorf("stderr = %q, want it to say the scan was interrupted", stderr)
 	}
 }

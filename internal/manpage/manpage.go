@@ -37,6 +37,8 @@ type Command struct {
 type Flag struct {
 	// Name is the flag without dashes; Arg is its placeholder ("FILE", "[ID]") or empty.
 	Name, Arg string
+	// Short are its one-letter aliases without the dash ("u" of "-u, --unit").
+	Short []string
 	// Text is the description, lines joined; Default is the "(default ...)" value.
 	Text, Default string
 }
@@ -88,9 +90,23 @@ func ParseCommand(name, help string) (Command, error) {
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
-		case strings.HasPrefix(line, "  --"):
-			n, arg, _ := strings.Cut(strings.TrimPrefix(line, "  --"), " ")
-			c.Flags = append(c.Flags, Flag{Name: n, Arg: arg})
+		case strings.HasPrefix(line, "  -") && !strings.HasPrefix(line, "   "):
+			// "  --name ARG" or "  -n, -m, --name ARG"
+			rest := strings.TrimPrefix(line, "  ")
+			var short []string
+			for {
+				s, after, ok := strings.Cut(rest, ", ")
+				if !ok || strings.HasPrefix(s, "--") || len(s) != 2 {
+					break
+				}
+				short, rest = append(short, s[1:]), after
+			}
+			long, ok := strings.CutPrefix(rest, "--")
+			if !ok {
+				return c, fmt.Errorf("parse help of %s: unexpected flag line %q: %w", name, line, ErrFormat)
+			}
+			n, arg, _ := strings.Cut(long, " ")
+			c.Flags = append(c.Flags, Flag{Name: n, Arg: arg, Short: short})
 		case strings.HasPrefix(line, "        ") && len(c.Flags) > 0:
 			f := &c.Flags[len(c.Flags)-1]
 			t := strings.TrimSpace(line)
@@ -151,11 +167,15 @@ func Render(p Page) string {
 		}
 		for _, f := range c.Flags {
 			w(".TP")
-			if f.Arg != "" {
-				w(`\fB\-\-%s\fR \fI%s\fR`, roffLine(f.Name), roffLine(f.Arg))
-			} else {
-				w(`\fB\-\-%s\fR`, roffLine(f.Name))
+			names := ""
+			for _, s := range f.Short {
+				names += `\fB\-` + roffLine(s) + `\fR, `
 			}
+			names += `\fB\-\-` + roffLine(f.Name) + `\fR`
+			if f.Arg != "" {
+				names += ` \fI` + roffLine(f.Arg) + `\fR`
+			}
+			w("%s", names)
 			t := f.Text
 			if f.Default != "" {
 				t += " (default " + f.Default + ")"

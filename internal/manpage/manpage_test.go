@@ -16,7 +16,7 @@ reports the events.
 Exit status: 0 done.
 
 Flags:
-  --boot [ID]
+  -b, --boot [ID]
         only entries of the current boot
   --no-color
         no colours
@@ -39,7 +39,7 @@ func TestParseCommand(t *testing.T) {
 				Usage:      "cflogd scan [--since T] [flags]",
 				Paragraphs: []string{"Reads journal entries and reports the events.", "Exit status: 0 done."},
 				Flags: []Flag{
-					{Name: "boot", Arg: "[ID]", Text: "only entries of the current boot"},
+					{Name: "boot", Arg: "[ID]", Short: []string{"b"}, Text: "only entries of the current boot"},
 					{Name: "no-color", Text: "no colours"},
 					{Name: "output", Arg: "FORMAT", Text: "output FORMAT: table or json", Default: "table"},
 				},

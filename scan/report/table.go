@@ -23,6 +23,9 @@ type Header struct {
 	Source string
 	// Elapsed is how long the scan took.
 	Elapsed time.Duration
+	// Patterns are the pattern directories loaded over the built-in
+	// signatures (none: the built-in ones alone).
+	Patterns []string
 }
 
 // Style says how to draw the table.
@@ -83,6 +86,11 @@ func (r *Report) Render(w io.Writer, h Header, st Style) error {
 	if h.Source != "" {
 		fmt.Fprintf(bw, "source   %s\n", sanitize(h.Source))
 	}
+	patterns := "built-in"
+	if len(h.Patterns) > 0 {
+		patterns = "built-in + " + sanitize(strings.Join(h.Patterns, ", "))
+	}
+	fmt.Fprintf(bw, "patterns %s\n", patterns)
 	fmt.Fprintf(bw, "read     %s entries, %s events at %s or above", commas(r.entries), commas(r.reported()), r.opts.MinSeverity)
 	if r.derivedN > 0 {
 		fmt.Fprintf(bw, ", %s derived", commas(r.derivedN))
