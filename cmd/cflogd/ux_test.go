@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/centra-cloud/cflogd/config"
 	"github.com/centra-cloud/cflogd/record"
 )
 
@@ -298,5 +300,102 @@ func TestCompletionNamesEveryFlag(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestFailureIsOneLine checks that a command's runtime failure is one line
+// on stderr naming the path the user gave, and never a log record.
+func TestFailureIsOneLine(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"scan", "--input", "/nope.export"}, exitFailure,
+			"cflogd scan: open /nope.export: no such file or directory (check the path)\n"},
+		{[]string{"scan", "--input", "/nope.export", "-o", "json"}, exitFailure,
+			"cflogd scan: open /nope.export: no such file or directory (check the path)\n"},
+		{[]string{"check", "--patterns", "/nonexistent"}, exitUsage,
+			"cflogd check: pattern directory /nonexistent: no such file or directory (--patterns takes a directory of *.yaml files)\n"},
+		{[]string{"scan", "--patterns", "/nonexistent", "--input", "-"}, exitUsage,
+			"cflogd scan: pattern directory /nonexistent: no such file or directory (--patterns takes a directory of *.yaml files)\n"},
+		{[]string{"explain", "--patterns", "ux_test.go", "x"}, exitUsage,
+			"cflogd explain: pattern directory ux_test.go is not a directory (--patterns takes a directory of *.yaml files)\n"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			a, _, stderr := testApp("")
+			if code := a.main(t.Context(), tt.args); code != tt.code {
+				t.Errorf("exit code = %d, want %d", code, tt.code)
+			}
+			if diff := cmp.Diff(tt.want, stderr.String()); diff != "" {
+				t.Errorf("stderr (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Run("on a terminal", func(t *testing.T) {
+		a, _, stderr := testApp("")
+		a.isTerminal = func(io.Writer) bool { return true }
+		a.main(t.Context(), []string{"scan", "--input", "/nope.export"})
+		if got := stderr.String(); strings.Count(got, "\n") != 1 || !strings.HasPrefix(got, "cflogd scan: open /nope.export:") {
+			t.Errorf("stderr = %q, want one line", got)
+		}
+	})
+}
+
+// TestSitePatterns checks that scan and explain load the site's pattern
+// directory as run does (when it exists), and say so.
+func TestSitePatterns(t *testing.T) {
+	site, err := filepath.Abs("testdata/patterns-extra")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const line = "WARN chainfire_api: request queue is full, dropping"
+	t.Run("scan", func(t *testing.T) {
+		a, stdout, stderr := testApp(line + "\n")
+		a.sitePatterns = []string{filepath.Join(t.TempDir(), "absent"), site}
+		if code := a.main(t.Context(), []string{"scan", "--input", "-", "-u", "chainfire"}); code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		for _, want := range []string{"patterns built-in + " + site + "\n", "site.queue_full"} {
+			if !strings.Contains(stdout.String(), want) {
+				t.Errorf("report lacks %q:\n%s", want, stdout)
+			}
+		}
+	})
+	t.Run("scan without a site directory", func(t *testing.T) {
+		a, stdout, _ := testApp(line + "\n")
+		a.sitePatterns = []string{filepath.Join(t.TempDir(), "absent")}
+		a.main(t.Context(), []string{"scan", "--input", "-", "-u", "chainfire"})
+		if !strings.Contains(stdout.String(), "patterns built-in\n") || strings.Contains(stdout.String(), "site.queue_full") {
+			t.Errorf("report:\n%s", stdout)
+		}
+	})
+	t.Run("explain", func(t *testing.T) {
+		a, stdout, stderr := testApp("")
+		a.sitePatterns = []string{site}
+		if code := a.main(t.Context(), []string{"explain", "-u", "chainfire", line}); code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		for _, want := range []string{"patterns    built-in + " + site + "\n", "signature   site.queue_full"} {
+			if !strings.Contains(stdout.String(), want) {
+				t.Errorf("explain lacks %q:\n%s", want, stdout)
+			}
+		}
+	})
+	t.Run("the default is run's", func(t *testing.T) {
+		if diff := cmp.Diff(config.Default.Patterns.Dirs, newApp(nil, nil, nil).sitePatterns); diff != "" {
+			t.Errorf("scan's site directories are not run's default (-run +scan):\n%s", diff)
+		}
+	})
+}
+
+// TestExplainJSONWithoutTime checks that an explained line, which has no
+// time, gives an event without one.
+func TestExplainJSONWithoutTime(t *testing.T) {
+	a, stdout, _ := testApp("")
+	a.main(t.Context(), []string{"explain", "-o", "json", "ERROR chainfire_raft: corrupted log entry"})
+	if strings.Contains(stdout.String(), `"time"`) {
+		t.Errorf("explain --output json gives a time: %s", stdout)
 	}
 }
