@@ -31,9 +31,9 @@ _cflogd() {
 		--priority) COMPREPLY=($(compgen -W 'emerg alert crit err warning notice info debug' -- "$cur")); return ;;
 		-u|--unit) COMPREPLY=($(compgen -W 'chainfire flaredb placement-driver pd' -- "$cur")); return ;;
 		--patterns) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
-		--runbook-base|--target) return ;;
+		--field|--runbook-base|--target) return ;;
 		esac
-		COMPREPLY=($(compgen -W '-o --output --patterns --priority --runbook-base --target -u --unit' -- "$cur"))
+		COMPREPLY=($(compgen -W '--field -o --output --patterns --priority --runbook-base --target -u --unit' -- "$cur"))
 		;;
 	run)
 		case $prev in
