@@ -68,7 +68,7 @@ func (c *Classifier) CheckRuleExamples() []ExampleFailure {
 
 func (c *Classifier) checkRuleExample(r *patterns.Rule, ex patterns.RuleExample) string {
 	// The library's clock step, as the daemon and scan have it.
-	rules := newRules([]*patterns.Rule{r}, Options{RunbookBase: c.base, ClockStep: DefaultClockStep(c.lib.Rules)})
+	rules := newRules(c.lib, []*patterns.Rule{r}, Options{RunbookBase: c.base, ClockStep: DefaultClockStep(c.lib.Rules)})
 	entries := RuleExampleEntries(c.lib, r, ex)
 	var got []record.Event
 	read := 0

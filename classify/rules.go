@@ -91,8 +91,11 @@ type ruleRef struct {
 
 // crule is a compiled rule with its windows.
 type crule struct {
-	rule       *patterns.Rule
-	runbook    string
+	rule    *patterns.Rule
+	runbook string
+	// multiUnit: the rule's signature applies to several units, whose
+	// windows the unit keeps apart in the fingerprint too.
+	multiUnit  bool
 	def        string // digest of the definition: saved state applies only to the same
 	window     int64
 	clearAfter int64
@@ -105,10 +108,11 @@ type crule struct {
 // NewRules compiles the rules of a library. The runbook base and the clock
 // step are as in Options (empty: DefaultRunbookBase, DefaultClockStep).
 func NewRules(lib *patterns.Library, opts Options) *Rules {
-	return newRules(lib.Rules, opts)
+	return newRules(lib, lib.Rules, opts)
 }
 
-func newRules(rules []*patterns.Rule, opts Options) *Rules {
+// newRules compiles rules of lib.
+func newRules(lib *patterns.Library, rules []*patterns.Rule, opts Options) *Rules {
 	base := opts.RunbookBase
 	if base == "" {
 		base = record.DefaultRunbookBase
@@ -131,6 +135,11 @@ func newRules(rules []*patterns.Rule, opts Options) *Rules {
 		}
 		if cr.step > 0 {
 			cr.steps = cr.window / cr.step
+		}
+		for _, s := range lib.Signatures {
+			if s.ID == pr.Signature {
+				cr.multiUnit = len(s.Units) > 1
+			}
 		}
 		r.rules = append(r.rules, cr)
 		r.bySig[pr.Signature] = append(r.bySig[pr.Signature], ruleRef{r: cr})
@@ -247,7 +256,7 @@ func (r *Rules) feedRule(ref ruleRef, m *Match, t int64, out []record.Event) []r
 		if ref.clear {
 			return out // nothing to clear
 		}
-		head := groupHead{host: m.Host, keys: vals, hwm: noTime}
+		head := groupHead{host: m.Host, unit: m.Unit, keys: vals, hwm: noTime}
 		switch pr.Kind {
 		case patterns.CountRule:
 			g = &countGroup{groupHead: head}
@@ -316,7 +325,7 @@ func (r *Rules) event(cr *crule, h *groupHead, m *Match, d derived) record.Event
 		PID:         m.PID,
 		BootID:      m.BootID,
 		Cursor:      d.last,
-		Fingerprint: ruleFingerprint(pr.ID, h.host, h.keys),
+		Fingerprint: ruleFingerprint(pr.ID, h.host, cr.fingerprintUnit(h), h.keys),
 		Derived:     true,
 		Count:       d.count,
 		Window:      pr.WindowText,
@@ -385,9 +394,18 @@ func (cr *crule) summary(h *groupHead, d derived) string {
 	return b.String()
 }
 
-// ruleFingerprint hashes the rule id, the host and the group_by values, as
-// csig.fingerprint does for signatures.
-func ruleFingerprint(id, host string, keys []value) string {
+// fingerprintUnit is the unit a derived event's fingerprint names: the
+// group's when the rule reads a signature of several units, else none.
+func (cr *crule) fingerprintUnit(h *groupHead) string {
+	if cr.multiUnit {
+		return h.unit
+	}
+	return ""
+}
+
+// ruleFingerprint hashes the rule id, the host, the unit (when not empty)
+// and the group_by values, as csig.fingerprint does for signatures.
+func ruleFingerprint(id, host, unit string, keys []value) string {
 	d := xxhash.New()
 	var buf [24]byte
 	put := func(tag byte, s string) {
@@ -399,6 +417,9 @@ func ruleFingerprint(id, host string, keys []value) string {
 	}
 	put('s', id)
 	put('h', host)
+	if unit != "" {
+		put('u', unit)
+	}
 	for _, v := range keys {
 		switch v.kind {
 		case 0:
@@ -442,26 +463,29 @@ func valueOf(v any) value {
 	return value{}
 }
 
-// groupKey returns the key of a window (host and group_by values) and the
-// values.
+// groupKey returns the key of a window (host, unit and group_by values)
+// and the values. The unit keeps two services of one host apart when a rule
+// reads a signature of several (unit.crash_loop).
 func groupKey(m *Match, groupBy []string) (string, []value) {
 	if len(groupBy) == 0 {
-		return m.Host, nil
+		return keyOf(m.Host, m.Unit, nil), nil
 	}
 	vals := make([]value, len(groupBy))
 	for i, name := range groupBy {
 		f, _ := m.Field(name)
 		vals[i] = valueOf(f)
 	}
-	return keyOf(m.Host, vals), vals
+	return keyOf(m.Host, m.Unit, vals), vals
 }
 
-func keyOf(host string, vals []value) string {
-	if len(vals) == 0 {
+func keyOf(host, unit string, vals []value) string {
+	if len(vals) == 0 && unit == "" {
 		return host
 	}
 	var b strings.Builder
 	b.WriteString(host)
+	b.WriteByte(0)
+	b.WriteString(unit)
 	for _, v := range vals {
 		b.WriteByte(0)
 		switch v.kind {

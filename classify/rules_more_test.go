@@ -317,7 +317,7 @@ func TestRulesDerivedEvent(t *testing.T) {
 		PID:         42,
 		BootID:      "boot",
 		Cursor:      "c3",
-		Fingerprint: ruleFingerprint("chainfire.election_storm", "node01", nil),
+		Fingerprint: ruleFingerprint("chainfire.election_storm", "node01", "", nil),
 		Derived:     true,
 		Count:       3,
 		Window:      "60s",

@@ -42,6 +42,7 @@ type ruleJSON struct {
 
 type groupJSON struct {
 	Host     string      `json:"host"`
+	Unit     string      `json:"unit,omitempty"`
 	Keys     []valueJSON `json:"keys,omitempty"`
 	HWM      int64       `json:"hwm"`
 	Active   bool        `json:"active,omitempty"`
@@ -117,7 +118,7 @@ func (r *Rules) MarshalState() ([]byte, error) {
 
 func groupToJSON(g groupState) groupJSON {
 	h := g.head()
-	gj := groupJSON{Host: h.host, HWM: h.hwm, Active: h.active, FalseSet: h.falseSet, FalseAt: h.falseAt}
+	gj := groupJSON{Host: h.host, Unit: h.unit, HWM: h.hwm, Active: h.active, FalseSet: h.falseSet, FalseAt: h.falseAt}
 	for _, v := range h.keys {
 		vj := valueJSON{}
 		switch v.kind {
@@ -180,7 +181,7 @@ func (r *Rules) UnmarshalState(data []byte) error {
 				return fmt.Errorf("decode rule state: rule %s: %w", rj.ID, err)
 			}
 			h := g.head()
-			groups[keyOf(h.host, h.keys)] = g
+			groups[keyOf(h.host, h.unit, h.keys)] = g
 		}
 		restored[cr] = groups
 	}
@@ -201,7 +202,7 @@ func (r *Rules) UnmarshalState(data []byte) error {
 }
 
 func groupFromJSON(cr *crule, gj groupJSON) (groupState, error) {
-	h := groupHead{host: gj.Host, hwm: gj.HWM, active: gj.Active, falseSet: gj.FalseSet, falseAt: gj.FalseAt}
+	h := groupHead{host: gj.Host, unit: gj.Unit, hwm: gj.HWM, active: gj.Active, falseSet: gj.FalseSet, falseAt: gj.FalseAt}
 	if len(gj.Keys) != len(cr.rule.GroupBy) {
 		return nil, fmt.Errorf("group of host %q: %d keys, want %d", gj.Host, len(gj.Keys), len(cr.rule.GroupBy))
 	}

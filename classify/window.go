@@ -25,6 +25,7 @@ type groupState interface {
 // whether its derived event has fired and not yet cleared.
 type groupHead struct {
 	host string
+	unit string
 	keys []value
 	hwm  int64 // latest timestamp seen; noTime before the first
 	// active: the derived event fired and the condition has not cleared.
