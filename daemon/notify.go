@@ -45,7 +45,8 @@ const (
 	persistEvents = 10  // of those, the newest written to the notification log
 )
 
-// Notifier groups events per host and signature and posts them like
+// Notifier groups events per host and signature (the lifecycle events of a
+// service per host and unit: see incident.go) and posts them like
 // Alertmanager does: the first message GroupWait after a group's first
 // event, an update at most every GroupInterval when a new problem
 // (fingerprint) joined or the severity rose, and a repeat every
@@ -134,13 +135,13 @@ func (n *Notifier) Add(events []record.Event) {
 		if ev.Severity < n.timing.MinSeverity {
 			continue
 		}
-		k := groupKey{ev.Host, ev.Signature}
+		k := notifyGroup(ev)
 		g := n.groups[k]
 		if g != nil && !g.replayed.IsZero() && !ev.Time.After(g.replayed) {
 			continue // counted before the restart
 		}
 		if g == nil {
-			g = &group{Host: ev.Host, Signature: ev.Signature, Next: now.Add(n.timing.GroupWait), Alerts: map[string]*alert{}}
+			g = &group{Host: k.Host, Signature: k.Signature, Next: now.Add(n.timing.GroupWait), Alerts: map[string]*alert{}}
 			n.groups[k] = g
 			created = true
 		}
@@ -216,7 +217,11 @@ func (n *Notifier) due(now time.Time) ([]message, time.Time) {
 			kind = "repeat"
 		}
 		if kind != "" {
-			out = append(out, message{key: k, events: g.Events, count: g.Count, kind: kind})
+			events := g.Events
+			if isLifecycleGroup(k) {
+				events = withIncident(events)
+			}
+			out = append(out, message{key: k, events: events, count: g.Count, kind: kind})
 			g.LastSent = now
 			g.Count = 0
 			g.Events = nil
