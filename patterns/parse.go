@@ -2,6 +2,7 @@ package patterns
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -32,61 +33,27 @@ type File struct {
 
 // The parts of a pattern file as written, the model of Prometheus' rulefmt:
 // yaml decodes a mapping into one of these structs (decode checks its keys
-// first), every value keeps its node for positions, and the parser checks
-// and converts it. A field tagged need is required.
+// first: a field's key is its lower-cased name unless tagged), every value
+// keeps its node for positions, and the parser checks and converts it.
 type (
 	fileDoc struct {
-		CaseSensitive yaml.Node `yaml:"case_sensitive"`
-		Rules         yaml.Node `yaml:"rules"`
-		Services      yaml.Node `yaml:"services"`
-		Signatures    yaml.Node `yaml:"signatures"`
+		Rules, Services, Signatures yaml.Node
+		CaseSensitive               yaml.Node `yaml:"case_sensitive"`
 	}
-	serviceDoc struct {
-		Name        yaml.Node `yaml:"name" need:""`
-		Unit        yaml.Node `yaml:"unit"`
-		Aliases     yaml.Node `yaml:"aliases"`
-		Identifiers yaml.Node `yaml:"identifiers"`
-		Crates      yaml.Node `yaml:"crates"`
-	}
+	serviceDoc   struct{ Name, Unit, Aliases, Identifiers, Crates yaml.Node }
 	signatureDoc struct {
-		ID            yaml.Node `yaml:"id" need:""`
-		Units         yaml.Node `yaml:"units" need:""`
-		Summary       yaml.Node `yaml:"summary" need:""`
-		Severity      yaml.Node `yaml:"severity" need:""`
-		Anchor        yaml.Node `yaml:"anchor" need:""`
-		Match         yaml.Node `yaml:"match"`
-		Fields        yaml.Node `yaml:"fields"`
+		ID, Units, Summary, Severity, Anchor, Match, Fields, Raise, Levels, Fallback, Before, Examples yaml.Node
+
 		FireWhen      yaml.Node `yaml:"fire_when"`
-		Raise         yaml.Node `yaml:"raise"`
-		Levels        yaml.Node `yaml:"levels"`
 		LevelSeverity yaml.Node `yaml:"level_severity"`
-		Fallback      yaml.Node `yaml:"fallback"`
 		GroupBy       yaml.Node `yaml:"group_by"`
-		Before        yaml.Node `yaml:"before"`
 		CaseSensitive yaml.Node `yaml:"case_sensitive"`
-		Examples      yaml.Node `yaml:"examples"`
 		NearMisses    yaml.Node `yaml:"near_misses"`
 	}
-	fieldDoc struct {
-		Type yaml.Node `yaml:"type"`
-		From yaml.Node `yaml:"from"`
-		Host yaml.Node `yaml:"host"`
-		Port yaml.Node `yaml:"port"`
-	}
-	raiseDoc struct {
-		When     yaml.Node `yaml:"when" need:""`
-		Severity yaml.Node `yaml:"severity" need:""`
-	}
-	exampleDoc struct {
-		Line     yaml.Node `yaml:"line" need:""`
-		Fields   yaml.Node `yaml:"fields"`
-		Severity yaml.Node `yaml:"severity"`
-		Unit     yaml.Node `yaml:"unit"`
-	}
-	nearMissDoc struct {
-		Line yaml.Node `yaml:"line" need:""`
-		Unit yaml.Node `yaml:"unit"`
-	}
+	fieldDoc    struct{ Type, From, Host, Port yaml.Node }
+	raiseDoc    struct{ When, Severity yaml.Node }
+	exampleDoc  struct{ Line, Fields, Severity, Unit yaml.Node }
+	nearMissDoc struct{ Line, Unit yaml.Node }
 )
 
 var (
@@ -233,7 +200,7 @@ func parseList[T comparable](p *parser, n *yaml.Node, what, dup string, parse fu
 func (p *parser) services(f *File, n *yaml.Node) {
 	for _, item := range p.list(n, "services") {
 		var d serviceDoc
-		if p.decode(item, "service", &d) == nil || !has(d.Name) {
+		if p.decode(item, "service", &d, "name") == nil || !has(d.Name) {
 			continue
 		}
 		name, ok := p.str(&d.Name, "service: name")
@@ -268,20 +235,19 @@ func (p *parser) services(f *File, n *yaml.Node) {
 // has reports whether a key was given.
 func has(n yaml.Node) bool { return n.Kind != 0 }
 
-// decode checks that n is a mapping whose keys are the yaml names of the
-// fields of the struct v points to (each once, every field tagged need
-// present), then decodes n into v with aliases resolved. It returns the key
-// nodes by name, or nil when n is not a mapping.
-func (p *parser) decode(n *yaml.Node, what string, v any) map[string]*yaml.Node {
+// decode checks that n is a mapping whose keys are those of the fields of
+// the struct v points to (see fileDoc), each once, the need ones present,
+// then decodes n into v with aliases resolved. It returns the key nodes by
+// name, or nil when n is not a mapping.
+func (p *parser) decode(n *yaml.Node, what string, v any, need ...string) map[string]*yaml.Node {
 	n = deref(n)
 	if n.Kind != yaml.MappingNode {
 		p.errorf(n, "%s: want a mapping, got %s", what, describe(n))
 		return nil
 	}
-	t := reflect.TypeOf(v).Elem()
 	var known []string
-	for f := range t.Fields() {
-		known = append(known, f.Tag.Get("yaml"))
+	for f := range reflect.TypeOf(v).Elem().Fields() {
+		known = append(known, cmp.Or(f.Tag.Get("yaml"), strings.ToLower(f.Name)))
 	}
 	keys := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -289,7 +255,7 @@ func (p *parser) decode(n *yaml.Node, what string, v any) map[string]*yaml.Node 
 		case k.Kind != yaml.ScalarNode:
 			p.errorf(k, "%s: a key must be a plain word, got %s", what, describe(k))
 		case !slices.Contains(known, k.Value):
-			p.errorf(k, "%s: unknown key %q (known: %s)", what, k.Value, strings.Join(known, ", "))
+			p.errorf(k, "%s: unknown key %q (known: %s)", what, k.Value, strings.Join(slices.Sorted(slices.Values(known)), ", "))
 		case keys[k.Value] != nil:
 			p.errorf(k, "%s: key %s repeated (first at line %d)", what, k.Value, keys[k.Value].Line)
 		default:
@@ -297,12 +263,13 @@ func (p *parser) decode(n *yaml.Node, what string, v any) map[string]*yaml.Node 
 		}
 	}
 	_ = n.Decode(v) // every field is a yaml.Node: only the repeated keys reported above fail
-	out := reflect.ValueOf(v).Elem()
-	for i, name := range known {
-		f := out.Field(i).Addr().Interface().(*yaml.Node)
+	for i := range known {
+		f := reflect.ValueOf(v).Elem().Field(i).Addr().Interface().(*yaml.Node)
 		*f = *deref(f)
-		if _, need := t.Field(i).Tag.Lookup("need"); need && keys[name] == nil {
-			p.errorf(n, "%s: missing key %s", what, name)
+	}
+	for _, key := range need {
+		if keys[key] == nil {
+			p.errorf(n, "%s: missing key %s", what, key)
 		}
 	}
 	return keys
@@ -460,7 +427,7 @@ type sigParse struct {
 
 func (p *parser) signature(f *File, n *yaml.Node, fileCaseSensitive bool) *Signature {
 	var d signatureDoc
-	keys := p.decode(n, "signature", &d)
+	keys := p.decode(n, "signature", &d, "id", "units", "summary", "severity", "anchor")
 	if keys == nil || !has(d.ID) {
 		return nil
 	}
@@ -859,52 +826,57 @@ func (sp *sigParse) levelSeverity(n *yaml.Node) {
 	}
 }
 
-// summary checks that every {name} in the template is a field and that
-// optional sections ("[ of {duration_ms} ms]", left out when a field in
-// them is missing) are closed and not nested.
+// summary checks the template: braces and optional sections ("[ of
+// {duration_ms} ms]", left out when a field in them is missing), and that
+// every {name} is a field.
 func (sp *sigParse) summary(n *yaml.Node, t string) {
-	rest := t
+	names, err := placeholders(t, true)
+	if err != "" {
+		sp.errorf(n, "summary: %s", err)
+	}
+	for _, name := range names {
+		if sp.produced[name] == 0 {
+			sp.errorf(n, "summary: {%s} is not a field of this signature", name)
+		}
+	}
+}
+
+// placeholders returns the {name}s of a summary template, or what is wrong
+// with its braces (and, with sections, its square brackets, which must be
+// closed and not nested).
+func placeholders(t string, sections bool) (names []string, err string) {
 	open := false
-	for {
+	for rest := t; ; {
 		i := strings.IndexAny(rest, "{}[]")
 		if i < 0 {
 			break
 		}
-		switch rest[i] {
-		case '}':
-			sp.errorf(n, "summary: unmatched } in %q", t)
-			return
-		case '[':
-			if open {
-				sp.errorf(n, "summary: nested [ in %q", t)
-				return
+		c := rest[i]
+		switch {
+		case c == '}':
+			return nil, fmt.Sprintf("unmatched } in %q", t)
+		case c == '{':
+			j := strings.IndexByte(rest[i:], '}')
+			if j < 0 {
+				return nil, fmt.Sprintf("unmatched { in %q", t)
 			}
-			open = true
-			rest = rest[i+1:]
+			names = append(names, rest[i+1:i+j])
+			rest = rest[i+j+1:]
 			continue
-		case ']':
-			if !open {
-				sp.errorf(n, "summary: unmatched ] in %q", t)
-				return
-			}
-			open = false
-			rest = rest[i+1:]
-			continue
+		case !sections:
+		case c == '[' && open:
+			return nil, fmt.Sprintf("nested [ in %q", t)
+		case c == ']' && !open:
+			return nil, fmt.Sprintf("unmatched ] in %q", t)
+		default:
+			open = c == '['
 		}
-		j := strings.IndexByte(rest[i:], '}')
-		if j < 0 {
-			sp.errorf(n, "summary: unmatched { in %q", t)
-			return
-		}
-		name := rest[i+1 : i+j]
-		if sp.produced[name] == 0 {
-			sp.errorf(n, "summary: {%s} is not a field of this signature", name)
-		}
-		rest = rest[i+j+1:]
+		rest = rest[i+1:]
 	}
 	if open {
-		sp.errorf(n, "summary: unmatched [ in %q", t)
+		return nil, fmt.Sprintf("unmatched [ in %q", t)
 	}
+	return names, ""
 }
 
 var opNames = map[string]Op{">=": GE, ">": GT, "<=": LE, "<": LT, "==": EQ, "!=": NE}
@@ -938,7 +910,7 @@ func (sp *sigParse) condition(n *yaml.Node, what string) (Condition, bool) {
 func (sp *sigParse) raise(n *yaml.Node) {
 	for _, item := range sp.list(n, "raise") {
 		var d raiseDoc
-		keys := sp.decode(item, "raise", &d)
+		keys := sp.decode(item, "raise", &d, "when", "severity")
 		if keys == nil {
 			continue
 		}
@@ -985,7 +957,7 @@ func (sp *sigParse) reachable(sev record.Severity) bool {
 
 func (sp *sigParse) example(n *yaml.Node) {
 	var d exampleDoc
-	if sp.decode(n, "example", &d) == nil {
+	if sp.decode(n, "example", &d, "line") == nil {
 		return
 	}
 	ex := Example{Pos: sp.pos(n)}
@@ -1073,7 +1045,7 @@ func (sp *sigParse) nearMiss(n *yaml.Node) {
 	var d nearMissDoc
 	if n.Kind == yaml.ScalarNode {
 		nm.Line, _ = sp.str(n, "near_misses")
-	} else if sp.decode(n, "near miss", &d) == nil {
+	} else if sp.decode(n, "near miss", &d, "line") == nil {
 		return
 	} else if has(d.Line) {
 		nm.Line, _ = sp.str(&d.Line, "near miss: line")

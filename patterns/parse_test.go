@@ -88,7 +88,7 @@ func TestParseErrors(t *testing.T) {
 			"t.yaml:2:5: signature: want a mapping, got \"chainfire.thing\"",
 		}},
 		{"unknown signature key", "signatures:" + valid + "    rules: []\n", []string{
-			"t.yaml:11:5: signature: unknown key \"rules\" (known: id, units, summary, severity, anchor, match, fields, fire_when, raise, levels, level_severity, fallback, group_by, before, case_sensitive, examples, near_misses)",
+			"t.yaml:11:5: signature: unknown key \"rules\" (known: anchor, before, case_sensitive, examples, fallback, fields, fire_when, group_by, id, level_severity, levels, match, near_misses, raise, severity, summary, units)",
 		}},
 		{"repeated key", "signatures:" + valid + "    severity: error\n", []string{
 			"t.yaml:11:5: signature: key severity repeated (first at line 5)",
@@ -155,7 +155,7 @@ func TestParseErrors(t *testing.T) {
 			"t.yaml:13:42: fields: d: host and port must have different names",
 			"t.yaml:14:33: fields: e: port: must differ from the field's own name",
 			"t.yaml:15:7: fields: invalid field name \"F\" (want lowercase letters, digits and _)",
-			"t.yaml:16:25: fields: g: unknown key \"color\" (known: type, from, host, port)",
+			"t.yaml:16:25: fields: g: unknown key \"color\" (known: from, host, port, type)",
 			"t.yaml:17:10: fields: h: want a mapping, got a list",
 		}},
 		{"field defined twice via hostport", "signatures:" + strings.Replace(strings.Replace(valid, "{duration_ms: duration}", "{duration_ms: duration, addr: {type: hostport, host: duration_ms}}", 1), "ms)'", "ms) (?P<addr>\\S+)'", 1), []string{
@@ -179,7 +179,7 @@ func TestParseErrors(t *testing.T) {
       - "duration_ms >= 10"`, 1), []string{
 			"t.yaml:10:47: raise: severity warning does not exceed the base severity warning",
 			"t.yaml:11:9: raise: missing key severity",
-			"t.yaml:12:54: raise: unknown key \"to\" (known: when, severity)",
+			"t.yaml:12:54: raise: unknown key \"to\" (known: severity, when)",
 			"t.yaml:13:9: raise: want a mapping, got \"duration_ms >= 10\"",
 		}},
 		{"levels", "signatures:" + strings.Replace(valid, "fields: {duration_ms: duration}", `fields: {duration_ms: duration}

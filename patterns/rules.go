@@ -156,44 +156,18 @@ type RuleExpect struct {
 // The parts of a rule as written (see fileDoc).
 type (
 	ruleDoc struct {
-		ID         yaml.Node `yaml:"id" need:""`
-		Kind       yaml.Node `yaml:"kind" need:""`
-		Signature  yaml.Node `yaml:"signature" need:""`
-		Summary    yaml.Node `yaml:"summary" need:""`
-		Severity   yaml.Node `yaml:"severity" need:""`
-		Anchor     yaml.Node `yaml:"anchor" need:""`
+		ID, Kind, Signature, Summary, Severity, Anchor, Examples yaml.Node
+		Count, Window, Field, Quantile, Above, Step, For         yaml.Node
+
 		GroupBy    yaml.Node `yaml:"group_by"`
 		ClearAfter yaml.Node `yaml:"clear_after"`
-		Examples   yaml.Node `yaml:"examples"`
-		Count      yaml.Node `yaml:"count"`
-		Window     yaml.Node `yaml:"window"`
-		Field      yaml.Node `yaml:"field"`
-		Quantile   yaml.Node `yaml:"quantile"`
-		Above      yaml.Node `yaml:"above"`
-		Step       yaml.Node `yaml:"step"`
 		MinCount   yaml.Node `yaml:"min_count"`
-		For        yaml.Node `yaml:"for"`
 		MaxGap     yaml.Node `yaml:"max_gap"`
 		ClearedBy  yaml.Node `yaml:"cleared_by"`
 	}
-	ruleExampleDoc struct {
-		Name   yaml.Node `yaml:"name"`
-		Lines  yaml.Node `yaml:"lines" need:""`
-		Expect yaml.Node `yaml:"expect" need:""`
-	}
-	ruleLineDoc struct {
-		At    yaml.Node `yaml:"at" need:""`
-		Line  yaml.Node `yaml:"line" need:""`
-		Unit  yaml.Node `yaml:"unit"`
-		Host  yaml.Node `yaml:"host"`
-		Times yaml.Node `yaml:"times"`
-		Every yaml.Node `yaml:"every"`
-	}
-	ruleExpectDoc struct {
-		At    yaml.Node `yaml:"at" need:""`
-		Count yaml.Node `yaml:"count"`
-		Host  yaml.Node `yaml:"host"`
-	}
+	ruleExampleDoc struct{ Name, Lines, Expect yaml.Node }
+	ruleLineDoc    struct{ At, Line, Unit, Host, Times, Every yaml.Node }
+	ruleExpectDoc  struct{ At, Count, Host yaml.Node }
 )
 
 var (
@@ -208,7 +182,7 @@ var (
 // rule parses one entry of rules:.
 func (p *parser) rule(f *File, n *yaml.Node) *Rule {
 	var d ruleDoc
-	keys := p.decode(n, "rule", &d)
+	keys := p.decode(n, "rule", &d, "id", "kind", "signature", "summary", "severity", "anchor")
 	if keys == nil || !has(d.ID) {
 		return nil
 	}
@@ -248,7 +222,7 @@ func (p *parser) rule(f *File, n *yaml.Node) *Rule {
 	}
 	if t, ok := p.str(&d.Summary, "summary"); ok {
 		r.Summary, r.SummaryPos = t, p.pos(&d.Summary)
-		if err := checkBraces(t); err != "" {
+		if _, err := placeholders(t, false); err != "" {
 			p.errorf(&d.Summary, "summary: %s", err)
 		}
 	}
@@ -351,42 +325,6 @@ func (p *parser) rule(f *File, n *yaml.Node) *Rule {
 	return r
 }
 
-// checkBraces reports unmatched braces in a summary template.
-func checkBraces(t string) string {
-	rest := t
-	for {
-		i := strings.IndexAny(rest, "{}")
-		if i < 0 {
-			return ""
-		}
-		if rest[i] == '}' {
-			return fmt.Sprintf("unmatched } in %q", t)
-		}
-		j := strings.IndexByte(rest[i:], '}')
-		if j < 0 {
-			return fmt.Sprintf("unmatched { in %q", t)
-		}
-		rest = rest[i+j+1:]
-	}
-}
-
-// placeholders returns the {name}s of a summary template.
-func placeholders(t string) []string {
-	var out []string
-	for {
-		i := strings.IndexByte(t, '{')
-		if i < 0 {
-			return out
-		}
-		j := strings.IndexByte(t[i:], '}')
-		if j < 0 {
-			return out
-		}
-		out = append(out, t[i+1:i+j])
-		t = t[i+j+1:]
-	}
-}
-
 // duration parses a positive Go duration ("60s", "10m", "1h30m").
 func (p *parser) duration(n *yaml.Node, what string) (time.Duration, string, bool) {
 	s, ok := p.str(n, what)
@@ -450,7 +388,7 @@ func (p *parser) number(n *yaml.Node, what string) (float64, bool) {
 func (p *parser) ruleExample(n *yaml.Node) (ex RuleExample, units []yaml.Node, ok bool) {
 	ex = RuleExample{Pos: p.pos(deref(n))}
 	var d ruleExampleDoc
-	if p.decode(n, "rule example", &d) == nil {
+	if p.decode(n, "rule example", &d, "lines", "expect") == nil {
 		return ex, nil, false
 	}
 	ex.Name, _ = p.str(&d.Name, "rule example: name")
@@ -471,7 +409,7 @@ func (p *parser) ruleExample(n *yaml.Node) (ex RuleExample, units []yaml.Node, o
 	}
 	for _, item := range p.list(&d.Expect, "rule example: expect") {
 		var e ruleExpectDoc
-		if p.decode(item, "rule example: expect", &e) == nil {
+		if p.decode(item, "rule example: expect", &e, "at") == nil {
 			continue
 		}
 		x := RuleExpect{Pos: p.pos(item)}
@@ -490,7 +428,7 @@ func (p *parser) ruleExample(n *yaml.Node) (ex RuleExample, units []yaml.Node, o
 func (p *parser) ruleLine(n *yaml.Node) (RuleLine, yaml.Node, bool) {
 	l := RuleLine{Pos: p.pos(deref(n))}
 	var d ruleLineDoc
-	keys := p.decode(n, "rule example: line", &d)
+	keys := p.decode(n, "rule example: line", &d, "at", "line")
 	if keys == nil {
 		return l, d.Unit, false
 	}
@@ -569,7 +507,8 @@ func (lib *Library) checkRules(errs *ErrorList) {
 				}
 			}
 		}
-		for _, name := range placeholders(r.Summary) {
+		names, _ := placeholders(r.Summary, false)
+		for _, name := range names {
 			switch {
 			case slices.Contains(ruleWords, name):
 			case name == "value" && r.Kind == QuantileRule:

@@ -53,7 +53,7 @@ func TestParseRuleErrors(t *testing.T) {
 			"t.yaml:2:5: rule: missing key anchor",
 		}},
 		{"unknown key", rule("    count: 3\n", "    count: 3\n    threshold: 3\n"), []string{
-			`t.yaml:6:5: rule: unknown key "threshold" (known: id, kind, signature, summary, severity, anchor, group_by, clear_after, examples, count, window, field, quantile, above, step, min_count, for, max_gap, cleared_by)`,
+			`t.yaml:6:5: rule: unknown key "threshold" (known: above, anchor, clear_after, cleared_by, count, examples, field, for, group_by, id, kind, max_gap, min_count, quantile, severity, signature, step, summary, window)`,
 		}},
 		{"bad id", rule("site.storm", "Storm"), []string{`t.yaml:2:9: id: invalid id "Storm" (want lowercase dotted words such as chainfire.election_storm)`}},
 		{"duplicate id", "rules:" + validRule + validRule, []string{"t.yaml:15:5: duplicate rule id site.storm (first defined at t.yaml:2:5)"}},

@@ -146,22 +146,21 @@ func mergeServices(ss Services, layer []*File, errs *ErrorList) Services {
 			}
 		}
 	}
-	for i, s := range ss {
-		if _, ours := seen[s.Name]; !ours || s.Pos != seen[s.Name] {
-			continue
-		}
-		for j, o := range ss {
-			if _, both := seen[o.Name]; j == i || both && j > i {
-				continue
+	ours := func(s Service) bool { return seen[s.Name] == s.Pos }
+	for i := range ss {
+		for j := range i {
+			a, b := ss[i], ss[j] // a is the layer's: the error is reported there
+			if !ours(a) {
+				a, b = b, a
 			}
-			for _, n := range s.names() {
-				if (Services{o}).Lookup(n) != nil {
-					errs.Add(s.Pos, fmt.Sprintf("service %s: %s names service %s too (defined at %s)", s.Name, n, o.Name, o.Pos))
+			for _, n := range a.names() {
+				if ours(a) && (Services{b}).Lookup(n) != nil {
+					errs.Add(a.Pos, fmt.Sprintf("service %s: %s names service %s too (defined at %s)", a.Name, n, b.Name, b.Pos))
 				}
 			}
-			for _, c := range s.Crates {
-				if slices.Contains(o.Crates, c) {
-					errs.Add(s.Pos, fmt.Sprintf("service %s: crate %s is service %s's too (defined at %s)", s.Name, c, o.Name, o.Pos))
+			for _, c := range a.Crates {
+				if ours(a) && slices.Contains(b.Crates, c) {
+					errs.Add(a.Pos, fmt.Sprintf("service %s: crate %s is service %s's too (defined at %s)", a.Name, c, b.Name, b.Pos))
 				}
 			}
 		}

@@ -107,7 +107,7 @@ func TestServiceErrors(t *testing.T) {
 		{"bad values", "services:\n  - name: Etcd\n    unit: etcd\n    crates: [x, 1]\n    color: red\n  - {unit: x.service}\n", []string{
 			`t.yaml:2:11: service: name: invalid name "Etcd" (want a lowercase word such as placement-driver)`,
 			`t.yaml:3:11: service: unit: invalid unit "etcd" (want a systemd service unit such as Etcd.service)`,
-			`t.yaml:5:5: service: unknown key "color" (known: name, unit, aliases, identifiers, crates)`,
+			`t.yaml:5:5: service: unknown key "color" (known: aliases, crates, identifiers, name, unit)`,
 			"t.yaml:6:5: service: missing key name",
 		}},
 		{"clashes", "services:\n  - {name: etcd, aliases: [pd]}\n  - {name: kv, crates: [flaredb]}\n  - {name: etcd}\n", []string{
