@@ -274,7 +274,32 @@ func (lib *Library) Lookup(id string) *Signature {
 
 // IsFallback reports whether the signature has no regex: it matches every line
 // its levels allow that no earlier signature matched (service.unclassified).
-func (s *Signature) IsFallback() bool { return s.Match == nil }
+func (s *Signature) IsFallback() bool { return s.Fallback }
 
 // AppliesTo reports whether the signature is for the given unit ("chainfire.service").
 func (s *Signature) AppliesTo(unit string) bool { return slices.Contains(s.Units, unit) }
+
+// JournalFields returns the journal fields the library reads by name (in
+// journal: conditions and as journal: field sources), sorted: what a reader
+// fills record.Entry.Journal with.
+func (lib *Library) JournalFields() []string {
+	var names []string
+	add := func(ms []JournalMatch) {
+		for _, m := range ms {
+			names = append(names, m.Field)
+		}
+	}
+	for _, s := range lib.Signatures {
+		add(s.Journal)
+		for _, a := range s.Any {
+			add(a.Journal)
+		}
+		for _, f := range s.Fields {
+			if f.JournalField != "" {
+				names = append(names, f.JournalField)
+			}
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}

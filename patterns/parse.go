@@ -42,7 +42,7 @@ type (
 	}
 	serviceDoc   struct{ Name, Unit, Aliases, Identifiers, Crates yaml.Node }
 	signatureDoc struct {
-		ID, Units, Summary, Severity, Anchor, Match, Fields, Raise, Levels, Fallback, Before, Examples yaml.Node
+		ID, Units, Summary, Severity, Anchor, Match, Journal, Any, Fields, Raise, Levels, Fallback, Before, Examples yaml.Node
 
 		FireWhen      yaml.Node `yaml:"fire_when"`
 		LevelSeverity yaml.Node `yaml:"level_severity"`
@@ -50,16 +50,19 @@ type (
 		CaseSensitive yaml.Node `yaml:"case_sensitive"`
 		NearMisses    yaml.Node `yaml:"near_misses"`
 	}
-	fieldDoc    struct{ Type, From, Host, Port yaml.Node }
+	altDoc      struct{ Match, Journal yaml.Node }
+	fieldDoc    struct{ Type, From, Field, Journal, Host, Port yaml.Node }
 	raiseDoc    struct{ When, Severity yaml.Node }
-	exampleDoc  struct{ Line, Fields, Severity, Unit yaml.Node }
-	nearMissDoc struct{ Line, Unit yaml.Node }
+	exampleDoc  struct{ Line, Entry, Fields, Severity, Unit yaml.Node }
+	nearMissDoc struct{ Line, Entry, Unit yaml.Node }
 )
 
 var (
 	idRE      = regexp.MustCompile(`^[a-z][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$`)
 	anchorRE  = regexp.MustCompile(`^[a-z0-9_-]+$`)
 	nameRE    = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	journalRE = regexp.MustCompile(`^[A-Z0-9_]+$`)
+	eventRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.]*$`)
 	serviceRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
 	unitRE    = regexp.MustCompile(`^[A-Za-z0-9:_.@-]+\.service$`)
 	condRE    = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$`)
@@ -423,6 +426,14 @@ type sigParse struct {
 	nodes    map[string]*yaml.Node // each field's key in fields:
 	exUnits  []yaml.Node           // the unit of each example (Kind 0: none)
 	nmUnits  []yaml.Node           // the unit of each near miss
+	regexes  []regexCaptures       // each regex's captures
+	badRegex bool                  // a regex did not compile (already reported)
+}
+
+// regexCaptures are the capture names of one regex, and where it is.
+type regexCaptures struct {
+	node  *yaml.Node
+	names []string
 }
 
 func (p *parser) signature(f *File, n *yaml.Node, fileCaseSensitive bool) *Signature {
@@ -449,24 +460,44 @@ func (p *parser) signature(f *File, n *yaml.Node, fileCaseSensitive bool) *Signa
 	if v, ok := p.boolean(&d.CaseSensitive, "case_sensitive"); ok {
 		s.CaseSensitive = v
 	}
-	fallback, _ := p.boolean(&d.Fallback, "fallback")
-	var captureNames []string
+	s.Fallback, _ = p.boolean(&d.Fallback, "fallback")
 	switch {
-	case has(d.Match) && fallback:
-		p.errorf(keys["match"], "match: a fallback signature has no match")
-	case has(d.Match):
-		captureNames = sp.match(&d.Match)
-	case !fallback:
-		p.errorf(deref(n), "signature: missing key match")
+	case s.Fallback:
+		for _, key := range []string{"match", "journal", "any"} {
+			if keys[key] != nil {
+				p.errorf(keys[key], "%s: a fallback signature has no %s", key, key)
+				sp.badRegex = true // no follow-on errors about captures
+			}
+		}
+	case has(d.Any) && (has(d.Match) || has(d.Journal)):
+		p.errorf(keys["any"], "any: a signature has match and journal, or any, not both")
+	case !has(d.Match) && !has(d.Journal) && !has(d.Any):
+		p.errorf(deref(n), "signature: missing key match (or journal, or any)")
 	}
 	if has(d.Fields) {
 		sp.fields(&d.Fields)
 	}
-	sp.checkCaptures(captureNames, &d.Match)
+	if !s.Fallback {
+		s.Match, s.MatchText = sp.match(&d.Match)
+		s.Journal = p.journal(&d.Journal, "journal")
+		for _, item := range p.list(&d.Any, "any") {
+			var a altDoc
+			if p.decode(item, "any", &a) == nil {
+				continue
+			}
+			if !has(a.Match) && !has(a.Journal) {
+				p.errorf(item, "any: an alternative needs match, journal or both")
+			}
+			alt := Alternative{Pos: p.pos(item), Journal: p.journal(&a.Journal, "any: journal")}
+			alt.Match, alt.MatchText = sp.match(&a.Match)
+			s.Any = append(s.Any, alt)
+		}
+	}
+	sp.checkCaptures()
 	if has(d.Levels) {
 		sp.levels(&d.Levels)
 	}
-	if fallback && len(s.Levels) == 0 {
+	if s.Fallback && len(s.Levels) == 0 {
 		p.errorf(&d.Fallback, "fallback: a fallback signature needs levels (it would match every line)")
 	}
 	if has(d.LevelSeverity) {
@@ -554,12 +585,12 @@ func (sp *sigParse) bind(b *parser, units *yaml.Node) {
 	}
 }
 
-func (sp *sigParse) match(n *yaml.Node) []string {
+// match compiles a regex of the signature (match:), noting its captures.
+func (sp *sigParse) match(n *yaml.Node) (*regexp.Regexp, string) {
 	text, ok := sp.str(n, "match")
 	if !ok {
-		return nil
+		return nil, ""
 	}
-	sp.sig.MatchText = text
 	expr := text
 	if !sp.sig.CaseSensitive {
 		expr = "(?i)" + text
@@ -572,9 +603,9 @@ func (sp *sigParse) match(n *yaml.Node) []string {
 		} else {
 			sp.errorf(n, "match: invalid regex: %v", err)
 		}
-		return nil
+		sp.badRegex = true
+		return nil, text
 	}
-	sp.sig.Match = re
 	var names []string
 	for _, name := range re.SubexpNames() {
 		if name == "" {
@@ -586,7 +617,79 @@ func (sp *sigParse) match(n *yaml.Node) []string {
 			names = append(names, name)
 		}
 	}
-	return names
+	sp.regexes = append(sp.regexes, regexCaptures{n, names})
+	return re, text
+}
+
+// journal reads conditions on journal fields: a mapping of field name to a
+// value or a list of values.
+func (p *parser) journal(n *yaml.Node, what string) []JournalMatch {
+	var out []JournalMatch
+	p.pairs(n, what, "journal field to value", func(k, v *yaml.Node) {
+		m := JournalMatch{Field: k.Value}
+		if v.Kind == yaml.SequenceNode {
+			m.Values, _ = p.strList(v, what+": "+k.Value)
+		} else if s, ok := p.str(v, what+": "+k.Value); ok {
+			m.Values = []string{s}
+		}
+		out = append(out, m)
+	})
+	return out
+}
+
+// entry reads an example given as journal fields (entry:).
+func (p *parser) entry(n *yaml.Node, what string) []record.Field {
+	var out []record.Field
+	p.pairs(n, what, "journal field to value", func(k, v *yaml.Node) {
+		s, ok := p.str(v, what+": "+k.Value)
+		if ok && k.Value == "PRIORITY" && (len(s) != 1 || s[0] < '0' || s[0] > '7') {
+			p.errorf(v, "%s: PRIORITY: want 0 to 7, got %q", what, s)
+		}
+		out = append(out, record.Field{Name: k.Value, Value: s})
+	})
+	if deref(n).Kind == yaml.MappingNode && !slices.ContainsFunc(out, func(f record.Field) bool { return f.Name == "MESSAGE" }) {
+		p.errorf(n, "%s: missing MESSAGE", what)
+	}
+	return out
+}
+
+// lineOrEntry reads an example's line: or entry:, exactly one of which
+// must be given.
+func (p *parser) lineOrEntry(n, line, entry *yaml.Node, what string) (string, []record.Field) {
+	switch {
+	case has(*line) && has(*entry):
+		p.errorf(entry, "%s: give line or entry, not both", what)
+	case !has(*line) && !has(*entry):
+		p.errorf(deref(n), "%s: missing key line (or entry)", what)
+	}
+	s, _ := p.str(line, what+": line")
+	return s, p.entry(entry, what+": entry")
+}
+
+// pairs calls fn for each key: value of a mapping of journal field names
+// (upper case, as the journal writes them), each once.
+func (p *parser) pairs(n *yaml.Node, what, want string, fn func(k, v *yaml.Node)) {
+	n = deref(n)
+	if n.Kind == 0 {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "%s: want a mapping of %s, got %s", what, want, describe(n))
+		return
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		switch {
+		case k.Kind != yaml.ScalarNode || !journalRE.MatchString(k.Value):
+			p.errorf(k, "%s: invalid journal field name %s (want upper case such as MESSAGE_ID)", what, describe(k))
+		case seen[k.Value]:
+			p.errorf(k, "%s: %s repeated", what, k.Value)
+		default:
+			seen[k.Value] = true
+			fn(k, v)
+		}
+	}
 }
 
 func (sp *sigParse) fields(n *yaml.Node) {
@@ -677,6 +780,16 @@ func (sp *sigParse) field(name string, v *yaml.Node) (Field, bool) {
 		return f, false
 	}
 	ok := true
+	f.EventField, _ = sp.str(&d.Field, what+": field")
+	f.JournalField, _ = sp.str(&d.Journal, what+": journal")
+	if f.EventField != "" && !eventRE.MatchString(f.EventField) {
+		sp.errorf(&d.Field, "%s: field: invalid field name %q", what, f.EventField)
+		ok = false
+	}
+	if f.JournalField != "" && !journalRE.MatchString(f.JournalField) {
+		sp.errorf(&d.Journal, "%s: journal: invalid journal field name %q (want upper case such as N_RESTARTS)", what, f.JournalField)
+		ok = false
+	}
 	if has(d.From) {
 		from, good := sp.str(&d.From, what+": from")
 		switch {
@@ -711,6 +824,10 @@ func (sp *sigParse) field(name string, v *yaml.Node) (Field, bool) {
 		}
 	} else {
 		f.Type = String
+	}
+	if from := map[Source]string{FromTarget: "target", FromTemplate: "template"}[f.Source]; from != "" && (has(d.Field) || has(d.Journal)) {
+		sp.errorf(cmp.Or(keys["field"], keys["journal"]), "%s: a field from the %s has no field or journal source", what, from)
+		ok = false
 	}
 	for i, n := range []*yaml.Node{&d.Host, &d.Port} {
 		key := [...]string{"host", "port"}[i]
@@ -748,29 +865,37 @@ func (sp *sigParse) field(name string, v *yaml.Node) (Field, bool) {
 	return f, ok
 }
 
-// checkCaptures requires a field type for every capture and a capture for
-// every field that takes one.
-func (sp *sigParse) checkCaptures(names []string, matchNode *yaml.Node) {
-	for _, name := range names {
-		switch {
-		case sp.broken[name] || sp.captures[name]:
-		case sp.produced[name] == 0:
-			sp.errorf(matchNode, "match: capture %s has no type: add it to fields", name)
-		default:
-			sp.errorf(matchNode, "match: capture %s clashes with field %s, which does not come from a capture", name, name)
+// checkCaptures requires a field type for every capture, and a capture for
+// every field that takes one and has no field or journal field to fall
+// back on.
+func (sp *sigParse) checkCaptures() {
+	var all []string
+	for _, rc := range sp.regexes {
+		for _, name := range rc.names {
+			switch {
+			case sp.broken[name] || sp.captures[name]:
+			case sp.produced[name] == 0:
+				sp.errorf(rc.node, "match: capture %s has no type: add it to fields", name)
+			default:
+				sp.errorf(rc.node, "match: capture %s clashes with field %s, which does not come from a capture", name, name)
+			}
 		}
+		all = append(all, rc.names...)
 	}
-	if sp.sig.Match == nil && has(*matchNode) {
-		return // the regex is broken: already reported
+	if sp.badRegex {
+		return
 	}
 	for _, f := range sp.sig.Fields {
-		if f.Source != FromCapture || slices.Contains(names, f.Name) {
+		if f.Source != FromCapture || f.EventField != "" || f.JournalField != "" || slices.Contains(all, f.Name) {
 			continue
 		}
 		at := sp.nodes[f.Name]
-		if sp.sig.Match == nil {
+		switch {
+		case sp.sig.Fallback:
 			sp.errorf(at, "fields: %s needs a capture, but a fallback signature has no match (use from: target or from: template)", f.Name)
-		} else {
+		case len(sp.regexes) == 0:
+			sp.errorf(at, "fields: %s needs a capture, but the signature has no match (give field: or journal:)", f.Name)
+		default:
 			sp.errorf(at, "fields: %s has no capture (?P<%s>...) in match", f.Name, f.Name)
 		}
 	}
@@ -957,12 +1082,12 @@ func (sp *sigParse) reachable(sev record.Severity) bool {
 
 func (sp *sigParse) example(n *yaml.Node) {
 	var d exampleDoc
-	if sp.decode(n, "example", &d, "line") == nil {
+	if sp.decode(n, "example", &d) == nil {
 		return
 	}
 	ex := Example{Pos: sp.pos(n)}
+	ex.Line, ex.Entry = sp.lineOrEntry(n, &d.Line, &d.Entry, "example")
 	if has(d.Line) {
-		ex.Line, _ = sp.str(&d.Line, "example: line")
 		ex.Pos = sp.pos(&d.Line)
 	}
 	if has(d.Severity) {
@@ -1045,10 +1170,9 @@ func (sp *sigParse) nearMiss(n *yaml.Node) {
 	var d nearMissDoc
 	if n.Kind == yaml.ScalarNode {
 		nm.Line, _ = sp.str(n, "near_misses")
-	} else if sp.decode(n, "near miss", &d, "line") == nil {
+	} else if sp.decode(n, "near miss", &d) == nil {
 		return
-	} else if has(d.Line) {
-		nm.Line, _ = sp.str(&d.Line, "near miss: line")
+	} else if nm.Line, nm.Entry = sp.lineOrEntry(n, &d.Line, &d.Entry, "near miss"); has(d.Line) {
 		nm.Pos = sp.pos(&d.Line)
 	}
 	sp.sig.NearMisses = append(sp.sig.NearMisses, nm)

@@ -88,7 +88,7 @@ func TestParseErrors(t *testing.T) {
 			"t.yaml:2:5: signature: want a mapping, got \"chainfire.thing\"",
 		}},
 		{"unknown signature key", "signatures:" + valid + "    rules: []\n", []string{
-			"t.yaml:11:5: signature: unknown key \"rules\" (known: anchor, before, case_sensitive, examples, fallback, fields, fire_when, group_by, id, level_severity, levels, match, near_misses, raise, severity, summary, units)",
+			"t.yaml:11:5: signature: unknown key \"rules\" (known: anchor, any, before, case_sensitive, examples, fallback, fields, fire_when, group_by, id, journal, level_severity, levels, match, near_misses, raise, severity, summary, units)",
 		}},
 		{"repeated key", "signatures:" + valid + "    severity: error\n", []string{
 			"t.yaml:11:5: signature: key severity repeated (first at line 5)",
@@ -98,7 +98,7 @@ func TestParseErrors(t *testing.T) {
 			"t.yaml:2:5: signature: missing key summary",
 			"t.yaml:2:5: signature: missing key severity",
 			"t.yaml:2:5: signature: missing key anchor",
-			"t.yaml:2:5: signature: missing key match",
+			"t.yaml:2:5: signature: missing key match (or journal, or any)",
 		}},
 		{"missing id", "signatures:\n  - units: all\n    summary: s\n    severity: info\n    anchor: a\n    match: x\n", []string{
 			"t.yaml:2:5: signature: missing key id",
@@ -155,7 +155,7 @@ func TestParseErrors(t *testing.T) {
 			"t.yaml:13:42: fields: d: host and port must have different names",
 			"t.yaml:14:33: fields: e: port: must differ from the field's own name",
 			"t.yaml:15:7: fields: invalid field name \"F\" (want lowercase letters, digits and _)",
-			"t.yaml:16:25: fields: g: unknown key \"color\" (known: from, host, port, type)",
+			"t.yaml:16:25: fields: g: unknown key \"color\" (known: field, from, host, journal, port, type)",
 			"t.yaml:17:10: fields: h: want a mapping, got a list",
 		}},
 		{"field defined twice via hostport", "signatures:" + strings.Replace(strings.Replace(valid, "{duration_ms: duration}", "{duration_ms: duration, addr: {type: hostport, host: duration_ms}}", 1), "ms)'", "ms) (?P<addr>\\S+)'", 1), []string{
@@ -244,7 +244,7 @@ func TestParseErrors(t *testing.T) {
 			"t.yaml:14:31: example: fields: duration_ms: want a number of milliseconds, got \"fast\"",
 			"t.yaml:14:37: example: fields: peer is not a field of this signature",
 			"t.yaml:15:56: example: fields: duration_ms: want a number of milliseconds, got \"5\"",
-			"t.yaml:16:9: example: missing key line",
+			"t.yaml:16:9: example: missing key line (or entry)",
 			"t.yaml:17:9: example: want a mapping, got \"Thing took 5ms\"",
 			"t.yaml:18:16: example: line: must not be empty",
 			"t.yaml:18:26: example: unit: unknown unit \"nowhere\" (want chainfire, flaredb, placement-driver (or pd), their .service names, or all)",
@@ -258,8 +258,8 @@ func TestParseErrors(t *testing.T) {
       - {line: "x", color: red}
       - [x]
 `, []string{
-			"t.yaml:14:9: near miss: missing key line",
-			"t.yaml:15:21: near miss: unknown key \"color\" (known: line, unit)",
+			"t.yaml:14:9: near miss: missing key line (or entry)",
+			"t.yaml:15:21: near miss: unknown key \"color\" (known: entry, line, unit)",
 			"t.yaml:16:9: near miss: want a mapping, got a list",
 		}},
 		{"null values", "signatures:\n  - id: site.thing\n    units:\n    summary: ~\n    severity:\n    anchor: a\n    match: x\n", []string{

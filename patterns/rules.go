@@ -133,6 +133,8 @@ type RuleLine struct {
 	// At is the line's time after the example's start.
 	At   time.Duration
 	Line string
+	// Entry is the line as journal fields, instead of Line (see Example).
+	Entry []record.Field
 	// Unit and Host of the entry; empty: the rule signature's first unit,
 	// and the host "example".
 	Unit string
@@ -166,7 +168,7 @@ type (
 		ClearedBy  yaml.Node `yaml:"cleared_by"`
 	}
 	ruleExampleDoc struct{ Name, Lines, Expect yaml.Node }
-	ruleLineDoc    struct{ At, Line, Unit, Host, Times, Every yaml.Node }
+	ruleLineDoc    struct{ At, Line, Entry, Unit, Host, Times, Every yaml.Node }
 	ruleExpectDoc  struct{ At, Count, Host yaml.Node }
 )
 
@@ -428,12 +430,12 @@ func (p *parser) ruleExample(n *yaml.Node) (ex RuleExample, units []yaml.Node, o
 func (p *parser) ruleLine(n *yaml.Node) (RuleLine, yaml.Node, bool) {
 	l := RuleLine{Pos: p.pos(deref(n))}
 	var d ruleLineDoc
-	keys := p.decode(n, "rule example: line", &d, "at", "line")
+	keys := p.decode(n, "rule example: line", &d, "at")
 	if keys == nil {
 		return l, d.Unit, false
 	}
 	l.At, _ = p.offset(&d.At, "rule example: line: at")
-	l.Line, _ = p.str(&d.Line, "rule example: line")
+	l.Line, l.Entry = p.lineOrEntry(n, &d.Line, &d.Entry, "rule example: line")
 	if has(d.Line) {
 		l.Pos = p.pos(&d.Line)
 	}

@@ -103,7 +103,7 @@ func TestParseRuleErrors(t *testing.T) {
 				"t.yaml:13:33: rule example: line: times and every go together",
 				`t.yaml:14:38: rule example: line: every: invalid duration "0s" (want a positive duration such as 60s, 10m or 1h30m)`,
 				`t.yaml:14:58: rule example: line: unit: unknown unit "cron" (want chainfire, flaredb, placement-driver (or pd), their .service names, or all)`,
-				"t.yaml:15:13: rule example: line: missing key line",
+				"t.yaml:15:13: rule example: line: missing key line (or entry)",
 				"t.yaml:17:34: rule example: expect: count: want 1 or more",
 				"t.yaml:17:38: rule example: expect: missing key at",
 				`t.yaml:17:68: rule example: expect: unknown key "rule" (known: at, count, host)`,

@@ -40,13 +40,39 @@ const (
 	FromTemplate
 )
 
-// Field is one event field a signature emits.
+// Field is one event field a signature emits. A FromCapture field's value
+// is the first there is of: the regex's capture named Name (when the regex
+// has one and it took part in the match), the event's structured field
+// EventField, the journal field JournalField.
 type Field struct {
 	Name     string
 	Type     FieldType
 	Source   Source
 	HostName string // HostPort only: name of the host field
 	PortName string // HostPort only: name of the port field
+	// EventField names one of the event's structured fields
+	// (record.Entry.Fields: a JSON field, a journal F_* field without its
+	// prefix; letter case ignored), or is empty (`field:`).
+	EventField string
+	// JournalField names a journal field (record.Entry.Journal, as the
+	// journal writes it: N_RESTARTS, EXIT_STATUS), or is empty (`journal:`).
+	JournalField string
+}
+
+// JournalMatch holds when the entry's journal field Field has one of Values
+// (exactly).
+type JournalMatch struct {
+	Field  string
+	Values []string
+}
+
+// Alternative is one way a signature with `any:` matches: every Journal
+// condition holds and Match, when set, matches the message body.
+type Alternative struct {
+	Pos       Pos
+	Match     *regexp.Regexp
+	MatchText string
+	Journal   []JournalMatch
 }
 
 // Op is a comparison operator in a threshold condition.
@@ -92,6 +118,10 @@ func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.
 type Example struct {
 	Pos  Pos
 	Line string
+	// Entry is the example as journal fields (`entry:`), in the order
+	// written (MESSAGE, PRIORITY, F_DURATION, MESSAGE_ID, ...), instead of
+	// Line; nil when Line is given.
+	Entry []record.Field
 	// Unit the line belongs to; empty means the signature's first unit.
 	Unit string
 	// Fields expected exactly (nil: not checked). Values are int64,
@@ -103,9 +133,10 @@ type Example struct {
 
 // NearMiss is a line the signature must not match.
 type NearMiss struct {
-	Pos  Pos
-	Line string
-	Unit string
+	Pos   Pos
+	Line  string
+	Entry []record.Field // instead of Line, as in Example
+	Unit  string
 }
 
 // Signature is one compiled entry of the library.
@@ -122,11 +153,20 @@ type Signature struct {
 	// Levels, when non-empty, restricts the signature to lines of these levels.
 	Levels []record.Level
 	Anchor string
-	// Match is the compiled regex; nil for a fallback signature, which matches
-	// every line its Levels allow that no earlier signature matched.
+	// Match is the compiled regex (`match:`) that the message body must
+	// match; nil when the signature has none.
 	Match *regexp.Regexp
 	// MatchText is the regex as written.
 	MatchText string
+	// Journal are conditions on journal fields (`journal:`) that must all
+	// hold, besides Match when it is set.
+	Journal []JournalMatch
+	// Any are alternatives (`any:`): the entry matches when one of them
+	// does. A signature has Match and Journal, or Any.
+	Any []Alternative
+	// Fallback signatures have no Match, Journal or Any: they match every
+	// line their Levels allow that no earlier signature matched.
+	Fallback bool
 	// CaseSensitive is false unless the file or signature says otherwise; the
 	// (?i) flag is already part of Match.
 	CaseSensitive bool
