@@ -57,6 +57,10 @@ type Options struct {
 	Coalesce time.Duration
 	// Now is the clock of notification grouping; default time.Now.
 	Now func() time.Time
+	// AccessCheck is how often the daemon checks that it can read the
+	// journal files (while it cannot, and while it follows); default
+	// DefaultAccessCheck.
+	AccessCheck time.Duration
 }
 
 // Daemon is cflogd run.
@@ -84,6 +88,10 @@ type Daemon struct {
 	stopping  atomic.Bool
 	readyOnce sync.Once
 
+	// Journal access, as the last check found it (see access.go).
+	unreadable atomic.Int64
+	accessMsg  atomic.Pointer[string]
+
 	// stateHealth is used by the checkpoints, which run one at a time.
 	stateHealth stateHealth
 
@@ -108,6 +116,9 @@ func New(opts Options) (*Daemon, error) {
 	if opts.Coalesce == 0 {
 		opts.Coalesce = DefaultCoalesce
 	}
+	if opts.AccessCheck <= 0 {
+		opts.AccessCheck = DefaultAccessCheck
+	}
 	d := &Daemon{cfg: cfg, log: opts.Log, opts: opts, m: newMetrics(opts.Version), unitCount: map[string]float64{}}
 	d.hostname, _ = os.Hostname()
 	d.self = ownIdentity()
@@ -129,6 +140,8 @@ func New(opts Options) (*Daemon, error) {
 	d.m.gauge("cflogd_queue_depth", "Batches of read entries waiting for the durable sinks.", func() float64 { return float64(d.tracker.depth()) })
 	d.m.gauge("cflogd_queue_capacity", "Batches that may wait before the reader stops (queue_size).", func() float64 { return float64(cfg.QueueSize) })
 	d.m.gauge("cflogd_journal_lag_seconds", "Now minus the newest entry read, while the reader is behind; 0 once it has read everything.", d.lag)
+	d.m.gauge("cflogd_journal_files_unreadable", "Journal files (and directories) that could not be opened for reading at the last check: the reader skips them.",
+		func() float64 { return float64(d.unreadable.Load()) })
 	d.m.gauge("cflogd_cursor_age_seconds", "How long the oldest entry read but not yet covered by the saved cursor has been waiting; 0 when the cursor is current.", d.cursorAge)
 	return d, nil
 }
@@ -215,7 +228,20 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	d.log.Info().Str("start", describeStart(fopts)).Strs("units", d.cfg.Units).Int("sinks", len(d.cfg.Sinks)).Msg("following the journal")
 	d.readCtx = ctx
-	readErr := tail.Follow(ctx, fopts, d.consume)
+	// Not ready while blind: the reader starts once some journal file can
+	// be read, and access is checked again while it follows.
+	readErr := d.waitReadable(ctx)
+	if readErr == nil {
+		accCtx, cancelAcc := context.WithCancel(ctx)
+		accDone := make(chan struct{})
+		go func() {
+			defer close(accDone)
+			d.watchAccess(accCtx)
+		}()
+		readErr = tail.Follow(ctx, fopts, d.consume)
+		cancelAcc()
+		<-accDone
+	}
 	if errors.Is(readErr, context.Canceled) && ctx.Err() != nil {
 		readErr = nil
 	}

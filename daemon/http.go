@@ -26,6 +26,9 @@ func (d *Daemon) Handler() http.Handler {
 		switch {
 		case d.stopping.Load():
 			http.Error(w, "stopping", http.StatusServiceUnavailable)
+		case d.accessProblem() != "":
+			// Blind (not started), or blind to some files.
+			http.Error(w, "journal unreadable: "+d.accessProblem(), http.StatusServiceUnavailable)
 		case !d.ready.Load():
 			http.Error(w, "starting: journal not open yet", http.StatusServiceUnavailable)
 		default:

@@ -69,6 +69,9 @@ type Env struct {
 	ProgressAfter time.Duration
 	// Workers classify in parallel (at least 1).
 	Workers int
+	// Warn, if set, reports a problem the scan goes on despite (journal
+	// files it cannot read); default a line on Stderr.
+	Warn func(error)
 }
 
 // ErrOutput wraps a failure to write the report or the events.
@@ -91,7 +94,11 @@ func Run(ctx context.Context, cfg *Config, lib *patterns.Library, env Env) (Resu
 	var skipMu sync.Mutex
 	var skipErrs []error
 	skips := 0
-	read, closeInput, err := reader(cfg, env, eng.HasRules(), func(err error) {
+	files, err := checkAccess(cfg, env)
+	if err != nil {
+		return Result{}, err
+	}
+	read, closeInput, err := reader(cfg, files, env, eng.HasRules(), func(err error) {
 		skipMu.Lock()
 		defer skipMu.Unlock()
 		if skips++; skips <= maxSkipLogs {
@@ -188,13 +195,44 @@ func Run(ctx context.Context, cfg *Config, lib *patterns.Library, env Env) (Resu
 	return res, outErr
 }
 
-// reader returns the function that reads the configured source. rules says
-// the library has rules over time, which read cursors.
-func reader(cfg *Config, env Env, rules bool, skipped func(error)) (engine.ReadFunc, func(), error) {
+// checkAccess checks that the journal can be read: sd-journal skips the
+// files it cannot open, and a scan that read nothing because it could not
+// must not say that all is quiet. Nothing readable is an error (wrapping
+// tail.ErrBlind); some files unreadable are named through Env.Warn and the scan
+// reads the rest, of which it returns the files when Config.Files named
+// them.
+func checkAccess(cfg *Config, env Env) ([]string, error) {
+	if cfg.Input != "" {
+		return nil, nil
+	}
+	acc := tail.CheckAccess(cfg.Directory, cfg.Files)
+	err := acc.Err()
+	switch {
+	case err == nil:
+		return cfg.Files, nil
+	case acc.Blind():
+		return nil, err
+	}
+	if env.Warn != nil {
+		env.Warn(err)
+	} else {
+		fmt.Fprintf(env.Stderr, "cflogd scan: %v\n", err)
+	}
+	cfg.SourceLabel += fmt.Sprintf(" (%d of %d files unreadable)", len(acc.Unreadable), len(acc.Files))
+	if len(cfg.Files) > 0 {
+		return acc.Readable(), nil
+	}
+	return nil, nil
+}
+
+// reader returns the function that reads the configured source (files, when
+// not empty, instead of Config.Files). rules says the library has rules over
+// time, which read cursors.
+func reader(cfg *Config, files []string, env Env, rules bool, skipped func(error)) (engine.ReadFunc, func(), error) {
 	if cfg.Input == "" {
 		opts := tail.Options{
 			Directory: cfg.Directory,
-			Files:     cfg.Files,
+			Files:     files,
 			Units:     cfg.Units,
 			Since:     cfg.Since,
 			Until:     cfg.Until,

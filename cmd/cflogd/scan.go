@@ -44,6 +44,10 @@ the past), -1h, +1h, "2 days ago", now, today, yesterday, tomorrow,
 2026-11-26, "2026-11-26 10:00", "2026-11-26 10:00:00", RFC 3339, @UNIXTIME.
 Zone-less times are local.
 
+A journal file that cannot be opened (permissions) is named on stderr and
+the rest is read; when none can be, scan fails (exit 3) rather than report
+a quiet journal.
+
 Exit status: 0 done, 1 an event at or above --fail-on was found, 2 usage or
 pattern error, 3 the journal or input could not be read, or output failed.`,
 		run: (*app).scan,
@@ -153,6 +157,9 @@ func (a *app) runScan(ctx context.Context, cfg *scanCommandConfig) int {
 		Color: a.useColor(a.stdout, cfg.noColor), Width: width,
 		Progress: a.isTerminal(a.stderr), ProgressAfter: a.progressAfter,
 		Workers: workers,
+		Warn: func(err error) {
+			fmt.Fprintf(a.stderr, "cflogd %s: %s%s\n", c.name, strings.Join(strings.Fields(err.Error()), " "), hint(err))
+		},
 	})
 	switch {
 	case err != nil:
