@@ -27,7 +27,9 @@ the configured units, delivers the events to the configured sinks, and saves
 the cursor once every durable sink (loki, alertmanager) accepted everything
 up to it. Slack and webhook notifications are grouped per host and
 signature. SIGHUP reloads the pattern files; SIGTERM flushes the sinks and
-saves the cursor. Serves /metrics, /healthz and /readyz on listen.
+saves the cursor. Serves /metrics, /healthz and /readyz on listen. While
+no journal file can be opened for reading (permissions) it is not ready: it
+logs why, sends no READY=1 and tries again every 5 s.
 
 The configuration is TOML; every key has a default, so an empty file works.
 When --config is not given and the default file does not exist, the defaults
