@@ -31,12 +31,23 @@ type Entry struct {
 	// Cursor is the journal cursor of the entry; empty for text input.
 	Cursor string
 	// Fields are the event's structured fields as tracing-journald writes
-	// them (F_DURATION=1s): the name without the prefix, in lower case
-	// ("duration"), in the order read; nil when the entry has none.
+	// them, in the order read: the journal fields whose name starts with
+	// the reader's field prefix ("F_" by default), with the prefix removed
+	// and the name lower-cased (F_DURATION=2s gives {"duration", "2s"}).
+	// With no prefix configured, every field a client sent that is not one
+	// of journald's or tracing-journald's own (MESSAGE, PRIORITY, TARGET,
+	// CODE_*, SYSLOG_*, SPAN_*, ...). A name may repeat: tracing-journald
+	// 0.3 writes span fields with the same prefix. Values are cut at
+	// MaxFieldValue bytes and may hold any bytes. Nil when there are none,
+	// and for entries that are not the service's own (lifecycle entries).
 	Fields []Field
-	// Journal are the other journal fields classification asks for by name
-	// (MESSAGE_ID, UNIT_RESULT, N_RESTARTS, ...), named as in the journal;
-	// nil when the entry has none.
+	// Journal holds other journal fields by their journal name, verbatim:
+	// those the reader was asked for, and, on an entry about a service
+	// rather than from it (systemd's, systemd-coredump's, journald's or the
+	// kernel's; see the tail package), the fields that matched it and the
+	// lifecycle fields (MESSAGE_ID, UNIT_RESULT, EXIT_CODE, ...). Only the
+	// first occurrence of a name is kept; values are cut at MaxFieldValue
+	// bytes. Nil when there are none.
 	Journal []Field
 }
 
@@ -44,6 +55,10 @@ type Entry struct {
 type Field struct {
 	Name, Value string
 }
+
+// MaxFieldValue is the most bytes of a value in Entry.Fields or
+// Entry.Journal: the readers cut longer values to it.
+const MaxFieldValue = 64 << 10
 
 // Lookup returns the value of the last field named name (ASCII case
 // ignored): a later field wins, as a later JSON key does.
