@@ -17,11 +17,13 @@ import (
 // of "NAME=value\n" lines, or "NAME\n" followed by a little-endian uint64
 // length, that many bytes and "\n" for binary values, separated by an empty
 // line. It calls emit for each entry that has a MESSAGE, with Unit holding
-// _SYSTEMD_UNIT, and skip for each malformed entry. It returns emit's error
-// or a read error; a truncated last entry is skipped, not an error.
-func readExport(lr *lineReader, emit func(*record.Entry) error, skip func(line int, err error)) error {
+// _SYSTEMD_UNIT (or the watched unit of sel.units it is from or about,
+// entries of others dropped; see entryBuilder.resolve), and skip for each
+// malformed entry. It returns emit's error or a read error; a truncated
+// last entry is skipped, not an error.
+func readExport(lr *lineReader, sel *fieldSel, emit func(*record.Entry) error, skip func(line int, err error)) error {
 	var (
-		p       entryBuilder
+		p       = entryBuilder{sel: sel}
 		start   int   // line of the entry's first field
 		bad     error // why the current entry is skipped
 		binBuf  []byte
@@ -40,7 +42,7 @@ func readExport(lr *lineReader, emit func(*record.Entry) error, skip func(line i
 			bad = nil
 			return nil
 		}
-		if !p.hasMessage {
+		if !p.hasMessage || !p.resolve() {
 			return nil
 		}
 		return emit(&p.e)
@@ -154,6 +156,9 @@ type entryBuilder struct {
 	seen       uint16
 	hasMessage bool
 	intern     interner
+	sel        *fieldSel
+	col        collected
+	name       []byte // scratch for lower-casing
 }
 
 const (
@@ -176,6 +181,52 @@ func (p *entryBuilder) reset() {
 	if p.intern == nil {
 		p.intern = make(interner)
 	}
+	p.col.reset()
+}
+
+// extra takes a field for Entry.Fields or Entry.Journal; value is not
+// retained.
+func (p *entryBuilder) extra(name, value []byte) {
+	if p.sel == nil {
+		return
+	}
+	if p.sel.want[string(name)] {
+		p.col.addJournal(p.intern.get(name), p.intern.get(capValue(value)))
+	}
+	if ev, ok := p.sel.eventName(name); ok && len(p.col.fields) < maxEntryFields {
+		p.name = lowerName(p.name[:0], ev)
+		p.col.fields = append(p.col.fields, record.Field{Name: p.intern.get(p.name), Value: string(capValue(value))})
+	}
+}
+
+// resolve sets Unit, Fields and Journal of the entry once all its fields
+// are in; false drops it: with watched units, an entry neither from one
+// (_SYSTEMD_UNIT or SYSLOG_IDENTIFIER) nor about one (aboutUnit).
+func (p *entryBuilder) resolve() bool {
+	s, e := p.sel, &p.e
+	if s == nil {
+		return true
+	}
+	if len(s.units) == 0 {
+		s.finish(e, &p.col, false)
+		return true
+	}
+	if u := ownUnit(e.Unit, e.Identifier, s.units); u != "" {
+		e.Unit = u
+		s.finish(e, &p.col, false)
+		return true
+	}
+	g := func(n string) string { v, _ := p.col.get(n); return v }
+	lc := lcFields{pid: g("_PID"), uid: g("_UID"), comm: g("_COMM"), transport: g("_TRANSPORT"),
+		unit: g("UNIT"), objectUnit: g("OBJECT_SYSTEMD_UNIT"), messageID: g("MESSAGE_ID"),
+		coredumpUnit: g("COREDUMP_UNIT"), sysUnit: e.Unit}
+	u := aboutUnit(&lc, e.Message, s.units)
+	if u == "" {
+		return false
+	}
+	e.Unit = u
+	s.finish(e, &p.col, true)
+	return true
 }
 
 func (p *entryBuilder) once(bit uint16) bool {
@@ -188,6 +239,7 @@ func (p *entryBuilder) once(bit uint16) bool {
 
 // field takes one field; value is not retained.
 func (p *entryBuilder) field(name, value []byte) error {
+	p.extra(name, value)
 	switch string(name) {
 	case "MESSAGE":
 		if p.once(seenMessage) {

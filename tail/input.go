@@ -22,9 +22,12 @@ type InputOptions struct {
 	// holding just Unit.
 	Unit string
 	// Units keeps only JSON and export entries of these units and resolves
-	// Entry.Unit as ReadJournal does (Options.Units). Text lines are not
-	// filtered.
+	// Entry.Unit as ReadJournal does (Options.Units): the entries from them
+	// and about them. Text lines are not filtered.
 	Units []string
+	// Fields selects the fields JSON and export entries carry in
+	// Entry.Fields and Entry.Journal, as Options.Fields does.
+	Fields FieldSelect
 	// Host is the host of entries that do not name one; -o cat lines get
 	// os.Hostname() when Host is empty.
 	Host string
@@ -86,6 +89,14 @@ func (f inputFormat) String() string {
 // error, a read error, or ctx's error when ctx ends first.
 func ReadInput(ctx context.Context, r io.Reader, opts InputOptions, fn func(batch []record.Entry) error) error {
 	br := bufio.NewReaderSize(r, 64<<10)
+	watched := opts.Units
+	if len(watched) == 0 && opts.Unit != "" {
+		watched = []string{opts.Unit}
+	}
+	sel, err := newFieldSel(opts.Fields, watched)
+	if err != nil {
+		return err
+	}
 	format, err := detectFormat(br)
 	if err != nil {
 		return err
@@ -96,9 +107,9 @@ func ReadInput(ctx context.Context, r io.Reader, opts InputOptions, fn func(batc
 		var err error
 		switch format {
 		case formatExport:
-			err = readExport(lr, b.add, b.skip)
+			err = readExport(lr, sel, b.add, b.skip)
 		case formatJSON:
-			err = readJSON(lr, b.add, b.skip)
+			err = readJSON(lr, sel, b.add, b.skip)
 		default:
 			err = readText(lr, newTextParser(&opts), b.add, b.skip)
 		}
@@ -183,38 +194,26 @@ func validFieldName(b []byte) bool {
 // batcher filters entries, completes their units and hosts and hands them
 // to the consumer in batches.
 type batcher struct {
-	ctx     context.Context
-	opts    *InputOptions
-	format  inputFormat
-	watched []string
-	send    func([]record.Entry) bool
-	batch   []record.Entry
-	bytes   int
+	ctx    context.Context
+	opts   *InputOptions
+	format inputFormat
+	send   func([]record.Entry) bool
+	batch  []record.Entry
+	bytes  int
 }
 
 func newBatcher(ctx context.Context, opts *InputOptions, format inputFormat, send func([]record.Entry) bool) *batcher {
-	b := &batcher{ctx: ctx, opts: opts, format: format, send: send}
-	b.watched = opts.Units
-	if len(b.watched) == 0 && opts.Unit != "" {
-		b.watched = []string{opts.Unit}
-	}
-	return b
+	return &batcher{ctx: ctx, opts: opts, format: format, send: send}
 }
 
-// add takes one entry whose Unit holds _SYSTEMD_UNIT (JSON, export) or the
-// text parser's choice.
+// add takes one entry whose Unit is resolved (JSON, export: see
+// entryBuilder.resolve) or the text parser's choice.
 func (b *batcher) add(e *record.Entry) error {
 	if !e.Time.IsZero() {
 		if !b.opts.Since.IsZero() && e.Time.Before(b.opts.Since) ||
 			!b.opts.Until.IsZero() && e.Time.After(b.opts.Until) {
 			return nil
 		}
-	}
-	if b.format == formatJSON || b.format == formatExport {
-		if len(b.watched) > 0 && !matchesUnits(e.Unit, e.Identifier, b.watched) {
-			return nil
-		}
-		e.Unit = resolveUnit(e.Unit, e.Identifier, b.watched)
 	}
 	if e.Host == "" {
 		e.Host = b.opts.Host
@@ -251,16 +250,6 @@ func (b *batcher) skip(line int, err error) {
 	if b.opts.OnSkip != nil {
 		b.opts.OnSkip(&InputError{Line: line, Err: err})
 	}
-}
-
-// matchesUnits is the journal match ReadJournal adds for units.
-func matchesUnits(unit, ident string, units []string) bool {
-	for _, u := range units {
-		if unit == u || ident != "" && ident == strings.TrimSuffix(u, ".service") {
-			return true
-		}
-	}
-	return false
 }
 
 // lineReader reads lines of any length; lines longer than max (default

@@ -447,9 +447,9 @@ func addSeeds(f *testing.F, glob string) {
 	}
 }
 
-func parseAll(t *testing.T, in []byte, parse func(*lineReader, func(*record.Entry) error, func(int, error)) error) []record.Entry {
+func parseAll(t *testing.T, in []byte, parse func(*lineReader, *fieldSel, func(*record.Entry) error, func(int, error)) error) []record.Entry {
 	var got []record.Entry
-	err := parse(&lineReader{r: newBufReader(string(in))}, func(e *record.Entry) error {
+	err := parse(&lineReader{r: newBufReader(string(in))}, mustFieldSel(FieldSelect{}, nil), func(e *record.Entry) error {
 		got = append(got, *e)
 		return nil
 	}, func(int, error) {})
@@ -478,6 +478,9 @@ func writeExport(e record.Entry) []byte {
 	}
 	if e.PID != 0 {
 		b = testjournal.Field(b, "_PID", fmt.Sprint(e.PID))
+	}
+	for _, f := range e.Fields {
+		b = testjournal.Field(b, DefaultFieldPrefix+strings.ToUpper(f.Name), f.Value)
 	}
 	b = testjournal.Field(b, "MESSAGE", e.Message)
 	return append(b, '\n')

@@ -10,34 +10,19 @@ import (
 	"github.com/centra-cloud/cflogd/record"
 )
 
-// jsonEntry holds the fields cflogd uses of one journalctl -o json object.
-// Journal field names are upper case, so encoding/json's case-insensitive
-// key matching does no harm.
-type jsonEntry struct {
-	Message    json.RawMessage `json:"MESSAGE"`
-	Realtime   json.RawMessage `json:"__REALTIME_TIMESTAMP"`
-	Cursor     json.RawMessage `json:"__CURSOR"`
-	Priority   json.RawMessage `json:"PRIORITY"`
-	Unit       json.RawMessage `json:"_SYSTEMD_UNIT"`
-	Identifier json.RawMessage `json:"SYSLOG_IDENTIFIER"`
-	Target     json.RawMessage `json:"TARGET"`
-	PID        json.RawMessage `json:"_PID"`
-	Host       json.RawMessage `json:"_HOSTNAME"`
-	BootID     json.RawMessage `json:"_BOOT_ID"`
-}
-
 // readJSON parses journalctl -o json (one object per line; -o json-seq's
 // record separators are tolerated). A value is a string, an array of byte
 // values (binary or invalid UTF-8), null (a field journalctl left out
 // without --all), or an array of those for a field the entry repeats, of
 // which the first counts. Lines longer than 4*MaxFieldSize are skipped as
-// malformed. It calls emit for each entry with a MESSAGE, with
-// Unit holding _SYSTEMD_UNIT, and skip for each malformed line.
-func readJSON(lr *lineReader, emit func(*record.Entry) error, skip func(line int, err error)) error {
+// malformed. It calls emit for each entry with a MESSAGE, resolved as
+// readExport does, and skip for each malformed line. A field cflogd does
+// not use may hold any JSON value.
+func readJSON(lr *lineReader, sel *fieldSel, emit func(*record.Entry) error, skip func(line int, err error)) error {
 	// A MESSAGE of MaxFieldSize bytes written as an array of numbers takes
 	// up to four bytes per byte; longer lines are cut and then fail to parse.
 	lr.max = 4*MaxFieldSize + 64<<10
-	var p entryBuilder
+	p := entryBuilder{sel: sel}
 	for {
 		line, err := lr.next()
 		if err == io.EOF {
@@ -50,20 +35,19 @@ func readJSON(lr *lineReader, emit func(*record.Entry) error, skip func(line int
 		if len(line) == 0 {
 			continue
 		}
-		var je jsonEntry
-		if err := json.Unmarshal(line, &je); err != nil {
-			skip(lr.line, fmt.Errorf("parse json entry: %w", err))
-			continue
-		}
 		p.reset()
-		if err := p.jsonFields(&je); err != nil {
+		nullMessage, err := p.jsonFields(line)
+		if err != nil {
 			skip(lr.line, err)
 			continue
 		}
 		if !p.hasMessage {
-			if je.Message != nil { // "MESSAGE": null
+			if nullMessage { // "MESSAGE": null
 				skip(lr.line, errNoMessage)
 			}
+			continue
+		}
+		if !p.resolve() {
 			continue
 		}
 		if err := emit(&p.e); err != nil {
@@ -72,37 +56,61 @@ func readJSON(lr *lineReader, emit func(*record.Entry) error, skip func(line int
 	}
 }
 
-func (p *entryBuilder) jsonFields(je *jsonEntry) error {
-	for _, f := range []struct {
-		name string
-		raw  json.RawMessage
-	}{
-		{"MESSAGE", je.Message},
-		{"__REALTIME_TIMESTAMP", je.Realtime},
-		{"__CURSOR", je.Cursor},
-		{"PRIORITY", je.Priority},
-		{"_SYSTEMD_UNIT", je.Unit},
-		{"SYSLOG_IDENTIFIER", je.Identifier},
-		{"TARGET", je.Target},
-		{"_PID", je.PID},
-		{"_HOSTNAME", je.Host},
-		{"_BOOT_ID", je.BootID},
-	} {
-		if f.raw == nil {
+// jsonFields walks the members of one JSON object in order and takes the
+// fields cflogd uses; nullMessage reports "MESSAGE": null.
+func (p *entryBuilder) jsonFields(line []byte) (nullMessage bool, err error) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false, fmt.Errorf("parse json entry: want an object")
+	}
+	var raw json.RawMessage
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return false, fmt.Errorf("parse json entry: %w", err)
+		}
+		name, _ := t.(string)
+		raw = raw[:0]
+		if err := dec.Decode(&raw); err != nil {
+			return false, fmt.Errorf("parse json entry: %w", err)
+		}
+		if !validFieldName([]byte(name)) {
 			continue
 		}
-		v, ok, err := jsonValue(f.raw, true)
+		used := jsonUsed[name] || p.sel != nil && (p.sel.want[name] || p.sel.isEvent(name))
+		if !used {
+			continue
+		}
+		v, ok, err := jsonValue(raw, true)
 		if err != nil {
-			return fmt.Errorf("field %s: %w", f.name, err)
+			if jsonUsed[name] {
+				return false, fmt.Errorf("field %s: %w", name, err)
+			}
+			continue // an event or journal field with another JSON value
 		}
 		if !ok {
+			nullMessage = nullMessage || name == "MESSAGE"
 			continue
 		}
-		if err := p.field([]byte(f.name), v); err != nil {
-			return err
+		if err := p.field([]byte(name), v); err != nil {
+			return false, err
 		}
 	}
-	return nil
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return false, fmt.Errorf("parse json entry: unterminated object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return false, fmt.Errorf("parse json entry: data after the object")
+	}
+	return nullMessage, nil
+}
+
+// jsonUsed are the fields entryBuilder.field decodes itself.
+var jsonUsed = map[string]bool{
+	"MESSAGE": true, "__REALTIME_TIMESTAMP": true, "__CURSOR": true, "PRIORITY": true,
+	"_SYSTEMD_UNIT": true, "SYSLOG_IDENTIFIER": true, "TARGET": true, "_PID": true,
+	"_HOSTNAME": true, "_BOOT_ID": true,
 }
 
 var errJSONValue = errors.New("want a string, an array of bytes or an array of values")
