@@ -169,8 +169,8 @@ const (
 // watched unit (besides _SYSTEMD_UNIT and SYSLOG_IDENTIFIER). The strings
 // may point into a reader's buffers: they live while the entry is decoded.
 type lcFields struct {
-	pid, uid, comm, transport       string // _PID, _UID, _COMM, _TRANSPORT
-	unit, objectUnit                string // UNIT, OBJECT_SYSTEMD_UNIT
+	pid, uid, comm, transport        string // _PID, _UID, _COMM, _TRANSPORT
+	unit, objectUnit                 string // UNIT, OBJECT_SYSTEMD_UNIT
 	messageID, coredumpUnit, sysUnit string // MESSAGE_ID, COREDUMP_UNIT, _SYSTEMD_UNIT
 }
 
