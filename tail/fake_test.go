@@ -231,9 +231,14 @@ func TestAddMatches(t *testing.T) {
 		want  []string
 	}{
 		{"nothing", nil, "", nil},
-		{"units", []string{"a.service", "b.service"}, "", []string{"_SYSTEMD_UNIT=a.service", "_SYSTEMD_UNIT=b.service", "OR", "SYSLOG_IDENTIFIER=a", "SYSLOG_IDENTIFIER=b"}},
+		{"units", []string{"a.service", "b.service"}, "", []string{"_SYSTEMD_UNIT=a.service", "_SYSTEMD_UNIT=b.service", "OR", "SYSLOG_IDENTIFIER=a", "SYSLOG_IDENTIFIER=b",
+			"OR", "_PID=1", "UNIT=a.service", "UNIT=b.service",
+			"OR", "MESSAGE_ID=fc2e22bc6ee647b6b90729ab34a250b1", "COREDUMP_UNIT=a.service", "COREDUMP_UNIT=b.service",
+			"OR", "_UID=0", "OBJECT_SYSTEMD_UNIT=a.service", "OBJECT_SYSTEMD_UNIT=b.service", "OR", "_TRANSPORT=kernel"}},
 		{"boot", nil, bootA, []string{"_BOOT_ID=" + bootA}},
-		{"units and boot", []string{"a.service"}, bootA, []string{"_SYSTEMD_UNIT=a.service", "OR", "SYSLOG_IDENTIFIER=a", "AND", "_BOOT_ID=" + bootA}},
+		{"units and boot", []string{"a.service"}, bootA, []string{"_SYSTEMD_UNIT=a.service", "OR", "SYSLOG_IDENTIFIER=a",
+			"OR", "_PID=1", "UNIT=a.service", "OR", "MESSAGE_ID=fc2e22bc6ee647b6b90729ab34a250b1", "COREDUMP_UNIT=a.service",
+			"OR", "_UID=0", "OBJECT_SYSTEMD_UNIT=a.service", "OR", "_TRANSPORT=kernel", "AND", "_BOOT_ID=" + bootA}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

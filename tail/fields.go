@@ -177,8 +177,8 @@ type lcFields struct {
 // ownUnit returns the watched unit an entry comes from: its _SYSTEMD_UNIT,
 // or the unit its SYSLOG_IDENTIFIER names; "" when neither is watched.
 func ownUnit(unit, ident string, units []string) string {
-	if slices.Contains(units, unit) {
-		return unit
+	if u := watched(units, unit); u != "" {
+		return u
 	}
 	if ident != "" {
 		for _, u := range units {
@@ -204,18 +204,34 @@ func ownUnit(unit, ident string, units []string) string {
 //
 // A UNIT= or COREDUMP_UNIT= any other process sends is not taken.
 func aboutUnit(f *lcFields, message string, units []string) string {
-	if f.pid == "1" && slices.Contains(units, f.unit) {
-		return f.unit
+	if f.pid == "1" && f.unit != "" {
+		if u := watched(units, f.unit); u != "" {
+			return u
+		}
 	}
-	if f.messageID == coredumpMessageID && slices.Contains(units, f.coredumpUnit) &&
-		(f.uid == "0" || coredumpInstance(f.sysUnit) || f.comm == coredumpComm && systemUID(f.uid)) {
-		return f.coredumpUnit
+	if f.messageID == coredumpMessageID && (f.uid == "0" || coredumpInstance(f.sysUnit) || f.comm == coredumpComm && systemUID(f.uid)) {
+		if u := watched(units, f.coredumpUnit); u != "" {
+			return u
+		}
 	}
-	if f.uid == "0" && f.objectUnit != "" && slices.Contains(units, f.objectUnit) {
-		return f.objectUnit
+	if f.uid == "0" && f.objectUnit != "" {
+		if u := watched(units, f.objectUnit); u != "" {
+			return u
+		}
 	}
 	if f.transport == "kernel" && oomCandidate(message) {
 		return oomUnit(message, units)
+	}
+	return ""
+}
+
+// watched returns the element of units equal to u (not u itself, which
+// may point into a reader's buffer), or "".
+func watched(units []string, u string) string {
+	for _, w := range units {
+		if w == u {
+			return w
+		}
 	}
 	return ""
 }
@@ -268,8 +284,8 @@ func oomUnit(m string, units []string) string {
 		for path != "" {
 			var elem string
 			elem, path, _ = strings.Cut(path, "/")
-			if elem != "" && slices.Contains(units, elem) {
-				return elem
+			if w := watched(units, elem); w != "" {
+				return w
 			}
 		}
 		return ""

@@ -44,10 +44,11 @@ const DefaultWaitTimeout = 250 * time.Millisecond
 
 // FollowOptions select what Follow reads and where it begins.
 type FollowOptions struct {
-	// Directory, Files and Units are as in Options.
+	// Directory, Files, Units and Fields are as in Options.
 	Directory string
 	Files     []string
 	Units     []string
+	Fields    FieldSelect
 	// AfterCursor resumes after the entry with this cursor: the daemon's
 	// checkpoint. When that entry is gone (rotated or vacuumed away), reading
 	// resumes at the first entry after its position and the first batch
@@ -145,7 +146,7 @@ var openFollower = func(opts *FollowOptions) (follower, error) {
 	default:
 		return nil, fmt.Errorf("journal reader %q: want %q or %q", opts.Reader, ReaderNative, ReaderSDJournal)
 	}
-	j, err := openJournal(&Options{Directory: opts.Directory, Files: opts.Files})
+	j, err := openJournal(&Options{Directory: opts.Directory, Files: opts.Files, Units: opts.Units, Fields: opts.Fields})
 	if err != nil {
 		return nil, err
 	}

@@ -20,10 +20,20 @@ type Options struct {
 	// Files reads these journal files (journalctl --file); ignored when
 	// Directory is set. With neither, the local system journal is read.
 	Files []string
-	// Units keeps only entries of these units, e.g. "chainfire.service": an
-	// entry matches unit U when _SYSTEMD_UNIT=U or SYSLOG_IDENTIFIER is U
-	// without ".service". Empty: every entry.
+	// Units keeps only entries of these units, e.g. "chainfire.service":
+	// those from unit U (_SYSTEMD_UNIT=U, or SYSLOG_IDENTIFIER is U without
+	// ".service") and those about it that journalctl -u U shows, plus what
+	// it misses (see aboutUnit): systemd's (_PID=1, UNIT=U),
+	// systemd-coredump's (COREDUMP_UNIT=U, also with the systemd-coredump
+	// user's _UID of systemd 252.4 and later), a root daemon's
+	// (OBJECT_SYSTEMD_UNIT=U, _UID=0), and the kernel OOM killer's lines
+	// naming U's cgroup or process. Entry.Unit is U for all of them; an
+	// entry about U carries the lifecycle fields in Entry.Journal (see
+	// FieldSelect) and no Entry.Fields. Empty: every entry, with
+	// Entry.Unit its _SYSTEMD_UNIT.
 	Units []string
+	// Fields selects what goes into Entry.Fields and Entry.Journal.
+	Fields FieldSelect
 	// Since drops entries before it (inclusive bound; zero: from the start).
 	Since time.Time
 	// Until stops at the first entry after it (inclusive bound; zero: to the
@@ -169,21 +179,37 @@ func readJournal(ctx context.Context, open func() (journal, error), opts Options
 	}, fn)
 }
 
-// addMatches adds the unit and boot matches.
+// addMatches adds the unit and boot matches: for the units, the terms of
+// journalctl -u (see Options.Units), ORed, with two wider than the
+// reader keeps (aboutUnit decides): the coredump term leaves out the
+// writer's _UID, and every kernel entry (_TRANSPORT=kernel) comes for the
+// OOM-killer lines.
 func addMatches(j journal, units []string, bootID string) error {
 	if len(units) > 0 {
-		// Matches on one field are ORed; the disjunction ORs the two fields.
-		for _, u := range units {
-			if err := j.addMatch("_SYSTEMD_UNIT=" + u); err != nil {
-				return fmt.Errorf("add unit match %q: %w", u, err)
+		// Matches on one field are ORed, on different fields ANDed; a
+		// disjunction ORs the terms.
+		names := make([]string, len(units))
+		for i, u := range units {
+			names[i] = strings.TrimSuffix(u, ".service")
+		}
+		terms := [][]string{
+			prefixed("_SYSTEMD_UNIT=", units),
+			prefixed("SYSLOG_IDENTIFIER=", names),
+			append([]string{"_PID=1"}, prefixed("UNIT=", units)...),
+			append([]string{"MESSAGE_ID=" + coredumpMessageID}, prefixed("COREDUMP_UNIT=", units)...),
+			append([]string{"_UID=0"}, prefixed("OBJECT_SYSTEMD_UNIT=", units)...),
+			{"_TRANSPORT=kernel"},
+		}
+		for i, term := range terms {
+			if i > 0 {
+				if err := j.addDisjunction(); err != nil {
+					return fmt.Errorf("add disjunction: %w", err)
+				}
 			}
-		}
-		if err := j.addDisjunction(); err != nil {
-			return fmt.Errorf("add disjunction: %w", err)
-		}
-		for _, u := range units {
-			if err := j.addMatch("SYSLOG_IDENTIFIER=" + strings.TrimSuffix(u, ".service")); err != nil {
-				return fmt.Errorf("add identifier match %q: %w", u, err)
+			for _, m := range term {
+				if err := j.addMatch(m); err != nil {
+					return fmt.Errorf("add match %q: %w", m, err)
+				}
 			}
 		}
 	}
@@ -199,6 +225,15 @@ func addMatches(j journal, units []string, bootID string) error {
 		}
 	}
 	return nil
+}
+
+// prefixed returns p+v for each v.
+func prefixed(p string, vs []string) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = p + v
+	}
+	return out
 }
 
 // seekStart seeks to where reading starts: after AfterCursor, at Since, or

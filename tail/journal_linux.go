@@ -10,15 +10,33 @@ package tail
 #include <stdlib.h>
 #include <string.h>
 
-// Fields cf_read copies out of each entry.
-enum { CF_MESSAGE, CF_PRIORITY, CF_UNIT, CF_IDENT, CF_TARGET, CF_PID, CF_HOST, CF_BOOT, CF_CURSOR, CF_NFIELDS };
+// Fields cf_read copies out of each entry: those cflogd uses, then those
+// that decide whether an entry is about a watched unit (tail.aboutUnit).
+enum {
+	CF_MESSAGE, CF_PRIORITY, CF_UNIT, CF_IDENT, CF_TARGET, CF_PID, CF_HOST, CF_BOOT, CF_CURSOR,
+	CF_UID, CF_TRANSPORT, CF_COMM, CF_LUNIT, CF_MSGID, CF_CDUNIT, CF_OBJUNIT, CF_NFIELDS
+};
 
 typedef struct {
 	uint64_t realtime;
 	uint32_t present;          // bit i: field i was found
 	uint32_t off[CF_NFIELDS];  // value offsets into cf_reader.buf
 	uint32_t len[CF_NFIELDS];  // value lengths
+	uint32_t xfirst, xn;       // the entry's extras in cf_reader.x
 } cf_meta;
+
+// An extra field: an event field (CF_X_EVENT: its name has the prefix, or
+// no prefix is set and it is not a standard field) or a journal field
+// asked for by name (CF_X_NAMED). The datum's name is at off in buf, its
+// value (cut to maxvalue) at off+nlen+1.
+enum { CF_X_EVENT, CF_X_NAMED };
+typedef struct {
+	uint32_t off, nlen, vlen;
+	uint32_t kind;
+} cf_extra;
+
+#define CF_MAX_EVENT 256 // event fields kept per entry
+#define CF_MAX_NAMED 64  // named fields kept per entry
 
 typedef struct {
 	sd_journal *j;
@@ -29,6 +47,20 @@ typedef struct {
 	size_t maxfield;
 	int pending;               // the current entry has not been returned yet
 	int state;                 // after cf_read: CF_MORE, CF_STOPPED or CF_END
+	cf_extra *x;               // the batch's extras
+	size_t xcap, xused;
+	// The selection: the event field prefix (or noprefix), the names of
+	// other fields to copy (first[c]: some name starts with c), and
+	// whether kernel entries other than OOM-killer lines are dropped.
+	char *prefix;
+	size_t prefixlen;
+	int noprefix;
+	char **names;
+	size_t *namelens;
+	int nnames;
+	unsigned char first[256];
+	size_t maxvalue;
+	int oomonly;
 } cf_reader;
 
 enum { CF_MORE, CF_STOPPED, CF_END };
@@ -65,6 +97,7 @@ static inline int cf_field(const char *d, size_t l, size_t *skip) {
 	switch (d[0]) {
 	case 'M':
 		if (l >= 8 && memcmp(d, "MESSAGE=", 8) == 0) { *skip = 8; return CF_MESSAGE; }
+		if (l >= 11 && memcmp(d, "MESSAGE_ID=", 11) == 0) { *skip = 11; return CF_MSGID; }
 		break;
 	case 'P':
 		if (l >= 9 && memcmp(d, "PRIORITY=", 9) == 0) { *skip = 9; return CF_PRIORITY; }
@@ -74,6 +107,15 @@ static inline int cf_field(const char *d, size_t l, size_t *skip) {
 		break;
 	case 'T':
 		if (l >= 7 && memcmp(d, "TARGET=", 7) == 0) { *skip = 7; return CF_TARGET; }
+		break;
+	case 'U':
+		if (l >= 5 && memcmp(d, "UNIT=", 5) == 0) { *skip = 5; return CF_LUNIT; }
+		break;
+	case 'C':
+		if (l >= 14 && memcmp(d, "COREDUMP_UNIT=", 14) == 0) { *skip = 14; return CF_CDUNIT; }
+		break;
+	case 'O':
+		if (l >= 20 && memcmp(d, "OBJECT_SYSTEMD_UNIT=", 20) == 0) { *skip = 20; return CF_OBJUNIT; }
 		break;
 	case '_':
 		if (l < 5) break;
@@ -90,32 +132,140 @@ static inline int cf_field(const char *d, size_t l, size_t *skip) {
 		case 'B':
 			if (l >= 9 && memcmp(d, "_BOOT_ID=", 9) == 0) { *skip = 9; return CF_BOOT; }
 			break;
+		case 'U':
+			if (memcmp(d, "_UID=", 5) == 0) { *skip = 5; return CF_UID; }
+			break;
+		case 'T':
+			if (l >= 11 && memcmp(d, "_TRANSPORT=", 11) == 0) { *skip = 11; return CF_TRANSPORT; }
+			break;
+		case 'C':
+			if (l >= 6 && memcmp(d, "_COMM=", 6) == 0) { *skip = 6; return CF_COMM; }
+			break;
 		}
 		break;
 	}
 	return -1;
 }
 
+// cf_standard reports whether the field name d[0:n] is one of journald's,
+// systemd's or tracing-journald's own (see tail.standardField).
+static int cf_standard(const char *d, size_t n) {
+	static const char *const names[] = { "MESSAGE", "MESSAGE_ID", "PRIORITY", "TARGET", "TID",
+		"ERRNO", "UNIT", "USER_UNIT", "INVOCATION_ID", "USER_INVOCATION_ID", "DOCUMENTATION" };
+	static const char *const prefixes[] = { "SYSLOG_", "CODE_", "SPAN_", "OBJECT_", "COREDUMP_" };
+	size_t i;
+	if (n == 0 || d[0] == '_') return 1;
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strlen(names[i]) == n && memcmp(d, names[i], n) == 0) return 1;
+	for (i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+		size_t pl = strlen(prefixes[i]);
+		if (n >= pl && memcmp(d, prefixes[i], pl) == 0) return 1;
+	}
+	if (d[0] == 'S' && n > 2 && d[1] >= '0' && d[1] <= '9') {
+		for (i = 1; i < n && d[i] >= '0' && d[i] <= '9'; i++) {}
+		return i < n && d[i] == '_';
+	}
+	return 0;
+}
+
+// cf_add_extra copies the datum d (its name is nlen bytes) as an extra.
+static int cf_add_extra(cf_reader *r, const char *d, size_t l, size_t nlen, uint32_t kind) {
+	size_t vlen = l - nlen - 1;
+	int e;
+	if (vlen > r->maxvalue) vlen = r->maxvalue;
+	if (r->xused == r->xcap) {
+		size_t c = r->xcap ? 2 * r->xcap : 1024;
+		cf_extra *x = realloc(r->x, sizeof(cf_extra) * c);
+		if (!x) return -ENOMEM;
+		r->x = x;
+		r->xcap = c;
+	}
+	e = cf_reserve(r, nlen + 1 + vlen);
+	if (e < 0) return e;
+	memcpy(r->buf + r->used, d, nlen + 1 + vlen);
+	r->x[r->xused++] = (cf_extra){ (uint32_t)r->used, (uint32_t)nlen, (uint32_t)vlen, kind };
+	r->used += nlen + 1 + vlen;
+	return 0;
+}
+
+// cf_extra_of copies d when it is an event field or a field asked for by
+// name; counts holds the entry's numbers of each kind so far.
+static int cf_extra_of(cf_reader *r, const char *d, size_t l, uint32_t counts[2]) {
+	int i;
+	if (r->first[(unsigned char)d[0]] && counts[CF_X_NAMED] < CF_MAX_NAMED) {
+		for (i = 0; i < r->nnames; i++) {
+			size_t nl = r->namelens[i];
+			if (l > nl && d[nl] == '=' && memcmp(d, r->names[i], nl) == 0) {
+				int e = cf_add_extra(r, d, l, nl, CF_X_NAMED);
+				if (e < 0) return e;
+				counts[CF_X_NAMED]++;
+				break; // it may be an event field too
+			}
+		}
+	}
+	if (counts[CF_X_EVENT] >= CF_MAX_EVENT) return 0;
+	if (r->noprefix) {
+		const char *eq = memchr(d, '=', l);
+		if (!eq || cf_standard(d, (size_t)(eq - d))) return 0;
+		counts[CF_X_EVENT]++;
+		return cf_add_extra(r, d, l, (size_t)(eq - d), CF_X_EVENT);
+	}
+	if (r->prefixlen && l > r->prefixlen + 1 && d[0] == r->prefix[0] && memcmp(d, r->prefix, r->prefixlen) == 0) {
+		const char *eq = memchr(d + r->prefixlen, '=', l - r->prefixlen);
+		if (!eq || eq == d + r->prefixlen) return 0;
+		counts[CF_X_EVENT]++;
+		return cf_add_extra(r, d, l, (size_t)(eq - d), CF_X_EVENT);
+	}
+	return 0;
+}
+
+// cf_oom_line reports whether a kernel MESSAGE may be an OOM-killer line
+// (tail.oomCandidate).
+static int cf_oom_line(const char *m, size_t l) {
+	return (l >= 9 && memcmp(m, "oom-kill:", 9) == 0) ||
+		(l >= 13 && memcmp(m, "Out of memory", 13) == 0) ||
+		(l >= 28 && memcmp(m, "Memory cgroup out of memory:", 28) == 0);
+}
+
 // cf_entry copies the current entry's fields into the batch; it returns 1
-// when the entry has a MESSAGE, 0 when it has none, or a negative errno.
+// when the entry has a MESSAGE, 0 when it has none or is a kernel entry
+// other than an OOM-killer line (with r->oomonly), or a negative errno.
 static int cf_entry(cf_reader *r, cf_meta *m, int cursors) {
 	const void *data;
-	size_t l;
+	size_t l, used0 = r->used, x0 = r->xused;
+	uint32_t counts[2] = { 0, 0 };
 	int e;
 	m->present = 0;
+	m->xfirst = (uint32_t)r->xused;
+	m->xn = 0;
 	e = sd_journal_get_realtime_usec(r->j, &m->realtime);
 	if (e < 0) return e;
 	sd_journal_restart_data(r->j);
 	while ((e = sd_journal_enumerate_available_data(r->j, &data, &l)) > 0) {
 		size_t skip;
-		int f = cf_field(data, l, &skip);
-		if (f < 0 || (m->present & (1u << f))) continue;
+		const char *d = data;
+		int f;
 		if (l > r->maxfield) l = r->maxfield;
-		e = cf_put(r, m, f, (const char *)data + skip, l - skip);
+		f = cf_field(d, l, &skip);
+		if (f < 0) {
+			e = cf_extra_of(r, d, l, counts);
+			if (e < 0) return e;
+			continue;
+		}
+		if (m->present & (1u << f)) continue;
+		e = cf_put(r, m, f, d + skip, l - skip);
 		if (e < 0) return e;
 	}
 	if (e < 0) return e;
-	if (!(m->present & (1u << CF_MESSAGE))) return 0;
+	if (!(m->present & (1u << CF_MESSAGE)) ||
+	    (r->oomonly && (m->present & (1u << CF_TRANSPORT)) && m->len[CF_TRANSPORT] == 6 &&
+	     memcmp(r->buf + m->off[CF_TRANSPORT], "kernel", 6) == 0 &&
+	     !cf_oom_line(r->buf + m->off[CF_MESSAGE], m->len[CF_MESSAGE]))) {
+		r->used = used0;
+		r->xused = x0;
+		return 0;
+	}
+	m->xn = (uint32_t)(r->xused - x0);
 	if (!(m->present & (1u << CF_BOOT))) {
 		uint64_t mono;
 		sd_id128_t boot;
@@ -156,6 +306,7 @@ static int cf_next(cf_reader *r) {
 static int cf_read(cf_reader *r, int max, int cursors, uint64_t stop) {
 	int n = 0, scanned = 0, e;
 	r->used = 0;
+	r->xused = 0;
 	r->state = CF_MORE;
 	if (max > r->metacap) {
 		cf_meta *m = realloc(r->meta, sizeof(cf_meta) * (size_t)max);
@@ -241,10 +392,39 @@ static int cf_open(cf_reader *r, const char *dir, const char **files, size_t max
 	return sd_journal_set_data_threshold(r->j, maxfield);
 }
 
+// cf_select sets the field selection: prefix (NULL: none, every
+// non-standard field is an event field), the names of other fields to
+// copy, the cut of extra values, and whether kernel entries other than
+// OOM-killer lines are dropped. It takes ownership of the strings.
+static int cf_select(cf_reader *r, char *prefix, char **names, int nnames, size_t maxvalue, int oomonly) {
+	int i;
+	r->prefix = prefix;
+	r->prefixlen = prefix ? strlen(prefix) : 0;
+	r->noprefix = prefix == NULL;
+	r->names = names;
+	r->nnames = nnames;
+	r->namelens = calloc((size_t)nnames + 1, sizeof(size_t));
+	if (!r->namelens) return -ENOMEM;
+	memset(r->first, 0, sizeof r->first);
+	for (i = 0; i < nnames; i++) {
+		r->namelens[i] = strlen(names[i]);
+		r->first[(unsigned char)names[i][0]] = 1;
+	}
+	r->maxvalue = maxvalue;
+	r->oomonly = oomonly;
+	return 0;
+}
+
 static void cf_close(cf_reader *r) {
+	int i;
 	if (r->j) sd_journal_close(r->j);
 	free(r->buf);
 	free(r->meta);
+	free(r->x);
+	free(r->prefix);
+	for (i = 0; i < r->nnames; i++) free(r->names[i]);
+	free(r->names);
+	free(r->namelens);
 	memset(r, 0, sizeof *r);
 }
 
@@ -275,7 +455,11 @@ import (
 )
 
 func openSDJournal(opts *Options) (journal, error) {
-	r := &sdJournal{intern: make(interner), isLocal: opts.Directory == "" && len(opts.Files) == 0}
+	sel, err := newFieldSel(opts.Fields, opts.Units)
+	if err != nil {
+		return nil, err
+	}
+	r := &sdJournal{intern: make(interner), isLocal: opts.Directory == "" && len(opts.Files) == 0, sel: sel}
 	var cdir *C.char
 	var cfiles **C.char
 	what := "local journal"
@@ -302,7 +486,44 @@ func openSDJournal(opts *Options) (journal, error) {
 		C.cf_close(&r.r)
 		return nil, fmt.Errorf("open %s: %w", what, syscall.Errno(-e))
 	}
+	if err := r.selectFields(); err != nil {
+		C.cf_close(&r.r)
+		return nil, fmt.Errorf("open %s: %w", what, err)
+	}
 	return r, nil
+}
+
+// cfFixed are the fields cf_entry always copies, by journal name.
+var cfFixed = map[string]int{
+	"MESSAGE": C.CF_MESSAGE, "PRIORITY": C.CF_PRIORITY, "_SYSTEMD_UNIT": C.CF_UNIT,
+	"SYSLOG_IDENTIFIER": C.CF_IDENT, "TARGET": C.CF_TARGET, "_PID": C.CF_PID,
+	"_HOSTNAME": C.CF_HOST, "_BOOT_ID": C.CF_BOOT, "_UID": C.CF_UID,
+	"_TRANSPORT": C.CF_TRANSPORT, "_COMM": C.CF_COMM, "UNIT": C.CF_LUNIT,
+	"MESSAGE_ID": C.CF_MSGID, "COREDUMP_UNIT": C.CF_CDUNIT, "OBJECT_SYSTEMD_UNIT": C.CF_OBJUNIT,
+}
+
+// selectFields hands the field selection to the C reader: the prefix and
+// the names of the wanted fields it does not copy anyway.
+func (j *sdJournal) selectFields() error {
+	var prefix *C.char
+	if !j.sel.noPrefix {
+		prefix = C.CString(j.sel.prefix)
+	}
+	var names []string
+	for _, n := range j.sel.about {
+		if _, fixed := cfFixed[n]; !fixed {
+			names = append(names, n)
+		}
+	}
+	arr := (**C.char)(C.calloc(C.size_t(len(names)+1), C.size_t(unsafe.Sizeof(prefix))))
+	for i, n := range names {
+		unsafe.Slice(arr, len(names))[i] = C.CString(n)
+	}
+	oomOnly := C.int(0)
+	if len(j.sel.units) > 0 {
+		oomOnly = 1
+	}
+	return errno(C.cf_select(&j.r, prefix, arr, C.int(len(names)), C.size_t(record.MaxFieldValue), oomOnly))
 }
 
 // sdJournal is the sd-journal implementation of journal.
@@ -312,6 +533,9 @@ type sdJournal struct {
 	// intern holds the strings of short, repetitive fields (host, unit,
 	// identifier, target, boot ID) so that each costs no allocation.
 	intern interner
+	// sel is the field selection and the watched units.
+	sel  *fieldSel
+	name []byte // scratch for lower-casing
 }
 
 func errno(e C.int) error {
@@ -449,6 +673,12 @@ func (j *sdJournal) read(dst []record.Entry, cursors bool, stop time.Time) (int,
 	}
 	metas := unsafe.Slice(j.r.meta, int(n))
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(j.r.buf)), int(j.r.used))
+	var extras []C.cf_extra
+	if j.r.xused > 0 {
+		extras = unsafe.Slice(j.r.x, int(j.r.xused))
+	}
+	units := j.sel.units
+	k := 0
 	for i := range metas {
 		m := &metas[i]
 		field := func(f int) []byte {
@@ -458,9 +688,32 @@ func (j *sdJournal) read(dst []record.Entry, cursors bool, stop time.Time) (int,
 			o := uint32(m.off[f])
 			return buf[o : o+uint32(m.len[f])]
 		}
-		e := &dst[i]
-		e.Time = time.UnixMicro(int64(m.realtime))
+		// str is a view of a field valid until the next cf_read.
+		str := func(f int) string {
+			b := field(f)
+			if len(b) == 0 {
+				return ""
+			}
+			return unsafe.String(&b[0], len(b))
+		}
 		msg, cursor := field(C.CF_MESSAGE), field(C.CF_CURSOR)
+		unit, about := "", false
+		if len(units) > 0 {
+			if unit = ownUnit(str(C.CF_UNIT), str(C.CF_IDENT), units); unit == "" {
+				lc := lcFields{pid: str(C.CF_PID), uid: str(C.CF_UID), comm: str(C.CF_COMM),
+					transport: str(C.CF_TRANSPORT), unit: str(C.CF_LUNIT), objectUnit: str(C.CF_OBJUNIT),
+					messageID: str(C.CF_MSGID), coredumpUnit: str(C.CF_CDUNIT), sysUnit: str(C.CF_UNIT)}
+				if unit = aboutUnit(&lc, str(C.CF_MESSAGE), units); unit == "" {
+					continue // matched by a wider sd-journal match only
+				}
+				about = true
+			}
+		} else {
+			unit = j.intern.get(field(C.CF_UNIT))
+		}
+		e := &dst[k]
+		k++
+		*e = record.Entry{Time: time.UnixMicro(int64(m.realtime)), Unit: unit}
 		// One allocation holds MESSAGE and the cursor.
 		if len(msg)+len(cursor) > 0 {
 			b := make([]byte, len(msg)+len(cursor))
@@ -470,7 +723,6 @@ func (j *sdJournal) read(dst []record.Entry, cursors bool, stop time.Time) (int,
 			e.Message, e.Cursor = s[:len(msg)], s[len(msg):]
 		}
 		e.Host = j.intern.get(field(C.CF_HOST))
-		e.Unit = j.intern.get(field(C.CF_UNIT))
 		e.Identifier = j.intern.get(field(C.CF_IDENT))
 		e.Target = j.intern.get(field(C.CF_TARGET))
 		e.BootID = j.intern.get(field(C.CF_BOOT))
@@ -479,6 +731,68 @@ func (j *sdJournal) read(dst []record.Entry, cursors bool, stop time.Time) (int,
 			e.Priority = int(p[0] - '0')
 		}
 		e.PID = atoi(field(C.CF_PID))
+		if m.xn > 0 || about || len(j.sel.own) > 0 {
+			j.extras(e, extras[m.xfirst:m.xfirst+m.xn], buf, m, about)
+		}
 	}
+	clear(dst[k:int(n)])
+	n = C.int(k)
 	return int(n), state, nil
+}
+
+// extras sets e.Fields and e.Journal from the entry's extras and fixed
+// fields (see fieldSel.finish).
+func (j *sdJournal) extras(e *record.Entry, xs []C.cf_extra, buf []byte, m *C.cf_meta, about bool) {
+	present := func(f int) bool { return m.present&(1<<f) != 0 }
+	field := func(f int) []byte { o := uint32(m.off[f]); return buf[o : o+uint32(m.len[f])] }
+	name := func(x *C.cf_extra) []byte { return buf[x.off : x.off+x.nlen] }
+	value := func(x *C.cf_extra) []byte { o := x.off + x.nlen + 1; return buf[o : o+x.vlen] }
+	if !about {
+		nev, size := 0, 0
+		for i := range xs {
+			if xs[i].kind == C.CF_X_EVENT {
+				nev++
+				size += int(xs[i].vlen)
+			}
+		}
+		if nev > 0 {
+			// One allocation holds the values, one the fields.
+			vals := make([]byte, 0, size)
+			e.Fields = make([]record.Field, 0, nev)
+			for i := range xs {
+				x := &xs[i]
+				if x.kind != C.CF_X_EVENT {
+					continue
+				}
+				ev, _ := j.sel.eventName(name(x))
+				j.name = lowerName(j.name[:0], ev)
+				start := len(vals)
+				vals = append(vals, value(x)...)
+				var v string
+				if len(vals) > start {
+					v = unsafe.String(&vals[start], len(vals)-start)
+				}
+				e.Fields = append(e.Fields, record.Field{Name: j.intern.get(j.name), Value: v})
+			}
+		}
+	}
+	names := j.sel.own
+	if about {
+		names = j.sel.about
+	}
+	e.Journal = j.sel.journalOf(names, func(n string) (string, bool) {
+		if f, ok := cfFixed[n]; ok {
+			if !present(f) {
+				return "", false
+			}
+			return j.intern.get(capValue(field(f))), true
+		}
+		for i := range xs {
+			x := &xs[i]
+			if x.kind == C.CF_X_NAMED && string(name(x)) == n {
+				return j.intern.get(value(x)), true
+			}
+		}
+		return "", false
+	})
 }

@@ -82,6 +82,19 @@ func (p *entryBuilder) jsonFields(line []byte) (nullMessage bool, err error) {
 		if !used {
 			continue
 		}
+		if !jsonUsed[name] && p.sel.isEvent(name) && isValueArray(raw) {
+			// A repeated event field: each value counts (span fields of
+			// tracing-journald 0.3 share the event's prefix).
+			var elems []json.RawMessage
+			if json.Unmarshal(raw, &elems) == nil {
+				for _, el := range elems {
+					if v, ok, err := jsonValue(el, false); err == nil && ok {
+						p.extra([]byte(name), v)
+					}
+				}
+			}
+			continue
+		}
 		v, ok, err := jsonValue(raw, true)
 		if err != nil {
 			if jsonUsed[name] {
@@ -104,6 +117,17 @@ func (p *entryBuilder) jsonFields(line []byte) (nullMessage bool, err error) {
 		return false, fmt.Errorf("parse json entry: data after the object")
 	}
 	return nullMessage, nil
+}
+
+// isValueArray reports whether raw is a JSON array of values (a repeated
+// field), not an array of bytes.
+func isValueArray(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '[' {
+		return false
+	}
+	inner := bytes.TrimLeft(raw[1:], " \t\r\n")
+	return len(inner) > 0 && !('0' <= inner[0] && inner[0] <= '9' || inner[0] == ']')
 }
 
 // jsonUsed are the fields entryBuilder.field decodes itself.

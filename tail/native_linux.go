@@ -3,6 +3,7 @@
 package tail
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -51,7 +52,14 @@ type nativeJournal struct {
 	// The matches: entries whose _SYSTEMD_UNIT or SYSLOG_IDENTIFIER is in
 	// these sets (any entry when both are empty).
 	units, idents map[string]bool
-	matchErr      error // a match the native reader cannot evaluate
+	// about: the matches take the entries about the units too (the
+	// lifecycle terms of addMatches); decode applies aboutUnit with the
+	// units of sdJournal.sel.
+	about    bool
+	matchErr error // a match the native reader cannot evaluate
+	// xs collects the slots of the entry being decoded that hold an event
+	// field or a wanted journal field.
+	xs []dataSlot
 
 	seek   seekOp
 	synced bool
@@ -217,6 +225,10 @@ func (j *nativeJournal) addMatch(m string) error {
 		j.units[v] = true
 	case "SYSLOG_IDENTIFIER":
 		j.idents[v] = true
+	case "_PID", "UNIT", "MESSAGE_ID", "COREDUMP_UNIT", "_UID", "OBJECT_SYSTEMD_UNIT", "_TRANSPORT":
+		// The terms of the entries about the units: decode applies
+		// aboutUnit to the units of the selection instead.
+		j.about = true
 	default:
 		j.matchErr = fmt.Errorf("match %q", m)
 	}
@@ -237,6 +249,7 @@ func (j *nativeJournal) flushMatches() {
 	j.sdJournal.flushMatches()
 	clear(j.units)
 	clear(j.idents)
+	j.about = false
 	j.matchOps = j.matchOps[:0]
 	j.matchErr = nil
 	j.clearSlots()
@@ -430,7 +443,8 @@ func (j *nativeJournal) readOneViaSD(e *record.Entry) (ok bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("read %q through sd-journal: %w", c, err)
 	}
-	if n == 1 && e.Cursor == c && (len(j.units)+len(j.idents) == 0 || j.units[e.Unit] || j.idents[e.Identifier]) {
+	// sdJournal.read kept only what the unit matches take.
+	if n == 1 && e.Cursor == c {
 		return true, nil
 	}
 	*e = record.Entry{}
@@ -705,6 +719,13 @@ const (
 	nfPID
 	nfHost
 	nfBoot
+	nfUID
+	nfTransport
+	nfComm
+	nfLUnit
+	nfMessageID
+	nfCoredumpUnit
+	nfObjectUnit
 	nfCount
 )
 
@@ -721,7 +742,27 @@ var nativeFields = [...]struct {
 	{"_PID=", nfPID},
 	{"_HOSTNAME=", nfHost},
 	{"_BOOT_ID=", nfBoot},
+	{"_UID=", nfUID},
+	{"_TRANSPORT=", nfTransport},
+	{"_COMM=", nfComm},
+	{"UNIT=", nfLUnit},
+	{"MESSAGE_ID=", nfMessageID},
+	{"COREDUMP_UNIT=", nfCoredumpUnit},
+	{"OBJECT_SYSTEMD_UNIT=", nfObjectUnit},
 }
+
+// nativeFixed are the fields of nativeFields by journal name.
+var nativeFixed = func() map[string]int {
+	m := make(map[string]int)
+	for _, f := range nativeFields {
+		m[strings.TrimSuffix(f.prefix, "=")] = f.field
+	}
+	return m
+}()
+
+// slotValueMax is the longest value a dataSlot holds; longer ones are
+// read from the file when an entry needs them.
+const slotValueMax = 256
 
 // nativeField classifies a "NAME=value" payload: the field index, or -1,
 // and the length of "NAME=". It runs only when a DATA object is not in
@@ -744,10 +785,15 @@ func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:l
 // once written, so a slot stays true for its file.
 type dataSlot struct {
 	off   uint64
-	field int8   // nf*, or -1 for a field decode does not copy
-	match bool   // a unit or identifier in the match sets
-	val   string // host, unit, identifier, target or boot ID, interned
-	num   int    // PID, or priority (NoPriority when not 0-7)
+	field int8 // nf*, or -1 for a field decode does not copy
+	match bool // a unit or identifier in the match sets
+	// ev: an event field (evName is its name, lower-cased); named: a
+	// field of fieldSel.want (name is its journal name); long: the value
+	// is longer than slotValueMax and not in val.
+	ev, named, long bool
+	name, evName    string
+	val             string // host, unit, identifier, target, boot ID or the other fixed fields, interned; an event or named field's value
+	num             int    // PID, or priority (NoPriority when not 0-7)
 }
 
 // dataSlots is the size of a file's DATA object cache (a power of two).
@@ -769,7 +815,11 @@ func (j *nativeJournal) slot(f *jfile, off uint64) (s *dataSlot, compressed bool
 	}
 	fi, skip := nativeField(p)
 	*s = dataSlot{off: off, field: int8(fi)}
-	if fi < 0 || fi == nfMessage {
+	if fi < 0 {
+		j.classifyExtra(s, p)
+		return s, false, nil
+	}
+	if fi == nfMessage {
 		return s, false, nil
 	}
 	if len(p) > MaxFieldSize {
@@ -795,6 +845,45 @@ func (j *nativeJournal) slot(f *jfile, off uint64) (s *dataSlot, compressed bool
 	return s, false, nil
 }
 
+// classifyExtra marks a slot of a field decode does not copy as an event
+// field or a wanted journal field, with its name and (short) value.
+func (j *nativeJournal) classifyExtra(s *dataSlot, p []byte) {
+	sel := j.sel
+	eq := bytes.IndexByte(p, '=')
+	if eq <= 0 {
+		return
+	}
+	name := p[:eq]
+	if sel.want[string(name)] {
+		s.named, s.name = true, j.intern.get(name)
+	}
+	if ev, ok := sel.eventName(name); ok {
+		j.buf = lowerName(j.buf[:0], ev)
+		s.ev, s.evName = true, j.intern.get(j.buf)
+	}
+	if !s.named && !s.ev {
+		return
+	}
+	if v := p[eq+1:]; len(v) <= slotValueMax {
+		s.val = string(v)
+	} else {
+		s.long = true
+	}
+}
+
+// slotValue returns the value of an event or named field's slot.
+func slotValue(f *jfile, s *dataSlot) (string, error) {
+	if !s.long {
+		return s.val, nil
+	}
+	p, _, err := f.payload(s.off)
+	if err != nil {
+		return "", err
+	}
+	_, v, _ := bytes.Cut(p, []byte("="))
+	return string(capValue(v)), nil
+}
+
 // clearSlots forgets every file's cache (the match sets changed).
 func (j *nativeJournal) clearSlots() {
 	for _, f := range j.files {
@@ -815,6 +904,9 @@ func (j *nativeJournal) decode(f *jfile, off uint64, key *jkey, e *record.Entry)
 	var got [nfCount]dataSlot
 	var have uint32
 	matched := len(j.units) == 0 && len(j.idents) == 0
+	clear(j.xs)
+	j.xs = j.xs[:0]
+	nev := 0
 	for i, n := 0, f.nItems(o); i < n; i++ {
 		s, compressed, err := j.slot(f, f.item(o, i))
 		if err != nil {
@@ -825,6 +917,12 @@ func (j *nativeJournal) decode(f *jfile, off uint64, key *jkey, e *record.Entry)
 			continue
 		}
 		if s.field < 0 {
+			if s.ev && nev < maxEntryFields || s.named {
+				j.xs = append(j.xs, *s)
+				if s.ev {
+					nev++
+				}
+			}
 			continue
 		}
 		matched = matched || s.match
@@ -839,8 +937,31 @@ func (j *nativeJournal) decode(f *jfile, off uint64, key *jkey, e *record.Entry)
 		*e = record.Entry{Cursor: string(j.buf)}
 		return matched, true, nil
 	}
-	if !matched || have&(1<<nfMessage) == 0 {
+	if have&(1<<nfMessage) == 0 {
 		return false, false, nil
+	}
+	about := ""
+	if !matched {
+		if !j.about {
+			return false, false, nil
+		}
+		lc := lcFields{uid: got[nfUID].val, comm: got[nfComm].val, transport: got[nfTransport].val,
+			unit: got[nfLUnit].val, objectUnit: got[nfObjectUnit].val, messageID: got[nfMessageID].val,
+			coredumpUnit: got[nfCoredumpUnit].val, sysUnit: got[nfUnit].val}
+		if have&(1<<nfPID) != 0 && got[nfPID].num == 1 {
+			lc.pid = "1"
+		}
+		var m string
+		if lc.transport == "kernel" { // only the kernel's lines need MESSAGE to tell
+			p, _, err := f.payload(got[nfMessage].off)
+			if err != nil {
+				return false, false, err
+			}
+			m = unsafe.String(unsafe.SliceData(p), len(p))[len("MESSAGE="):]
+		}
+		if about = aboutUnit(&lc, m, j.sel.units); about == "" {
+			return false, false, nil
+		}
 	}
 	p, _, err := f.payload(got[nfMessage].off)
 	if err != nil {
@@ -863,6 +984,9 @@ func (j *nativeJournal) decode(f *jfile, off uint64, key *jkey, e *record.Entry)
 		Priority: record.NoPriority,
 	}
 	e.Host, e.Unit, e.Identifier, e.Target = got[nfHost].val, got[nfUnit].val, got[nfIdent].val, got[nfTarget].val
+	if about != "" {
+		e.Unit = about
+	}
 	if have&(1<<nfPriority) != 0 {
 		e.Priority = got[nfPriority].num
 	}
@@ -878,7 +1002,66 @@ func (j *nativeJournal) decode(f *jfile, off uint64, key *jkey, e *record.Entry)
 		}
 		e.BootID = f.bootHex
 	}
+	if len(j.xs) > 0 || about != "" || len(j.sel.own) > 0 {
+		if err := j.extras(f, e, &got, have, about != ""); err != nil {
+			return false, false, err
+		}
+	}
 	return true, false, nil
+}
+
+// extras sets e.Fields and e.Journal from the collected slots (j.xs) and
+// the fixed fields (see fieldSel.finish).
+func (j *nativeJournal) extras(f *jfile, e *record.Entry, got *[nfCount]dataSlot, have uint32, about bool) error {
+	if !about {
+		n := 0
+		for i := range j.xs {
+			if j.xs[i].ev {
+				n++
+			}
+		}
+		if n > 0 {
+			e.Fields = make([]record.Field, 0, n)
+			for i := range j.xs {
+				if s := &j.xs[i]; s.ev {
+					v, err := slotValue(f, s)
+					if err != nil {
+						return err
+					}
+					e.Fields = append(e.Fields, record.Field{Name: s.evName, Value: v})
+				}
+			}
+		}
+	}
+	names := j.sel.own
+	if about {
+		names = j.sel.about
+	}
+	var ferr error
+	e.Journal = j.sel.journalOf(names, func(n string) (string, bool) {
+		if fi, ok := nativeFixed[n]; ok {
+			if have&(1<<fi) == 0 {
+				return "", false
+			}
+			p, _, err := f.payload(got[fi].off)
+			if err != nil {
+				ferr = err
+				return "", false
+			}
+			return j.intern.get(capValue(p[len(n)+1:])), true
+		}
+		for i := range j.xs {
+			if s := &j.xs[i]; s.named && s.name == n {
+				v, err := slotValue(f, s)
+				if err != nil {
+					ferr = err
+				}
+				return v, err == nil
+			}
+		}
+		return "", false
+	})
+	return ferr
 }
 
 // withNativeReader wraps an sd-journal follower in the native reader; when
