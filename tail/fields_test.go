@@ -179,7 +179,7 @@ func TestTracingFields(t *testing.T) {
 					t.Errorf("%s/%s: Journal %v, want none", rows[i].Shape, rows[i].Case, e.Journal)
 				}
 				if _, ok := rows[i].Fields["duration_ms"]; ok && strings.Contains(e.Message, "stall") {
-					if v, _ := e.FieldValue("duration"); v == "" {
+					if v, _ := record.Lookup(e.Fields, "duration"); v == "" {
 						t.Errorf("%s: no duration field in %v", rows[i].Case, e.Fields)
 					}
 				}
@@ -362,18 +362,18 @@ func TestLifecycleEntries(t *testing.T) {
 				}
 				// An entry about the service carries the fields that
 				// classify it.
-				if _, ok := e.JournalValue("_TRANSPORT"); !ok || e.Fields != nil {
+				if _, ok := record.Lookup(e.Journal, "_TRANSPORT"); !ok || e.Fields != nil {
 					t.Errorf("entry %d (%q): Journal %v, Fields %v", row.N, row.Message, e.Journal, e.Fields)
 				}
 				if strings.Contains(row.Message, "Main process exited") {
 					for _, name := range []string{"MESSAGE_ID", "EXIT_CODE", "EXIT_STATUS", "UNIT"} {
-						if _, ok := e.JournalValue(name); !ok {
+						if _, ok := record.Lookup(e.Journal, name); !ok {
 							t.Errorf("entry %d (%q): no %s in %v", row.N, row.Message, name, e.Journal)
 						}
 					}
 				}
 				if row.Signature == "unit.core_dumped" {
-					if v, _ := e.JournalValue("COREDUMP_SIGNAL_NAME"); v == "" {
+					if v, _ := record.Lookup(e.Journal, "COREDUMP_SIGNAL_NAME"); v == "" {
 						t.Errorf("entry %d: no COREDUMP_SIGNAL_NAME in %v", row.N, e.Journal)
 					}
 				}
