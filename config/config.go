@@ -56,6 +56,8 @@ type Config struct {
 	Patterns Patterns `toml:"patterns"`
 	// Sinks are the [[sink]] tables in file order.
 	Sinks []SinkConfig `toml:"sink"`
+	// SinkLines are the lines of their [[sink]] headers, for messages.
+	SinkLines []int `toml:"-"`
 }
 
 // SinkConfig is one [[sink]] table decoded into the Config of the sink
@@ -216,8 +218,10 @@ func (c *Config) validate(d *decoder) error {
 		d.errAt("state_dir", fmt.Sprintf("must be an absolute path, not %q", c.StateDir))
 	}
 	if c.Listen != "" && !d.hasErrUnder("listen") {
-		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		if _, port, err := net.SplitHostPort(c.Listen); err != nil {
 			d.errAt("listen", fmt.Sprintf("want host:port, e.g. 127.0.0.1:9958: %v", err))
+		} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			d.errAt("listen", fmt.Sprintf("want host:port with a port number, e.g. 127.0.0.1:9958, not %q", c.Listen))
 		}
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {

@@ -214,6 +214,7 @@ min_severity = "critical"
 		Journal:            Journal{Directory: "/var/log/journal/remote", InitialPosition: Position{Head: true}, Reader: "sdjournal"},
 		Patterns:           Patterns{Dirs: []string{"/etc/a", "/etc/b"}},
 		Sinks:              []SinkConfig{lk, sl, wh, am, so},
+		SinkLines:          []int{19, 37, 47, 58, 65},
 	}
 	if diff := cmp.Diff(want, *got, ignoreLog); diff != "" {
 		t.Errorf("Parse (-want +got):\n%s", diff)
@@ -270,6 +271,7 @@ func TestErrors(t *testing.T) {
 				`:5: sink[0].batch_wait: bad duration "soon" (want e.g. "10s", "5m", "4h")`, `:6: sink[0].tenant: must be a string, not an integer (1)`}},
 		{"sink not a table", "sink = 1\n", []string{":1: sink: must be an array of tables: write [[sink]]"}},
 		{"journal not a table", "journal = \"x\"\n", []string{`:1: journal: must be a table, not a string ("x")`}},
+		{"listen port not a number", "listen = \"localhost:http\"\n", []string{`:1: listen: want host:port with a port number, e.g. 127.0.0.1:9958, not "localhost:http"`}},
 		{"state dir relative", "state_dir = \"state\"\n", []string{`:1: state_dir: must be an absolute path, not "state"`}},
 	}
 	for _, tt := range tests {

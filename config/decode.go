@@ -134,6 +134,7 @@ type decoder struct {
 	md        toml.MetaData
 	pos       map[string]int
 	errs      ErrorList
+	sinkLines []int
 }
 
 func (d *decoder) errAt(key, msg string) {
@@ -178,6 +179,7 @@ func (d *decoder) decode(data string, c *Config) error {
 	}
 	d.md, d.pos = md, positions(data)
 	d.table("", top, reflect.ValueOf(c).Elem(), "")
+	c.SinkLines = d.sinkLines
 	return nil
 }
 
@@ -273,6 +275,7 @@ func (d *decoder) sinks(key string, p toml.Primitive, dst reflect.Value) {
 		c.Set(reflect.ValueOf(sinkTypes[j].def))
 		d.table(key, t, c, typ)
 		dst.Set(reflect.Append(dst, c))
+		d.sinkLines = append(d.sinkLines, d.lineOf(key))
 	}
 }
 

@@ -96,7 +96,8 @@ min_severity = "info"
 }
 
 // referenceLegend explains the value types, above the tables.
-const referenceLegend = `TOML; every key has a default, so an empty file (or none) works. Unknown keys, keys that do not
+const referenceLegend = `TOML; every key has a default, but 'cflogd run' wants at least one '[[sink]]' in a file (with no file at
+all it writes the events to stdout); 'cflogd check --config FILE' checks a file as run loads it. Unknown keys, keys that do not
 apply to a sink's type and bad values stop cflogd with exit code 2 and one message per problem
 naming the key and its line. Types: a *duration* is a Go duration ('250ms', '10s', '5m', '4h') or
 days ('2d'); a *size* is '1MiB', '512KiB', '1MB' or a number of bytes; a *path* relative to the

@@ -248,3 +248,14 @@ func newNotifier(name string, g sink.Grouping, min record.Severity, ns notifySin
 	}
 	return n
 }
+
+// CheckSink builds the sink sc configures as New does (reading its CA and
+// client certificate files) and lets go of it.
+func CheckSink(sc config.SinkConfig) error {
+	s, err := newSender(sc, io.Discard, zerolog.Nop())
+	if err != nil {
+		return err
+	}
+	s.Close()
+	return nil
+}

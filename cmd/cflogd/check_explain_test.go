@@ -37,6 +37,30 @@ func TestCheck(t *testing.T) {
 		{"missing dir", []string{"check", "--patterns", "testdata/no-such-dir"}, exitUsage,
 			regexp.MustCompile(`^$`), regexp.MustCompile(`no-such-dir`)},
 		{"argument", []string{"check", "x"}, exitUsage, regexp.MustCompile(`^$`), regexp.MustCompile(`unexpected argument "x"`)},
+		{"config example", []string{"check", "--config", "../../examples/stdout.toml"}, exitOK,
+			regexp.MustCompile(`^\.\./\.\./examples/stdout\.toml: ok: sinks stdout \(stdout\); pattern dirs none\n$`),
+			regexp.MustCompile(`^$`)},
+		{"config example with sinks", []string{"check", "--config", "../../examples/sinks.toml"}, exitOK,
+			regexp.MustCompile(`: ok: sinks loki \(loki\), alertmanager \(alertmanager\), on-call \(webhook\); pattern dirs /etc/centra-cloud/cflogd/patterns\.d`),
+			regexp.MustCompile(`^$`)},
+		{"config with bad values", []string{"check", "--config", "testdata/config/bad-values.toml"}, exitUsage, regexp.MustCompile(`^$`),
+			regexp.MustCompile(`^testdata/config/bad-values.toml:2: listen: want host:port, .*\n` +
+				`testdata/config/bad-values.toml:3: queue_size: must be an integer, not a string \("many"\)\n` +
+				`testdata/config/bad-values.toml:6: journal.initial_postion: unknown key\n$`)},
+		{"config without a sink", []string{"check", "--config", "testdata/config/no-sink.toml"}, exitUsage, regexp.MustCompile(`^$`),
+			regexp.MustCompile(`^testdata/config/no-sink.toml: no \[\[sink\]\]: name at least one`)},
+		{"config with a missing secret file", []string{"check", "--config", "testdata/config/missing-secret.toml"}, exitUsage, regexp.MustCompile(`^$`),
+			regexp.MustCompile(`^testdata/config/missing-secret.toml:3: sink\[0\].url_file: read secret: file not found: testdata/config/no-such-credential\n$`)},
+		{"config with a missing CA file", []string{"check", "--config", "testdata/config/missing-ca.toml"}, exitUsage, regexp.MustCompile(`^$`),
+			regexp.MustCompile(`^testdata/config/missing-ca.toml:3: sink\[0\]: configure loki sink loki: read ca_file: .*no-such-ca.pem.*\n$`)},
+		{"config with bad pattern files", []string{"check", "--config", "testdata/config/bad-patterns.toml"}, exitUsage, regexp.MustCompile(`^$`),
+			regexp.MustCompile(`(?m)^testdata/patterns-bad/bad.yaml:5:\d+: severity: `)},
+		{"config with a syntax error", []string{"check", "--config", "testdata/config/syntax.toml"}, exitUsage, regexp.MustCompile(`^$`),
+			regexp.MustCompile(`^testdata/config/syntax.toml:2: sink.type: .*\n$`)},
+		{"config that does not exist", []string{"check", "--config", "testdata/config/none.toml"}, exitUsage, regexp.MustCompile(`^$`),
+			regexp.MustCompile(`testdata/config/none.toml: no such file`)},
+		{"config and patterns", []string{"check", "--config", "x.toml", "--patterns", "d"}, exitUsage, regexp.MustCompile(`^$`),
+			regexp.MustCompile(`leave out --patterns`)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/centra-cloud/cflogd/config"
 	"github.com/centra-cloud/cflogd/daemon"
+	"github.com/centra-cloud/cflogd/sink/stdout"
 )
 
 func runCommand() *command {
@@ -31,9 +32,10 @@ saves the cursor. Serves /metrics, /healthz and /readyz on listen. While
 no journal file can be opened for reading (permissions) it is not ready: it
 logs why, sends no READY=1 and tries again every 5 s.
 
-The configuration is TOML; every key has a default, so an empty file works.
-When --config is not given and the default file does not exist, the defaults
-are used.`,
+The configuration is TOML; every key has a default, but a configuration
+file must name at least one [[sink]]. When --config is not given and the
+default file does not exist, the defaults are used with a stdout sink, and
+the log says so; cflogd check --config FILE checks a file as run loads it.`,
 		run: (*app).runDaemon,
 	}
 }
@@ -68,16 +70,17 @@ func (a *app) runDaemon(ctx context.Context, args []string) int {
 	explicit := false
 	f.fs.Visit(func(fl *flag.Flag) { explicit = explicit || fl.Name == "config" })
 
-	cfg, err := config.Load(f.config)
-	if errors.Is(err, fs.ErrNotExist) && !explicit {
-		d := config.Default
-		cfg, err = &d, nil
-	}
+	cfg, from, err := loadConfig(f.config, explicit)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "cflogd run: %v\n", err)
 		return exitUsage
 	}
 	log := a.logger(false).Level(logLevel(cfg.LogLevel))
+	if from == "" {
+		log.Info().Str("config", f.config).Msg("no configuration file: the defaults, with the events on stdout (a stdout sink)")
+	} else {
+		log.Info().Str("config", from).Int("sinks", len(cfg.Sinks)).Msg("configuration read")
+	}
 	d, err := daemon.New(daemon.Options{Config: cfg, Log: log, Version: version, Stdout: a.stdout})
 	if err != nil {
 		fmt.Fprintf(a.stderr, "cflogd run: %v\n", err)
@@ -96,6 +99,28 @@ func (a *app) runDaemon(ctx context.Context, args []string) int {
 	}
 	log.Info().Msg("stopped")
 	return exitOK
+}
+
+// errNoSinks is the error of a configuration file without a [[sink]].
+var errNoSinks = errors.New("no [[sink]]: name at least one, e.g. [[sink]] with type = \"stdout\"")
+
+// loadConfig reads the configuration as run uses it: the file at path or,
+// when path was not given and the default file does not exist, the
+// defaults with a stdout sink; from is the file read, "" for none. A file
+// that names no sink is an error.
+func loadConfig(path string, explicit bool) (cfg *config.Config, from string, err error) {
+	cfg, err = config.Load(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !explicit:
+		d := config.Default
+		d.Sinks = []config.SinkConfig{stdout.Default}
+		return &d, "", nil
+	case err != nil:
+		return nil, path, err
+	case len(cfg.Sinks) == 0:
+		return nil, path, fmt.Errorf("%s: %w", path, errNoSinks)
+	}
+	return cfg, path, nil
 }
 
 func logLevel(s string) zerolog.Level {
