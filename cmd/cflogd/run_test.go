@@ -562,6 +562,8 @@ directory = %q
 initial_position = "head"
 [patterns]
 dirs = [%q]
+[[sink]]
+type = "stdout"
 `, filepath.Join(t.TempDir(), "state"), listen, j.dir, patDir))
 	p := startDaemon(t, bin, cfg)
 	testpeer.Eventually(t, 10*time.Second, func() bool {
