@@ -21,9 +21,10 @@ _cflogd() {
 		;;
 	check)
 		case $prev in
+		--config) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
 		--patterns) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
 		esac
-		COMPREPLY=($(compgen -W '--patterns' -- "$cur"))
+		COMPREPLY=($(compgen -W '--config --patterns' -- "$cur"))
 		;;
 	explain)
 		case $prev in
