@@ -44,7 +44,10 @@ type Config struct {
 	FailOn      record.Severity // 0: never
 	RunbookBase string
 	// Host is the host of input entries that name none.
-	Host    string
+	Host string
+	// Hosts, when not empty, keeps only the entries of these hosts
+	// (_HOSTNAME, or Host for input entries that name none).
+	Hosts   []string
 	Threads int
 	// SourceLabel and HeaderUnits are what the table's header says was read.
 	SourceLabel string
@@ -109,6 +112,7 @@ func Run(ctx context.Context, cfg *Config, lib *patterns.Library, env Env) (Resu
 		return Result{}, err
 	}
 	defer closeInput()
+	read = filterHosts(read, cfg.Hosts)
 
 	rep := report.New(report.Options{Since: cfg.Since, Until: cfg.ReportUntil, MinSeverity: cfg.MinSeverity})
 	var out *stdoutsink.Writer
@@ -147,7 +151,7 @@ func Run(ctx context.Context, cfg *Config, lib *patterns.Library, env Env) (Resu
 	// made fire.
 	consume := func(entries []record.Entry, evs []record.Event) error {
 		for i := range entries {
-			rep.Entry(entries[i].Time)
+			rep.EntryOn(entries[i].Time, entries[i].Host)
 		}
 		for i := range evs {
 			if err := handle(&evs[i]); err != nil {
@@ -272,4 +276,31 @@ func reader(cfg *Config, files []string, env Env, rules bool, skipped func(error
 	return func(ctx context.Context, fn func([]record.Entry) error) error {
 		return tail.ReadInput(ctx, r, opts, fn)
 	}, closeFn, nil
+}
+
+// filterHosts keeps only the entries of hosts (all when it is empty). The
+// rules over time see what is kept, as if the journal held nothing else.
+func filterHosts(read engine.ReadFunc, hosts []string) engine.ReadFunc {
+	if len(hosts) == 0 {
+		return read
+	}
+	keep := make(map[string]bool, len(hosts))
+	for _, h := range hosts {
+		keep[h] = true
+	}
+	return func(ctx context.Context, fn func([]record.Entry) error) error {
+		return read(ctx, func(batch []record.Entry) error {
+			out := batch[:0]
+			for i := range batch {
+				if keep[batch[i].Host] {
+					out = append(out, batch[i])
+				}
+			}
+			clear(batch[len(out):])
+			if len(out) == 0 {
+				return nil
+			}
+			return fn(out)
+		})
+	}
 }

@@ -69,7 +69,8 @@ type scanFlags struct {
 	failOn      string
 	patterns    stringList
 	runbookBase string
-	host        string
+	hosts       stringList
+	inputHost   string
 	noColor     bool
 	threads     int
 }
@@ -89,7 +90,8 @@ func newScanFlags(a *app) *scanFlags {
 	stringFlag(fs, &f.failOn, "fail-on", "", "exit 1 when an event of at least `SEVERITY` is found, reported or not (default never);\nthe names --min-severity takes", severityWords...)
 	fs.Var(&f.patterns, "patterns", "also load the pattern files (*.yaml) in `DIR`; repeatable"+a.sitePatternsNote())
 	fs.StringVar(&f.runbookBase, "runbook-base", record.DefaultRunbookBase, "`URL` the runbook links start with")
-	fs.StringVar(&f.host, "host", "", "with --input: the `HOST` of entries that name none (default this machine's name)")
+	fs.Var(&f.hosts, "host", "only entries of `HOST` (_HOSTNAME); repeatable. It used to mean --input-host:\nwith --input and no --input-host, a single --host also names the host of entries that name none")
+	fs.StringVar(&f.inputHost, "input-host", "", "with --input: the `HOST` of entries that name none (default this machine's name)")
 	fs.IntVar(&f.threads, "threads", 0, "`N` threads reading the journal (0: 2 on machines with 4 or more CPUs, else 1)")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colours in the table (also: NO_COLOR set in the environment)")
 	// journalctl's short flags, where they mean the same.
@@ -179,12 +181,18 @@ func (a *app) scanConfig(f *scanFlags) (*scanCommandConfig, error) {
 			Input:       f.input,
 			Output:      f.output,
 			RunbookBase: f.runbookBase,
-			Host:        f.host,
+			Host:        f.inputHost,
+			Hosts:       f.hosts,
 		},
 		patternDirs: a.patternDirs(f.patterns),
 		noColor:     f.noColor,
 	}
 	cfg.PatternDirs = cfg.patternDirs
+	if cfg.Host == "" && cfg.Input != "" && len(f.hosts) == 1 {
+		// --host used to mean --input-host: such a command line still
+		// reads its input as that host's (and keeps only its entries).
+		cfg.Host = f.hosts[0]
+	}
 	if cfg.Host == "" {
 		cfg.Host = a.hostname
 	}
@@ -205,8 +213,8 @@ func (a *app) scanConfig(f *scanFlags) (*scanCommandConfig, error) {
 	if cfg.Input != "" && (len(cfg.Files) > 0 || cfg.Directory != "") {
 		return nil, errors.New("--input cannot be combined with --file or --directory")
 	}
-	if f.host != "" && cfg.Input == "" {
-		return nil, errors.New("--host only applies to --input")
+	if f.inputHost != "" && cfg.Input == "" {
+		return nil, errors.New("--input-host only applies to --input")
 	}
 	if cfg.Input != "" && f.boot.set {
 		return nil, errors.New("--boot needs a journal, not --input")

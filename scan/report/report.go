@@ -44,6 +44,7 @@ type Report struct {
 
 	entries               uint64
 	firstEntry, lastEntry time.Time
+	hosts                 hostTally // entries (EntryOn) and reported events per host
 
 	bySeverity [record.Critical + 1]uint64 // reported events
 	below      uint64                      // events under MinSeverity
@@ -101,6 +102,9 @@ func (r *Report) Reportable(s record.Severity) bool { return s >= r.opts.MinSeve
 // only counted. Derived events (rules over time) are listed one by one, the
 // first derivedCapacity of them, above the signatures.
 func (r *Report) Add(ev *record.Event) {
+	if r.Reportable(ev.Severity) {
+		r.hosts.event(ev.Host)
+	}
 	if ev.Derived {
 		r.addDerived(ev)
 		return
@@ -170,6 +174,7 @@ type sigStats struct {
 	runbook     string
 	units       []string
 	moreUnits   bool
+	hosts       *topK // events per host
 	fields      map[string]*fieldStats
 }
 
@@ -191,6 +196,12 @@ func (s *sigStats) add(ev *record.Event) {
 		if t.After(s.last) {
 			s.last = t
 		}
+	}
+	if ev.Host != "" {
+		if s.hosts == nil {
+			s.hosts = newTopK(sigHostsCap)
+		}
+		s.hosts.add("", ev.Host)
 	}
 	if ev.Unit != "" && !slices.Contains(s.units, ev.Unit) {
 		if len(s.units) < unitsCap {

@@ -99,6 +99,10 @@ func (r *Report) Render(w io.Writer, h Header, st Style) error {
 		fmt.Fprintf(bw, " (%s below not shown)", commas(r.below))
 	}
 	fmt.Fprintln(bw)
+	fleet := r.hosts.many()
+	if fleet {
+		r.renderHosts(bw)
+	}
 
 	// Derived events (rules over time), first: a storm matters more than
 	// its lines.
@@ -146,6 +150,9 @@ func (r *Report) Render(w io.Writer, h Header, st Style) error {
 			}
 			if split := s.severitySplit(); split != "" {
 				detail("severity", split)
+			}
+			if h := s.hostList(); fleet && h != "" {
+				detail("hosts", h)
 			}
 			if u := s.unitList(); u != "" {
 				detail("units", u)
@@ -279,6 +286,9 @@ func (r *Report) summary(elapsed time.Duration) string {
 	}
 	fmt.Fprintf(&b, "; %s unclassified WARN/ERROR %s; %s %s read",
 		commas(r.unclassified), plural(r.unclassified, "line", "lines"), commas(r.entries), plural(r.entries, "entry", "entries"))
+	if r.hosts.many() {
+		fmt.Fprintf(&b, " from %d hosts", len(r.hosts.byHost))
+	}
 	switch {
 	case elapsed >= time.Second:
 		fmt.Fprintf(&b, " in %s", elapsed.Round(10*time.Millisecond))
