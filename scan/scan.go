@@ -101,7 +101,8 @@ func Run(ctx context.Context, cfg *Config, lib *patterns.Library, env Env) (Resu
 	if err != nil {
 		return Result{}, err
 	}
-	read, closeInput, err := reader(cfg, files, env, eng.HasRules(), func(err error) {
+	var inStats tail.InputStats
+	read, closeInput, err := reader(cfg, files, env, eng.HasRules(), &inStats, func(err error) {
 		skipMu.Lock()
 		defer skipMu.Unlock()
 		if skips++; skips <= maxSkipLogs {
@@ -172,10 +173,17 @@ func Run(ctx context.Context, cfg *Config, lib *patterns.Library, env Env) (Resu
 	}
 	skipMu.Unlock()
 
+	input := report.Input{
+		First: inStats.First, Last: inStats.Last,
+		OutsideWindow: inStats.OutsideWindow, OtherUnits: inStats.OtherUnits, OtherUnitNames: inStats.OtherUnitNames,
+	}
 	var outErr error
 	switch {
 	case out != nil:
 		outErr = out.Close()
+		if note := rep.InputNote(input, env.Location); note != "" {
+			fmt.Fprintf(env.Stderr, "cflogd scan: %s\n", note)
+		}
 	case scanErr != nil && rep.Entries() == 0:
 		// Nothing was read: the error says it all.
 	default:
@@ -187,6 +195,7 @@ func Run(ctx context.Context, cfg *Config, lib *patterns.Library, env Env) (Resu
 			Units:    cfg.HeaderUnits,
 			Source:   cfg.SourceLabel,
 			Patterns: cfg.PatternDirs,
+			Input:    input,
 			Elapsed:  env.Now().Sub(start),
 		}, report.Style{Color: env.Color, Width: width, Location: env.Location})
 	}
@@ -231,8 +240,8 @@ func checkAccess(cfg *Config, env Env) ([]string, error) {
 
 // reader returns the function that reads the configured source (files, when
 // not empty, instead of Config.Files). rules says the library has rules over
-// time, which read cursors.
-func reader(cfg *Config, files []string, env Env, rules bool, skipped func(error)) (engine.ReadFunc, func(), error) {
+// time, which read cursors; stats gets what an input held besides.
+func reader(cfg *Config, files []string, env Env, rules bool, stats *tail.InputStats, skipped func(error)) (engine.ReadFunc, func(), error) {
 	if cfg.Input == "" {
 		opts := tail.Options{
 			Directory: cfg.Directory,
@@ -262,6 +271,7 @@ func reader(cfg *Config, files []string, env Env, rules bool, skipped func(error
 		r, closeFn = f, func() { f.Close() }
 	}
 	opts := tail.InputOptions{
+		Stats:    stats,
 		Host:     cfg.Host,
 		Since:    cfg.Since,
 		Until:    cfg.Until,

@@ -222,6 +222,9 @@ func (p *entryBuilder) resolve() bool {
 		coredumpUnit: g("COREDUMP_UNIT"), sysUnit: e.Unit}
 	u := aboutUnit(&lc, e.Message, s.units)
 	if u == "" {
+		if s.other != nil {
+			s.other(e)
+		}
 		return false
 	}
 	e.Unit = u

@@ -59,6 +59,9 @@ type fieldSel struct {
 	// them; want holds the names of about.
 	own, about []string
 	want       map[string]bool
+	// other, when not nil, is told of each entry left out because it is
+	// neither of nor about the units (InputOptions.Stats).
+	other func(*record.Entry)
 }
 
 // newFieldSel checks fs and prepares it for reading the entries of units.

@@ -43,7 +43,27 @@ type InputOptions struct {
 	// OnSkip is called for every malformed entry that is skipped, with an
 	// *InputError; nil ignores them.
 	OnSkip func(err error)
+	// Stats, when not nil, is filled in while reading (read it once
+	// ReadInput returned): what the input spans and what was left out.
+	Stats *InputStats
 }
+
+// InputStats says what an input held besides the entries handed on.
+type InputStats struct {
+	// First and Last are the earliest and latest entry times in the input,
+	// inside the window or not (zero: no entry had a time).
+	First, Last time.Time
+	// OutsideWindow counts the entries dropped by Since and Until.
+	OutsideWindow int
+	// OtherUnits counts the JSON and export entries (inside the window)
+	// dropped because they belong to other units than Units, by unit
+	// (_SYSTEMD_UNIT, else the identifier; the first maxOtherUnits).
+	OtherUnits     int
+	OtherUnitNames map[string]int
+}
+
+// maxOtherUnits bounds InputStats.OtherUnitNames.
+const maxOtherUnits = 16
 
 // InputError describes an input entry that was skipped.
 type InputError struct {
@@ -103,6 +123,9 @@ func ReadInput(ctx context.Context, r io.Reader, opts InputOptions, fn func(batc
 	}
 	return pipeline(ctx, false, func(send func([]record.Entry) bool) error {
 		b := newBatcher(ctx, &opts, format, send)
+		if opts.Stats != nil {
+			sel.other = b.other
+		}
 		lr := &lineReader{r: br}
 		var err error
 		switch format {
@@ -209,11 +232,8 @@ func newBatcher(ctx context.Context, opts *InputOptions, format inputFormat, sen
 // add takes one entry whose Unit is resolved (JSON, export: see
 // entryBuilder.resolve) or the text parser's choice.
 func (b *batcher) add(e *record.Entry) error {
-	if !e.Time.IsZero() {
-		if !b.opts.Since.IsZero() && e.Time.Before(b.opts.Since) ||
-			!b.opts.Until.IsZero() && e.Time.After(b.opts.Until) {
-			return nil
-		}
+	if b.outside(e) {
+		return nil
 	}
 	if e.Host == "" {
 		e.Host = b.opts.Host
@@ -232,6 +252,56 @@ func (b *batcher) add(e *record.Entry) error {
 		}
 	}
 	return nil
+}
+
+// outside reports whether e lies outside the window, and counts it in
+// Stats.
+func (b *batcher) outside(e *record.Entry) bool {
+	if e.Time.IsZero() {
+		return false
+	}
+	st := b.opts.Stats
+	if st != nil {
+		if st.First.IsZero() || e.Time.Before(st.First) {
+			st.First = e.Time
+		}
+		if e.Time.After(st.Last) {
+			st.Last = e.Time
+		}
+	}
+	if !b.opts.Since.IsZero() && e.Time.Before(b.opts.Since) ||
+		!b.opts.Until.IsZero() && e.Time.After(b.opts.Until) {
+		if st != nil {
+			st.OutsideWindow++
+		}
+		return true
+	}
+	return false
+}
+
+// other counts an entry left out for its unit (fieldSel.other).
+func (b *batcher) other(e *record.Entry) {
+	if b.opts.Stats != nil && !b.outside(e) {
+		b.opts.Stats.otherUnit(e)
+	}
+}
+
+// otherUnit counts an entry of an unwatched unit.
+func (st *InputStats) otherUnit(e *record.Entry) {
+	st.OtherUnits++
+	name := e.Unit
+	if name == "" {
+		name = e.Identifier
+	}
+	if name == "" {
+		name = "no unit"
+	}
+	if _, ok := st.OtherUnitNames[name]; ok || len(st.OtherUnitNames) < maxOtherUnits {
+		if st.OtherUnitNames == nil {
+			st.OtherUnitNames = map[string]int{}
+		}
+		st.OtherUnitNames[strings.Clone(name)]++
+	}
 }
 
 // maxMessage is the longest MESSAGE value the journal reader returns.

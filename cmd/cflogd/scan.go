@@ -251,8 +251,13 @@ func (a *app) scanConfig(f *scanFlags) (*scanCommandConfig, error) {
 			return nil, fmt.Errorf("--until: %w", err)
 		}
 	}
+	stamp := func(t time.Time) string { return t.In(a.loc).Format("2006-01-02 15:04:05 MST") }
 	if !cfg.Since.IsZero() && !cfg.Until.IsZero() && cfg.Until.Before(cfg.Since) {
-		return nil, fmt.Errorf("--until %s is before --since %s", cfg.Until.Format(time.RFC3339), cfg.Since.Format(time.RFC3339))
+		return nil, fmt.Errorf("--until %s is before --since %s", stamp(cfg.Until), stamp(cfg.Since))
+	}
+	if f.since != "" && cfg.Since.After(now) {
+		// "--since 10:00" at 06:43 is today's 10:00, which has not come.
+		return nil, fmt.Errorf("--since %s is in the future: it is %s, now is %s", f.since, stamp(cfg.Since), stamp(now))
 	}
 	cfg.ReportUntil = cfg.Until
 	if cfg.ReportUntil.IsZero() && cfg.localJournal && !cfg.Since.IsZero() && !f.boot.set {

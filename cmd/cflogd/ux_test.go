@@ -399,3 +399,63 @@ func TestExplainJSONWithoutTime(t *testing.T) {
 		t.Errorf("explain --output json gives a time: %s", stdout)
 	}
 }
+
+// TestBadWindows: a --since in the future or after --until is a usage
+// error naming both times (the clock of testApp is 2026-11-26 10:30 UTC).
+func TestBadWindows(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--since", "11:00"}, "cflogd scan: --since 11:00 is in the future: it is 2026-11-26 11:00:00 UTC, now is 2026-11-26 10:30:00 UTC\n"},
+		{[]string{"--since", "tomorrow"}, "cflogd scan: --since tomorrow is in the future: it is 2026-11-27 00:00:00 UTC, now is 2026-11-26 10:30:00 UTC\n"},
+		{[]string{"-S", "+1h", "--input", "-"}, "cflogd scan: --since +1h is in the future: it is 2026-11-26 11:30:00 UTC, now is 2026-11-26 10:30:00 UTC\n"},
+		{[]string{"-S", "10:00", "-U", "09:00"}, "cflogd scan: --until 2026-11-26 09:00:00 UTC is before --since 2026-11-26 10:00:00 UTC\n"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			a, stdout, stderr := testApp("")
+			if code := a.main(t.Context(), append([]string{"scan"}, tt.args...)); code != exitUsage {
+				t.Errorf("exit code = %d, want %d", code, exitUsage)
+			}
+			first, _, _ := strings.Cut(stderr.String(), "Run ")
+			if diff := cmp.Diff(tt.want, first); diff != "" {
+				t.Errorf("stderr (-want +got):\n%s", diff)
+			}
+			if stdout.Len() > 0 {
+				t.Errorf("stdout = %q", stdout)
+			}
+		})
+	}
+	// An --until in the future is fine: the window ends now.
+	if _, err := parseScan(t, []string{"--since", "1h", "--until", "+1h"}); err != nil {
+		t.Errorf("--until +1h: %v", err)
+	}
+}
+
+// TestInputWindowMissesTheFile: a window that holds none of --input says
+// what the input spans, in the table and on stderr for JSON.
+func TestInputWindowMissesTheFile(t *testing.T) {
+	const export = `{"__REALTIME_TIMESTAMP":"1795687200000000","_SYSTEMD_UNIT":"chainfire.service","MESSAGE":"ERROR chainfire_raft: corrupted log entry"}
+{"__REALTIME_TIMESTAMP":"1795687260000000","_SYSTEMD_UNIT":"ssh.service","MESSAGE":"Accepted publickey"}
+{"__REALTIME_TIMESTAMP":"1795690800000000","_SYSTEMD_UNIT":"chainfire.service","MESSAGE":"ERROR chainfire_raft: corrupted log entry"}
+`
+	a, stdout, stderr := testApp(export)
+	if code := a.main(t.Context(), []string{"scan", "--input", "-", "-S", "2026-11-25", "-U", "2026-11-25 12:00"}); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if want := "input    spans 2026-11-26 10:00:00 – 11:00:00 UTC; the window holds none of it\n"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("no %q in\n%s", want, stdout)
+	}
+	a, stdout, stderr = testApp(export)
+	a.main(t.Context(), []string{"scan", "--input", "-", "-S", "2026-11-25", "-U", "2026-11-25 12:00", "-o", "jsonl"})
+	if want := "cflogd scan: no entries in the window; the input spans 2026-11-26 10:00:00 – 11:00:00 UTC\n"; stderr.String() != want || stdout.Len() > 0 {
+		t.Errorf("stdout %q, stderr %q, want stderr %q", stdout, stderr, want)
+	}
+	// The whole file: the other unit's entry is counted, not silently dropped.
+	a, stdout, _ = testApp(export)
+	a.main(t.Context(), []string{"scan", "--input", "-"})
+	if want := "skipped  1 entry of other units (ssh.service 1)\n"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("no %q in\n%s", want, stdout)
+	}
+}

@@ -26,6 +26,76 @@ type Header struct {
 	// Patterns are the pattern directories loaded over the built-in
 	// signatures (none: the built-in ones alone).
 	Patterns []string
+	// Input is what an --input file held besides the entries read.
+	Input Input
+}
+
+// Input is what journalctl output held besides the entries read: its span
+// and the entries left out.
+type Input struct {
+	// First and Last are its earliest and latest entry times, in the
+	// window or not (zero: none known).
+	First, Last time.Time
+	// OutsideWindow counts the entries outside the window.
+	OutsideWindow int
+	// OtherUnits counts the entries of other units, by unit in
+	// OtherUnitNames.
+	OtherUnits     int
+	OtherUnitNames map[string]int
+}
+
+// InputNote says, for output without a header, that the window missed
+// the whole input and what the input spans; "" when it did not.
+func (r *Report) InputNote(in Input, loc *time.Location) string {
+	if r.entries > 0 || in.First.IsZero() || in.OutsideWindow == 0 {
+		return ""
+	}
+	if loc == nil {
+		loc = time.Local
+	}
+	return "no entries in the window; the input spans " + fmtRange(in.First, in.Last, loc)
+}
+
+// fmtRange formats first – last for the header, the date once when both
+// fall on one day.
+func fmtRange(first, last time.Time, loc *time.Location) string {
+	first, last = first.In(loc), last.In(loc)
+	layout := "2006-01-02 15:04:05 MST"
+	if first.Year() == last.Year() && first.YearDay() == last.YearDay() {
+		layout = "15:04:05 MST"
+	}
+	return first.Format("2006-01-02 15:04:05") + " – " + last.Format(layout)
+}
+
+// otherUnits describes the entries of other units left out: "170 (ssh.service 170)".
+func (in Input) otherUnits() string {
+	type unitCount struct {
+		unit string
+		n    int
+	}
+	var list []unitCount
+	for u, n := range in.OtherUnitNames {
+		list = append(list, unitCount{u, n})
+	}
+	slices.SortFunc(list, func(a, b unitCount) int {
+		if a.n != b.n {
+			return b.n - a.n
+		}
+		return strings.Compare(a.unit, b.unit)
+	})
+	var parts []string
+	for i, uc := range list {
+		if i == 3 {
+			parts = append(parts, "...")
+			break
+		}
+		parts = append(parts, sanitize(uc.unit)+" "+commas(uint64(uc.n)))
+	}
+	s := commas(uint64(in.OtherUnits)) + " " + plural(uint64(in.OtherUnits), "entry", "entries") + " of other units"
+	if len(parts) > 0 {
+		s += " (" + strings.Join(parts, ", ") + ")"
+	}
+	return s
 }
 
 // Style says how to draw the table.
@@ -91,12 +161,22 @@ func (r *Report) Render(w io.Writer, h Header, st Style) error {
 		patterns = "built-in + " + sanitize(strings.Join(h.Patterns, ", "))
 	}
 	fmt.Fprintf(bw, "patterns %s\n", patterns)
-	fmt.Fprintf(bw, "read     %s entries, %s events at %s or above", commas(r.entries), commas(r.reported()), r.opts.MinSeverity)
+	if r.InputNote(h.Input, st.Location) != "" {
+		fmt.Fprintf(bw, "input    spans %s; the window holds none of it\n", fmtRange(h.Input.First, h.Input.Last, st.Location))
+	}
+	if h.Input.OtherUnits > 0 {
+		fmt.Fprintf(bw, "skipped  %s\n", h.Input.otherUnits())
+	}
+	// Derived events are counted among the events, and said to be: "5
+	// derived" beside them read as if they were left out.
+	all := r.reported() + r.derivedN
+	fmt.Fprintf(bw, "read     %s %s, %s %s at %s or above", commas(r.entries), plural(r.entries, "entry", "entries"),
+		commas(all), plural(all, "event", "events"), r.opts.MinSeverity)
 	if r.derivedN > 0 {
-		fmt.Fprintf(bw, ", %s derived", commas(r.derivedN))
+		fmt.Fprintf(bw, " (%s of them derived)", commas(r.derivedN))
 	}
 	if r.below > 0 {
-		fmt.Fprintf(bw, " (%s below not shown)", commas(r.below))
+		fmt.Fprintf(bw, "; %s below %s not shown", commas(r.below), r.opts.MinSeverity)
 	}
 	fmt.Fprintln(bw)
 	fleet := r.hosts.many()
@@ -222,8 +302,14 @@ func (r *Report) renderDerived(bw io.Writer, stamp string, st Style) {
 		if st.Color {
 			sev = colorize(d.severity, sev)
 		}
+		// The summary has priority over the width: it wraps in its
+		// column rather than losing its numbers at the end.
+		lines := wrap(sanitize(d.summary), max(st.Width-prefix, 20), maxSummaryLines)
 		fmt.Fprintf(bw, "%-*s  %s  %-*s  %-*s  %s\n", stampW, fmtStamp(d.at, stamp, st.Location), sev, ruleW, sanitize(d.rule),
-			hostW, sanitize(d.host), truncate(sanitize(d.summary), st.Width-prefix))
+			hostW, sanitize(d.host), lines[0])
+		for _, l := range lines[1:] {
+			fmt.Fprintf(bw, "%*s%s\n", prefix, "", l)
+		}
 	}
 	ids := make([]string, 0, len(r.derivedRuns))
 	for id := range r.derivedRuns {
@@ -267,22 +353,31 @@ func (r *Report) reported() uint64 {
 // summary is the last line: what was found and read.
 func (r *Report) summary(elapsed time.Duration) string {
 	var b strings.Builder
-	if r.derivedN > 0 {
-		fmt.Fprintf(&b, "%s derived %s; ", commas(r.derivedN), plural(r.derivedN, "event", "events"))
-	}
-	if n := r.reported(); n == 0 {
+	n := r.reported()
+	if all := n + r.derivedN; all == 0 {
 		fmt.Fprintf(&b, "no events at %s or above", r.opts.MinSeverity)
 	} else {
-		fmt.Fprintf(&b, "%s %s in %d %s (", commas(n), plural(n, "event", "events"), len(r.list),
-			plural(uint64(len(r.list)), "signature", "signatures"))
-		sep := ""
-		for sev := record.Critical; sev >= record.Info; sev-- {
-			if c := r.bySeverity[sev]; c > 0 {
-				fmt.Fprintf(&b, "%s%s %s", sep, commas(c), sev)
-				sep = ", "
+		if r.derivedN > 0 {
+			fmt.Fprintf(&b, "%s %s at %s or above: %s derived", commas(all), plural(all, "event", "events"), r.opts.MinSeverity, commas(r.derivedN))
+			if n > 0 {
+				b.WriteString(", ")
 			}
 		}
-		b.WriteString(")")
+		if n > 0 {
+			what := commas(n)
+			if r.derivedN == 0 {
+				what += " " + plural(n, "event", "events")
+			}
+			fmt.Fprintf(&b, "%s in %d %s (", what, len(r.list), plural(uint64(len(r.list)), "signature", "signatures"))
+			sep := ""
+			for sev := record.Critical; sev >= record.Info; sev-- {
+				if c := r.bySeverity[sev]; c > 0 {
+					fmt.Fprintf(&b, "%s%s %s", sep, commas(c), sev)
+					sep = ", "
+				}
+			}
+			b.WriteString(")")
+		}
 	}
 	fmt.Fprintf(&b, "; %s unclassified WARN/ERROR %s; %s %s read",
 		commas(r.unclassified), plural(r.unclassified, "line", "lines"), commas(r.entries), plural(r.entries, "entry", "entries"))
@@ -553,6 +648,35 @@ func sanitize(s string) string {
 		i += size
 	}
 	return b.String()
+}
+
+// maxSummaryLines is how many lines a derived event's summary may take.
+const maxSummaryLines = 4
+
+// wrap breaks s at spaces into lines of at most width runes, at most
+// maxLines of them (the last cut with "…"); a word longer than width is cut.
+func wrap(s string, width, maxLines int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = w
+		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(w) <= width:
+			line += " " + w
+		default:
+			lines = append(lines, line)
+			line = w
+		}
+	}
+	lines = append(lines, line)
+	if len(lines) > maxLines {
+		lines = append(lines[:maxLines-1], strings.Join(lines[maxLines-1:], " "))
+	}
+	for i, l := range lines {
+		lines[i] = truncate(l, width)
+	}
+	return lines
 }
 
 // truncate cuts s to at most n runes, ending in "…" when cut.
