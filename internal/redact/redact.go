@@ -60,18 +60,20 @@ func String(s string) string {
 }
 
 // Secrets returns the literal secrets in a URL, to scrub from text that may
-// quote them (a server's error body echoing the request, for example): the
-// whole URL, its userinfo, its query values and the path segments Path masks
-// (those of four or more bytes).
+// quote them (a server's error body echoing the request, for example): its
+// userinfo, its query values and the path segments Path masks (those of
+// four or more bytes), then the whole URL when it holds a secret (one too
+// short to list, say). A URL without secrets gives none: its scheme, host
+// and path stay readable wherever it is quoted.
 func Secrets(raw string) []string {
 	if raw == "" {
 		return nil
 	}
-	out := []string{raw}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return out
+		return []string{raw}
 	}
+	var out []string
 	if u.User != nil {
 		if p, ok := u.User.Password(); ok {
 			out = append(out, p, url.QueryEscape(p))
@@ -91,6 +93,10 @@ func Secrets(raw string) []string {
 		if masked[i] == Mask && clear[i] != Mask && len(clear[i]) >= 4 {
 			out = append(out, clear[i])
 		}
+	}
+	// Last, so that the parts are masked first and the host stays.
+	if String(raw) != raw {
+		out = append(out, raw)
 	}
 	return out
 }

@@ -116,10 +116,11 @@ func TestSecrets(t *testing.T) {
 		want []string
 	}{
 		{"", nil},
-		{"https://loki/loki/api/v1/push", []string{"https://loki/loki/api/v1/push"}},
-		{"https://u:p%40ss@h/x?token=abcd&n=1", []string{"https://u:p%40ss@h/x?token=abcd&n=1", "p@ss", "p%40ss", "abcd", "abcd"}},
-		{"https://tok@h/x", []string{"https://tok@h/x", "tok"}},
-		{"https://hooks.slack.com/services/T1/B0123/SECRET", []string{"https://hooks.slack.com/services/T1/B0123/SECRET", "B0123", "SECRET"}},
+		// No secret: nothing to mask, the host and path stay readable.
+		{"https://loki/loki/api/v1/push", nil},
+		{"https://u:p%40ss@h/x?token=abcd&n=1", []string{"p@ss", "p%40ss", "abcd", "abcd", "https://u:p%40ss@h/x?token=abcd&n=1"}},
+		{"https://tok@h/x", []string{"tok", "https://tok@h/x"}},
+		{"https://hooks.slack.com/services/T1/B0123/SECRET", []string{"B0123", "SECRET", "https://hooks.slack.com/services/T1/B0123/SECRET"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -127,5 +128,26 @@ func TestSecrets(t *testing.T) {
 				t.Errorf("Secrets(%q) (-want +got):\n%s", tt.in, diff)
 			}
 		})
+	}
+}
+
+// TestTextKeepsTheHost: text quoting a URL loses only the URL's secrets
+// (issue 14: retry logs showed xxxxx for the whole URL, host included).
+func TestTextKeepsTheHost(t *testing.T) {
+	tests := []struct{ url, text, want string }{
+		{"https://loki.example:3100/loki/api/v1/push", `Post "https://loki.example:3100/loki/api/v1/push": 503`,
+			`Post "https://loki.example:3100/loki/api/v1/push": 503`},
+		{"https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX", `Post "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXXXXX": 500`,
+			`Post "https://hooks.slack.com/services/xxxxx/xxxxx/xxxxx": 500`},
+		{"https://bob:pa55word@am.example/api/v2/alerts?token=s3cret", `Post "https://bob:pa55word@am.example/api/v2/alerts?token=s3cret": EOF`,
+			`Post "https://bob:xxxxx@am.example/api/v2/alerts?token=xxxxx": EOF`},
+	}
+	for _, tt := range tests {
+		if got := Text(tt.text, Secrets(tt.url)...); got != tt.want {
+			t.Errorf("Text(%q) = %q, want %q", tt.text, got, tt.want)
+		}
+		if err := Error(errors.New(tt.text), Secrets(tt.url)...); err.Error() != tt.want {
+			t.Errorf("Error(%q) = %q, want %q", tt.text, err, tt.want)
+		}
 	}
 }

@@ -237,7 +237,7 @@ func (c *Client) Post(ctx context.Context, r Request) error {
 func (c *Client) PostRetry(ctx context.Context, p retry.Policy, st *retry.Stats, log *zerolog.Logger, r Request) error {
 	return retry.Do(ctx, p, func(attempt int, err error, wait time.Duration) {
 		st.AddRetried(1)
-		log.Warn().Err(err).Int("attempt", attempt).Dur("wait", wait).Msg("retry request")
+		log.Warn().Err(err).Int("attempt", attempt).Int64("wait_ms", wait.Milliseconds()).Msg("retry request")
 	}, func(ctx context.Context) error {
 		err := c.Post(ctx, r)
 		if err != nil {

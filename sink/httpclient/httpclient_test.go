@@ -1,20 +1,24 @@
 package httpclient
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/rs/zerolog"
 
 	"github.com/centra-cloud/cflogd/internal/testpeer"
+	"github.com/centra-cloud/cflogd/sink/retry"
 )
 
 func get(t *testing.T, c *Client, url string) (*http.Response, error) {
@@ -226,5 +230,28 @@ func TestErrorsHaveNoSecrets(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestRetryLog: a retry is logged with the wait in milliseconds (wait_ms,
+// an integer) and the URL's host readable (a connection refused names it).
+func TestRetryLog(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close() // refused from now on
+	c, err := New(Config{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	log := zerolog.New(&buf)
+	var st retry.Stats
+	p := retry.Policy{MaxAttempts: 2, Min: 5 * time.Millisecond, Max: 5 * time.Millisecond}
+	_ = c.PostRetry(t.Context(), p, &st, &log, Request{URL: srv.URL + "/push", Body: []byte("x")})
+	out := buf.String()
+	if !regexp.MustCompile(`"wait_ms":\d+[,}]`).MatchString(out) || strings.Contains(out, `"wait":`) {
+		t.Errorf("retry log %s: want an integer wait_ms", out)
+	}
+	if !strings.Contains(out, strings.TrimPrefix(srv.URL, "http://")) {
+		t.Errorf("retry log %s does not name the host", out)
 	}
 }

@@ -206,8 +206,8 @@ func TestStatusHandling(t *testing.T) {
 		{"404 channel_not_found dead", []testpeer.Answer{A(404, "channel_not_found")}, 0, 1, []error{ErrDeadWebhook}, retry.Counts{Failed: 1, Dropped: 1}, ""},
 		{"410 dead", []testpeer.Answer{A(410, "channel_is_archived")}, 0, 1, []error{ErrDeadWebhook}, retry.Counts{Failed: 1, Dropped: 1}, ""},
 		{"400 no_service body dead", []testpeer.Answer{A(400, "no_service")}, 0, 1, []error{ErrDeadWebhook}, retry.Counts{Failed: 1, Dropped: 1}, ""},
-		{"429 retried", []testpeer.Answer{A(429, "")}, 0, 2, nil, retry.Counts{Sent: 1, Failed: 1, Retried: 1}, `"wait":`},
-		{"429 retry-after honoured", []testpeer.Answer{A(429, "", "Retry-After", "1")}, 0, 2, nil, retry.Counts{Sent: 1, Failed: 1, Retried: 1}, `"wait":30`},
+		{"429 retried", []testpeer.Answer{A(429, "")}, 0, 2, nil, retry.Counts{Sent: 1, Failed: 1, Retried: 1}, `"wait_ms":`},
+		{"429 retry-after honoured", []testpeer.Answer{A(429, "", "Retry-After", "1")}, 0, 2, nil, retry.Counts{Sent: 1, Failed: 1, Retried: 1}, `"wait_ms":30`},
 		{"500 and 503 retried", []testpeer.Answer{A(500, "rollup_error"), A(503, "")}, 0, 3, nil, retry.Counts{Sent: 1, Failed: 2, Retried: 2}, ""},
 		{"slow retried", []testpeer.Answer{A(testpeer.Slow, "")}, 500 * time.Millisecond, 2, nil, retry.Counts{Sent: 1, Failed: 1, Retried: 1}, "Client.Timeout"},
 	}
