@@ -459,3 +459,25 @@ func TestInputWindowMissesTheFile(t *testing.T) {
 		t.Errorf("no %q in\n%s", want, stdout)
 	}
 }
+
+// TestQuickstartAsksCflogd: scripts/quickstart.sh decides "no entries" by
+// cflogd's own report (which matches SYSLOG_IDENTIFIER too), not by
+// journalctl -u; the line it looks for is what a scan of nothing prints.
+func TestQuickstartAsksCflogd(t *testing.T) {
+	script, err := os.ReadFile("../../scripts/quickstart.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(script), "$(journalctl") {
+		t.Errorf("quickstart.sh asks journalctl whether there are entries; cflogd's match differs")
+	}
+	const want = "^read     0 entries"
+	if !strings.Contains(string(script), want) {
+		t.Fatalf("quickstart.sh does not look for %q", want)
+	}
+	a, stdout, _ := testApp("")
+	a.main(t.Context(), []string{"scan", "--input", "-"})
+	if !strings.Contains(stdout.String(), "\n"+strings.TrimPrefix(want, "^")+",") {
+		t.Errorf("a scan of nothing does not print %q:\n%s", want, stdout)
+	}
+}
