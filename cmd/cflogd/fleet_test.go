@@ -82,7 +82,7 @@ func TestScanFleet(t *testing.T) {
 		}
 		// One host: no fleet view.
 		out = scanOut(t, "--directory", dir, "--no-color", "--host", "node3")
-		if strings.Contains(out, "hosts ") || !strings.Contains(out, "read     2 entries, 1 events") {
+		if strings.Contains(out, "hosts ") || !strings.Contains(out, "read     2 entries, 1 event ") {
 			t.Errorf("--host node3: want its 2 entries and no host lines:\n%s", out)
 		}
 	})
