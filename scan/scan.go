@@ -47,7 +47,12 @@ type Config struct {
 	Host string
 	// Hosts, when not empty, keeps only the entries of these hosts
 	// (_HOSTNAME, or Host for input entries that name none).
-	Hosts   []string
+	Hosts []string
+	// Follow follows the journal from its end (or Since) until ctx ends,
+	// printing each event as it comes, then writes the report (Output
+	// "table") of what it saw. It reads a journal, not Input, and takes no
+	// Until or Boot.
+	Follow  bool
 	Threads int
 	// SourceLabel and HeaderUnits are what the table's header says was read.
 	SourceLabel string
@@ -100,6 +105,9 @@ func Run(ctx context.Context, cfg *Config, lib *patterns.Library, env Env) (Resu
 	files, err := checkAccess(cfg, env)
 	if err != nil {
 		return Result{}, err
+	}
+	if cfg.Follow {
+		return follow(ctx, cfg, eng, files, env)
 	}
 	var inStats tail.InputStats
 	read, closeInput, err := reader(cfg, files, env, eng.HasRules(), &inStats, func(err error) {
@@ -294,23 +302,35 @@ func filterHosts(read engine.ReadFunc, hosts []string) engine.ReadFunc {
 	if len(hosts) == 0 {
 		return read
 	}
+	keep := hostFilter(hosts)
+	return func(ctx context.Context, fn func([]record.Entry) error) error {
+		return read(ctx, func(batch []record.Entry) error {
+			if batch = keep(batch); len(batch) == 0 {
+				return nil
+			}
+			return fn(batch)
+		})
+	}
+}
+
+// hostFilter returns what keeps, in place, the entries of a batch whose
+// host is one of hosts (all of them when hosts is empty).
+func hostFilter(hosts []string) func([]record.Entry) []record.Entry {
+	if len(hosts) == 0 {
+		return func(b []record.Entry) []record.Entry { return b }
+	}
 	keep := make(map[string]bool, len(hosts))
 	for _, h := range hosts {
 		keep[h] = true
 	}
-	return func(ctx context.Context, fn func([]record.Entry) error) error {
-		return read(ctx, func(batch []record.Entry) error {
-			out := batch[:0]
-			for i := range batch {
-				if keep[batch[i].Host] {
-					out = append(out, batch[i])
-				}
+	return func(batch []record.Entry) []record.Entry {
+		out := batch[:0]
+		for i := range batch {
+			if keep[batch[i].Host] {
+				out = append(out, batch[i])
 			}
-			clear(batch[len(out):])
-			if len(out) == 0 {
-				return nil
-			}
-			return fn(out)
-		})
+		}
+		clear(batch[len(out):])
+		return out
 	}
 }

@@ -44,6 +44,14 @@ the past), -1h, +1h, "2 days ago", now, today, yesterday, tomorrow,
 2026-11-26, "2026-11-26 10:00", "2026-11-26 10:00:00", RFC 3339, @UNIXTIME.
 Zone-less times are local.
 
+With -f (--follow), scan follows the journal from its end (or --since) and
+prints each event as it is classified, one line each (coloured on a
+terminal); Ctrl-C (SIGINT) stops it and prints the report of what it saw.
+
+Over the journals of several hosts, the table says which hosts had each
+signature and how many entries and events each host gave; --host keeps
+only some hosts' entries.
+
 A journal file that cannot be opened (permissions) is named on stderr and
 the rest is read; when none can be, scan fails (exit 3) rather than report
 a quiet journal.
@@ -71,6 +79,7 @@ type scanFlags struct {
 	runbookBase string
 	hosts       stringList
 	inputHost   string
+	follow      bool
 	noColor     bool
 	threads     int
 }
@@ -92,6 +101,7 @@ func newScanFlags(a *app) *scanFlags {
 	fs.StringVar(&f.runbookBase, "runbook-base", record.DefaultRunbookBase, "`URL` the runbook links start with")
 	fs.Var(&f.hosts, "host", "only entries of `HOST` (_HOSTNAME); repeatable. It used to mean --input-host:\nwith --input and no --input-host, a single --host also names the host of entries that name none")
 	fs.StringVar(&f.inputHost, "input-host", "", "with --input: the `HOST` of entries that name none (default this machine's name)")
+	fs.BoolVar(&f.follow, "follow", false, "follow the journal as journalctl -f: print each event as it is classified, from the\njournal's end (or --since); Ctrl-C (SIGINT) stops and prints the report of what was seen")
 	fs.IntVar(&f.threads, "threads", 0, "`N` threads reading the journal (0: 2 on machines with 4 or more CPUs, else 1)")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colours in the table (also: NO_COLOR set in the environment)")
 	// journalctl's short flags, where they mean the same.
@@ -102,6 +112,7 @@ func newScanFlags(a *app) *scanFlags {
 	alias(fs, "D", "directory")
 	alias(fs, "o", "output")
 	alias(fs, "p", "min-severity")
+	alias(fs, "f", "follow")
 	return f
 }
 
@@ -216,6 +227,19 @@ func (a *app) scanConfig(f *scanFlags) (*scanCommandConfig, error) {
 	if f.inputHost != "" && cfg.Input == "" {
 		return nil, errors.New("--input-host only applies to --input")
 	}
+	if f.follow {
+		switch {
+		case cfg.Input != "":
+			return nil, errors.New("--follow needs a journal, not --input")
+		case f.until != "":
+			return nil, errors.New("--follow cannot be combined with --until")
+		case f.boot.set:
+			return nil, errors.New("--follow cannot be combined with --boot")
+		case f.output == "json":
+			return nil, errors.New("--follow prints events as they come: use --output table or jsonl, not json")
+		}
+		cfg.Follow = true
+	}
 	if cfg.Input != "" && f.boot.set {
 		return nil, errors.New("--boot needs a journal, not --input")
 	}
@@ -238,7 +262,7 @@ func (a *app) scanConfig(f *scanFlags) (*scanCommandConfig, error) {
 
 	now := a.now()
 	since := f.since
-	if since == "" && f.until == "" && !f.boot.set && cfg.localJournal {
+	if since == "" && f.until == "" && !f.boot.set && cfg.localJournal && !f.follow {
 		since = defaultSince
 	}
 	if since != "" {
@@ -260,7 +284,7 @@ func (a *app) scanConfig(f *scanFlags) (*scanCommandConfig, error) {
 		return nil, fmt.Errorf("--since %s is in the future: it is %s, now is %s", f.since, stamp(cfg.Since), stamp(now))
 	}
 	cfg.ReportUntil = cfg.Until
-	if cfg.ReportUntil.IsZero() && cfg.localJournal && !cfg.Since.IsZero() && !f.boot.set {
+	if cfg.ReportUntil.IsZero() && cfg.localJournal && !cfg.Since.IsZero() && !f.boot.set && !f.follow {
 		cfg.ReportUntil = now
 	}
 

@@ -17,7 +17,7 @@ _cflogd() {
 		-D|--directory|--patterns) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
 		--host|--input-host|--runbook-base|-S|--since|--threads|-U|--until) return ;;
 		esac
-		COMPREPLY=($(compgen -W '-b --boot -D --directory --fail-on --file --host --input --input-host -p --min-severity --no-color -o --output --patterns --runbook-base -S --since --threads -u --unit -U --until' -- "$cur"))
+		COMPREPLY=($(compgen -W '-b --boot -D --directory --fail-on --file -f --follow --host --input --input-host -p --min-severity --no-color -o --output --patterns --runbook-base -S --since --threads -u --unit -U --until' -- "$cur"))
 		;;
 	check)
 		case $prev in
