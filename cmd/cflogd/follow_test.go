@@ -215,7 +215,7 @@ func TestScanFollow(t *testing.T) {
 				"hosts    3:",
 				"chainfire.election_timeout",
 				"hosts    node1 3\n",
-				"1 derived event; 5 events in 2 signatures",
+				"6 events at warning or above: 1 derived, 5 in 2 signatures",
 			} {
 				if !strings.Contains(rep, want) {
 					t.Errorf("report after SIGINT lacks %q:\n%s", want, rep)
