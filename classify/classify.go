@@ -2,6 +2,7 @@ package classify
 
 import (
 	"math/bits"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -84,9 +85,13 @@ type namedSet struct {
 
 // unitSet is the prefilter for the signatures of one unit.
 type unitSet struct {
-	ac      *automaton   // nil when no signature has literals
-	ngram   *ngramFilter // the automaton's fast equivalent for ASCII lines
-	always  []uint64     // candidates regardless of literals
+	ac     *automaton   // nil when no signature has literals
+	ngram  *ngramFilter // the automaton's fast equivalent for ASCII lines
+	always []uint64     // candidates regardless of literals
+	// journal are the signatures that may match on journal fields alone:
+	// candidates only for an entry that has journal fields or comes from
+	// PID 1 (systemd's own messages).
+	journal []uint64
 	members []uint64
 	// byLevel[l] holds the members whose Levels allow level l.
 	byLevel [record.LevelError + 1][]uint64
@@ -118,14 +123,17 @@ const (
 type fieldSpec struct {
 	name string
 	kind fieldKind
-	// groups are the capture groups of the field's name, in the regex's
-	// order: the first that took part in the match gives the value (a
-	// field may stand before or after the phrase). None for target and
-	// template.
-	groups []int
+	// groups[a] are the capture groups of the field's name in the regex of
+	// alternative a, in the regex's order: the first that took part in the
+	// match gives the value (a field may stand before or after the
+	// phrase). None for target and template.
+	groups [][]int
 	// from are the names of the event's structured fields (JSON fields,
 	// tracing-journald F_*) that give the value when no group does.
 	from []string
+	// journal is the journal field that gives the value when neither a
+	// group nor a structured field does.
+	journal string
 }
 
 type condSpec struct {
@@ -150,10 +158,16 @@ type summaryPart struct {
 
 // csig is a compiled signature.
 type csig struct {
-	sig     *patterns.Signature
-	idx     int
-	fast    *fastProg
+	sig *patterns.Signature
+	idx int
+	// alts are the ways the signature matches: its match and journal
+	// conditions, or each of its `any` alternatives; none for a fallback.
+	alts []calt
+	// lits are literals the body must hold for the signature to match
+	// (nil: no prefilter); gated says every way it matches needs a journal
+	// field (see unitSet.journal).
 	lits    []string
+	gated   bool
 	fields  []fieldSpec
 	fire    []condSpec
 	raise   []raiseSpec
@@ -162,6 +176,14 @@ type csig struct {
 	groupBy []int
 	summary []summaryPart
 	hasTpl  bool
+}
+
+// calt is one way a signature matches: every journal condition holds and,
+// when re is set, re matches the body.
+type calt struct {
+	re      *regexp.Regexp
+	fast    *fastProg
+	journal []patterns.JournalMatch
 }
 
 // New compiles a library for classification. The library must not change
@@ -210,12 +232,23 @@ func newClassifier(lib *patterns.Library, opts Options, fast, prefilter bool) *C
 
 func (c *Classifier) compile(i int, s *patterns.Signature) *csig {
 	cs := &csig{sig: s, idx: i, runbook: c.base + runbookPath + s.Anchor}
-	if s.Match != nil {
-		expr := s.Match.String()
-		if p, err := compileFast(expr); err == nil && !c.noFast {
-			cs.fast = p
+	switch {
+	case s.Fallback:
+	case len(s.Any) > 0:
+		for _, a := range s.Any {
+			cs.alts = append(cs.alts, c.alt(a.Match, a.Journal))
 		}
-		if re, err := parseRegex(expr); err == nil && !c.noPrefilter {
+	default:
+		cs.alts = []calt{c.alt(s.Match, s.Journal)}
+	}
+	cs.gated = len(cs.alts) > 0
+	for _, a := range cs.alts {
+		if len(a.journal) == 0 {
+			cs.gated = false
+		}
+	}
+	if len(cs.alts) == 1 && cs.alts[0].re != nil && !c.noPrefilter {
+		if re, err := parseRegex(cs.alts[0].re.String()); err == nil {
 			cs.lits = requiredLiterals(re)
 		}
 	}
@@ -229,7 +262,10 @@ func (c *Classifier) compile(i int, s *patterns.Signature) *csig {
 			cs.hasTpl = true
 			continue
 		}
-		spec := fieldSpec{name: f.Name, groups: captureGroups(s, f.Name), from: structuredNames(f)}
+		spec := fieldSpec{name: f.Name, from: structuredNames(f), journal: f.JournalField}
+		for _, a := range cs.alts {
+			spec.groups = append(spec.groups, captureGroups(a.re, f.Name))
+		}
 		switch f.Type {
 		case patterns.Integer:
 			spec.kind = fkInt
@@ -270,13 +306,24 @@ func (c *Classifier) compile(i int, s *patterns.Signature) *csig {
 	return cs
 }
 
+// alt compiles one way of matching.
+func (c *Classifier) alt(re *regexp.Regexp, journal []patterns.JournalMatch) calt {
+	a := calt{re: re, journal: journal}
+	if re != nil && !c.noFast {
+		if p, err := compileFast(re.String()); err == nil {
+			a.fast = p
+		}
+	}
+	return a
+}
+
 // captureGroups returns the indexes of the regex's groups named name.
-func captureGroups(s *patterns.Signature, name string) []int {
-	if s.Match == nil {
+func captureGroups(re *regexp.Regexp, name string) []int {
+	if re == nil {
 		return nil
 	}
 	var groups []int
-	for i, n := range s.Match.SubexpNames() {
+	for i, n := range re.SubexpNames() {
 		if n == name {
 			groups = append(groups, i)
 		}
@@ -285,9 +332,13 @@ func captureGroups(s *patterns.Signature, name string) []int {
 }
 
 // structuredNames are the names of the structured fields that give a
-// field: its own, and for a duration in milliseconds also the name without
-// "_ms" (latency_ms comes from latency=900ms).
+// field: the one its `field:` names, else its own and, for a duration in
+// milliseconds, the name without "_ms" (latency_ms comes from
+// latency=900ms).
 func structuredNames(f patterns.Field) []string {
+	if f.EventField != "" {
+		return []string{f.EventField}
+	}
 	names := []string{f.Name}
 	if base, ok := strings.CutSuffix(f.Name, "_ms"); ok && f.Type == patterns.Duration && base != "" {
 		names = append(names, base)
@@ -358,7 +409,7 @@ func parseSummary(s string, index func(string) int) []summaryPart {
 }
 
 func (c *Classifier) buildSet(member func(*csig) bool) *unitSet {
-	us := &unitSet{always: make([]uint64, c.words), members: make([]uint64, c.words)}
+	us := &unitSet{always: make([]uint64, c.words), journal: make([]uint64, c.words), members: make([]uint64, c.words)}
 	for l := range us.byLevel {
 		us.byLevel[l] = make([]uint64, c.words)
 	}
@@ -374,7 +425,12 @@ func (c *Classifier) buildSet(member func(*csig) bool) *unitSet {
 				us.byLevel[l][cs.idx/64] |= 1 << (cs.idx % 64)
 			}
 		}
-		if cs.lits == nil {
+		switch {
+		case cs.lits != nil:
+		case cs.gated:
+			us.journal[cs.idx/64] |= 1 << (cs.idx % 64)
+			continue
+		default:
 			us.always[cs.idx/64] |= 1 << (cs.idx % 64)
 			continue
 		}
@@ -473,7 +529,7 @@ const maxInlineFields = 8
 // needs the body and allocates; see fillTemplate). When errs is not nil,
 // errs[k] receives the error of a value that did not parse; when srcs is
 // not nil, srcs[k] says where a value came from.
-func (cs *csig) values(body string, caps []int, l *Line, out []value, errs []error, srcs []string) {
+func (cs *csig) values(body string, caps []int, alt int, l *Line, out []value, errs []error, srcs []string) {
 	for k, f := range cs.fields {
 		v := &out[k]
 		*v = value{}
@@ -483,13 +539,21 @@ func (cs *csig) values(body string, caps []int, l *Line, out []value, errs []err
 			}
 			continue
 		}
-		s, at, ok := capture(body, caps, f.groups)
+		var groups []int
+		if alt >= 0 && alt < len(f.groups) {
+			groups = f.groups[alt]
+		}
+		s, at, ok := capture(body, caps, groups)
 		src := ""
 		if ok && srcs != nil {
 			src = l.sourceAt(at)
 		}
 		if !ok {
 			s, src, ok = l.structured(f.from)
+		}
+		if !ok && f.journal != "" {
+			s, ok = l.journalValue(f.journal)
+			src = f.journal
 		}
 		if !ok {
 			continue
@@ -631,23 +695,36 @@ func (cs *csig) levelOK(l record.Level) bool {
 	return cs.levels == 0 || cs.levels&(1<<uint(l)) != 0
 }
 
-// match runs the signature's regex over body. caps is scratch space for the
-// fast matcher; the result aliases it or is allocated by regexp.
-func (cs *csig) match(m *machine, body string) ([]int, bool) {
-	if cs.sig.Match == nil {
-		return nil, true
+// match tries the signature's ways of matching the line in order and
+// returns the captures and the index of the first that matched (-1 for a
+// fallback). caps is scratch space for the fast matcher; the result aliases
+// it or is allocated by regexp.
+func (cs *csig) match(m *machine, l *Line) ([]int, int, bool) {
+	if cs.sig.Fallback {
+		return nil, -1, true
 	}
-	if cs.fast != nil {
-		ok, done := cs.fast.exec(m, body)
-		if done {
-			if !ok {
-				return nil, false
+	for i := range cs.alts {
+		a := &cs.alts[i]
+		if !l.journalHolds(a.journal) {
+			continue
+		}
+		if a.re == nil {
+			return nil, i, true
+		}
+		if a.fast != nil {
+			ok, done := a.fast.exec(m, l.Body)
+			if done {
+				if ok {
+					return m.caps[:a.fast.ncap], i, true
+				}
+				continue
 			}
-			return m.caps[:cs.fast.ncap], true
+		}
+		if loc := a.re.FindStringSubmatchIndex(l.Body); loc != nil {
+			return loc, i, true
 		}
 	}
-	loc := cs.sig.Match.FindStringSubmatchIndex(body)
-	return loc, loc != nil
+	return nil, -1, false
 }
 
 // Classify returns the event for an entry, or false when it gives none
@@ -682,6 +759,11 @@ func (c *Classifier) prepare(e *record.Entry, l *Line, buf *[4]uint64) []uint64 
 	}
 	copy(cand, us.always)
 	us.scan(l.Body, cand)
+	if len(e.Journal) > 0 || e.PID == 1 {
+		for w := range cand {
+			cand[w] |= us.journal[w]
+		}
+	}
 	any := uint64(0)
 	allowed := us.byLevel[levelIndex(l.Level)]
 	for w := range cand {
@@ -718,23 +800,23 @@ func (nf *notFired) values() []value {
 // fallbacks only, and nf (when not nil) records that signature.
 func (c *Classifier) decide(e *record.Entry, l *Line, cand []uint64, ev *record.Event, nf *notFired) bool {
 	var m machine
-	failed := false // a regex signature matched but did not fire
+	failed := false // a signature that is not a fallback matched but did not fire
 	for w, word := range cand {
 		for word != 0 {
 			i := w*64 + bits.TrailingZeros64(word)
 			word &= word - 1
 			cs := c.sigs[i]
-			if failed && cs.sig.Match != nil {
+			if failed && !cs.sig.Fallback {
 				continue
 			}
-			caps, ok := cs.match(&m, l.Body)
+			caps, alt, ok := cs.match(&m, l)
 			if !ok {
 				continue
 			}
-			if c.fire(cs, e, l, caps, ev, nf) {
+			if c.fire(cs, e, l, caps, alt, ev, nf) {
 				return true
 			}
-			if cs.sig.Match != nil {
+			if !cs.sig.Fallback {
 				failed = true
 			}
 		}
@@ -744,7 +826,7 @@ func (c *Classifier) decide(e *record.Entry, l *Line, cand []uint64, ev *record.
 
 // fire computes a matching signature's fields and, when its FireWhen
 // conditions hold, the event.
-func (c *Classifier) fire(cs *csig, e *record.Entry, l *Line, caps []int, ev *record.Event, nf *notFired) bool {
+func (c *Classifier) fire(cs *csig, e *record.Entry, l *Line, caps []int, alt int, ev *record.Event, nf *notFired) bool {
 	var valBuf [maxInlineFields]value
 	var vals []value
 	if len(cs.fields) <= len(valBuf) {
@@ -752,9 +834,9 @@ func (c *Classifier) fire(cs *csig, e *record.Entry, l *Line, caps []int, ev *re
 	} else {
 		vals = make([]value, len(cs.fields))
 	}
-	cs.values(l.Body, caps, l, vals, nil, nil)
+	cs.values(l.Body, caps, alt, l, vals, nil, nil)
 	if !cs.fires(vals) {
-		if nf != nil && nf.cs == nil && cs.sig.Match != nil {
+		if nf != nil && nf.cs == nil && !cs.sig.Fallback {
 			nf.cs = cs
 			if len(vals) > len(nf.vals) {
 				nf.more = append([]value(nil), vals...)

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/centra-cloud/cflogd/patterns"
@@ -60,23 +61,23 @@ func (c *Classifier) Explain(e *record.Entry) Explanation {
 		x.Event = &ev
 	}
 	failed := false
+	var m machine
 	for _, cs := range c.sigs {
 		member := us != nil && us.members[cs.idx/64]&(1<<(cs.idx%64)) != 0
-		var caps []int
-		ok := true
-		if cs.sig.Match != nil {
-			loc := cs.sig.Match.FindStringSubmatchIndex(l.Body)
-			caps, ok = loc, loc != nil
-		} else if !member || !cs.levelOK(l.Level) || x.Winner != nil {
+		if cs.sig.Fallback && (!member || !cs.levelOK(l.Level) || x.Winner != nil) {
 			continue // a fallback is only worth listing when it decides
 		}
+		caps, alt, ok := cs.match(&m, l)
 		if !ok {
 			continue
 		}
+		// The fast matcher's captures live in m: keep them apart from the
+		// next signature's.
+		caps = append([]int(nil), caps...)
 		vals := make([]value, len(cs.fields))
 		errs := make([]error, len(cs.fields))
 		srcs := make([]string, len(cs.fields))
-		cs.values(l.Body, caps, l, vals, errs, srcs)
+		cs.values(l.Body, caps, alt, l, vals, errs, srcs)
 		cs.fillTemplate(l.Body, vals)
 		sm := cs.describe(l.Level, vals, errs, srcs)
 		switch {
@@ -95,10 +96,10 @@ func (c *Classifier) Explain(e *record.Entry) Explanation {
 		case !cs.fires(vals):
 			sm.Reason = "fire_when does not hold: " + cs.fireText()
 			x.NotFired = append(x.NotFired, sm)
-			if cs.sig.Match != nil && x.Winner == nil {
+			if !cs.sig.Fallback && x.Winner == nil {
 				failed = true
 			}
-		case x.Winner == nil && (!failed || cs.sig.Match == nil):
+		case x.Winner == nil && (!failed || cs.sig.Fallback):
 			w := sm
 			x.Winner = &w
 		default:
@@ -171,13 +172,56 @@ func (f ExampleFailure) Error() string {
 	return fmt.Sprintf("%s: %s: %s", f.Pos, f.Signature, f.Msg)
 }
 
-// exampleEntry is the entry an example line stands for: runbook form, the
-// example's unit or the signature's first, no PRIORITY.
-func exampleEntry(s *patterns.Signature, line, unit string) record.Entry {
+// exampleEntry is the entry an example stands for: a line (any shape, no
+// PRIORITY) or the journal fields of an entry, of the example's unit or the
+// signature's first.
+func exampleEntry(s *patterns.Signature, line string, fields []record.Field, unit string) record.Entry {
 	if unit == "" && len(s.Units) > 0 {
 		unit = s.Units[0]
 	}
-	return record.Entry{Message: line, Unit: unit, Priority: record.NoPriority, Host: "example"}
+	e := record.Entry{Message: line, Priority: record.NoPriority}
+	if fields != nil {
+		e = EntryOf(fields)
+	}
+	e.Unit, e.Host = unit, "example"
+	return e
+}
+
+// fieldPrefix is the prefix of the event fields tracing-journald writes,
+// as pattern file examples write them.
+const fieldPrefix = "F_"
+
+// EntryOf is the entry whose journal fields are fields (as a pattern file's
+// `entry:` writes them): MESSAGE, PRIORITY, TARGET, SYSLOG_IDENTIFIER,
+// _PID, _HOSTNAME and _SYSTEMD_UNIT fill the entry's own fields, F_NAME
+// fields its event fields (Fields, as "name"), and the others its Journal.
+func EntryOf(fields []record.Field) record.Entry {
+	e := record.Entry{Priority: record.NoPriority}
+	for _, f := range fields {
+		switch {
+		case f.Name == "MESSAGE":
+			e.Message = f.Value
+		case f.Name == "PRIORITY":
+			if p, err := strconv.Atoi(f.Value); err == nil && p >= 0 && p <= 7 {
+				e.Priority = p
+			}
+		case f.Name == "TARGET":
+			e.Target = f.Value
+		case f.Name == "SYSLOG_IDENTIFIER":
+			e.Identifier = f.Value
+		case f.Name == "_PID":
+			e.PID, _ = strconv.Atoi(f.Value)
+		case f.Name == "_HOSTNAME":
+			e.Host = f.Value
+		case f.Name == "_SYSTEMD_UNIT":
+			e.Unit = f.Value
+		case strings.HasPrefix(f.Name, fieldPrefix) && len(f.Name) > len(fieldPrefix):
+			e.Fields = append(e.Fields, record.Field{Name: strings.ToLower(f.Name[len(fieldPrefix):]), Value: f.Value})
+		default:
+			e.Journal = append(e.Journal, f)
+		}
+	}
+	return e
 }
 
 // CheckExamples classifies every signature's examples and near misses and
@@ -190,16 +234,16 @@ func (c *Classifier) CheckExamples() []ExampleFailure {
 	for _, cs := range c.sigs {
 		s := cs.sig
 		for _, ex := range s.Examples {
-			e := exampleEntry(s, ex.Line, ex.Unit)
+			e := exampleEntry(s, ex.Line, ex.Entry, ex.Unit)
 			if msg := c.checkExample(cs, &e, ex); msg != "" {
-				out = append(out, ExampleFailure{Pos: ex.Pos, Signature: s.ID, Line: ex.Line, Msg: msg})
+				out = append(out, ExampleFailure{Pos: ex.Pos, Signature: s.ID, Line: e.Message, Msg: msg})
 			}
 		}
 		for _, nm := range s.NearMisses {
-			e := exampleEntry(s, nm.Line, nm.Unit)
+			e := exampleEntry(s, nm.Line, nm.Entry, nm.Unit)
 			if ev, ok := c.Classify(&e); ok && ev.Signature == s.ID {
-				out = append(out, ExampleFailure{Pos: nm.Pos, Signature: s.ID, Line: nm.Line, NearMiss: true,
-					Msg: fmt.Sprintf("near miss %q gives %s (severity %s, fields %s); it must not", nm.Line, s.ID, ev.Severity, formatFields(ev.Fields))})
+				out = append(out, ExampleFailure{Pos: nm.Pos, Signature: s.ID, Line: e.Message, NearMiss: true,
+					Msg: fmt.Sprintf("near miss %q gives %s (severity %s, fields %s); it must not", e.Message, s.ID, ev.Severity, formatFields(ev.Fields))})
 			}
 		}
 	}
@@ -225,16 +269,16 @@ func (c *Classifier) checkExample(cs *csig, e *record.Entry, ex patterns.Example
 		}
 		switch {
 		case ok && c.before(ev.Signature, s.ID):
-			return fmt.Sprintf("example %q is shadowed by %s (expected %s)", ex.Line, ev.Signature, s.ID)
+			return fmt.Sprintf("example %q is shadowed by %s (expected %s)", e.Message, ev.Signature, s.ID)
 		case own(x.NotFired) != nil:
 			sm := own(x.NotFired)
-			return fmt.Sprintf("example %q matches but %s (fields %s); got %s", ex.Line, sm.Reason, formatFields(sm.Fields), got)
+			return fmt.Sprintf("example %q matches but %s (fields %s); got %s", e.Message, sm.Reason, formatFields(sm.Fields), got)
 		case own(x.Excluded) != nil:
-			return fmt.Sprintf("example %q matches but %s; got %s", ex.Line, own(x.Excluded).Reason, got)
+			return fmt.Sprintf("example %q matches but %s; got %s", e.Message, own(x.Excluded).Reason, got)
 		case !ok && len(x.NotFired) > 0 && own(x.Shadowed) != nil:
-			return fmt.Sprintf("example %q gives no event: %s matched earlier and its fire_when does not hold", ex.Line, x.NotFired[0].ID)
+			return fmt.Sprintf("example %q gives no event: %s matched earlier and its fire_when does not hold", e.Message, x.NotFired[0].ID)
 		}
-		return fmt.Sprintf("example %q does not match %s (body %q, unit %s); got %s", ex.Line, s.ID, x.Line.Body, x.Line.Unit, got)
+		return fmt.Sprintf("example %q does not match %s (body %q, unit %s); got %s", e.Message, s.ID, x.Line.Body, x.Line.Unit, got)
 	}
 	var probs []string
 	if ex.Fields != nil && !sameFields(ex.Fields, ev.Fields) {
@@ -250,7 +294,7 @@ func (c *Classifier) checkExample(cs *csig, e *record.Entry, ex patterns.Example
 		probs = append(probs, fmt.Sprintf("severity: expected %s, got %s", want, ev.Severity))
 	}
 	if len(probs) > 0 {
-		return fmt.Sprintf("example %q: %s", ex.Line, strings.Join(probs, "; "))
+		return fmt.Sprintf("example %q: %s", e.Message, strings.Join(probs, "; "))
 	}
 	return ""
 }

@@ -1,6 +1,8 @@
 package classify
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/centra-cloud/cflogd/patterns"
@@ -71,6 +73,41 @@ type Line struct {
 
 	// msgEnd is where the message ends in Body when the fields follow it.
 	msgEnd int
+	// The entry's journal fields and the few it carries natively, for
+	// journal conditions and fields (journalValue).
+	journal    []record.Field
+	pid        int
+	priority   int
+	target     string
+	identifier string
+}
+
+// journalValue returns the entry's journal field name: one of those the
+// entry carries natively (_PID, PRIORITY, TARGET, SYSLOG_IDENTIFIER), or
+// one of its Journal fields.
+func (l *Line) journalValue(name string) (string, bool) {
+	switch name {
+	case "_PID":
+		return strconv.Itoa(l.pid), l.pid > 0
+	case "PRIORITY":
+		return strconv.Itoa(l.priority), l.priority >= 0 && l.priority <= 7
+	case "TARGET":
+		return l.target, l.target != ""
+	case "SYSLOG_IDENTIFIER":
+		return l.identifier, l.identifier != ""
+	}
+	return record.Lookup(l.journal, name)
+}
+
+// journalHolds reports whether every condition holds for the entry.
+func (l *Line) journalHolds(conds []patterns.JournalMatch) bool {
+	for _, c := range conds {
+		v, ok := l.journalValue(c.Field)
+		if !ok || !slices.Contains(c.Values, v) {
+			return false
+		}
+	}
+	return true
 }
 
 // Shape is how an event reached the journal.
@@ -151,6 +188,7 @@ func Normalize(e *record.Entry, ss patterns.Services) Line {
 }
 
 func normalize(e *record.Entry, l *Line, ss patterns.Services) {
+	l.journal, l.pid, l.priority, l.target, l.identifier = e.Journal, e.PID, e.Priority, e.Target, e.Identifier
 	if len(e.Message) > 0 && e.Message[0] == '{' && normalizeJSON(e, l, ss) {
 		return
 	}

@@ -30,14 +30,13 @@ func RuleExampleEntries(lib *patterns.Library, r *patterns.Rule, ex patterns.Rul
 	for _, l := range ex.Lines {
 		times := max(l.Times, 1)
 		for k := range times {
-			e := record.Entry{
-				Time:     RuleExampleStart.Add(l.At + time.Duration(k)*l.Every),
-				Host:     l.Host,
-				Unit:     l.Unit,
-				Message:  l.Line,
-				Priority: record.NoPriority,
-				Cursor:   "example:" + strconv.Itoa(len(out)+1),
+			e := record.Entry{Message: l.Line, Priority: record.NoPriority}
+			if l.Entry != nil {
+				e = EntryOf(l.Entry)
 			}
+			e.Time = RuleExampleStart.Add(l.At + time.Duration(k)*l.Every)
+			e.Host, e.Unit = l.Host, l.Unit
+			e.Cursor = "example:" + strconv.Itoa(len(out)+1)
 			if e.Host == "" {
 				e.Host = RuleExampleHost
 			}
