@@ -57,8 +57,21 @@ func entries(lines []jline) []record.Entry {
 		}
 		out[i] = record.Entry{Time: t0.Add(l.at), Host: host, Unit: unitOf(l.line), Message: l.line,
 			Priority: record.NoPriority, Cursor: fmt.Sprintf("c%d", i+1)}
+		if l.line == lineCrash { // systemd's word: PID 1 and its fields
+			out[i].Unit, out[i].PID, out[i].Journal = "chainfire.service", 1, crashJournal
+		}
 	}
 	return out
+}
+
+// lineCrash is PID 1's message about an unclean exit of chainfire's main
+// process; entries gives it the journal fields systemd writes with it.
+const lineCrash = "chainfire.service: Main process exited, code=killed, status=9/KILL"
+
+var crashJournal = []record.Field{
+	{Name: "MESSAGE_ID", Value: "98e322203f7a4ed290d09fe03c09fe15"},
+	{Name: "EXIT_CODE", Value: "killed"},
+	{Name: "EXIT_STATUS", Value: "9"},
 }
 
 // every returns n lines dt apart from at.
@@ -299,6 +312,7 @@ func stormJournal() []jline {
 			every(off, 2*sec, 5400, lineFast), every(off+30*minute, 3*sec, 200, latencyLine(650)), every(off+2*time.Hour, sec, 50, latencyLine(1200)),
 			every(off, 90*sec, 40, lineCompact),
 			every(off, 10*sec, 40, lineHeartbeat), every(off+401*sec, 0, 1, lineRegister), every(off+50*minute, 10*sec, 60, lineHeartbeat),
+			every(off+10*minute, 2*minute, 5, lineCrash), every(off+90*minute, 3*minute, 4, lineCrash),
 		}
 		for _, p := range parts {
 			for i := range p {
@@ -398,7 +412,7 @@ func TestRulesStateRoundTrip(t *testing.T) {
 		ids = append(ids, rj.ID)
 		groups += len(rj.Groups)
 	}
-	want := []string{"chainfire.election_storm", "chainfire.leader_flapping", "chainfire.write_latency_p99", "flaredb.compaction_storm", "flaredb.pd_unreachable"}
+	want := []string{"unit.crash_loop", "chainfire.election_storm", "chainfire.leader_flapping", "chainfire.write_latency_p99", "flaredb.compaction_storm", "flaredb.pd_unreachable"}
 	if diff := cmp.Diff(want, ids); diff != "" {
 		t.Errorf("rules in the state (-want +got):\n%s", diff)
 	}
@@ -440,7 +454,7 @@ func TestRulesStateChanges(t *testing.T) {
 		t.Errorf("state of a changed rule: %d derived events, want 0 (state dropped)", got)
 	}
 	for _, bad := range []string{"", "{", `{"version":99,"rules":[]}`, `{"version":1,"rules":[],"extra":1}`,
-		`{"version":1,"rules":[{"id":"chainfire.election_storm","def":"` + NewRules(lib, Options{}).rules[0].def + `","groups":[{"host":"a","hwm":1,"times":[2,1],"cursors":["x","y"]}]}]}`} {
+		`{"version":1,"rules":[{"id":"chainfire.election_storm","def":"` + ruleDef(lib, "chainfire.election_storm") + `","groups":[{"host":"a","hwm":1,"times":[2,1],"cursors":["x","y"]}]}]}`} {
 		r := NewRules(lib, Options{})
 		run(c, r, entries(every(0, 10*sec, 2, lineTimeout)))
 		if err := r.UnmarshalState([]byte(bad)); err == nil {
@@ -450,4 +464,14 @@ func TestRulesStateChanges(t *testing.T) {
 			t.Errorf("after UnmarshalState(%q) failed: %d derived events, want 1 (state kept)", bad, got)
 		}
 	}
+}
+
+// ruleDef is the digest of a rule's definition, as its saved state names it.
+func ruleDef(lib *patterns.Library, id string) string {
+	for _, cr := range NewRules(lib, Options{}).rules {
+		if cr.rule.ID == id {
+			return cr.def
+		}
+	}
+	return ""
 }

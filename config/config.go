@@ -77,6 +77,8 @@ type Journal struct {
 	Files []string `toml:"files" doc:"Explicit journal files to read instead (not with 'directory')."`
 	// InitialPosition is where reading starts when no cursor is saved.
 	InitialPosition Position `toml:"initial_position" doc:"Where to start when no cursor is saved (the first start, or an unusable cursor file, which is logged): 'head' (the oldest entry), 'tail' (only new entries) or a look-back such as '1h', '30m', '2d'."`
+	// FieldPrefix is the prefix tracing-journald gives the event's fields.
+	FieldPrefix string `toml:"field_prefix" doc:"The prefix the services' tracing-journald layer gives their events' fields (its 'with_field_prefix', 'F' by default: 'F_DURATION=2s' is the field 'duration'); '\"\"' for a layer set to no prefix, whose every field that is not one of journald's own is an event field. Upper-case letters, digits and '_'."`
 	// Reader is how followed entries are read: "native" or "sdjournal".
 	Reader string `toml:"reader" doc:"How the daemon reads the entries it follows: 'native' reads the journal files' format directly, with sd-journal (libsystemd) still deciding where reading starts and reading what the native reader does not (compressed fields; a file it cannot read makes it hand over to sd-journal for the rest of the run, logged once); 'sdjournal' reads every entry through sd-journal, at about twice the CPU (BENCHMARKS.md)."`
 }
@@ -140,7 +142,7 @@ var Default = Config{
 	CheckpointInterval: 2 * time.Second,
 	QueueSize:          128,
 	ShutdownTimeout:    10 * time.Second,
-	Journal:            Journal{InitialPosition: Position{LookBack: time.Hour}, Reader: "native"},
+	Journal:            Journal{InitialPosition: Position{LookBack: time.Hour}, Reader: "native", FieldPrefix: "F"},
 	Patterns:           Patterns{Dirs: []string{"/etc/centra-cloud/cflogd/patterns.d"}},
 }
 
@@ -226,6 +228,9 @@ func (c *Config) validate(d *decoder) error {
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
 		d.errAt("log_level", fmt.Sprintf("want debug, info, warn or error, not %q", c.LogLevel))
+	}
+	if strings.TrimFunc(c.Journal.FieldPrefix, func(r rune) bool { return r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' }) != "" {
+		d.errAt("journal.field_prefix", fmt.Sprintf("%q: want upper-case letters, digits and _ (as journal field names)", c.Journal.FieldPrefix))
 	}
 	if c.Journal.Reader != "native" && c.Journal.Reader != "sdjournal" {
 		d.errAt("journal.reader", fmt.Sprintf("%q: want \"native\" or \"sdjournal\"", c.Journal.Reader))

@@ -90,7 +90,7 @@ func jsonNumber(v any) any {
 // readEntries reads an export both ways: journalctl's export text through
 // the input reader, and a journal file written from it by
 // systemd-journal-remote through the journal reader.
-func readEntries(t *testing.T, name string, units []string) map[string][]record.Entry {
+func readEntries(t *testing.T, name string, units []string, fields tail.FieldSelect) map[string][]record.Entry {
 	t.Helper()
 	export, err := os.ReadFile(filepath.Join("../testdata/tracing", name))
 	if err != nil {
@@ -103,13 +103,13 @@ func readEntries(t *testing.T, name string, units []string) map[string][]record.
 			return nil
 		}
 	}
-	if err := tail.ReadInput(t.Context(), strings.NewReader(string(export)), tail.InputOptions{Units: units}, collect("export text")); err != nil {
+	if err := tail.ReadInput(t.Context(), strings.NewReader(string(export)), tail.InputOptions{Units: units, Fields: fields}, collect("export text")); err != nil {
 		t.Fatal(err)
 	}
 	testjournal.Require(t)
 	dir := t.TempDir()
 	testjournal.Write(t, dir, "tracing.journal", export)
-	if err := tail.ReadJournal(t.Context(), tail.Options{Directory: dir, Units: units}, collect("journal file")); err != nil {
+	if err := tail.ReadJournal(t.Context(), tail.Options{Directory: dir, Units: units, Fields: fields}, collect("journal file")); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -124,7 +124,7 @@ func TestEveryShape(t *testing.T) {
 	cases := readCases(t, "expected.jsonl")
 	lib := library(t)
 	e := New(lib, Options{})
-	for how, entries := range readEntries(t, "tracing.export", lib.Services.Units()) {
+	for how, entries := range readEntries(t, "tracing.export", lib.Services.Units(), tail.FieldSelect{}) {
 		t.Run(how, func(t *testing.T) {
 			if len(entries) != len(cases) {
 				t.Fatalf("read %d entries, want %d", len(entries), len(cases))
@@ -162,4 +162,42 @@ func noteOf(c shapeCase) string {
 		return ""
 	}
 	return fmt.Sprintf("; note: %s", c.Note)
+}
+
+// TestBadShapes checks input that only looks like the tracing shapes: JSON
+// that is not tracing's, truncated, 11,000 levels deep, with duplicate
+// keys or odd values; a journal field named like a trusted one. Each is
+// read as what it is, nothing crashes and nothing is lost.
+func TestBadShapes(t *testing.T) {
+	cases := readCases(t, "bad-expected.jsonl")
+	lib := library(t)
+	e := New(lib, Options{})
+	noPrefix := readEntries(t, "bad.export", lib.Services.Units(), tail.FieldSelect{NoPrefix: true})
+	for how, entries := range readEntries(t, "bad.export", lib.Services.Units(), tail.FieldSelect{}) {
+		t.Run(how, func(t *testing.T) {
+			if len(entries) != len(cases) {
+				t.Fatalf("read %d entries, want %d", len(entries), len(cases))
+			}
+			for i, c := range cases {
+				en := entries[i]
+				if c.Case == "bad_native_no_prefix" {
+					// Its service set tracing-journald's prefix to none.
+					en = noPrefix[how][i]
+				}
+				want := verdict{c.Signature, c.Severity, map[string]any{}, ""}
+				for k, v := range c.Fields {
+					want.Fields[k] = v
+				}
+				got := verdictOf(e.Process([]record.Entry{en}, nil))
+				if c.Signature != "" {
+					want.Unit = c.Unit
+				} else {
+					got.Unit = ""
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("%s (entry %d, %.200q%s):\n%s", c.Case, i, en.Message, noteOf(c), diff)
+				}
+			}
+		})
+	}
 }

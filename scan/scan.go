@@ -34,8 +34,11 @@ type Config struct {
 	Units      []string
 	UnitsGiven bool
 	Boot       string
-	Files      []string
-	Directory  string
+	// FieldPrefix is the services' tracing-journald field prefix ("F":
+	// F_DURATION is the field duration; "": no prefix).
+	FieldPrefix string
+	Files       []string
+	Directory   string
 	// Input is a file of journalctl output, "-" for Env.Stdin.
 	Input string
 	// Output is "table", "json" or "jsonl".
@@ -110,7 +113,7 @@ func Run(ctx context.Context, cfg *Config, lib *patterns.Library, env Env) (Resu
 		return follow(ctx, cfg, eng, files, env)
 	}
 	var inStats tail.InputStats
-	read, closeInput, err := reader(cfg, files, env, eng.HasRules(), &inStats, func(err error) {
+	read, closeInput, err := reader(cfg, files, env, eng.HasRules(), lib.JournalFields(), &inStats, func(err error) {
 		skipMu.Lock()
 		defer skipMu.Unlock()
 		if skips++; skips <= maxSkipLogs {
@@ -248,8 +251,10 @@ func checkAccess(cfg *Config, env Env) ([]string, error) {
 
 // reader returns the function that reads the configured source (files, when
 // not empty, instead of Config.Files). rules says the library has rules over
-// time, which read cursors; stats gets what an input held besides.
-func reader(cfg *Config, files []string, env Env, rules bool, stats *tail.InputStats, skipped func(error)) (engine.ReadFunc, func(), error) {
+// time, which read cursors; journal names the journal fields classification
+// reads; stats gets what an input held besides.
+func reader(cfg *Config, files []string, env Env, rules bool, journal []string, stats *tail.InputStats, skipped func(error)) (engine.ReadFunc, func(), error) {
+	fields := tail.SelectFields(cfg.FieldPrefix, journal)
 	if cfg.Input == "" {
 		opts := tail.Options{
 			Directory: cfg.Directory,
@@ -259,6 +264,7 @@ func reader(cfg *Config, files []string, env Env, rules bool, stats *tail.InputS
 			Until:     cfg.Until,
 			Boot:      cfg.Boot,
 			Parallel:  cfg.Threads,
+			Fields:    fields,
 			// The table shows no cursors, and formatting one per entry
 			// costs about a tenth of the reader's time; but rules over
 			// time read a clock step back from the cursors' monotonic
@@ -287,6 +293,7 @@ func reader(cfg *Config, files []string, env Env, rules bool, stats *tail.InputS
 		Now:      env.Now,
 		OnSkip:   skipped,
 		Units:    cfg.Units,
+		Fields:   fields,
 	}
 	if cfg.UnitsGiven && len(cfg.Units) == 1 {
 		opts.Unit = cfg.Units[0]

@@ -403,3 +403,14 @@ func (s *fieldSel) isEvent(name string) bool {
 	_, ok := s.eventName([]byte(name))
 	return ok
 }
+
+// SelectFields is the selection for a tracing-journald field prefix as the
+// services configure it ("F", the default, makes F_DURATION the field
+// duration; "" is no prefix) and the journal fields classification reads
+// by name.
+func SelectFields(prefix string, journal []string) FieldSelect {
+	if prefix == "" {
+		return FieldSelect{NoPrefix: true, Journal: journal}
+	}
+	return FieldSelect{Prefix: prefix + "_", Journal: journal}
+}

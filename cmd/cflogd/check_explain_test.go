@@ -24,7 +24,7 @@ func TestCheck(t *testing.T) {
 			regexp.MustCompile(`(?s)^testdata/patterns-failing/failing.yaml:10:\d+: site.queue_full: example .*\n` +
 				`testdata/patterns-failing/failing.yaml:12:\d+: site.queue_full: near miss .*must not\n$`)},
 		{"failing rule examples", []string{"check", "--patterns", "testdata/patterns-failing-rules"}, exitFound,
-			regexp.MustCompile(`, 6 rules, \d+ rule examples: 1 failure\n$`),
+			regexp.MustCompile(`, \d+ rules, \d+ rule examples: 1 failure\n$`),
 			regexp.MustCompile(`^testdata/patterns-failing-rules/rules.yaml:14:9: site.queue_storm: example "two are not a storm": ` +
 				`expected derived events \[\], got \[at 10s count 2 .*\] \(2 of 2 entries read by the rule\)\n$`)},
 		{"bad rules", []string{"check", "--patterns", "testdata/patterns-bad-rules"}, exitUsage,

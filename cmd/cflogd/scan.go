@@ -82,6 +82,7 @@ type scanFlags struct {
 	follow      bool
 	noColor     bool
 	threads     int
+	fieldPrefix string
 }
 
 func newScanFlags(a *app) *scanFlags {
@@ -102,6 +103,7 @@ func newScanFlags(a *app) *scanFlags {
 	fs.Var(&f.hosts, "host", "only entries of `HOST` (_HOSTNAME); repeatable. It used to mean --input-host:\nwith --input and no --input-host, a single --host also names the host of entries that name none")
 	fs.StringVar(&f.inputHost, "input-host", "", "with --input: the `HOST` of entries that name none (default this machine's name)")
 	fs.BoolVar(&f.follow, "follow", false, "follow the journal as journalctl -f: print each event as it is classified, from the\njournal's end (or --since); Ctrl-C (SIGINT) stops and prints the report of what was seen")
+	fs.StringVar(&f.fieldPrefix, "field-prefix", "F", "the services' tracing-journald field `PREFIX` (F: F_DURATION is the field duration; \"\": none)")
 	fs.IntVar(&f.threads, "threads", 0, "`N` threads reading the journal (0: 2 on machines with 4 or more CPUs, else 1)")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colours in the table (also: NO_COLOR set in the environment)")
 	// journalctl's short flags, where they mean the same.
@@ -194,6 +196,7 @@ func (a *app) scanConfig(f *scanFlags) (*scanCommandConfig, error) {
 			RunbookBase: f.runbookBase,
 			Host:        f.inputHost,
 			Hosts:       f.hosts,
+			FieldPrefix: f.fieldPrefix,
 		},
 		patternDirs: a.patternDirs(f.patterns),
 		noColor:     f.noColor,
