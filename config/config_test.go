@@ -56,7 +56,7 @@ func TestDefaults(t *testing.T) {
 		CheckpointInterval: 2 * time.Second,
 		QueueSize:          128,
 		ShutdownTimeout:    10 * time.Second,
-		Journal:            Journal{InitialPosition: Position{LookBack: time.Hour}, Reader: "native"},
+		Journal:            Journal{InitialPosition: Position{LookBack: time.Hour}, Reader: "native", FieldPrefix: "F"},
 		Patterns:           Patterns{Dirs: []string{"/etc/centra-cloud/cflogd/patterns.d"}},
 	}
 	if diff := cmp.Diff(want, Default); diff != "" {
@@ -127,6 +127,7 @@ shutdown_timeout = "20s"
 directory = "/var/log/journal/remote"
 initial_position = "head"
 reader = "sdjournal"
+field_prefix = ""
 
 [patterns]
 dirs = ["/etc/a", "/etc/b"]
@@ -211,10 +212,10 @@ min_severity = "critical"
 		CheckpointInterval: 5 * time.Second,
 		QueueSize:          32,
 		ShutdownTimeout:    20 * time.Second,
-		Journal:            Journal{Directory: "/var/log/journal/remote", InitialPosition: Position{Head: true}, Reader: "sdjournal"},
+		Journal:            Journal{Directory: "/var/log/journal/remote", InitialPosition: Position{Head: true}, Reader: "sdjournal", FieldPrefix: ""},
 		Patterns:           Patterns{Dirs: []string{"/etc/a", "/etc/b"}},
 		Sinks:              []SinkConfig{lk, sl, wh, am, so},
-		SinkLines:          []int{19, 37, 47, 58, 65},
+		SinkLines:          []int{20, 38, 48, 59, 66},
 	}
 	if diff := cmp.Diff(want, *got, ignoreLog); diff != "" {
 		t.Errorf("Parse (-want +got):\n%s", diff)
@@ -232,6 +233,8 @@ func TestErrors(t *testing.T) {
 		{"bad duration", "checkpoint_interval = \"5 seconds\"\n",
 			[]string{`:1: checkpoint_interval: bad duration "5 seconds" (want e.g. "10s", "5m", "4h")`}},
 		{"wrong type", "\n\nqueue_size = \"big\"\n", []string{`:3: queue_size: must be an integer, not a string ("big")`}},
+		{"bad field prefix", "[journal]\nfield_prefix = \"f-\"\n",
+			[]string{`:2: journal.field_prefix: "f-": want upper-case letters, digits and _ (as journal field names)`}},
 		{"bad reader", "[journal]\nreader = \"fast\"\n",
 			[]string{`:2: journal.reader: "fast": want "native" or "sdjournal"`}},
 		{"bad position", "[journal]\ninitial_position = \"yesterday\"\n",
