@@ -24,6 +24,7 @@ func follow(ctx context.Context, cfg *Config, eng *engine.Engine, files []string
 		Directory: cfg.Directory,
 		Files:     files,
 		Units:     cfg.Units,
+		Fields:    tail.SelectFields(cfg.FieldPrefix, eng.Library().JournalFields()),
 		Start:     tail.StartTail,
 	}
 	from := "from its end"
