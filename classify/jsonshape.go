@@ -242,7 +242,10 @@ func (p *jsonParser) number() bool {
 		}
 		return n
 	}
-	if digits() == 0 {
+	switch {
+	case p.pos < len(p.s) && p.s[p.pos] == '0': // no leading zeros
+		p.pos++
+	case digits() == 0:
 		return false
 	}
 	if p.pos < len(p.s) && p.s[p.pos] == '.' {
