@@ -52,6 +52,8 @@ type Report struct {
 	derived     []derivedRow // reported derived events, the first derivedCapacity
 	derivedN    uint64       // reported derived events in all
 	derivedRuns map[string]string
+
+	life lifecycleTally // restarts, crashes and OOM kills per service
 }
 
 // derivedCapacity is how many derived events the table lists one by one.
@@ -99,9 +101,11 @@ func (r *Report) Reportable(s record.Severity) bool { return s >= r.opts.MinSeve
 
 // Add aggregates one event. Unclassified events count towards the template
 // list whatever their severity; every event below MinSeverity is otherwise
-// only counted. Derived events (rules over time) are listed one by one, the
-// first derivedCapacity of them, above the signatures.
+// only counted. Lifecycle events (unit.*) are also counted per service,
+// whatever their severity. Derived events (rules over time) are listed one
+// by one, the first derivedCapacity of them, above the signatures.
 func (r *Report) Add(ev *record.Event) {
+	r.life.add(ev)
 	if r.Reportable(ev.Severity) {
 		r.hosts.event(ev.Host)
 	}

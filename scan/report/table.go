@@ -184,6 +184,10 @@ func (r *Report) Render(w io.Writer, h Header, st Style) error {
 		r.renderHosts(bw)
 	}
 
+	// What happened to the services: crashes and restarts before the
+	// events that tell of them.
+	r.life.render(bw, fleet, stamp, st.Location)
+
 	// Derived events (rules over time), first: a storm matters more than
 	// its lines.
 	if len(r.derived) > 0 {
