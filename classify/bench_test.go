@@ -44,10 +44,23 @@ func loadCorpus(tb testing.TB) []record.Entry {
 }
 
 // BenchmarkClassifyCorpus classifies the 2M-line benchmark corpus with the
-// shipped library on one goroutine and reports lines/s.
+// shipped library on one goroutine and reports lines/s: as shipped, and
+// with the literal prefilter, the fast matcher (plain regexp instead) or
+// both turned off, to show what each earns.
 func BenchmarkClassifyCorpus(b *testing.B) {
 	entries := loadCorpus(b)
-	c := New(builtin(b), Options{})
+	lib := builtin(b)
+	for _, v := range []struct {
+		name            string
+		fast, prefilter bool
+	}{{"shipped", true, true}, {"no-prefilter", true, false}, {"no-fastmatch", false, true}, {"neither", false, false}} {
+		b.Run(v.name, func(b *testing.B) {
+			classifyCorpus(b, newClassifier(lib, Options{}, v.fast, v.prefilter), entries)
+		})
+	}
+}
+
+func classifyCorpus(b *testing.B, c *Classifier, entries []record.Entry) {
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	events := 0

@@ -9,6 +9,9 @@
 #
 #   scripts/bench-follow.sh                      # 20000/s for 60s
 #   RATE=5000 DURATION=20s scripts/bench-follow.sh
+#   SHAPE=journald scripts/bench-follow.sh       # the services' entries as tracing-journald
+#                                                # writes them (F_* fields); SHAPE=json: tracing's
+#                                                # JSON formatter (corpus in /tmp/corpus-SHAPE)
 #
 # Needs: go, /lib/systemd/systemd-journal-remote, victoria-logs
 # (scripts/install-peers.sh), python3, the corpus (CORPUS=...).
@@ -18,7 +21,15 @@ export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH)/bin"
 
 RATE=${RATE:-20000}
 DURATION=${DURATION:-60s}
-CORPUS=${CORPUS:-/tmp/corpus/export-full.txt}
+SHAPE=${SHAPE:-text}
+case "$SHAPE" in
+text) CORPUS=${CORPUS:-/tmp/corpus/export-full.txt} ;;
+json | journald)
+	CORPUS=${CORPUS:-/tmp/corpus-$SHAPE/export-full.txt}
+	[ -f "$CORPUS" ] || go run ./scripts/gencorpus -n 2000000 -shape "$SHAPE" -o "$(dirname "$CORPUS")"
+	;;
+*) echo "SHAPE $SHAPE: want text, json or journald" >&2; exit 2 ;;
+esac
 OUT=${OUT:-}
 work=$(mktemp -d /tmp/bench-follow.XXXXXX)
 pids=()
