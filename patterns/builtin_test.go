@@ -53,6 +53,14 @@ var specRows = []row{
 	{ID: "service.panic", Units: "all", Severity: record.Critical, Anchor: "log-analysis", Fields: []string{"thread:string", "location:string"}},
 	{ID: "service.disk_full", Units: "all", Severity: record.Critical, Anchor: "issue-region-rebalancing-stuck", Fields: []string{"path:string"}},
 	{ID: "service.unclassified", Units: "all", Severity: record.Info, Anchor: "log-analysis", Fields: []string{"target:target", "template:template"}},
+	// Service lifecycle.
+	{ID: "unit.process_exited", Units: "all", Severity: record.Error, Anchor: "issue-data-inconsistency-after-crash", Fields: []string{"exit_code:string", "exit_status:integer"}, FireWhen: []string{"exit_status != 0"}},
+	{ID: "unit.failed", Units: "all", Severity: record.Error, Anchor: "quick-diagnostics", Fields: []string{"result:string"}},
+	{ID: "unit.oom_killed", Units: "all", Severity: record.Critical, Anchor: "quick-diagnostics", Fields: []string{"pid:integer"}},
+	{ID: "unit.core_dumped", Units: "all", Severity: record.Critical, Anchor: "issue-data-inconsistency-after-crash", Fields: []string{"signal:string"}},
+	{ID: "unit.restart_scheduled", Units: "all", Severity: record.Warning, Anchor: "quick-diagnostics", Fields: []string{"restarts:integer"}},
+	{ID: "unit.start_failed", Units: "all", Severity: record.Critical, Anchor: "quick-diagnostics"},
+	{ID: "unit.watchdog_timeout", Units: "all", Severity: record.Error, Anchor: "quick-diagnostics"},
 }
 
 var typeNames = map[FieldType]string{String: "string", Integer: "integer", Duration: "duration", HostPort: "hostport"}
@@ -176,7 +184,7 @@ func TestBuiltinExamples(t *testing.T) {
 			thresholds := len(s.FireWhen)+len(s.Raise) > 0
 			sevs := map[record.Severity]bool{}
 			for _, ex := range s.Examples {
-				if strings.TrimSpace(ex.Line) == "" {
+				if strings.TrimSpace(ex.Line) == "" && ex.Entry == nil {
 					t.Errorf("%s: example without a line", ex.Pos)
 				}
 				if captures && ex.Fields == nil {
@@ -193,7 +201,7 @@ func TestBuiltinExamples(t *testing.T) {
 				}
 			}
 			for _, nm := range s.NearMisses {
-				if strings.TrimSpace(nm.Line) == "" {
+				if strings.TrimSpace(nm.Line) == "" && nm.Entry == nil {
 					t.Errorf("%s: near miss without a line", nm.Pos)
 				}
 			}

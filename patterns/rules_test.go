@@ -284,6 +284,7 @@ type specRule struct {
 }
 
 var specRules = []specRule{
+	{ID: "unit.crash_loop", Kind: "count", Signature: "unit.process_exited", Count: 3, Window: 10 * time.Minute, Severity: record.Critical, Anchor: "quick-diagnostics"},
 	{ID: "chainfire.election_storm", Kind: "count", Signature: "chainfire.election_timeout", Count: 3, Window: time.Minute, Severity: record.Error, Anchor: "issue-no-leader--leader-election-fails"},
 	{ID: "chainfire.leader_flapping", Kind: "count", Signature: "chainfire.leader_elected", Count: 3, Window: 10 * time.Minute, Severity: record.Warning, Anchor: "issue-no-leader--leader-election-fails"},
 	{ID: "chainfire.write_latency_p99", Kind: "quantile", Signature: "chainfire.slow_request", Window: 5 * time.Minute, Field: "latency_ms", Quantile: 0.99, Above: 500, Severity: record.Warning, Anchor: "issue-high-write-latency"},
