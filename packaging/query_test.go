@@ -323,9 +323,29 @@ func (p *qparser) unary() error {
 		if p.peek().kind == "range" {
 			p.next()
 		}
+		if t := p.peek(); t.kind == "ident" && t.text == "offset" {
+			p.next()
+			return p.duration()
+		}
 		return nil
 	}
 	return fmt.Errorf("unexpected %q at %d", t.text, t.pos)
+}
+
+// duration reads a duration outside brackets (after offset), which the
+// lexer splits into adjacent numbers and identifiers: 15m, 1h30m.
+func (p *qparser) duration() error {
+	start := p.peek()
+	d, end := "", start.pos
+	for t := p.peek(); (t.kind == "num" || t.kind == "ident") && t.pos == end; t = p.peek() {
+		d += t.text
+		end = t.pos + len(t.text)
+		p.next()
+	}
+	if !durationRE.MatchString(d) {
+		return fmt.Errorf("want a duration, got %q at %d", d, start.pos)
+	}
+	return nil
 }
 
 // args reads a parenthesised, comma-separated list of expressions.

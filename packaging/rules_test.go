@@ -156,6 +156,13 @@ func checkPromQL(f facts, expr string) []error {
 			if !slices.Contains(labels, m.name) && !slices.Contains(promLabels, m.name) {
 				errs = append(errs, fmt.Errorf("metric %s has no label %q (it has %v)", s.metric, m.name, labels))
 			}
+			if vals, ok := alternatives(m); ok && m.name == "signature" {
+				for _, v := range vals {
+					if !f.signatures[v] {
+						errs = append(errs, fmt.Errorf("signature %q is not in the library", v))
+					}
+				}
+			}
 		}
 	}
 	for _, l := range q.grouped {
@@ -197,6 +204,9 @@ func TestQueryCheckers(t *testing.T) {
 		{promQL, `cflogd_sink_failed_total{unit="x"}`, []string{`no label "unit"`}},
 		{promQL, `sum by (signature) (cflogd_sink_failed_total)`, []string{`label "signature"`}},
 		{promQL, `frobnicate(cflogd_sink_failed_total)`, []string{"unknown function"}},
+		{promQL, `cflogd_events_total{signature="unit.crash_loop"} unless cflogd_events_total offset 15m`, nil},
+		{promQL, `cflogd_events_total offset 15`, []string{"want a duration"}},
+		{promQL, `cflogd_events_total{signature="unit.bogus"}`, []string{`signature "unit.bogus"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.lang.String()+" "+tt.expr, func(t *testing.T) {
@@ -287,7 +297,9 @@ func TestLokiRules(t *testing.T) {
 	want := map[string][]matcher{
 		"ChainfireElectionStormMultiNode":             {{"signature", "=", "chainfire.election_storm"}, {"signature", "=", "chainfire.election_timeout"}},
 		"FlaredbPlacementDriverUnreachableMultiStore": {{"signature", "=", "flaredb.pd_unreachable"}},
-		"CflogdCriticalEvent":                         {{"severity", "=", "critical"}},
+		"CflogdCriticalEvent":                         {{"severity", "=", "critical"}, {"signature", "!=", "unit.crash_loop"}},
+		"ServiceCrashLoop":                            {{"signature", "=", "unit.crash_loop"}},
+		"ServiceCrashingMultiNode":                    {{"signature", "=", "unit.process_exited"}},
 	}
 	for alert, ms := range want {
 		q := got[alert]
@@ -302,7 +314,7 @@ func TestLokiRules(t *testing.T) {
 		}
 	}
 	// The multi-node alerts count hosts.
-	for _, alert := range []string{"ChainfireElectionStormMultiNode", "FlaredbPlacementDriverUnreachableMultiStore"} {
+	for _, alert := range []string{"ChainfireElectionStormMultiNode", "FlaredbPlacementDriverUnreachableMultiStore", "ServiceCrashingMultiNode"} {
 		if q := got[alert]; q != nil && (!slices.Contains(q.grouped, "host") || !slices.Contains(q.functions, "count")) {
 			t.Errorf("%s does not count hosts", alert)
 		}
@@ -334,12 +346,18 @@ func TestPrometheusRules(t *testing.T) {
 				if q, err := parseQuery(promQL, r.Expr); err == nil {
 					for _, s := range q.selectors {
 						used[s.metric] = r.Alert
+						for _, m := range s.matchers {
+							if m.name == "signature" && m.op == "=" {
+								used[s.metric+"{signature="+m.value+"}"] = r.Alert
+							}
+						}
 					}
 				}
 			})
 		}
 	}
-	for _, m := range []string{"up", "cflogd_journal_lag_seconds", "cflogd_sink_failed_total", "cflogd_patterns_last_reload_successful"} {
+	for _, m := range []string{"up", "cflogd_journal_lag_seconds", "cflogd_sink_failed_total", "cflogd_patterns_last_reload_successful",
+		"cflogd_events_total{signature=unit.crash_loop}"} {
 		if used[m] == "" {
 			t.Errorf("no alert on %s", m)
 		}
@@ -397,6 +415,7 @@ func TestGrafanaDashboard(t *testing.T) {
 	}
 	varRE := regexp.MustCompile(`\$\{?(\w+)`)
 	uses := map[string]int{}
+	sigs := map[string]bool{} // selected by a Loki query
 	var runbookLink bool
 	for _, p := range dash.Panels {
 		if p.Type == "row" {
@@ -420,6 +439,15 @@ func TestGrafanaDashboard(t *testing.T) {
 					t.Errorf("target %s: datasource uid %q: want ${loki} or ${prometheus}", tg.RefID, tg.Datasource.UID)
 				}
 				uses[tg.Datasource.UID]++
+				if q, err := parseQuery(logQL, tg.Expr); err == nil && tg.Datasource.UID == "${loki}" {
+					for _, s := range q.selectors {
+						for _, m := range s.matchers {
+							if m.name == "signature" && m.op == "=" {
+								sigs[m.value] = true
+							}
+						}
+					}
+				}
 				for _, err := range errs {
 					t.Errorf("target %s: %v\n%s", tg.RefID, err, tg.Expr)
 				}
@@ -440,6 +468,12 @@ func TestGrafanaDashboard(t *testing.T) {
 	}
 	if uses["${loki}"] == 0 || uses["${prometheus}"] == 0 {
 		t.Errorf("queries per datasource %v: want both Loki (events) and Prometheus (cflogd's health)", uses)
+	}
+	// The service lifecycle panel.
+	for _, sig := range []string{"unit.process_exited", "unit.restart_scheduled", "unit.oom_killed", "unit.core_dumped", "unit.crash_loop"} {
+		if !sigs[sig] {
+			t.Errorf("no panel counts %s", sig)
+		}
 	}
 	if !runbookLink {
 		t.Errorf("no panel links the runbook field (override on field runbook with a ${__value.raw} link)")
