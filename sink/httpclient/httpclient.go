@@ -152,6 +152,10 @@ func New(cfg Config) (*Client, error) {
 	return &Client{hc: &http.Client{Transport: tr, Timeout: cfg.Timeout}, cfg: cfg}, nil
 }
 
+// SetTransport replaces the client's transport: tests run the network in
+// memory with it (and so under testing/synctest's fake clock).
+func (c *Client) SetTransport(rt http.RoundTripper) { c.hc.Transport = rt }
+
 // Do sends req with the configured authentication and headers. Its error,
 // like every error of this package, has the URL redacted and no credential.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {

@@ -3,9 +3,12 @@ package loki
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -115,30 +118,49 @@ func TestBatcherSizeAndAcks(t *testing.T) {
 	}
 }
 
+// roundTrip answers every push with 204 in memory, counting them.
+type roundTrip struct{ n atomic.Int32 }
+
+func (rt *roundTrip) RoundTrip(r *http.Request) (*http.Response, error) {
+	rt.n.Add(1)
+	io.Copy(io.Discard, r.Body)
+	r.Body.Close()
+	return &http.Response{StatusCode: http.StatusNoContent, Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+}
+
+// TestBatcherWait checks, on synctest's clock, that a batch smaller than
+// batch_size is pushed batch_wait after its first event, not before.
 func TestBatcherWait(t *testing.T) {
-	srv := newServer(t, nil)
-	s, _ := newSink(t, Config{URL: srv.URL, BatchWait: 20 * time.Millisecond})
-	var got acks
-	b := s.NewBatcher(0, got.add)
-	ctx, cancel := context.WithCancel(context.Background())
-	wait := runBatcher(t, ctx, b)
-	if err := b.Add(ctx, "c1", events(2)); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(got.list()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if diff := cmp.Diff([]Ack{{Token: "c1", Sent: 2}}, got.list()); diff != "" {
-		t.Errorf("acks after batch_wait (-want +got):\n%s", diff)
-	}
-	cancel()
-	if err := wait(); !errors.Is(err, context.Canceled) {
-		t.Errorf("Run() = %v, want context.Canceled", err)
-	}
-	if n := len(srv.requests()); n != 1 {
-		t.Errorf("%d requests, want 1", n)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		var rt roundTrip
+		s, _ := newSink(t, Config{URL: "http://loki.test/loki/api/v1/push", BatchWait: time.Second})
+		s.client.SetTransport(&rt)
+		var got acks
+		b := s.NewBatcher(0, got.add)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- b.Run(ctx) }()
+		if err := b.Add(ctx, "c1", events(2)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second - time.Millisecond)
+		synctest.Wait()
+		if a := got.list(); len(a) != 0 || rt.n.Load() != 0 {
+			t.Errorf("before batch_wait: %d pushes, acks %v; want none", rt.n.Load(), a)
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if diff := cmp.Diff([]Ack{{Token: "c1", Sent: 2}}, got.list()); diff != "" {
+			t.Errorf("acks at batch_wait (-want +got):\n%s", diff)
+		}
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Run() = %v, want context.Canceled", err)
+		}
+		if n := rt.n.Load(); n != 1 {
+			t.Errorf("%d pushes, want 1", n)
+		}
+	})
 }
 
 func TestBatcherBackPressure(t *testing.T) {
