@@ -121,17 +121,7 @@ func TestLifecycle(t *testing.T) {
 						derived = append(derived, ev)
 					}
 				}
-				want := verdict{c.Signature, c.Severity, map[string]any{}, ""}
-				for k, v := range c.Fields {
-					want.Fields[k] = v
-				}
-				got := verdictOf(evs)
-				if c.Signature != "" {
-					want.Unit = c.Unit
-				} else {
-					got.Unit = ""
-				}
-				if diff := cmp.Diff(want, got); diff != "" {
+				if diff := verdictDiff(evs, c.Signature, c.Severity, c.Unit, c.Fields); diff != "" {
 					t.Errorf("entry %d (%s, %q):\n%s", c.N, en.Unit, en.Message, diff)
 				}
 			}

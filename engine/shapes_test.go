@@ -76,6 +76,22 @@ func verdictOf(evs []record.Event) verdict {
 	return verdict{Fields: map[string]any{}}
 }
 
+// verdictDiff compares what an entry gave with what it must give: the
+// signature, severity, unit and fields, or no event when signature is "".
+func verdictDiff(evs []record.Event, signature, severity, unit string, fields map[string]any) string {
+	want := verdict{signature, severity, map[string]any{}, ""}
+	for k, v := range fields {
+		want.Fields[k] = v
+	}
+	got := verdictOf(evs)
+	if signature != "" {
+		want.Unit = unit
+	} else {
+		got.Unit = ""
+	}
+	return cmp.Diff(want, got)
+}
+
 // jsonNumber makes numbers compare as the fixture's JSON does.
 func jsonNumber(v any) any {
 	switch n := v.(type) {
@@ -135,17 +151,7 @@ func TestEveryShape(t *testing.T) {
 				if !strings.HasPrefix(en.Message, c.Prefix) {
 					t.Fatalf("entry %d: message %q, want prefix %q", i, en.Message, c.Prefix)
 				}
-				want := verdict{c.Signature, c.Severity, map[string]any{}, ""}
-				for k, v := range c.Fields {
-					want.Fields[k] = v
-				}
-				got := verdictOf(e.Process([]record.Entry{en}, nil))
-				if c.Signature != "" {
-					want.Unit = c.Unit
-				} else {
-					got.Unit = ""
-				}
-				if diff := cmp.Diff(want, got); diff != "" {
+				if diff := verdictDiff(e.Process([]record.Entry{en}, nil), c.Signature, c.Severity, c.Unit, c.Fields); diff != "" {
 					failed[c.Shape]++
 					t.Errorf("%s %s (entry %d, %q%s):\n%s", c.Shape, c.Case, i, en.Message, noteOf(c), diff)
 				}
@@ -184,17 +190,7 @@ func TestBadShapes(t *testing.T) {
 					// Its service set tracing-journald's prefix to none.
 					en = noPrefix[how][i]
 				}
-				want := verdict{c.Signature, c.Severity, map[string]any{}, ""}
-				for k, v := range c.Fields {
-					want.Fields[k] = v
-				}
-				got := verdictOf(e.Process([]record.Entry{en}, nil))
-				if c.Signature != "" {
-					want.Unit = c.Unit
-				} else {
-					got.Unit = ""
-				}
-				if diff := cmp.Diff(want, got); diff != "" {
+				if diff := verdictDiff(e.Process([]record.Entry{en}, nil), c.Signature, c.Severity, c.Unit, c.Fields); diff != "" {
 					t.Errorf("%s (entry %d, %.200q%s):\n%s", c.Case, i, en.Message, noteOf(c), diff)
 				}
 			}
