@@ -146,6 +146,7 @@ func (a *app) scan(ctx context.Context, args []string) int {
 type scanCommandConfig struct {
 	scan.Config
 	patternDirs  []string
+	unitArgs     []string // --unit as given
 	noColor      bool
 	localJournal bool
 }
@@ -157,6 +158,9 @@ func (a *app) runScan(ctx context.Context, cfg *scanCommandConfig) int {
 	lib, code := a.loadPatterns(c, cfg.patternDirs)
 	if lib == nil {
 		return code
+	}
+	if err := cfg.resolveUnits(lib.Services); err != nil {
+		return a.usageError(c, "%v", err)
 	}
 	width := 0
 	if a.isTerminal(a.stdout) {
@@ -256,11 +260,13 @@ func (a *app) scanConfig(f *scanFlags) (*scanCommandConfig, error) {
 	if f.boot.set && f.boot.value != "all" {
 		cfg.Boot = f.boot.value
 	}
-	cfg.Units, err = patterns.BuiltinServices().ParseUnits(f.units)
-	if err != nil {
-		return nil, fmt.Errorf("--unit: %w", err)
+	// The units are checked against the built-in services here and against
+	// the loaded library's in runScan: a site file may add or rename one.
+	cfg.unitArgs = f.units
+	if cfg.Units, err = patterns.BuiltinServices().ParseUnits(f.units); err != nil {
+		cfg.Units = nil
 	}
-	cfg.UnitsGiven = len(cfg.Units) > 0
+	cfg.UnitsGiven = len(f.units) > 0
 	cfg.localJournal = cfg.Input == "" && len(cfg.Files) == 0 && cfg.Directory == ""
 
 	now := a.now()
@@ -319,6 +325,23 @@ func (a *app) scanConfig(f *scanFlags) (*scanCommandConfig, error) {
 		cfg.HeaderUnits = cfg.Units
 	}
 	return cfg, nil
+}
+
+// resolveUnits names the units to read with the library's services, which
+// a site file may have added to or renamed.
+func (cfg *scanCommandConfig) resolveUnits(ss patterns.Services) error {
+	units, err := ss.ParseUnits(cfg.unitArgs)
+	if err != nil {
+		return fmt.Errorf("--unit: %w", err)
+	}
+	if len(units) == 0 {
+		units = ss.Units()
+	}
+	cfg.Units = units
+	if cfg.Input == "" || cfg.UnitsGiven {
+		cfg.HeaderUnits = units
+	}
+	return nil
 }
 
 // sitePatternDirs returns the site's pattern directories that exist (those
