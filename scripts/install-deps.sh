@@ -14,6 +14,7 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v nix-instantiate >/dev/null 2>&1 || need+=(nix-bin)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v curl >/dev/null 2>&1 || need+=(curl) # the soak and benchmark scripts poll their peers with it
+command -v zsh >/dev/null 2>&1 || need+=(zsh)   # the zsh completion script is checked with zsh -n
 [ -e /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates) # go install of the peers from the module proxy
 
 if [ ${#need[@]} -gt 0 ]; then
