@@ -102,23 +102,29 @@ func incidentSummary(events []record.Event) string {
 		}
 	}
 	if len(what) == 0 {
+		// A crash says more than the result systemd gives the unit for it
+		// ("Failed with result 'exit-code'"): that is told only alone.
 		for i := range events {
 			ev := &events[i]
-			switch ev.Signature {
-			case "unit.process_exited":
-				code, _ := ev.Fields["exit_code"].(string)
-				status := fmt.Sprint(ev.Fields["exit_status"])
-				if code == "" {
-					add("crashed")
-				} else {
-					add(fmt.Sprintf("crashed (code=%s, status=%s)", code, status))
-				}
-			case "unit.failed":
-				if r, ok := ev.Fields["result"].(string); ok && r != "" {
-					add("failed (result " + r + ")")
-				} else {
-					add("failed")
-				}
+			if ev.Signature != "unit.process_exited" {
+				continue
+			}
+			code, _ := ev.Fields["exit_code"].(string)
+			if code == "" {
+				add("crashed")
+			} else {
+				add(fmt.Sprintf("crashed (code=%s, status=%v)", code, ev.Fields["exit_status"]))
+			}
+		}
+		for i := range events {
+			ev := &events[i]
+			if ev.Signature != "unit.failed" || len(what) > 0 {
+				continue
+			}
+			if r, ok := ev.Fields["result"].(string); ok && r != "" {
+				add("failed (result " + r + ")")
+			} else {
+				add("failed")
 			}
 		}
 	}

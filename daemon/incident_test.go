@@ -68,7 +68,10 @@ func TestIncidentSummary(t *testing.T) {
 			lifecycle("node01", "unit.process_exited", record.Error, 0, map[string]any{"exit_code": "exited", "exit_status": int64(1)}),
 			lifecycle("node01", "unit.failed", record.Error, time.Millisecond, map[string]any{"result": "exit-code"}),
 			lifecycle("node01", "unit.restart_scheduled", record.Warning, 2*time.Millisecond, map[string]any{"restarts": int64(2)}),
-		}, "chainfire.service on node01 crashed (code=exited, status=1), failed (result exit-code) and restarted (restart 2)"},
+		}, "chainfire.service on node01 crashed (code=exited, status=1) and restarted (restart 2)"},
+		{"failed alone", []record.Event{
+			lifecycle("node01", "unit.failed", record.Error, 0, map[string]any{"result": "timeout"}),
+		}, "chainfire.service on node01 failed (result timeout)"},
 		{"gave up", []record.Event{
 			lifecycle("node01", "unit.start_failed", record.Critical, 0, nil),
 		}, "chainfire.service on node01 failed to start"},
