@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -110,13 +109,7 @@ func TestURL(t *testing.T) {
 }
 
 func TestStatusHandling(t *testing.T) {
-	A := func(code int, kv ...string) testpeer.Answer {
-		a := testpeer.Answer{Code: code, Header: map[string]string{}}
-		for i := 0; i+1 < len(kv); i += 2 {
-			a.Header[kv[i]] = kv[i+1]
-		}
-		return a
-	}
+	A := func(code int, kv ...string) testpeer.Answer { return testpeer.Reply(code, "", kv...) }
 	tests := []struct {
 		name      string
 		answer    func(int, testpeer.Recorded) testpeer.Answer
@@ -161,39 +154,19 @@ func TestStatusHandling(t *testing.T) {
 			if tt.wantErr == nil && err != nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
 				t.Errorf("Send() = %v, want %v", err, tt.wantErr)
 			}
-			reqs := rec.Requests()
-			if len(reqs) != tt.wantCalls {
-				t.Errorf("%d requests, want %d", len(reqs), tt.wantCalls)
-			}
-			for _, r := range reqs {
+			for _, r := range rec.Requests() {
 				if r.Path != "/api/v2/alerts" || r.Header.Get("Content-Type") != "application/json" {
 					t.Errorf("request to %s with Content-Type %q", r.Path, r.Header.Get("Content-Type"))
 				}
 			}
-			if diff := cmp.Diff(tt.wantStats, s.Stats()); diff != "" {
-				t.Errorf("stats (-want +got):\n%s", diff)
-			}
-			if !strings.Contains(logs.String(), tt.wantLog) {
-				t.Errorf("log does not contain %q:\n%s", tt.wantLog, logs)
-			}
-			accepted := map[string]int{}
-			for _, r := range reqs {
-				if r.Code/100 == 2 {
-					var as []Alert
-					json.Unmarshal(r.Body, &as)
-					for _, a := range as {
-						accepted[a.Labels["alertname"]]++
-					}
+			testpeer.CheckDelivery(t, rec, tt.wantCalls, s.Stats(), tt.wantStats, logs.String(), tt.wantLog, func(r testpeer.Recorded) (names []string) {
+				var as []Alert
+				json.Unmarshal(r.Body, &as)
+				for _, a := range as {
+					names = append(names, a.Labels["alertname"])
 				}
-			}
-			for k, n := range accepted {
-				if n != 1 {
-					t.Errorf("%s accepted %d times", k, n)
-				}
-			}
-			if int64(len(accepted)) != tt.wantStats.Sent {
-				t.Errorf("%d alerts accepted, stats say %d", len(accepted), tt.wantStats.Sent)
-			}
+				return names
+			})
 		})
 	}
 }
@@ -203,26 +176,14 @@ func TestNoSecretsInErrorsOrLogs(t *testing.T) {
 	echo := testpeer.NewRecorder(t, func(_ int, r testpeer.Recorded) testpeer.Answer {
 		return testpeer.Answer{Code: 401, Body: fmt.Sprintf("denied %s %s", r.Path, r.Header.Get("Authorization"))}
 	})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + l.Addr().String()
-	l.Close()
-	for _, base := range []string{echo.URL, closed} {
+	for _, base := range []string{echo.URL, testpeer.ClosedURL(t)} {
 		u := strings.Replace(base, "http://", "http://am:"+password+"@", 1) + "/?token=" + query
 		s, logs := newSink(t, Config{URL: u, HTTP: httpclient.Config{BasicAuthUser: "am", BasicAuthPassword: password}, Retry: retry.Policy{Min: time.Millisecond, MaxAttempts: 2}})
 		err := s.Send(context.Background(), []record.Event{event(time.Now(), "a", record.Error)})
 		if err == nil {
 			t.Fatalf("Send to %s succeeded", base)
 		}
-		for _, text := range []string{err.Error(), logs.String()} {
-			for _, sec := range []string{password, query, "YW06UEFTU1dPUkRTRUNSRVQ0NTY"} {
-				if strings.Contains(text, sec) {
-					t.Errorf("secret %q leaked: %s", sec, text)
-				}
-			}
-		}
+		testpeer.CheckNoSecrets(t, []string{err.Error(), logs.String()}, password, query, "YW06UEFTU1dPUkRTRUNSRVQ0NTY")
 	}
 }
 
@@ -238,19 +199,7 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.cfg.Validate()
-			var got []string
-			if err != nil {
-				got = strings.Split(err.Error(), "\n")
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("Validate() = %v, want %q", err, tt.want)
-			}
-			for i := range got {
-				if !strings.Contains(got[i], tt.want[i]) {
-					t.Errorf("error %d = %q, want %q in it", i, got[i], tt.want[i])
-				}
-			}
+			testpeer.CheckErrorLines(t, tt.cfg.Validate(), tt.want)
 		})
 	}
 }

@@ -89,19 +89,7 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.cfg.Validate()
-			var msgs []string
-			if err != nil {
-				msgs = strings.Split(err.Error(), "\n")
-			}
-			if len(msgs) != len(tt.want) {
-				t.Fatalf("Validate() = %v, want %d errors %q", err, len(tt.want), tt.want)
-			}
-			for i, w := range tt.want {
-				if !strings.Contains(msgs[i], w) {
-					t.Errorf("error %d = %q, want it to contain %q", i, msgs[i], w)
-				}
-			}
+			testpeer.CheckErrorLines(t, tt.cfg.Validate(), tt.want)
 		})
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -181,13 +180,7 @@ func TestGrouping(t *testing.T) {
 }
 
 func TestStatusHandling(t *testing.T) {
-	A := func(code int, body string, kv ...string) testpeer.Answer {
-		a := testpeer.Answer{Code: code, Body: body, Header: map[string]string{}}
-		for i := 0; i+1 < len(kv); i += 2 {
-			a.Header[kv[i]] = kv[i+1]
-		}
-		return a
-	}
+	A := testpeer.Reply
 	tests := []struct {
 		name      string
 		answers   []testpeer.Answer
@@ -227,15 +220,7 @@ func TestStatusHandling(t *testing.T) {
 			if errors.Is(err, ErrDeadWebhook) && !slices.Contains(tt.wantErrs, ErrDeadWebhook) {
 				t.Errorf("Send() = %v: dead, but the webhook is not", err)
 			}
-			if n := len(rec.Requests()); n != tt.wantCalls {
-				t.Errorf("%d requests, want %d", n, tt.wantCalls)
-			}
-			if diff := cmp.Diff(tt.wantStats, s.Stats()); diff != "" {
-				t.Errorf("stats (-want +got):\n%s", diff)
-			}
-			if !strings.Contains(logs.String(), tt.wantLog) {
-				t.Errorf("log does not contain %q:\n%s", tt.wantLog, logs)
-			}
+			testpeer.CheckDelivery(t, rec, tt.wantCalls, s.Stats(), tt.wantStats, logs.String(), tt.wantLog, nil)
 		})
 	}
 }
@@ -274,23 +259,13 @@ func TestNoSecretsInErrorsOrLogs(t *testing.T) {
 	echo := testpeer.NewRecorder(t, func(_ int, r testpeer.Recorded) testpeer.Answer {
 		return testpeer.Answer{Code: 404, Body: "no_service for " + r.Path}
 	})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + l.Addr().String()
-	l.Close()
-	for _, base := range []string{echo.URL, closed} {
+	for _, base := range []string{echo.URL, testpeer.ClosedURL(t)} {
 		s, logs := newSink(t, base+slackPath, Config{Retry: retry.Policy{Min: time.Millisecond, MaxAttempts: 2}})
 		err := s.Send(context.Background(), []record.Event{event(0, "a", record.Error)})
 		if err == nil {
 			t.Fatalf("Send to %s succeeded", base)
 		}
-		for _, text := range []string{err.Error(), logs.String(), fmt.Sprintf("%v %+v %#v", s.cfg, s.cfg, s.cfg)} {
-			if strings.Contains(text, token) {
-				t.Errorf("webhook token leaked: %s", text)
-			}
-		}
+		testpeer.CheckNoSecrets(t, []string{err.Error(), logs.String(), fmt.Sprintf("%v %+v %#v", s.cfg, s.cfg, s.cfg)}, token)
 	}
 }
 

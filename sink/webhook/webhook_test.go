@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -140,13 +139,7 @@ func TestNoSignatureWithoutSecret(t *testing.T) {
 }
 
 func TestStatusHandling(t *testing.T) {
-	A := func(code int, kv ...string) testpeer.Answer {
-		a := testpeer.Answer{Code: code, Header: map[string]string{}}
-		for i := 0; i+1 < len(kv); i += 2 {
-			a.Header[kv[i]] = kv[i+1]
-		}
-		return a
-	}
+	A := func(code int, kv ...string) testpeer.Answer { return testpeer.Reply(code, "", kv...) }
 	tests := []struct {
 		name      string
 		answer    func(int, testpeer.Recorded) testpeer.Answer
@@ -187,31 +180,12 @@ func TestStatusHandling(t *testing.T) {
 			if tt.wantErr == nil && err != nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
 				t.Errorf("Send() = %v, want %v", err, tt.wantErr)
 			}
-			if n := len(rec.Requests()); n != tt.wantCalls {
-				t.Errorf("%d requests, want %d", n, tt.wantCalls)
-			}
-			if diff := cmp.Diff(tt.wantStats, s.Stats()); diff != "" {
-				t.Errorf("stats (-want +got):\n%s", diff)
-			}
-			if !strings.Contains(logs.String(), tt.wantLog) {
-				t.Errorf("log does not contain %q:\n%s", tt.wantLog, logs)
-			}
-			accepted := map[string]int{}
-			for _, r := range rec.Requests() {
-				if r.Code/100 == 2 {
-					for _, ev := range decode(t, r.Body).Events {
-						accepted[ev.Summary]++
-					}
+			testpeer.CheckDelivery(t, rec, tt.wantCalls, s.Stats(), tt.wantStats, logs.String(), tt.wantLog, func(r testpeer.Recorded) (summaries []string) {
+				for _, ev := range decode(t, r.Body).Events {
+					summaries = append(summaries, ev.Summary)
 				}
-			}
-			for k, n := range accepted {
-				if n != 1 {
-					t.Errorf("%s accepted %d times", k, n)
-				}
-			}
-			if int64(len(accepted)) != tt.wantStats.Sent {
-				t.Errorf("%d events accepted, stats say %d", len(accepted), tt.wantStats.Sent)
-			}
+				return summaries
+			})
 		})
 	}
 }
@@ -225,26 +199,14 @@ func TestNoSecretsInErrorsOrLogs(t *testing.T) {
 	echo := testpeer.NewRecorder(t, func(_ int, r testpeer.Recorded) testpeer.Answer {
 		return testpeer.Answer{Code: 403, Body: fmt.Sprintf("forbidden %s %s", r.Path, r.Header.Get("Authorization"))}
 	})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := "http://" + l.Addr().String()
-	l.Close()
-	for _, base := range []string{echo.URL, closed} {
+	for _, base := range []string{echo.URL, testpeer.ClosedURL(t)} {
 		u := base + "/hooks/" + pathToken + "?key=" + query
 		s, logs := newSink(t, Config{URL: redact.Secret(u), HTTP: httpclient.Config{BearerToken: token}, Retry: retry.Policy{Min: time.Millisecond, MaxAttempts: 2}})
 		err := s.Send(context.Background(), events(1))
 		if err == nil {
 			t.Fatalf("Send to %s succeeded", base)
 		}
-		for _, text := range []string{err.Error(), logs.String(), fmt.Sprintf("%+v", s.cfg)} {
-			for _, sec := range []string{pathToken, query, token} {
-				if strings.Contains(text, sec) {
-					t.Errorf("secret %q leaked: %s", sec, text)
-				}
-			}
-		}
+		testpeer.CheckNoSecrets(t, []string{err.Error(), logs.String(), fmt.Sprintf("%+v", s.cfg)}, pathToken, query, token)
 	}
 }
 
@@ -261,19 +223,7 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.cfg.Validate()
-			var got []string
-			if err != nil {
-				got = strings.Split(err.Error(), "\n")
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("Validate() = %v, want %q", err, tt.want)
-			}
-			for i := range got {
-				if !strings.Contains(got[i], tt.want[i]) {
-					t.Errorf("error %d = %q, want %q in it", i, got[i], tt.want[i])
-				}
-			}
+			testpeer.CheckErrorLines(t, tt.cfg.Validate(), tt.want)
 		})
 	}
 }
