@@ -3,7 +3,6 @@ package tail
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -364,39 +363,5 @@ func lostBetween(a, b string) int64 {
 // context ends when ctx does or fn fails, so that a producer waiting for
 // input stops then too.
 func pipelineOf[T any](ctx context.Context, produce func(ctx context.Context, send func(T) bool) error, fn func(T) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	ch := make(chan T, 2)
-	perr := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		defer close(ch)
-		perr <- produce(ctx, func(b T) bool {
-			select {
-			case ch <- b:
-				return true
-			case <-ctx.Done():
-				return false
-			}
-		})
-	}()
-	var ferr error
-	for b := range ch {
-		if ferr != nil {
-			continue
-		}
-		if err := fn(b); err != nil {
-			ferr = err
-			cancel()
-		}
-	}
-	err := <-perr
-	if ferr != nil {
-		return ferr
-	}
-	if err != nil {
-		return err
-	}
-	return ctx.Err()
+	return runPipeline(ctx, true, 2, false, produce, fn)
 }

@@ -13,9 +13,15 @@ import (
 // stopped; produce should then return. pipeline returns fn's error first,
 // then produce's, then ctx's.
 func pipeline(ctx context.Context, lock bool, produce func(send func([]record.Entry) bool) error, fn func([]record.Entry) error) error {
+	return runPipeline(ctx, lock, 4, true, func(_ context.Context, send func([]record.Entry) bool) error { return produce(send) }, fn)
+}
+
+// runPipeline is pipeline and pipelineOf: buffer batches wait in the
+// channel, and with skipDone fn is no longer called once ctx has ended.
+func runPipeline[T any](ctx context.Context, lock bool, buffer int, skipDone bool, produce func(ctx context.Context, send func(T) bool) error, fn func(T) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ch := make(chan []record.Entry, 4)
+	ch := make(chan T, buffer)
 	perr := make(chan error, 1)
 	go func() {
 		if lock {
@@ -23,7 +29,7 @@ func pipeline(ctx context.Context, lock bool, produce func(send func([]record.En
 			defer runtime.UnlockOSThread()
 		}
 		defer close(ch)
-		perr <- produce(func(b []record.Entry) bool {
+		perr <- produce(ctx, func(b T) bool {
 			select {
 			case ch <- b:
 				return true
@@ -34,7 +40,7 @@ func pipeline(ctx context.Context, lock bool, produce func(send func([]record.En
 	}()
 	var ferr error
 	for b := range ch {
-		if ferr != nil || ctx.Err() != nil {
+		if ferr != nil || skipDone && ctx.Err() != nil {
 			continue // drain until the producer sees the cancellation
 		}
 		if err := fn(b); err != nil {
