@@ -65,7 +65,7 @@ func (d *Daemon) waitReadable(ctx context.Context) error {
 			lastLog = time.Now()
 			d.log.Error().Str("err", d.accessProblem()).Msg("still cannot read the journal: not ready; retrying")
 		}
-		if !sleepCtx(ctx, d.opts.AccessCheck) {
+		if !tail.SleepCtx(ctx, d.opts.AccessCheck) {
 			return ctx.Err()
 		}
 	}
@@ -73,19 +73,7 @@ func (d *Daemon) waitReadable(ctx context.Context) error {
 
 // watchAccess checks access while the reader follows the journal.
 func (d *Daemon) watchAccess(ctx context.Context) {
-	for sleepCtx(ctx, d.opts.AccessCheck) {
+	for tail.SleepCtx(ctx, d.opts.AccessCheck) {
 		d.checkAccess()
-	}
-}
-
-// sleepCtx waits for dur or until ctx ends; it reports whether dur passed.
-func sleepCtx(ctx context.Context, dur time.Duration) bool {
-	t := time.NewTimer(dur)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }

@@ -227,7 +227,7 @@ func follow(ctx context.Context, open func() (follower, error), opts FollowOptio
 				beat()
 				trim()
 				if r != waitNop {
-					if opts.Coalesce > 0 && !sleepCtx(ctx, opts.Coalesce) {
+					if opts.Coalesce > 0 && !SleepCtx(ctx, opts.Coalesce) {
 						return ctx.Err()
 					}
 					break // read again; atEnd stays set until entries come
@@ -237,8 +237,9 @@ func follow(ctx context.Context, open func() (follower, error), opts FollowOptio
 	}, fn)
 }
 
-// sleepCtx waits for d or until ctx ends; it reports whether d passed.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
+// SleepCtx waits for d or until ctx ends; it reports whether d passed.
+// The daemon paces its access checks with it too.
+func SleepCtx(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
