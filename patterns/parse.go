@@ -692,11 +692,19 @@ func (p *parser) pairs(n *yaml.Node, what, want string, fn func(k, v *yaml.Node)
 	}
 }
 
+// MaxFields is the most fields a signature may emit (a host:port field
+// counts its host and port too): an event is a small record, and rules
+// over time keep every field of a match.
+const MaxFields = 32
+
 func (sp *sigParse) fields(n *yaml.Node) {
 	n = deref(n)
 	if n.Kind != yaml.MappingNode {
 		sp.errorf(n, "fields: want a mapping of field name to type, got %s", describe(n))
 		return
+	}
+	if len(n.Content)/2 > MaxFields {
+		sp.errorf(n, "fields: %d fields, at most %d", len(n.Content)/2, MaxFields)
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := deref(n.Content[i]), deref(n.Content[i+1])

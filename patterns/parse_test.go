@@ -2,6 +2,7 @@ package patterns
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -134,6 +135,9 @@ func TestParseErrors(t *testing.T) {
 		}},
 		{"capture named like a field from the target", "signatures:" + strings.Replace(valid, "{duration_ms: duration}", "{duration_ms: {from: target}}", 1), []string{
 			"t.yaml:7:12: match: capture duration_ms clashes with field duration_ms, which does not come from a capture",
+		}},
+		{"too many fields", "signatures:" + strings.Replace(valid, "{duration_ms: duration}", "{duration_ms: duration, "+manyFields(32)+"}", 1), []string{
+			"t.yaml:8:13: fields: 33 fields, at most 32",
 		}},
 		{"unknown field type", "signatures:" + strings.Replace(valid, "{duration_ms: duration}", "{duration_ms: timestamp}", 1), []string{
 			"t.yaml:8:27: fields: duration_ms: unknown field type \"timestamp\" (want duration, integer, string or hostport)",
@@ -401,4 +405,14 @@ signatures:
 	if re := f.Signatures[0].Match; re.MatchString("peer node2:2380 slow, latency=1ms, term=1") {
 		t.Error("case_sensitive: True did not make the regex case-sensitive")
 	}
+}
+
+// manyFields is n string fields f0 ... (from journal fields F0 ...) as a
+// YAML flow mapping's content.
+func manyFields(n int) string {
+	var parts []string
+	for i := range n {
+		parts = append(parts, fmt.Sprintf("f%d: {type: string, journal: F%d}", i, i))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -1,45 +1,73 @@
 package main
 
 import (
+	"maps"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
-// series is one line of the Prometheus text exposition.
+// series is one sample of a /metrics page.
 type series struct {
 	name   string
-	labels string // the text between the braces, empty without labels
+	labels map[string]string
 	value  float64
 }
 
 // metricSet is a parsed /metrics page.
 type metricSet []series
 
-// parseMetrics parses the Prometheus text format as client_golang writes
-// it: comments, then `name{labels} value` or `name value` lines.
+// parseMetrics parses the Prometheus text format with the Prometheus
+// library's parser. A histogram becomes its name_bucket (with le),
+// name_count and name_sum samples, as the text shows them. A page that does
+// not parse gives the samples before the error (the soak reads a live page
+// and goes on).
 func parseMetrics(text string) metricSet {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	families, _ := p.TextToMetricFamilies(strings.NewReader(text))
 	var out metricSet
-	for line := range strings.SplitSeq(text, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
-			continue
+	for name, f := range families {
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			add := func(name string, v float64, extra ...string) {
+				ls := labels
+				if len(extra) == 2 {
+					ls = maps.Clone(labels)
+					ls[extra[0]] = extra[1]
+				}
+				out = append(out, series{name: name, labels: ls, value: v})
+			}
+			switch {
+			case m.Counter != nil:
+				add(name, m.GetCounter().GetValue())
+			case m.Gauge != nil:
+				add(name, m.GetGauge().GetValue())
+			case m.Untyped != nil:
+				add(name, m.GetUntyped().GetValue())
+			case m.Histogram != nil:
+				h := m.GetHistogram()
+				inf := false
+				for _, b := range h.GetBucket() {
+					le := strconv.FormatFloat(b.GetUpperBound(), 'g', -1, 64)
+					if math.IsInf(b.GetUpperBound(), 1) {
+						le, inf = "+Inf", true
+					}
+					add(name+"_bucket", float64(b.GetCumulativeCount()), "le", le)
+				}
+				if !inf {
+					add(name+"_bucket", float64(h.GetSampleCount()), "le", "+Inf")
+				}
+				add(name+"_count", float64(h.GetSampleCount()))
+				add(name+"_sum", h.GetSampleSum())
+			}
 		}
-		sp := strings.LastIndexByte(line, ' ')
-		if sp < 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[sp+1:], 64)
-		if err != nil {
-			continue
-		}
-		key := strings.TrimSpace(line[:sp])
-		s := series{name: key, value: v}
-		if i := strings.IndexByte(key, '{'); i >= 0 && strings.HasSuffix(key, "}") {
-			s.name, s.labels = key[:i], key[i+1:len(key)-1]
-		}
-		out = append(out, s)
 	}
 	return out
 }
@@ -77,34 +105,19 @@ func (m metricSet) byLabel(name, label string) map[string]float64 {
 	return out
 }
 
-func hasPairs(labels string, pairs []string) bool {
+// hasPairs reports whether labels hold every `label="value"` pair.
+func hasPairs(labels map[string]string, pairs []string) bool {
 	for _, p := range pairs {
-		found := false
-		for l := range strings.SplitSeq(labels, ",") {
-			if strings.TrimSpace(l) == p {
-				found = true
-				break
-			}
-		}
-		if !found {
+		k, v, _ := strings.Cut(p, "=")
+		if got, ok := labels[k]; !ok || got != strings.Trim(v, `"`) {
 			return false
 		}
 	}
 	return true
 }
 
-// labelValue returns the value of label in a label list, "" if absent.
-// Values with commas or escaped quotes do not occur in cflogd's metrics'
-// labels that soak reads (le, sink, signature, unit).
-func labelValue(labels, label string) string {
-	for l := range strings.SplitSeq(labels, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(l), "=")
-		if ok && k == label {
-			return strings.Trim(v, `"`)
-		}
-	}
-	return ""
-}
+// labelValue returns the value of label, "" if absent.
+func labelValue(labels map[string]string, label string) string { return labels[label] }
 
 // bucket is one cumulative histogram bucket.
 type bucket struct {

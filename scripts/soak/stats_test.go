@@ -14,10 +14,12 @@ import (
 const page = `# HELP go_goroutines Number of goroutines that currently exist.
 # TYPE go_goroutines gauge
 go_goroutines 18
+# TYPE cflogd_event_delivery_seconds histogram
 cflogd_event_delivery_seconds_bucket{le="1"} 50
 cflogd_event_delivery_seconds_bucket{le="0.5"} 10
 cflogd_event_delivery_seconds_bucket{le="2"} 99
 cflogd_event_delivery_seconds_bucket{le="+Inf"} 100
+cflogd_event_delivery_seconds_sum 61.5
 cflogd_event_delivery_seconds_count 100
 cflogd_sink_sent_total{sink="loki",type="loki"} 7
 cflogd_sink_sent_total{sink="webhook",type="webhook"} 3
