@@ -23,23 +23,32 @@ import (
 var services = []string{"chainfire.service", "flaredb.service", "placement-driver.service"}
 
 // readers names the journal readers readAll runs.
-var readers = []string{"scan", "scan-parallel", "native", "sdjournal", "export", "json"}
+var readers = []string{"scan", "scan-matchless", "scan-parallel", "native", "sdjournal", "export", "json"}
 
 // readAll reads the export data, written into a journal file, with every
-// reader: scan's (ReadJournal on one thread and on three), Follow's native
-// and sd-journal readers, and ReadInput over the export data itself and
-// over journalctl -o json of the file.
+// reader: scan's (ReadJournal on one thread with and without the unit
+// matches, and on three), Follow's native and sd-journal readers, and
+// ReadInput over the export data itself and over journalctl -o json of
+// the file.
 func readAll(t *testing.T, export []byte, units []string, fs FieldSelect) map[string][]record.Entry {
 	t.Helper()
 	skipWithoutJournal(t)
 	file := testjournal.Write(t, t.TempDir(), "x.journal", export)
 	out := make(map[string][]record.Entry)
-	for _, p := range []int{1, 3} {
-		got, err := collectJournal(Options{Files: []string{file}, Units: units, Fields: fs, Parallel: p})
+	// scan with and without the unit matches (matchUnits), whatever the
+	// share of the units' entries.
+	defer func(s float64) { matchlessShare = s }(matchlessShare)
+	for _, r := range []struct {
+		name  string
+		p     int
+		share float64
+	}{{"scan", 1, 2}, {"scan-matchless", 1, 0}, {"scan-parallel", 3, matchlessShare}} {
+		matchlessShare = r.share
+		got, err := collectJournal(Options{Files: []string{file}, Units: units, Fields: fs, Parallel: r.p})
 		if err != nil {
 			t.Fatalf("ReadJournal: %v", err)
 		}
-		out[map[int]string{1: "scan", 3: "scan-parallel"}[p]] = got
+		out[r.name] = got
 	}
 	for _, r := range []string{ReaderNative, ReaderSDJournal} {
 		out[r] = followAllEntries(t, FollowOptions{Files: []string{file}, Units: units, Fields: fs, Reader: r, Start: StartHead})

@@ -34,6 +34,7 @@ const chunkTarget = 4096
 type parallelReader struct {
 	open    func() (journal, error)
 	opts    *Options
+	units   []string // the units to add as matches (see matchUnits)
 	bootID  string
 	workers int
 	send    func([]record.Entry) bool
@@ -189,7 +190,7 @@ func (r *parallelReader) work(ctx context.Context) {
 		if j == nil {
 			var err error
 			if j, err = r.open(); err == nil {
-				err = addMatches(j, r.opts.Units, r.bootID)
+				err = addMatches(j, r.units, r.bootID)
 			}
 			if err != nil {
 				c.err = err
