@@ -5,12 +5,12 @@
 # Prints per-run figures and, per program, the medians of wall and CPU
 # (user+sys from /usr/bin/time) and the ratios cflogd/journalctl.
 #
-#   scripts/bench-scan-units.sh DIR NAME=BINARY...   (RUNS=5)
+#   scripts/bench-scan-units.sh DIR NAME=BINARY...   (RUNS=5, UNITS="a.service b.service")
 #   e.g. scripts/bench-scan-units.sh /tmp/corpus/j old=/tmp/cflogd-old new=/tmp/cflogd-new
 set -euo pipefail
 dir="$1"; shift
 runs="${RUNS:-5}"
-units=(chainfire.service flaredb.service placement-driver.service)
+read -r -a units <<< "${UNITS:-chainfire.service flaredb.service placement-driver.service}"
 ju=(); cu=()
 for u in "${units[@]}"; do ju+=(-u "$u"); cu+=(--unit "$u"); done
 log=$(mktemp)

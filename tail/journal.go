@@ -196,8 +196,8 @@ type sampler interface {
 // matches. Measured on the 2M-entry benchmark journal (BENCHMARKS.md,
 // "wider match set"): with the terms of addMatches, the kernel's among
 // them, every step of sd-journal's match walk costs more than decoding
-// an entry and dropping it; reading all entries cost 24 % less CPU than
-// the matches with 70 % of the entries kept (two units), and 40 % more
+// an entry and dropping it; reading all entries cost 17 % less CPU than
+// the matches with 70 % of the entries kept (two units), and 39 % more
 // with 35 % kept (one unit).
 const sampleEntries = 4096
 
