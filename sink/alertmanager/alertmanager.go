@@ -95,12 +95,9 @@ func (c Config) Validate() error {
 
 // Sink posts alerts to one Alertmanager. It is safe for concurrent use.
 type Sink struct {
-	cfg    Config
-	url    string
-	safe   string
-	client *httpclient.Client
-	stats  retry.Stats
-	log    zerolog.Logger
+	cfg Config
+	url string
+	*httpclient.Base
 
 	mu     sync.Mutex
 	active map[string]span // by alertKey: the alerts posted and not yet ended
@@ -127,31 +124,17 @@ func New(cfg Config) (*Sink, error) {
 		cfg.MaxAlerts = DefaultMaxAlerts
 	}
 	cfg.Retry = cfg.Retry.WithDefaults()
-	client, err := httpclient.New(cfg.HTTP)
-	if err != nil {
-		return nil, fmt.Errorf("configure alertmanager sink %s: %w", cfg.Name, err)
-	}
 	u, _ := url.Parse(cfg.URL)
 	if !strings.HasSuffix(u.Path, alertsPath) {
 		u.Path = strings.TrimSuffix(u.Path, "/") + alertsPath
 		u.RawPath = ""
 	}
-	return &Sink{
-		cfg:    cfg,
-		url:    u.String(),
-		safe:   redact.URL(u),
-		client: client,
-		log:    cfg.Log.With().Str("sink", cfg.Name).Logger(),
-		active: map[string]span{},
-	}, nil
+	base, err := httpclient.NewBase("alertmanager", cfg.Name, redact.URL(u), cfg.HTTP, cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	return &Sink{Base: base, cfg: cfg, url: u.String(), active: map[string]span{}}, nil
 }
-
-// Stats returns the delivery counters: Sent and Dropped count alerts,
-// Failed and Retried count requests.
-func (s *Sink) Stats() retry.Counts { return s.stats.Snapshot() }
-
-// Close releases idle connections.
-func (s *Sink) Close() { s.client.CloseIdleConnections() }
 
 // ErrDropped is wrapped by errors for alerts that were given up on.
 // It is retry.ErrDropped, the same value in every sink package.
@@ -272,13 +255,13 @@ func (s *Sink) post(ctx context.Context, alerts []Alert) error {
 		s.drop(len(alerts), err, "drop alerts that do not encode as JSON")
 		return fmt.Errorf("%w: encode %d alerts: %w", ErrDropped, len(alerts), err)
 	}
-	err := s.client.PostRetry(ctx, s.cfg.Retry, &s.stats, &s.log, httpclient.Request{
+	err := s.Client.PostRetry(ctx, s.cfg.Retry, &s.Counts, &s.Log, httpclient.Request{
 		URL:         s.url,
 		ContentType: "application/json",
 		Body:        buf.Bytes(),
 	})
 	if err == nil {
-		s.stats.AddSent(len(alerts))
+		s.Counts.AddSent(len(alerts))
 		return nil
 	}
 	if ctx.Err() != nil {
@@ -286,7 +269,7 @@ func (s *Sink) post(ctx context.Context, alerts []Alert) error {
 	}
 	var se *retry.StatusError
 	if errors.As(err, &se) && se.Code == http.StatusRequestEntityTooLarge && len(alerts) > 1 {
-		s.log.Info().Int("alerts", len(alerts)).Msg("request too large, splitting it")
+		s.Log.Info().Int("alerts", len(alerts)).Msg("request too large, splitting it")
 		half := len(alerts) / 2
 		err1 := s.post(ctx, alerts[:half])
 		if err1 != nil && ctx.Err() != nil {
@@ -295,12 +278,12 @@ func (s *Sink) post(ctx context.Context, alerts []Alert) error {
 		return errors.Join(err1, s.post(ctx, alerts[half:]))
 	}
 	s.drop(len(alerts), err, "drop alerts Alertmanager rejected")
-	return fmt.Errorf("%w: post %d alerts to %s: %w", ErrDropped, len(alerts), s.safe, err)
+	return fmt.Errorf("%w: post %d alerts to %s: %w", ErrDropped, len(alerts), s.Safe, err)
 }
 
 func (s *Sink) drop(n int, err error, msg string) {
-	s.stats.AddDropped(n)
-	s.log.Error().Err(err).Int("alerts", n).Msg(msg)
+	s.Counts.AddDropped(n)
+	s.Log.Error().Err(err).Int("alerts", n).Msg(msg)
 }
 
 // key identifies a label set.

@@ -288,3 +288,29 @@ func (k *keyPair) get() (*tls.Certificate, error) {
 	k.loaded, k.certMod, k.keyMod = &c, cs.ModTime(), ks.ModTime()
 	return k.loaded, nil
 }
+
+// Base is what every HTTP sink keeps besides its configuration; embedded,
+// it gives the sink Stats and Close.
+type Base struct {
+	Client *Client
+	Safe   string // the URL with its secrets masked, for logs and errors
+	Counts retry.Stats
+	Log    zerolog.Logger // with the sink's name
+}
+
+// NewBase builds the client of cfg for the sink of kind (loki, slack, …)
+// named name, whose URL with its secrets masked is safe.
+func NewBase(kind, name, safe string, cfg Config, log zerolog.Logger) (*Base, error) {
+	client, err := New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("configure %s sink %s: %w", kind, name, err)
+	}
+	return &Base{Client: client, Safe: safe, Log: log.With().Str("sink", name).Logger()}, nil
+}
+
+// Stats returns the delivery counters: Sent and Dropped count items (Loki
+// entries, alerts, messages, events), Failed and Retried count requests.
+func (b *Base) Stats() retry.Counts { return b.Counts.Snapshot() }
+
+// Close releases idle connections.
+func (b *Base) Close() { b.Client.CloseIdleConnections() }

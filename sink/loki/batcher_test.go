@@ -134,7 +134,7 @@ func TestBatcherWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var rt roundTrip
 		s, _ := newSink(t, Config{URL: "http://loki.test/loki/api/v1/push", BatchWait: time.Second})
-		s.client.SetTransport(&rt)
+		s.Client.SetTransport(&rt)
 		var got acks
 		b := s.NewBatcher(0, got.add)
 		ctx, cancel := context.WithCancel(t.Context())

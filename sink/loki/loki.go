@@ -107,12 +107,9 @@ func (c Config) Validate() error {
 // Sink pushes events to Loki. Send and a Batcher may be used together; all
 // methods are safe for concurrent use.
 type Sink struct {
-	cfg    Config
-	url    string
-	safe   string // url with its secrets masked, for logs and errors
-	client *httpclient.Client
-	stats  retry.Stats
-	log    zerolog.Logger
+	cfg Config
+	url string
+	*httpclient.Base
 	static [][2]string // cfg.Labels as name, value pairs
 	header http.Header // X-Scope-OrgID
 }
@@ -135,9 +132,9 @@ func New(cfg Config) (*Sink, error) {
 		cfg.BatchWait = DefaultBatchWait
 	}
 	cfg.Retry = cfg.Retry.WithDefaults()
-	client, err := httpclient.New(cfg.HTTP)
+	base, err := httpclient.NewBase("loki", cfg.Name, redact.String(cfg.URL), cfg.HTTP, cfg.Log)
 	if err != nil {
-		return nil, fmt.Errorf("configure loki sink %s: %w", cfg.Name, err)
+		return nil, err
 	}
 	var static [][2]string
 	for _, k := range sortedKeys(cfg.Labels) {
@@ -148,22 +145,13 @@ func New(cfg Config) (*Sink, error) {
 		header.Set("X-Scope-OrgID", cfg.Tenant)
 	}
 	return &Sink{
+		Base:   base,
 		cfg:    cfg,
 		url:    cfg.URL,
-		safe:   redact.String(cfg.URL),
-		client: client,
-		log:    cfg.Log.With().Str("sink", cfg.Name).Logger(),
 		static: static,
 		header: header,
 	}, nil
 }
-
-// Stats returns the delivery counters: Sent and Dropped count entries,
-// Failed and Retried count requests.
-func (s *Sink) Stats() retry.Counts { return s.stats.Snapshot() }
-
-// Close releases idle connections.
-func (s *Sink) Close() { s.client.CloseIdleConnections() }
 
 // ErrDropped is wrapped by errors for entries that were given up on: Loki
 // rejected them with a 4xx other than 429, an entry alone was too large,
@@ -224,11 +212,11 @@ func (s *Sink) entries(events []record.Event, owner *pending) ([]entry, int, err
 		}
 		buf.Reset()
 		if err := enc.Encode(ev); err != nil {
-			s.stats.AddDropped(1)
+			s.Counts.AddDropped(1)
 			if owner != nil {
 				owner.dropped++
 			}
-			s.log.Error().Str("signature", ev.Signature).Err(err).Msg("drop event that does not encode as JSON")
+			s.Log.Error().Str("signature", ev.Signature).Err(err).Msg("drop event that does not encode as JSON")
 			errs = append(errs, fmt.Errorf("%w: encode event %s: %w", ErrDropped, ev.Signature, err))
 			continue
 		}
@@ -321,14 +309,14 @@ func (s *Sink) push(ctx context.Context, entries []entry) error {
 		s.drop(entries, err, "drop entries that do not encode")
 		return fmt.Errorf("%w: %w", ErrDropped, err)
 	}
-	err = s.client.PostRetry(ctx, s.cfg.Retry, &s.stats, &s.log, httpclient.Request{
+	err = s.Client.PostRetry(ctx, s.cfg.Retry, &s.Counts, &s.Log, httpclient.Request{
 		URL:         s.url,
 		ContentType: "application/x-protobuf",
 		Header:      s.header,
 		Body:        body,
 	})
 	if err == nil {
-		s.stats.AddSent(len(entries))
+		s.Counts.AddSent(len(entries))
 		for _, e := range entries {
 			if e.owner != nil {
 				e.owner.sent++
@@ -343,9 +331,9 @@ func (s *Sink) push(ctx context.Context, entries []entry) error {
 	if errors.As(err, &se) && se.Code == http.StatusRequestEntityTooLarge {
 		if len(entries) == 1 {
 			s.drop(entries, err, "drop entry too large for Loki")
-			return fmt.Errorf("%w: push 1 entry of %d bytes to %s: %w", ErrDropped, len(entries[0].line), s.safe, err)
+			return fmt.Errorf("%w: push 1 entry of %d bytes to %s: %w", ErrDropped, len(entries[0].line), s.Safe, err)
 		}
-		s.log.Info().Int("entries", len(entries)).Msg("batch too large, splitting it")
+		s.Log.Info().Int("entries", len(entries)).Msg("batch too large, splitting it")
 		half := len(entries) / 2
 		err1 := s.push(ctx, entries[:half])
 		if err1 != nil && ctx.Err() != nil {
@@ -358,18 +346,18 @@ func (s *Sink) push(ctx context.Context, entries []entry) error {
 		msg = "drop entries Loki rejected (it may have accepted part of the batch)"
 	}
 	s.drop(entries, err, msg)
-	return fmt.Errorf("%w: push %d entries to %s: %w", ErrDropped, len(entries), s.safe, err)
+	return fmt.Errorf("%w: push %d entries to %s: %w", ErrDropped, len(entries), s.Safe, err)
 }
 
 // drop counts and logs entries given up on.
 func (s *Sink) drop(entries []entry, err error, msg string) {
-	s.stats.AddDropped(len(entries))
+	s.Counts.AddDropped(len(entries))
 	for _, e := range entries {
 		if e.owner != nil {
 			e.owner.dropped++
 		}
 	}
-	s.log.Error().Err(err).Int("entries", len(entries)).Msg(msg)
+	s.Log.Error().Err(err).Int("entries", len(entries)).Msg(msg)
 }
 
 func sortedKeys(m map[string]string) []string {

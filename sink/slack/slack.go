@@ -82,12 +82,9 @@ var deadBodies = []string{"no_service", "invalid_token", "channel_not_found", "c
 
 // Sink posts to one Slack webhook. It is safe for concurrent use.
 type Sink struct {
-	cfg    Config
-	safe   string
-	client *httpclient.Client
-	stats  retry.Stats
-	log    zerolog.Logger
-	dead   atomic.Bool // the webhook was reported dead and has not worked since
+	cfg Config
+	*httpclient.Base
+	dead atomic.Bool // the webhook was reported dead and has not worked since
 }
 
 // New checks cfg and builds a sink.
@@ -105,24 +102,12 @@ func New(cfg Config) (*Sink, error) {
 		cfg.Retry.MaxAttempts = DefaultMaxAttempts
 	}
 	cfg.Retry = cfg.Retry.WithDefaults()
-	client, err := httpclient.New(cfg.HTTP)
+	base, err := httpclient.NewBase("slack", cfg.Name, redact.String(string(cfg.URL)), cfg.HTTP, cfg.Log)
 	if err != nil {
-		return nil, fmt.Errorf("configure slack sink %s: %w", cfg.Name, err)
+		return nil, err
 	}
-	return &Sink{
-		cfg:    cfg,
-		safe:   redact.String(string(cfg.URL)),
-		client: client,
-		log:    cfg.Log.With().Str("sink", cfg.Name).Logger(),
-	}, nil
+	return &Sink{Base: base, cfg: cfg}, nil
 }
-
-// Stats returns the delivery counters: Sent and Dropped count messages,
-// Failed and Retried count requests.
-func (s *Sink) Stats() retry.Counts { return s.stats.Snapshot() }
-
-// Close releases idle connections.
-func (s *Sink) Close() { s.client.CloseIdleConnections() }
 
 // Send posts one message per host and signature for the events at or above
 // MinSeverity, in the order the groups first appear; the daemon's
@@ -170,33 +155,33 @@ func (s *Sink) post(ctx context.Context, m Message) error {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(m); err != nil {
-		s.stats.AddDropped(1)
+		s.Counts.AddDropped(1)
 		return fmt.Errorf("%w: encode message: %w", ErrDropped, err)
 	}
-	err := s.client.PostRetry(ctx, s.cfg.Retry, &s.stats, &s.log, httpclient.Request{
+	err := s.Client.PostRetry(ctx, s.cfg.Retry, &s.Counts, &s.Log, httpclient.Request{
 		URL:         string(s.cfg.URL),
 		ContentType: "application/json",
 		Body:        buf.Bytes(),
 	})
 	if err == nil {
-		s.stats.AddSent(1)
+		s.Counts.AddSent(1)
 		if s.dead.Swap(false) {
-			s.log.Info().Msg("slack webhook works again")
+			s.Log.Info().Msg("slack webhook works again")
 		}
 		return nil
 	}
 	if ctx.Err() != nil {
 		return err
 	}
-	s.stats.AddDropped(1)
+	s.Counts.AddDropped(1)
 	if isDead(err) {
 		if !s.dead.Swap(true) {
-			s.log.Error().Err(err).Str("url", s.safe).Msg("slack webhook is dead: configure a new one; notifications to it are lost until then")
+			s.Log.Error().Err(err).Str("url", s.Safe).Msg("slack webhook is dead: configure a new one; notifications to it are lost until then")
 		}
-		return fmt.Errorf("%w: %w: post to %s: %w", ErrDeadWebhook, ErrDropped, s.safe, err)
+		return fmt.Errorf("%w: %w: post to %s: %w", ErrDeadWebhook, ErrDropped, s.Safe, err)
 	}
-	s.log.Error().Err(err).Msg("drop slack message")
-	return fmt.Errorf("%w: post to %s: %w", ErrDropped, s.safe, err)
+	s.Log.Error().Err(err).Msg("drop slack message")
+	return fmt.Errorf("%w: post to %s: %w", ErrDropped, s.Safe, err)
 }
 
 // isDead reports whether err says the webhook is gone for good.

@@ -83,11 +83,8 @@ func (c Config) Validate() error {
 
 // Sink posts events to a webhook. It is safe for concurrent use.
 type Sink struct {
-	cfg    Config
-	safe   string
-	client *httpclient.Client
-	stats  retry.Stats
-	log    zerolog.Logger
+	cfg Config
+	*httpclient.Base
 }
 
 // New checks cfg and builds a sink.
@@ -105,24 +102,12 @@ func New(cfg Config) (*Sink, error) {
 		cfg.MaxEvents = DefaultMaxEvents
 	}
 	cfg.Retry = cfg.Retry.WithDefaults()
-	client, err := httpclient.New(cfg.HTTP)
+	base, err := httpclient.NewBase("webhook", cfg.Name, redact.String(string(cfg.URL)), cfg.HTTP, cfg.Log)
 	if err != nil {
-		return nil, fmt.Errorf("configure webhook sink %s: %w", cfg.Name, err)
+		return nil, err
 	}
-	return &Sink{
-		cfg:    cfg,
-		safe:   redact.String(string(cfg.URL)),
-		client: client,
-		log:    cfg.Log.With().Str("sink", cfg.Name).Logger(),
-	}, nil
+	return &Sink{Base: base, cfg: cfg}, nil
 }
-
-// Stats returns the delivery counters: Sent and Dropped count events,
-// Failed and Retried count requests.
-func (s *Sink) Stats() retry.Counts { return s.stats.Snapshot() }
-
-// Close releases idle connections.
-func (s *Sink) Close() { s.client.CloseIdleConnections() }
 
 // ErrDropped is wrapped by errors for events that were given up on: the
 // endpoint rejected them with a 4xx other than 429, one event alone was too
@@ -193,14 +178,14 @@ func (s *Sink) post(ctx context.Context, b Body) error {
 	if s.cfg.Secret != "" {
 		header.Set(SignatureHeader, Sign([]byte(s.cfg.Secret), buf.Bytes()))
 	}
-	err := s.client.PostRetry(ctx, s.cfg.Retry, &s.stats, &s.log, httpclient.Request{
+	err := s.Client.PostRetry(ctx, s.cfg.Retry, &s.Counts, &s.Log, httpclient.Request{
 		URL:         string(s.cfg.URL),
 		ContentType: "application/json",
 		Header:      header,
 		Body:        buf.Bytes(),
 	})
 	if err == nil {
-		s.stats.AddSent(len(b.Events))
+		s.Counts.AddSent(len(b.Events))
 		return nil
 	}
 	if ctx.Err() != nil {
@@ -208,7 +193,7 @@ func (s *Sink) post(ctx context.Context, b Body) error {
 	}
 	var se *retry.StatusError
 	if errors.As(err, &se) && se.Code == http.StatusRequestEntityTooLarge && len(b.Events) > 1 {
-		s.log.Info().Int("events", len(b.Events)).Msg("request too large, splitting it")
+		s.Log.Info().Int("events", len(b.Events)).Msg("request too large, splitting it")
 		half := len(b.Events) / 2
 		err1 := s.post(ctx, Body{Version: b.Version, Host: b.Host, Events: b.Events[:half]})
 		if err1 != nil && ctx.Err() != nil {
@@ -217,12 +202,12 @@ func (s *Sink) post(ctx context.Context, b Body) error {
 		return errors.Join(err1, s.post(ctx, Body{Version: b.Version, Host: b.Host, Events: b.Events[half:]}))
 	}
 	s.drop(len(b.Events), err, "drop events the webhook rejected")
-	return fmt.Errorf("%w: post %d events to %s: %w", ErrDropped, len(b.Events), s.safe, err)
+	return fmt.Errorf("%w: post %d events to %s: %w", ErrDropped, len(b.Events), s.Safe, err)
 }
 
 func (s *Sink) drop(n int, err error, msg string) {
-	s.stats.AddDropped(n)
-	s.log.Error().Err(err).Int("events", n).Msg(msg)
+	s.Counts.AddDropped(n)
+	s.Log.Error().Err(err).Int("events", n).Msg(msg)
 }
 
 // Sign returns the signature header value of body: "sha256=" and the hex
