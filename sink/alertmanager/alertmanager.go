@@ -8,6 +8,7 @@ package alertmanager
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -111,18 +112,10 @@ func New(cfg Config) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("configure alertmanager sink: %w", err)
 	}
-	if cfg.Name == "" {
-		cfg.Name = "alertmanager"
-	}
-	if cfg.MinSeverity == 0 {
-		cfg.MinSeverity = record.Warning
-	}
-	if cfg.ResolveTimeout == 0 {
-		cfg.ResolveTimeout = DefaultResolveTimeout
-	}
-	if cfg.MaxAlerts == 0 {
-		cfg.MaxAlerts = DefaultMaxAlerts
-	}
+	cfg.Name = cmp.Or(cfg.Name, "alertmanager")
+	cfg.MinSeverity = cmp.Or(cfg.MinSeverity, record.Warning)
+	cfg.ResolveTimeout = cmp.Or(cfg.ResolveTimeout, DefaultResolveTimeout)
+	cfg.MaxAlerts = cmp.Or(cfg.MaxAlerts, DefaultMaxAlerts)
 	cfg.Retry = cfg.Retry.WithDefaults()
 	u, _ := url.Parse(cfg.URL)
 	if !strings.HasSuffix(u.Path, alertsPath) {

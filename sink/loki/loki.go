@@ -8,6 +8,7 @@ package loki
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -119,18 +120,10 @@ func New(cfg Config) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("configure loki sink: %w", err)
 	}
-	if cfg.Name == "" {
-		cfg.Name = "loki"
-	}
-	if cfg.MinSeverity == 0 {
-		cfg.MinSeverity = record.Info
-	}
-	if cfg.BatchSize == 0 {
-		cfg.BatchSize = DefaultBatchSize
-	}
-	if cfg.BatchWait == 0 {
-		cfg.BatchWait = DefaultBatchWait
-	}
+	cfg.Name = cmp.Or(cfg.Name, "loki")
+	cfg.MinSeverity = cmp.Or(cfg.MinSeverity, record.Info)
+	cfg.BatchSize = cmp.Or(cfg.BatchSize, DefaultBatchSize)
+	cfg.BatchWait = cmp.Or(cfg.BatchWait, DefaultBatchWait)
 	cfg.Retry = cfg.Retry.WithDefaults()
 	base, err := httpclient.NewBase("loki", cfg.Name, redact.String(cfg.URL), cfg.HTTP, cfg.Log)
 	if err != nil {

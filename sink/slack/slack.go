@@ -7,6 +7,7 @@ package slack
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -92,15 +93,9 @@ func New(cfg Config) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("configure slack sink: %w", err)
 	}
-	if cfg.Name == "" {
-		cfg.Name = "slack"
-	}
-	if cfg.MinSeverity == 0 {
-		cfg.MinSeverity = record.Warning
-	}
-	if cfg.Retry.MaxAttempts == 0 {
-		cfg.Retry.MaxAttempts = DefaultMaxAttempts
-	}
+	cfg.Name = cmp.Or(cfg.Name, "slack")
+	cfg.MinSeverity = cmp.Or(cfg.MinSeverity, record.Warning)
+	cfg.Retry.MaxAttempts = cmp.Or(cfg.Retry.MaxAttempts, DefaultMaxAttempts)
 	cfg.Retry = cfg.Retry.WithDefaults()
 	base, err := httpclient.NewBase("slack", cfg.Name, redact.String(string(cfg.URL)), cfg.HTTP, cfg.Log)
 	if err != nil {

@@ -6,6 +6,7 @@ package webhook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -92,15 +93,9 @@ func New(cfg Config) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("configure webhook sink: %w", err)
 	}
-	if cfg.Name == "" {
-		cfg.Name = "webhook"
-	}
-	if cfg.MinSeverity == 0 {
-		cfg.MinSeverity = record.Warning
-	}
-	if cfg.MaxEvents == 0 {
-		cfg.MaxEvents = DefaultMaxEvents
-	}
+	cfg.Name = cmp.Or(cfg.Name, "webhook")
+	cfg.MinSeverity = cmp.Or(cfg.MinSeverity, record.Warning)
+	cfg.MaxEvents = cmp.Or(cfg.MaxEvents, DefaultMaxEvents)
 	cfg.Retry = cfg.Retry.WithDefaults()
 	base, err := httpclient.NewBase("webhook", cfg.Name, redact.String(string(cfg.URL)), cfg.HTTP, cfg.Log)
 	if err != nil {
