@@ -282,22 +282,10 @@ func TestRulesStateRestartAcrossClockSteps(t *testing.T) {
 					es = es[lo:hi]
 					want = run(c, NewRules(lib, Options{}), es)
 				}
-				var got []record.Event
-				var state []byte
-				for i := 0; i < len(es); i += chunk {
-					r := NewRules(lib, Options{})
-					if state != nil {
-						if err := r.UnmarshalState(state); err != nil {
-							t.Fatalf("UnmarshalState: %v", err)
-						}
-					}
-					got = append(got, run(c, r, es[i:min(i+chunk, len(es))])...)
-					var err error
-					if state, err = r.MarshalState(); err != nil {
-						t.Fatalf("MarshalState: %v", err)
-					}
-					if chunk == 1 {
-						// Each save restores to the same bytes.
+				var roundTrip func([]byte)
+				if chunk == 1 {
+					// Each save restores to the same bytes.
+					roundTrip = func(state []byte) {
 						r2 := NewRules(lib, Options{})
 						if err := r2.UnmarshalState(state); err != nil {
 							t.Fatal(err)
@@ -307,12 +295,7 @@ func TestRulesStateRestartAcrossClockSteps(t *testing.T) {
 						}
 					}
 				}
-				if len(want) == 0 {
-					t.Fatal("no derived events to compare")
-				}
-				if diff := cmp.Diff(want, got); diff != "" {
-					t.Errorf("derived events (-one pass +restarts):\n%s", diff)
-				}
+				checkRestarts(t, c, lib, es, chunk, want, roundTrip)
 			})
 		}
 	}

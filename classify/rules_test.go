@@ -107,6 +107,45 @@ func firedOf(evs []record.Event) []fired {
 	return out
 }
 
+// checkFired checks the derived events of lines read in one pass.
+func checkFired(t *testing.T, c *Classifier, lib *patterns.Library, lines []jline, want []fired) {
+	t.Helper()
+	if diff := cmp.Diff(want, firedOf(run(c, NewRules(lib, Options{}), entries(lines)))); diff != "" {
+		t.Errorf("derived events (-want +got):\n%s", diff)
+	}
+}
+
+// checkRestarts runs es through rules restarted from their saved state
+// every chunk entries, calling saved (when not nil) with each state, and
+// checks that they derive want, the events of one pass.
+func checkRestarts(t *testing.T, c *Classifier, lib *patterns.Library, es []record.Entry, chunk int, want []record.Event, saved func(state []byte)) {
+	t.Helper()
+	var got []record.Event
+	var state []byte
+	for i := 0; i < len(es); i += chunk {
+		r := NewRules(lib, Options{})
+		if state != nil {
+			if err := r.UnmarshalState(state); err != nil {
+				t.Fatalf("UnmarshalState: %v", err)
+			}
+		}
+		got = append(got, run(c, r, es[i:min(i+chunk, len(es))])...)
+		var err error
+		if state, err = r.MarshalState(); err != nil {
+			t.Fatalf("MarshalState: %v", err)
+		}
+		if saved != nil {
+			saved(state)
+		}
+	}
+	if len(want) == 0 {
+		t.Fatal("no derived events to compare")
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("derived events (-one pass +restarts):\n%s", diff)
+	}
+}
+
 func rulesLib(tb testing.TB) (*Classifier, *patterns.Library) {
 	tb.Helper()
 	lib, err := patterns.LoadBuiltin()
@@ -177,12 +216,7 @@ func TestRulesBoundaries(t *testing.T) {
 		{"other lines count for nothing", every(0, sec, 10, lineOther), nil},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := firedOf(run(c, NewRules(lib, Options{}), entries(tt.lines)))
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("derived events (-want +got):\n%s", diff)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkFired(t, c, lib, tt.lines, tt.want) })
 	}
 }
 
@@ -256,12 +290,7 @@ func TestRulesOutOfOrder(t *testing.T) {
 		{"a late registration ends the run", cat(every(0, 10*sec, 8, lineHeartbeat), every(35*sec, 0, 1, lineRegister), every(80*sec, 10*sec, 6, lineHeartbeat)), nil},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := firedOf(run(c, NewRules(lib, Options{}), entries(tt.lines)))
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("derived events (-want +got):\n%s", diff)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkFired(t, c, lib, tt.lines, tt.want) })
 	}
 }
 
@@ -350,27 +379,7 @@ func TestRulesStateRestart(t *testing.T) {
 				es = es[:n]
 				want = run(c, NewRules(lib, Options{}), es)
 			}
-			var got []record.Event
-			var state []byte
-			for i := 0; i < len(es); i += chunk {
-				r := NewRules(lib, Options{})
-				if state != nil {
-					if err := r.UnmarshalState(state); err != nil {
-						t.Fatalf("UnmarshalState: %v", err)
-					}
-				}
-				got = append(got, run(c, r, es[i:min(i+chunk, len(es))])...)
-				var err error
-				if state, err = r.MarshalState(); err != nil {
-					t.Fatalf("MarshalState: %v", err)
-				}
-			}
-			if len(want) == 0 {
-				t.Fatal("no derived events to compare")
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("derived events (-one pass +restarts):\n%s", diff)
-			}
+			checkRestarts(t, c, lib, es, chunk, want, nil)
 		})
 	}
 }
