@@ -236,15 +236,11 @@ func siteIDs(lib *patterns.Library) []string {
 	return ids
 }
 
-// TestChaosReloadNeverHalfLoaded: while a writer replaces the two pattern
-// files by rename, one after the other, every reload uses whole files, each
-// as one of its versions, or keeps the previous library (a broken version).
-// Files of two versions may be combined: the writer can pause between its
-// files for longer than the settle time (docs/patterns.md says what a
-// reload promises).
-func TestChaosReloadNeverHalfLoaded(t *testing.T) {
-	patDir := t.TempDir()
-	for name, sigs := range siteVersions[0] {
+// reloadDaemon is a daemon with a stdout sink whose pattern directory is
+// patDir, after writing the files of version (file name: signatures) there.
+func reloadDaemon(t *testing.T, patDir string, version map[string][]string) *Daemon {
+	t.Helper()
+	for name, sigs := range version {
 		writeInPlace(t, filepath.Join(patDir, name), siteFile(sigs, false), 0)
 	}
 	cfg := config.Default
@@ -255,6 +251,18 @@ func TestChaosReloadNeverHalfLoaded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return d
+}
+
+// TestChaosReloadNeverHalfLoaded: while a writer replaces the two pattern
+// files by rename, one after the other, every reload uses whole files, each
+// as one of its versions, or keeps the previous library (a broken version).
+// Files of two versions may be combined: the writer can pause between its
+// files for longer than the settle time (docs/patterns.md says what a
+// reload promises).
+func TestChaosReloadNeverHalfLoaded(t *testing.T) {
+	patDir := t.TempDir()
+	d := reloadDaemon(t, patDir, siteVersions[0])
 	// Every combination of a whole f1 and a whole f2.
 	var wantSets [][]string
 	for _, v1 := range siteVersions {
@@ -318,17 +326,7 @@ func TestChaosReloadNeverHalfLoaded(t *testing.T) {
 // written) is used once it stayed the same for the settle time.
 func TestReloadUsesQuietFiles(t *testing.T) {
 	patDir := t.TempDir()
-	for name, sigs := range siteVersions[0] {
-		writeInPlace(t, filepath.Join(patDir, name), siteFile(sigs, false), 0)
-	}
-	cfg := config.Default
-	cfg.StateDir = filepath.Join(t.TempDir(), "state")
-	cfg.Patterns.Dirs = []string{patDir}
-	cfg.Sinks = []config.SinkConfig{stdout.Default}
-	d, err := New(Options{Config: &cfg, Log: zerolog.Nop(), Stdout: &testpeer.Buffer{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := reloadDaemon(t, patDir, siteVersions[0])
 	for name, sigs := range siteVersions[1] {
 		writeInPlace(t, filepath.Join(patDir, name), siteFile(sigs, false), 0)
 	}
@@ -357,14 +355,7 @@ func TestChaosReloadGivesUpOnFilesThatKeepChanging(t *testing.T) {
 	patDir := t.TempDir()
 	path := filepath.Join(patDir, "f1.yaml")
 	writeInPlace(t, path, siteFile(siteVersions[0]["f1.yaml"], false), 0)
-	cfg := config.Default
-	cfg.StateDir = filepath.Join(t.TempDir(), "state")
-	cfg.Patterns.Dirs = []string{patDir}
-	cfg.Sinks = []config.SinkConfig{stdout.Default}
-	d, err := New(Options{Config: &cfg, Log: zerolog.Nop(), Stdout: &testpeer.Buffer{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := reloadDaemon(t, patDir, nil)
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	defer func() {
@@ -382,7 +373,7 @@ func TestChaosReloadGivesUpOnFilesThatKeepChanging(t *testing.T) {
 			writeInPlace(t, path, siteFile([]string{fmt.Sprintf("site.v%d:alpha", i)}, false), 0)
 		}
 	}()
-	err = d.Reload()
+	err := d.Reload()
 	switch {
 	case err == nil:
 		t.Errorf("Reload while the files change every 5 ms succeeded, want errPatternsChanging naming the directory")
