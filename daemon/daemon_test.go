@@ -31,6 +31,21 @@ import (
 	"github.com/centra-cloud/cflogd/tail"
 )
 
+// runDaemon runs d until stop, which fails the test when Run returned an
+// error.
+func runDaemon(t *testing.T, d *Daemon) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	return func() {
+		t.Helper()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	}
+}
+
 func TestTrackerCheckpointsBehindEverySink(t *testing.T) {
 	tr := newTracker(10, 2)
 	ctx := context.Background()
@@ -231,9 +246,7 @@ func TestRunInProcess(t *testing.T) {
 	}
 	d.self.unit = "cflogd.service" // as if started by systemd
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
+	stop := runDaemon(t, d)
 	testpeer.Eventually(t, 10*time.Second, func() bool { return len(signatures(&out)) >= 1 }, "the stall event")
 	srv := httptest.NewServer(d.Handler())
 	defer srv.Close()
@@ -281,10 +294,7 @@ func TestRunInProcess(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	stop()
 	want := []string{
 		"chainfire.rocksdb_stall chainfire.service",
 		"service.unclassified chainfire.service",

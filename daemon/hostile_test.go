@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -107,9 +106,7 @@ func TestHostileLinesStayData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
+	stop := runDaemon(t, d)
 
 	// Every line's marker in Loki, and every event notified to Slack.
 	var streams []push.Stream
@@ -143,10 +140,7 @@ func TestHostileLinesStayData(t *testing.T) {
 		}
 		return len(am.Requests()) > 0 && len(sl.Requests()) >= 5
 	}, "every line in Loki and the notifications")
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	stop()
 
 	t.Run("loki labels", func(t *testing.T) {
 		sigs := map[string]bool{}

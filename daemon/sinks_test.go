@@ -79,14 +79,9 @@ func TestRunAllSinks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- d.Run(ctx) }()
+		stop := runDaemon(t, d)
 		testpeer.Eventually(t, 10*time.Second, until, "the sinks")
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatalf("Run: %v", err)
-		}
+		stop()
 	}
 	run(func() bool {
 		// 11 events and the election storm the rules derive from the burst.
