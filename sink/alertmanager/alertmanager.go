@@ -7,10 +7,8 @@
 package alertmanager
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -241,17 +239,15 @@ func (s *Sink) Alerts(events []record.Event) []Alert {
 
 // post sends alerts with retries; a 413 halves them.
 func (s *Sink) post(ctx context.Context, alerts []Alert) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(alerts); err != nil {
+	body, err := httpclient.JSON(alerts)
+	if err != nil {
 		s.drop(len(alerts), err, "drop alerts that do not encode as JSON")
 		return fmt.Errorf("%w: encode %d alerts: %w", ErrDropped, len(alerts), err)
 	}
-	err := s.Client.PostRetry(ctx, s.cfg.Retry, &s.Counts, &s.Log, httpclient.Request{
+	err = s.Client.PostRetry(ctx, s.cfg.Retry, &s.Counts, &s.Log, httpclient.Request{
 		URL:         s.url,
 		ContentType: "application/json",
-		Body:        buf.Bytes(),
+		Body:        body,
 	})
 	if err == nil {
 		s.Counts.AddSent(len(alerts))

@@ -12,6 +12,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -314,3 +315,13 @@ func (b *Base) Stats() retry.Counts { return b.Counts.Snapshot() }
 
 // Close releases idle connections.
 func (b *Base) Close() { b.Client.CloseIdleConnections() }
+
+// JSON encodes v as a request body, without HTML escaping: a message's <, >
+// and & reach the receiver as they were logged.
+func JSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(v)
+	return buf.Bytes(), err
+}

@@ -6,10 +6,8 @@
 package slack
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -146,17 +144,15 @@ func group(events []record.Event, min record.Severity) [][]record.Event {
 }
 
 func (s *Sink) post(ctx context.Context, m Message) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(m); err != nil {
+	body, err := httpclient.JSON(m)
+	if err != nil {
 		s.Counts.AddDropped(1)
 		return fmt.Errorf("%w: encode message: %w", ErrDropped, err)
 	}
-	err := s.Client.PostRetry(ctx, s.cfg.Retry, &s.Counts, &s.Log, httpclient.Request{
+	err = s.Client.PostRetry(ctx, s.cfg.Retry, &s.Counts, &s.Log, httpclient.Request{
 		URL:         string(s.cfg.URL),
 		ContentType: "application/json",
-		Body:        buf.Bytes(),
+		Body:        body,
 	})
 	if err == nil {
 		s.Counts.AddSent(1)

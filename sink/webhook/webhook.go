@@ -5,13 +5,11 @@
 package webhook
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -162,22 +160,20 @@ func (s *Sink) groups(events []record.Event) []Body {
 
 // post sends one body with retries; a 413 halves it.
 func (s *Sink) post(ctx context.Context, b Body) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(b); err != nil {
+	body, err := httpclient.JSON(b)
+	if err != nil {
 		s.drop(len(b.Events), err, "drop events that do not encode as JSON")
 		return fmt.Errorf("%w: encode %d events: %w", ErrDropped, len(b.Events), err)
 	}
 	header := http.Header{}
 	if s.cfg.Secret != "" {
-		header.Set(SignatureHeader, Sign([]byte(s.cfg.Secret), buf.Bytes()))
+		header.Set(SignatureHeader, Sign([]byte(s.cfg.Secret), body))
 	}
-	err := s.Client.PostRetry(ctx, s.cfg.Retry, &s.Counts, &s.Log, httpclient.Request{
+	err = s.Client.PostRetry(ctx, s.cfg.Retry, &s.Counts, &s.Log, httpclient.Request{
 		URL:         string(s.cfg.URL),
 		ContentType: "application/json",
 		Header:      header,
-		Body:        buf.Bytes(),
+		Body:        body,
 	})
 	if err == nil {
 		s.Counts.AddSent(len(b.Events))
