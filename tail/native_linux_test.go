@@ -332,22 +332,31 @@ func settle(t *testing.T, a, b *followRun, n int, dir, name string) ([]string, [
 // entries older than those already read (another writer's file, copied in)
 // gives what sd-journal gives: only what sorts after the position.
 func TestNativeLateFileAsSDJournal(t *testing.T) {
-	skipWithoutJournal(t)
-	dir := t.TempDir()
-	testjournal.Write(t, dir, "a.journal", followExport(100, 110))
-	native, sd, fallbacks := followBoth(t, FollowOptions{Directory: dir, Start: StartHead, Units: []string{"chainfire.service"}})
-	native.waitFor(t, 10)
-	sd.waitFor(t, 10)
 	// Entries from 95 to 115 s: half before what was read, half after.
-	testjournal.Write(t, dir, "b.journal", followExport(95, 116))
-	got, want := settle(t, native, sd, 16, dir, "b.journal")
-	sameAsSD(t, got, want, *fallbacks)
+	got := followLate(t, "a.journal", followExport(100, 110), 10, "b.journal", followExport(95, 116), 16)
 	older := map[string]bool{"msg95": true, "msg96": true, "msg97": true, "msg98": true, "msg99": true}
 	for _, m := range got {
 		if older[m] {
 			t.Errorf("%s, older than the entries read before its file came, was read after them: %v", m, got)
 		}
 	}
+}
+
+// followLate follows chainfire's entries in a directory holding first (file
+// name, export) natively and through sd-journal; once both read n, it writes
+// late and checks that both read the same total messages, which it returns.
+func followLate(t *testing.T, firstFile string, first []byte, n int, lateFile string, late []byte, total int) []string {
+	t.Helper()
+	skipWithoutJournal(t)
+	dir := t.TempDir()
+	testjournal.Write(t, dir, firstFile, first)
+	native, sd, fallbacks := followBoth(t, FollowOptions{Directory: dir, Start: StartHead, Units: []string{"chainfire.service"}})
+	native.waitFor(t, n)
+	sd.waitFor(t, n)
+	testjournal.Write(t, dir, lateFile, late)
+	got, want := settle(t, native, sd, total, dir, lateFile)
+	sameAsSD(t, got, want, *fallbacks)
+	return got
 }
 
 // sameAsSD fails the test when the native reader's messages differ from
@@ -366,15 +375,7 @@ func sameAsSD(t *testing.T, got, want []string, fallbacks []error) {
 // while following with unit matches is read through sd-journal, whole,
 // without handing the run over.
 func TestNativeCompressedAtTail(t *testing.T) {
-	skipWithoutJournal(t)
-	dir := t.TempDir()
-	testjournal.Write(t, dir, "system.journal", followExport(0, 3))
-	native, sd, fallbacks := followBoth(t, FollowOptions{Directory: dir, Start: StartHead, Units: []string{"chainfire.service"}})
-	native.waitFor(t, 3)
-	sd.waitFor(t, 3)
-	testjournal.Write(t, dir, "system.journal", hugeExport())
-	got, want := settle(t, native, sd, 6, dir, "system.journal")
-	sameAsSD(t, got, want, *fallbacks)
+	got := followLate(t, "system.journal", followExport(0, 3), 3, "system.journal", hugeExport(), 6)
 	if len(got) != 6 || len(got[3]) != 5+1<<20 {
 		t.Errorf("got %d messages, the 1 MiB one %d bytes", len(got), len(got[min(3, len(got)-1)]))
 	}
