@@ -159,6 +159,29 @@ func randRegex(r *rand.Rand, depth int) string {
 	return randRegex(r, depth-1) + randRegex(r, depth-1) + randRegex(r, depth-1)
 }
 
+// randCompiled is a random regex, case-insensitive half the time, and its
+// compiled form (nil when regexp rejects it).
+func randCompiled(r *rand.Rand) (string, *regexp.Regexp) {
+	expr := randRegex(r, 4)
+	if r.IntN(2) == 0 {
+		expr = "(?i)" + expr
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return expr, nil
+	}
+	return expr, re
+}
+
+// randLine is up to max-1 random picks from alphabet.
+func randLine(r *rand.Rand, alphabet []string, max int) string {
+	var b strings.Builder
+	for n := r.IntN(max); n > 0; n-- {
+		b.WriteString(alphabet[r.IntN(len(alphabet))])
+	}
+	return b.String()
+}
+
 // TestFastRandomRegexes compares the fast matcher with regexp on random
 // regexes and random lines.
 func TestFastRandomRegexes(t *testing.T) {
@@ -166,12 +189,8 @@ func TestFastRandomRegexes(t *testing.T) {
 	alphabet := []string{"a", "b", "A", "B", "k", "K", "\u212a", "s", "ſ", " ", "x", "1", "µ", "Μ", "\n", "\xff", "é", "_"}
 	accepted := 0
 	for i := 0; i < 1500; i++ {
-		expr := randRegex(r, 4)
-		if r.IntN(2) == 0 {
-			expr = "(?i)" + expr
-		}
-		re, err := regexp.Compile(expr)
-		if err != nil {
+		expr, re := randCompiled(r)
+		if re == nil {
 			continue
 		}
 		p, err := compileFast(re.String())
@@ -180,11 +199,7 @@ func TestFastRandomRegexes(t *testing.T) {
 		}
 		accepted++
 		for j := 0; j < 20; j++ {
-			var b strings.Builder
-			for n := r.IntN(14); n > 0; n-- {
-				b.WriteString(alphabet[r.IntN(len(alphabet))])
-			}
-			checkFast(t, re, p, b.String())
+			checkFast(t, re, p, randLine(r, alphabet, 14))
 		}
 		if t.Failed() {
 			t.Fatalf("regex %s", expr)

@@ -203,12 +203,8 @@ func TestRequiredLiteralsRandom(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	alphabet := []string{"a", "b", "A", "B", "k", "K", "\u212a", "s", "ſ", " ", "x", "1", "µ", "Μ", "μ", "\n", "\xff", "é", "É"}
 	for i := 0; i < 3000; i++ {
-		expr := randRegex(r, 4)
-		if r.IntN(2) == 0 {
-			expr = "(?i)" + expr
-		}
-		re, err := regexp.Compile(expr)
-		if err != nil {
+		expr, re := randCompiled(r)
+		if re == nil {
 			continue
 		}
 		sre, _ := parseRegex(re.String())
@@ -218,11 +214,7 @@ func TestRequiredLiteralsRandom(t *testing.T) {
 		}
 		a := newAutomaton([][]string{lits}, []int{0}, 1)
 		for j := 0; j < 30; j++ {
-			var b strings.Builder
-			for n := r.IntN(12); n > 0; n-- {
-				b.WriteString(alphabet[r.IntN(len(alphabet))])
-			}
-			line := b.String()
+			line := randLine(r, alphabet, 12)
 			if !re.MatchString(line) {
 				continue
 			}
