@@ -177,72 +177,34 @@ func TestEventJSON(t *testing.T) {
 
 func TestEventDetails(t *testing.T) {
 	c := New(handLibrary(t), Options{RunbookBase: "https://example.org/cc/"})
+	runbook := func(ev record.Event) any { return ev.Runbook }
+	message := func(ev record.Event) any { return ev.Message }
+	priority := func(ev record.Event) any { return ev.Priority }
+	summary := func(ev record.Event) any { return ev.Summary }
 	tests := []struct {
 		name string
 		e    record.Entry
-		want func(record.Event) string // "" when fine
+		got  func(record.Event) any
+		want any
 	}{
-		{"runbook base", entry("ERROR flaredb_pd_client: failed to register with PD", "flaredb.service", -1), func(ev record.Event) string {
-			if ev.Runbook != "https://example.org/cc/docs/ops/troubleshooting.md#issue-store-not-registering-with-pd" {
-				return "runbook " + ev.Runbook
-			}
-			return ""
-		}},
-		{"message without ANSI", entry("\x1b[31mERROR\x1b[0m flaredb_pd_client: failed to register with PD", "flaredb.service", -1), func(ev record.Event) string {
-			if ev.Message != "ERROR flaredb_pd_client: failed to register with PD" {
-				return "message " + ev.Message
-			}
-			return ""
-		}},
-		{"message made valid UTF-8", entry("ERROR flaredb_pd_client: failed to register with PD \xff", "flaredb.service", -1), func(ev record.Event) string {
-			if ev.Message != "ERROR flaredb_pd_client: failed to register with PD \uFFFD" {
-				return "message " + ev.Message
-			}
-			return ""
-		}},
-		{"huge message capped", entry("ERROR flaredb_pd_client: failed to register with PD "+strings.Repeat("é", 40000), "flaredb.service", -1), func(ev record.Event) string {
-			if len(ev.Message) > MaxMessageBytes+40 || !strings.HasSuffix(ev.Message, " bytes]") || !strings.Contains(ev.Message, "…[truncated ") {
-				return "message length " + string(rune(len(ev.Message)))
-			}
-			return ""
-		}},
-		{"priority from text level when none", entry("ERROR flaredb_pd_client: failed to register with PD", "flaredb.service", -1), func(ev record.Event) string {
-			if ev.Priority != 3 {
-				return "priority " + string(rune('0'+ev.Priority))
-			}
-			return ""
-		}},
-		{"priority -1 without level", entry("failed to register with PD", "flaredb.service", -1), func(ev record.Event) string {
-			if ev.Priority != -1 {
-				return "priority not -1"
-			}
-			return ""
-		}},
-		{"entry priority kept", entry("ERROR flaredb_pd_client: failed to register with PD", "flaredb.service", 6), func(ev record.Event) string {
-			if ev.Priority != 6 {
-				return "priority not 6"
-			}
-			return ""
-		}},
-		{"summary with missing field", entry("ERROR flaredb_storage: No space left on device", "flaredb.service", -1), func(ev record.Event) string {
-			if ev.Summary != "disk full: ?" {
-				return "summary " + ev.Summary
-			}
-			return ""
-		}},
-		{"summary with fraction", entry("WARN chainfire_storage: stall, duration=1.25s", "chainfire.service", -1), func(ev record.Event) string {
-			if ev.Summary != "RocksDB write stall of 1250 ms" {
-				return "summary " + ev.Summary
-			}
-			return ""
-		}},
-		{"fields never null", entry("ERROR flaredb_pd_client: failed to register with PD", "flaredb.service", -1), func(ev record.Event) string {
+		{"runbook base", entry("ERROR flaredb_pd_client: failed to register with PD", "flaredb.service", -1), runbook,
+			"https://example.org/cc/docs/ops/troubleshooting.md#issue-store-not-registering-with-pd"},
+		{"message without ANSI", entry("\x1b[31mERROR\x1b[0m flaredb_pd_client: failed to register with PD", "flaredb.service", -1), message,
+			"ERROR flaredb_pd_client: failed to register with PD"},
+		{"message made valid UTF-8", entry("ERROR flaredb_pd_client: failed to register with PD \xff", "flaredb.service", -1), message,
+			"ERROR flaredb_pd_client: failed to register with PD \uFFFD"},
+		{"huge message capped", entry("ERROR flaredb_pd_client: failed to register with PD "+strings.Repeat("é", 40000), "flaredb.service", -1), func(ev record.Event) any {
+			return len(ev.Message) <= MaxMessageBytes+40 && strings.HasSuffix(ev.Message, " bytes]") && strings.Contains(ev.Message, "…[truncated ")
+		}, true},
+		{"priority from text level when none", entry("ERROR flaredb_pd_client: failed to register with PD", "flaredb.service", -1), priority, 3},
+		{"priority -1 without level", entry("failed to register with PD", "flaredb.service", -1), priority, -1},
+		{"entry priority kept", entry("ERROR flaredb_pd_client: failed to register with PD", "flaredb.service", 6), priority, 6},
+		{"summary with missing field", entry("ERROR flaredb_storage: No space left on device", "flaredb.service", -1), summary, "disk full: ?"},
+		{"summary with fraction", entry("WARN chainfire_storage: stall, duration=1.25s", "chainfire.service", -1), summary, "RocksDB write stall of 1250 ms"},
+		{"fields never null", entry("ERROR flaredb_pd_client: failed to register with PD", "flaredb.service", -1), func(ev record.Event) any {
 			b, _ := json.Marshal(ev)
-			if !strings.Contains(string(b), `"fields":{}`) {
-				return string(b)
-			}
-			return ""
-		}},
+			return strings.Contains(string(b), `"fields":{}`)
+		}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -250,8 +212,8 @@ func TestEventDetails(t *testing.T) {
 			if !ok {
 				t.Fatal("no event")
 			}
-			if msg := tt.want(ev); msg != "" {
-				t.Error(msg)
+			if got := tt.got(ev); got != tt.want {
+				t.Errorf("got %#v, want %#v", got, tt.want)
 			}
 		})
 	}
