@@ -33,9 +33,7 @@ type posted struct {
 // starts 10 s before the jump and is still waiting for group_wait then.
 func clockJumpRun(t *testing.T, jump time.Duration) []posted {
 	t.Helper()
-	srv := newSlackServer(t)
-	clk := &fakeClock{t: t0}
-	n := newSlackNotifier(t, srv, clk)
+	srv, clk, n := slackRig(t)
 	ctx := context.Background()
 	var got []posted
 	elapsed := time.Duration(0) // real time since the start
@@ -111,10 +109,8 @@ func TestChaosClockJumpAcrossRestart(t *testing.T) {
 	// The clock goes back an hour while cflogd is stopped: the notification
 	// log holds times an hour ahead. The pending group is still sent after
 	// (at most) group_wait, and the ongoing problem is not notified again.
-	srv := newSlackServer(t)
-	clk := &fakeClock{t: t0}
+	srv, clk, n := slackRig(t)
 	ctx := context.Background()
-	n := newSlackNotifier(t, srv, clk)
 	n.Add([]record.Event{electionTimeout(clk.t)})
 	clk.advance(10 * time.Second)
 	n.flush(ctx, clk.t)

@@ -34,9 +34,7 @@ func oomCrash(host string, restart int64) []record.Event {
 // are one notification that says what happened, per service and host,
 // while every event stays in the group.
 func TestOneCrashOneMessage(t *testing.T) {
-	srv := newSlackServer(t)
-	clk := &fakeClock{t: t0}
-	n := newSlackNotifier(t, srv, clk)
+	srv, clk, n := slackRig(t)
 	n.Add(oomCrash("node01", 5))
 	n.Add(oomCrash("node02", 1))
 	n.Add([]record.Event{electionTimeout(t0)})

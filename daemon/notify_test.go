@@ -68,6 +68,12 @@ func newSlackNotifier(t *testing.T, srv *slackServer, clk *fakeClock) *Notifier 
 	return NewNotifier("slack", defaultTiming, sk, zerolog.Nop(), clk.now)
 }
 
+// slackRig is a notifier posting to a new Slack server, on a fake clock at t0.
+func slackRig(t *testing.T) (*slackServer, *fakeClock, *Notifier) {
+	srv, clk := newSlackServer(t), &fakeClock{t: t0}
+	return srv, clk, newSlackNotifier(t, srv, clk)
+}
+
 // electionTimeout is an event of the given journal time.
 func electionTimeout(at time.Time) record.Event {
 	return record.Event{
@@ -89,9 +95,7 @@ func stall(at time.Time, fp string, sev record.Severity) record.Event {
 const electionText = "[WARNING] chainfire.election_timeout on node01 (chainfire.service): Raft election timeout: no heartbeat from the leader"
 
 func TestNotifierGroupsABurst(t *testing.T) {
-	srv := newSlackServer(t)
-	clk := &fakeClock{t: t0}
-	n := newSlackNotifier(t, srv, clk)
+	srv, clk, n := slackRig(t)
 	ctx := context.Background()
 
 	// Ten election timeouts within three seconds.
@@ -114,9 +118,7 @@ func TestNotifierGroupsABurst(t *testing.T) {
 }
 
 func TestNotifierUpdatesAndRepeats(t *testing.T) {
-	srv := newSlackServer(t)
-	clk := &fakeClock{t: t0}
-	n := newSlackNotifier(t, srv, clk)
+	srv, clk, n := slackRig(t)
 	ctx := context.Background()
 	n.Add([]record.Event{stall(clk.t, "a", record.Warning)})
 	clk.advance(10 * time.Second)
@@ -183,9 +185,7 @@ func TestNotifierUpdatesAndRepeats(t *testing.T) {
 }
 
 func TestNotifierEndsQuietGroups(t *testing.T) {
-	srv := newSlackServer(t)
-	clk := &fakeClock{t: t0}
-	n := newSlackNotifier(t, srv, clk)
+	srv, clk, n := slackRig(t)
 	ctx := context.Background()
 	n.Add([]record.Event{electionTimeout(clk.t)})
 	clk.advance(10 * time.Second)
@@ -209,9 +209,7 @@ func TestNotifierEndsQuietGroups(t *testing.T) {
 }
 
 func TestNotifierIgnoresBelowMinSeverity(t *testing.T) {
-	srv := newSlackServer(t)
-	clk := &fakeClock{t: t0}
-	n := newSlackNotifier(t, srv, clk)
+	_, clk, n := slackRig(t)
 	n.Add([]record.Event{stall(clk.t, "a", record.Info)})
 	if len(n.groups) != 0 {
 		t.Errorf("an info event made a group")
@@ -219,10 +217,8 @@ func TestNotifierIgnoresBelowMinSeverity(t *testing.T) {
 }
 
 func TestNotifierRestartDoesNotResend(t *testing.T) {
-	srv := newSlackServer(t)
-	clk := &fakeClock{t: t0}
+	srv, clk, n := slackRig(t)
 	ctx := context.Background()
-	n := newSlackNotifier(t, srv, clk)
 	var burst []record.Event
 	for i := range 10 {
 		burst = append(burst, electionTimeout(t0.Add(time.Duration(i)*300*time.Millisecond)))
