@@ -334,12 +334,24 @@ func TestChaosPeerRestart(t *testing.T) {
 	t.Logf("%d events delivered once across 3 peer restarts; %v requests failed and were retried", len(want), s.failed)
 }
 
-func TestChaosPeer429(t *testing.T) {
+// newFaultRig is a peer rig pushing through a fault proxy, past its first
+// push.
+func newFaultRig(t *testing.T) (*testpeer.FaultProxy, *peerRig) {
 	vl := testpeer.StartVictoriaLogs(t)
 	proxy := testpeer.NewFaultProxy(t, vl.URL)
 	r := newPeerRig(t, vl, proxy.URL+"/insert/loki/api/v1/push?disable_message_parsing=1", 5*time.Second)
+	r.firstPush()
+	return proxy, r
+}
+
+// firstPush feeds the journal for a second and waits for the first push.
+func (r *peerRig) firstPush() {
 	r.feed(time.Second, nil)
-	testpeer.Eventually(t, 15*time.Second, func() bool { return r.snap().sent > 0 }, "the first push")
+	testpeer.Eventually(r.t, 15*time.Second, func() bool { return r.snap().sent > 0 }, "the first push")
+}
+
+func TestChaosPeer429(t *testing.T) {
+	proxy, r := newFaultRig(t)
 	fault := peerChaosDur(30*time.Second, 5*time.Second)
 	proxy.Set(testpeer.Fault{Code: http.StatusTooManyRequests})
 	o := r.outage(fault)
@@ -355,11 +367,7 @@ func TestChaosPeer429(t *testing.T) {
 }
 
 func TestChaosPeer500(t *testing.T) {
-	vl := testpeer.StartVictoriaLogs(t)
-	proxy := testpeer.NewFaultProxy(t, vl.URL)
-	r := newPeerRig(t, vl, proxy.URL+"/insert/loki/api/v1/push?disable_message_parsing=1", 5*time.Second)
-	r.feed(time.Second, nil)
-	testpeer.Eventually(t, 15*time.Second, func() bool { return r.snap().sent > 0 }, "the first push")
+	proxy, r := newFaultRig(t)
 	fault := peerChaosDur(30*time.Second, 5*time.Second)
 	before, cBefore := r.snap(), proxy.Counts()
 	proxy.Set(testpeer.Fault{Code: http.StatusInternalServerError, Every: 2})
@@ -399,8 +407,7 @@ func TestChaosPeerStall(t *testing.T) {
 	// a 2s timeout still makes the stall outlast it twice.
 	timeout := peerChaosDur(10*time.Second, 2*time.Second)
 	r := newPeerRig(t, vl, "http://"+proxy.Addr+"/insert/loki/api/v1/push?disable_message_parsing=1", timeout)
-	r.feed(time.Second, nil)
-	testpeer.Eventually(t, 15*time.Second, func() bool { return r.snap().sent > 0 }, "the first push")
+	r.firstPush()
 	stall := peerChaosDur(20*time.Second, 5*time.Second)
 	proxy.Stall(true)
 	o := r.outage(stall)
