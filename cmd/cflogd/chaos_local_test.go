@@ -213,23 +213,8 @@ func TestChaosRotateVacuum(t *testing.T) {
 	if _, err := exec.LookPath("journalctl"); err != nil {
 		t.Skipf("no journalctl: %v", err)
 	}
-	bin := buildCflogd(t)
-	vl := testpeer.StartVictoriaLogs(t)
-	j := newE2EJournal(t)
-	listen := fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t))
-	stateDir := filepath.Join(t.TempDir(), "state")
-	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`
-state_dir = %q
-listen = %q
-checkpoint_interval = "200ms"
-[journal]
-directory = %q
-initial_position = "head"
-[[sink]]
-type = "loki"
-url = %q
-batch_wait = "100ms"
-`, stateDir, listen, j.dir, vl.LokiPushURL()+"?disable_message_parsing=1"))
+	r := newLocalRig(t, filepath.Join(t.TempDir(), "state"))
+	bin, vl, j, listen, stateDir, cfg := r.bin, r.vl, r.j, r.listen, r.stateDir, r.cfg
 	notify := localNotifySocket(t)
 	const wd = 2 * time.Second
 	const perFile = 200
@@ -467,7 +452,8 @@ func localFill(t *testing.T, dir string) string {
 	}
 }
 
-// localStateRig is a daemon whose state directory is on a small tmpfs.
+// localStateRig is a daemon whose state directory is on a small tmpfs
+// (newLocalStateRig), or where newLocalRig puts it.
 type localStateRig struct {
 	bin, cfg, listen string
 	mnt, stateDir    string
@@ -478,12 +464,21 @@ type localStateRig struct {
 
 func newLocalStateRig(t *testing.T) *localStateRig {
 	t.Helper()
-	r := &localStateRig{mnt: localMountTmpfs(t, "1m")}
+	mnt := localMountTmpfs(t, "1m")
+	r := newLocalRig(t, filepath.Join(mnt, "state"))
+	r.mnt = mnt
+	return r
+}
+
+// newLocalRig is cflogd configured to keep its state in stateDir and push
+// to a VictoriaLogs; it is not started.
+func newLocalRig(t *testing.T, stateDir string) *localStateRig {
+	t.Helper()
+	r := &localStateRig{stateDir: stateDir}
 	r.bin = buildCflogd(t)
 	r.vl = testpeer.StartVictoriaLogs(t)
 	r.j = newE2EJournal(t)
 	r.listen = fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t))
-	r.stateDir = filepath.Join(r.mnt, "state")
 	r.cfg = writeConfig(t, t.TempDir(), fmt.Sprintf(`
 state_dir = %q
 listen = %q
