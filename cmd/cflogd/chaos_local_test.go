@@ -352,20 +352,12 @@ func TestChaosRotateVacuumBehind(t *testing.T) {
 	port := testpeer.FreePort(t)
 	listen := fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t))
 	stateDir := filepath.Join(t.TempDir(), "state")
-	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`
-state_dir = %q
-listen = %q
-checkpoint_interval = "200ms"
-queue_size = 2
-[journal]
-directory = %q
-initial_position = "head"
-[[sink]]
+	cfg := writeHeadConfig(t, stateDir, listen, j.dir, `checkpoint_interval = "200ms"
+queue_size = 2`, fmt.Sprintf(`[[sink]]
 type = "loki"
 url = "http://127.0.0.1:%d/insert/loki/api/v1/push?disable_message_parsing=1"
 batch_wait = "100ms"
-retry_max = "500ms"
-`, stateDir, listen, j.dir, port))
+retry_max = "500ms"`, port))
 	for i := range 6 {
 		j.write(t, localArchiveName(i), 600)
 	}
@@ -403,6 +395,16 @@ retry_max = "500ms"
 	}
 	checkNoLoss(t, want, localClassified(t, counts))
 	t.Logf("%v of %v chainfire entries read when 5 of 6 files were vacuumed; all %d events delivered", read, localChainfire(6*600), len(want))
+}
+
+// writeHeadConfig writes a configuration with the state in stateDir, the
+// metrics listener on listen ("" for none) and the journal in jdir read from
+// its head; top holds more top-level keys, tables the [[sink]] and other
+// tables.
+func writeHeadConfig(t *testing.T, stateDir, listen, jdir, top, tables string) string {
+	t.Helper()
+	return writeConfig(t, t.TempDir(), fmt.Sprintf("state_dir = %q\nlisten = %q\n%s\n[journal]\ndirectory = %q\ninitial_position = \"head\"\n%s\n",
+		stateDir, listen, top, jdir, tables))
 }
 
 // localMountTmpfs mounts a tmpfs of the given size on a new directory and
@@ -479,18 +481,10 @@ func newLocalRig(t *testing.T, stateDir string) *localStateRig {
 	r.vl = testpeer.StartVictoriaLogs(t)
 	r.j = newE2EJournal(t)
 	r.listen = fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t))
-	r.cfg = writeConfig(t, t.TempDir(), fmt.Sprintf(`
-state_dir = %q
-listen = %q
-checkpoint_interval = "200ms"
-[journal]
-directory = %q
-initial_position = "head"
-[[sink]]
+	r.cfg = writeHeadConfig(t, r.stateDir, r.listen, r.j.dir, `checkpoint_interval = "200ms"`, fmt.Sprintf(`[[sink]]
 type = "loki"
 url = %q
-batch_wait = "100ms"
-`, r.stateDir, r.listen, r.j.dir, r.vl.LokiPushURL()+"?disable_message_parsing=1"))
+batch_wait = "100ms"`, r.vl.LokiPushURL()+"?disable_message_parsing=1"))
 	return r
 }
 
@@ -641,16 +635,8 @@ func TestChaosCorruptState(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(stateDir, state.CursorFile), tt.content, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`
-state_dir = %q
-listen = ""
-checkpoint_interval = "100ms"
-[journal]
-directory = %q
-initial_position = "head"
-[[sink]]
-type = "stdout"
-`, stateDir, j.dir))
+			cfg := writeHeadConfig(t, stateDir, "", j.dir, `checkpoint_interval = "100ms"`, `[[sink]]
+type = "stdout"`)
 			p := startDaemon(t, bin, cfg)
 			stalls := func() int { return strings.Count(p.out.String(), `"signature":"chainfire.rocksdb_stall"`) }
 			testpeer.Eventually(t, 10*time.Second, func() bool { return stalls() == 2 }, "events from the head")
@@ -680,20 +666,12 @@ func TestChaosCorruptRulesAndNotifyState(t *testing.T) {
 	j := newE2EJournal(t)
 	hook := testpeer.NewRecorder(t, nil)
 	stateDir := filepath.Join(t.TempDir(), "state")
-	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`
-state_dir = %q
-listen = ""
-checkpoint_interval = "100ms"
-[journal]
-directory = %q
-initial_position = "head"
-[[sink]]
+	cfg := writeHeadConfig(t, stateDir, "", j.dir, `checkpoint_interval = "100ms"`, fmt.Sprintf(`[[sink]]
 type = "stdout"
 [[sink]]
 type = "webhook"
 url = %q
-group_wait = "100ms"
-`, stateDir, j.dir, hook.URL))
+group_wait = "100ms"`, hook.URL))
 	j.write(t, "a.journal", 40)
 	p := startDaemon(t, bin, cfg)
 	testpeer.Eventually(t, 15*time.Second, func() bool {
@@ -834,17 +812,10 @@ func TestChaosSIGHUPStorm(t *testing.T) {
 	patDir := t.TempDir()
 	localWriteVersion(t, patDir, 0, false)
 	listen := fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t))
-	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`
-state_dir = %q
-listen = %q
-[journal]
-directory = %q
-initial_position = "head"
-[patterns]
+	cfg := writeHeadConfig(t, filepath.Join(t.TempDir(), "state"), listen, j.dir, "", fmt.Sprintf(`[patterns]
 dirs = [%q]
 [[sink]]
-type = "stdout"
-`, filepath.Join(t.TempDir(), "state"), listen, j.dir, patDir))
+type = "stdout"`, patDir))
 	p := startDaemon(t, bin, cfg)
 	testpeer.Eventually(t, 15*time.Second, func() bool {
 		return metric(t, listen, "cflogd_patterns_last_reload_successful", "") == 1

@@ -126,21 +126,13 @@ func newPeerRig(t *testing.T, vl *testpeer.VictoriaLogs, pushURL string, timeout
 		listen:   fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t)),
 		stateDir: filepath.Join(t.TempDir(), "state"),
 	}
-	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`
-state_dir = %q
-listen = %q
-checkpoint_interval = "500ms"
-queue_size = %d
-[journal]
-directory = %q
-initial_position = "head"
-[[sink]]
+	cfg := writeHeadConfig(t, r.stateDir, r.listen, r.j.dir, fmt.Sprintf(`checkpoint_interval = "500ms"
+queue_size = %d`, peerQueue), fmt.Sprintf(`[[sink]]
 type = "loki"
 url = %q
 batch_wait = "200ms"
 retry_max = "1s"
-timeout = %q
-`, r.stateDir, r.listen, peerQueue, r.j.dir, pushURL, timeout))
+timeout = %q`, pushURL, timeout))
 	r.grow()
 	r.p = startDaemon(t, bin, cfg)
 	return r
@@ -512,17 +504,9 @@ func TestChaosKill9Random(t *testing.T) {
 	// batch_wait (1s) and retries: the duplicates a default installation
 	// sees.
 	const interval = 2 * time.Second
-	cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`
-state_dir = %q
-listen = %q
-checkpoint_interval = %q
-[journal]
-directory = %q
-initial_position = "head"
-[[sink]]
+	cfg := writeHeadConfig(t, stateDir, listen, j.dir, fmt.Sprintf(`checkpoint_interval = %q`, interval), fmt.Sprintf(`[[sink]]
 type = "loki"
-url = %q
-`, stateDir, listen, interval, j.dir, vl.LokiPushURL()+"?disable_message_parsing=1"))
+url = %q`, vl.LokiPushURL()+"?disable_message_parsing=1"))
 
 	kills := peerChaosN(20, 5)
 	// Runs end at random between 0.5s and maxRun, some before their

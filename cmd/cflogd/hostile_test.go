@@ -186,15 +186,8 @@ func TestHostileJournalInput(t *testing.T) {
 
 	t.Run("run", func(t *testing.T) {
 		stateDir := filepath.Join(t.TempDir(), "state")
-		cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`
-state_dir = %q
-listen = ""
-[journal]
-directory = %q
-initial_position = "head"
-[[sink]]
-type = "stdout"
-`, stateDir, jdir))
+		cfg := writeHeadConfig(t, stateDir, "", jdir, "", `[[sink]]
+type = "stdout"`)
 		p := startDaemon(t, bin, cfg)
 		testpeer.Eventually(t, 20*time.Second, func() bool {
 			return strings.Contains(p.out.String(), `"duration_ms":1005`)
