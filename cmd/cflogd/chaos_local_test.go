@@ -506,13 +506,20 @@ func (r *localStateRig) cursorAtEnd(t *testing.T, order map[string]int, what str
 	}, "%s", what)
 }
 
-func TestChaosStateDirFull(t *testing.T) {
-	r := newLocalStateRig(t)
-	want, order := r.grow(t)
-	p := startDaemon(t, r.bin, r.cfg)
+// start writes the first file and starts cflogd; it returns once the file's
+// events were delivered and the cursor saved at its end, with that cursor.
+func (r *localStateRig) start(t *testing.T) (p *daemonProc, want map[string]string, order map[string]int, cursor string) {
+	t.Helper()
+	want, order = r.grow(t)
+	p = startDaemon(t, r.bin, r.cfg)
 	waitDelivered(t, r.vl, want, 30*time.Second, nil)
 	r.cursorAtEnd(t, order, "the cursor at the end of the first file")
-	before := readCursor(t, r.stateDir)
+	return p, want, order, readCursor(t, r.stateDir)
+}
+
+func TestChaosStateDirFull(t *testing.T) {
+	r := newLocalStateRig(t)
+	p, want, order, before := r.start(t)
 	errs0 := metric(t, r.listen, "cflogd_checkpoint_errors_total", "")
 
 	// The state directory's file system fills up. Events keep flowing to
@@ -553,11 +560,7 @@ func TestChaosStateDirFull(t *testing.T) {
 
 func TestChaosStateDirReadOnly(t *testing.T) {
 	r := newLocalStateRig(t)
-	want, order := r.grow(t)
-	p := startDaemon(t, r.bin, r.cfg)
-	waitDelivered(t, r.vl, want, 30*time.Second, nil)
-	r.cursorAtEnd(t, order, "the cursor at the end of the first file")
-	before := readCursor(t, r.stateDir)
+	p, want, order, before := r.start(t)
 
 	// The file system turns read-only (as after disk errors).
 	localRemount(t, r.mnt, "ro")
