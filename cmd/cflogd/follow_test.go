@@ -191,16 +191,12 @@ func TestScanFollow(t *testing.T) {
 				t.Errorf("%d lines, want 6 (3 timeouts, the storm, 2 stalls):\n%s", len(lines), live)
 			}
 			plain := stripANSI(live)
-			for _, want := range []string{
+			checkContains(t, plain, "live lines lack %q:\n%s",
 				"  warning   node1  chainfire.election_timeout  ",
 				"  error     node1  chainfire.election_storm (derived)  Election storm: 3 Raft election timeouts within 60s",
 				"  error     node2  chainfire.rocksdb_stall  ",
 				"duration_ms=1500",
-			} {
-				if !strings.Contains(plain, want) {
-					t.Errorf("live lines lack %q:\n%s", want, plain)
-				}
-			}
+			)
 			if hasColor := strings.Contains(live, "\x1b["); hasColor != tc.color {
 				t.Errorf("colour escapes: %v, want %v:\n%q", hasColor, tc.color, live)
 			}
@@ -210,17 +206,13 @@ func TestScanFollow(t *testing.T) {
 				t.Errorf("exit %d after SIGINT, want 0; stderr:\n%s", code, r.stderr.String())
 			}
 			rep := stripANSI(strings.TrimPrefix(r.out(), live))
-			for _, want := range []string{
+			checkContains(t, rep, "report after SIGINT lacks %q:\n%s",
 				"followed from its end",
 				"hosts    3:",
 				"chainfire.election_timeout",
 				"hosts    node1 3\n",
 				"6 events at warning or above: 1 derived, 5 in 2 signatures",
-			} {
-				if !strings.Contains(rep, want) {
-					t.Errorf("report after SIGINT lacks %q:\n%s", want, rep)
-				}
-			}
+			)
 		})
 	}
 }
@@ -250,6 +242,17 @@ func TestScanFollowUsage(t *testing.T) {
 		var out, errb strings.Builder
 		if code := run(args, strings.NewReader(""), &out, &errb); code != exitUsage || !strings.Contains(errb.String(), "--follow") {
 			t.Errorf("%v: exit %d, stderr %q; want a usage error about --follow", args, code, errb.String())
+		}
+	}
+}
+
+// checkContains fails the test for each want that out lacks; format has a
+// %q for the want and a %s for out.
+func checkContains(t *testing.T, out, format string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(out, want) {
+			t.Errorf(format, want, out)
 		}
 	}
 }
