@@ -114,30 +114,39 @@ func TestLibraryLineShapes(t *testing.T) {
 	}
 }
 
-// TestDocsExample loads the complete example of docs/patterns.md as a site
-// file over the built-in library and runs every example.
-func TestDocsExample(t *testing.T) {
+// loadDocsYAML writes the first yaml block after heading in
+// docs/patterns.md as the site file name and loads it over the built-in
+// library; it returns the library and the site directory.
+func loadDocsYAML(t *testing.T, heading, name string) (*patterns.Library, string) {
+	t.Helper()
 	doc, err := os.ReadFile("docs/patterns.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(doc), "## A complete example")
+	_, section, ok := strings.Cut(string(doc), heading)
 	if !ok {
-		t.Fatal("docs/patterns.md has no complete example")
+		t.Fatalf("docs/patterns.md has no %q", heading)
 	}
 	_, block, ok := strings.Cut(section, "```yaml\n")
 	block, _, ok2 := strings.Cut(block, "```")
 	if !ok || !ok2 {
-		t.Fatal("docs/patterns.md: no yaml block in the complete example")
+		t.Fatalf("docs/patterns.md: no yaml block under %q", heading)
 	}
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "50-wal.yaml"), []byte(block), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(block), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	lib, err := patterns.Load([]string{dir})
 	if err != nil {
-		t.Fatalf("load the docs example:\n%v", err)
+		t.Fatalf("load the yaml block under %q of docs/patterns.md:\n%v", heading, err)
 	}
+	return lib, dir
+}
+
+// TestDocsExample loads the complete example of docs/patterns.md as a site
+// file over the built-in library and runs every example.
+func TestDocsExample(t *testing.T) {
+	lib, _ := loadDocsYAML(t, "## A complete example", "50-wal.yaml")
 	if i, j := lib.Index("site.wal_fsync_slow"), lib.Index("chainfire.connection_error"); i < 0 || i != j-1 {
 		t.Errorf("site.wal_fsync_slow at %d, want just before chainfire.connection_error at %d", i, j)
 	}
