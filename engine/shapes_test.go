@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -33,22 +31,7 @@ type shapeCase struct {
 
 func readCases(t *testing.T, name string) []shapeCase {
 	t.Helper()
-	f, err := os.Open(filepath.Join("../testdata/tracing", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var cases []shapeCase
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var c shapeCase
-		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
-			t.Fatal(err)
-		}
-		cases = append(cases, c)
-	}
-	return cases
+	return readJSONL[shapeCase](t, filepath.Join("../testdata/tracing", name))
 }
 
 // verdict is what one entry gave, in the terms of expected.jsonl.
