@@ -232,6 +232,17 @@ func (a *app) parseFlags(c *command, fs *flag.FlagSet, args []string) (code int,
 	return 0, true
 }
 
+// parseNoArgs is parseFlags for a command that takes no arguments.
+func (a *app) parseNoArgs(c *command, fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if code, ok := a.parseFlags(c, fs, args); !ok {
+		return code, false
+	}
+	if fs.NArg() > 0 {
+		return a.usageError(c, "unexpected argument %q", fs.Arg(0)), false
+	}
+	return 0, true
+}
+
 // usageError reports a usage problem and returns exitUsage.
 func (a *app) usageError(c *command, format string, args ...any) int {
 	fmt.Fprintf(a.stderr, "cflogd %s: %s\nRun 'cflogd %s -h' for usage.\n", c.name, fmt.Sprintf(format, args...), c.name)

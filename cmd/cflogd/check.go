@@ -55,11 +55,8 @@ func newCheckFlags() *checkFlags {
 func (a *app) check(_ context.Context, args []string) int {
 	c := checkCommand()
 	f := newCheckFlags()
-	if code, ok := a.parseFlags(c, f.fs, args); !ok {
+	if code, ok := a.parseNoArgs(c, f.fs, args); !ok {
 		return code
-	}
-	if f.fs.NArg() > 0 {
-		return a.usageError(c, "unexpected argument %q", f.fs.Arg(0))
 	}
 	if f.config != "" {
 		if len(f.patterns) > 0 {

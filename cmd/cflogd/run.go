@@ -54,11 +54,8 @@ func newRunFlags() *runFlags {
 func (a *app) runDaemon(ctx context.Context, args []string) int {
 	c := runCommand()
 	f := newRunFlags()
-	if code, ok := a.parseFlags(c, f.fs, args); !ok {
+	if code, ok := a.parseNoArgs(c, f.fs, args); !ok {
 		return code
-	}
-	if f.fs.NArg() > 0 {
-		return a.usageError(c, "unexpected argument %q", f.fs.Arg(0))
 	}
 	// SIGHUP is caught from the start: one that arrives while the
 	// configuration loads and the journal opens is held (the channel keeps

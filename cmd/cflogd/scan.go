@@ -128,11 +128,8 @@ func (a *app) scan(ctx context.Context, args []string) int {
 	}
 	c := scanCommand()
 	f := newScanFlags(a)
-	if code, ok := a.parseFlags(c, f.fs, expandBoot(f.fs, args)); !ok {
+	if code, ok := a.parseNoArgs(c, f.fs, expandBoot(f.fs, args)); !ok {
 		return code
-	}
-	if f.fs.NArg() > 0 {
-		return a.usageError(c, "unexpected argument %q", f.fs.Arg(0))
 	}
 	cfg, err := a.scanConfig(f)
 	if err != nil {

@@ -26,11 +26,8 @@ func versionCommand() *command {
 func (a *app) version(_ context.Context, args []string) int {
 	c := versionCommand()
 	fs := c.flags(a)
-	if code, ok := a.parseFlags(c, fs, args); !ok {
+	if code, ok := a.parseNoArgs(c, fs, args); !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		return a.usageError(c, "unexpected argument %q", fs.Arg(0))
 	}
 	fmt.Fprintf(a.stdout, "cflogd %s\ncommit %s\n%s %s/%s\n", version, buildCommit(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return exitOK
