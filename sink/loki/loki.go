@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -91,7 +92,7 @@ func (c Config) Validate() error {
 	if c.BatchWait < 0 {
 		errs = append(errs, fmt.Errorf("negative batch_wait %v", c.BatchWait))
 	}
-	for _, k := range sortedKeys(c.Labels) {
+	for _, k := range slices.Sorted(maps.Keys(c.Labels)) {
 		if !labelName.MatchString(k) {
 			errs = append(errs, fmt.Errorf("label name %q is not valid", k))
 		}
@@ -130,7 +131,7 @@ func New(cfg Config) (*Sink, error) {
 		return nil, err
 	}
 	var static [][2]string
-	for _, k := range sortedKeys(cfg.Labels) {
+	for _, k := range slices.Sorted(maps.Keys(cfg.Labels)) {
 		static = append(static, [2]string{k, cfg.Labels[k]})
 	}
 	header := http.Header{}
@@ -351,13 +352,4 @@ func (s *Sink) drop(entries []entry, err error, msg string) {
 		}
 	}
 	s.Log.Error().Err(err).Int("entries", len(entries)).Msg(msg)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
