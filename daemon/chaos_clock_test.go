@@ -111,9 +111,7 @@ func TestChaosClockJumpAcrossRestart(t *testing.T) {
 	// (at most) group_wait, and the ongoing problem is not notified again.
 	srv, clk, n := slackRig(t)
 	ctx := context.Background()
-	n.Add([]record.Event{electionTimeout(clk.t)})
-	clk.advance(10 * time.Second)
-	n.flush(ctx, clk.t)
+	addPastGroupWait(n, clk, electionTimeout(clk.t))
 	if got := srv.take(); len(got) != 1 {
 		t.Fatalf("first run: %d messages, want 1", len(got))
 	}

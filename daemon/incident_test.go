@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -37,9 +36,7 @@ func TestOneCrashOneMessage(t *testing.T) {
 	srv, clk, n := slackRig(t)
 	n.Add(oomCrash("node01", 5))
 	n.Add(oomCrash("node02", 1))
-	n.Add([]record.Event{electionTimeout(t0)})
-	clk.advance(10 * time.Second)
-	n.flush(context.Background(), clk.t)
+	addPastGroupWait(n, clk, electionTimeout(t0))
 	want := []string{
 		"[WARNING] chainfire.election_timeout on node01 (chainfire.service): Raft election timeout: no heartbeat from the leader — 1 event since the last message",
 		"[CRITICAL] unit.oom_killed on node01 (chainfire.service): chainfire.service on node01 was OOM-killed and restarted (restart 5) — 5 events since the last message",

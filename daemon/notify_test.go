@@ -74,6 +74,13 @@ func slackRig(t *testing.T) (*slackServer, *fakeClock, *Notifier) {
 	return srv, clk, newSlackNotifier(t, srv, clk)
 }
 
+// addPastGroupWait adds evs and flushes once group_wait (10 s) passed.
+func addPastGroupWait(n *Notifier, clk *fakeClock, evs ...record.Event) {
+	n.Add(evs)
+	clk.advance(10 * time.Second)
+	n.flush(context.Background(), clk.t)
+}
+
 // electionTimeout is an event of the given journal time.
 func electionTimeout(at time.Time) record.Event {
 	return record.Event{
@@ -120,9 +127,7 @@ func TestNotifierGroupsABurst(t *testing.T) {
 func TestNotifierUpdatesAndRepeats(t *testing.T) {
 	srv, clk, n := slackRig(t)
 	ctx := context.Background()
-	n.Add([]record.Event{stall(clk.t, "a", record.Warning)})
-	clk.advance(10 * time.Second)
-	n.flush(ctx, clk.t)
+	addPastGroupWait(n, clk, stall(clk.t, "a", record.Warning))
 	if got := srv.take(); len(got) != 1 {
 		t.Fatalf("first message: got %d messages", len(got))
 	}
@@ -187,9 +192,7 @@ func TestNotifierUpdatesAndRepeats(t *testing.T) {
 func TestNotifierEndsQuietGroups(t *testing.T) {
 	srv, clk, n := slackRig(t)
 	ctx := context.Background()
-	n.Add([]record.Event{electionTimeout(clk.t)})
-	clk.advance(10 * time.Second)
-	n.flush(ctx, clk.t)
+	addPastGroupWait(n, clk, electionTimeout(clk.t))
 	srv.take()
 	// Quiet for longer than resolve_timeout: the group ends, and a new
 	// event starts a new one with its own group_wait.
@@ -200,9 +203,7 @@ func TestNotifierEndsQuietGroups(t *testing.T) {
 	if len(n.groups) != 0 {
 		t.Fatalf("groups after a quiet period: %d, want 0", len(n.groups))
 	}
-	n.Add([]record.Event{electionTimeout(clk.t)})
-	clk.advance(10 * time.Second)
-	n.flush(ctx, clk.t)
+	addPastGroupWait(n, clk, electionTimeout(clk.t))
 	if diff := cmp.Diff([]string{electionText + " — 1 event since the last message"}, srv.take()); diff != "" {
 		t.Errorf("after recurrence (-want +got):\n%s", diff)
 	}
@@ -223,9 +224,7 @@ func TestNotifierRestartDoesNotResend(t *testing.T) {
 	for i := range 10 {
 		burst = append(burst, electionTimeout(t0.Add(time.Duration(i)*300*time.Millisecond)))
 	}
-	n.Add(burst)
-	clk.advance(10 * time.Second)
-	n.flush(ctx, clk.t)
+	addPastGroupWait(n, clk, burst...)
 	if got := srv.take(); len(got) != 1 {
 		t.Fatalf("first run: %d messages, want 1", len(got))
 	}
