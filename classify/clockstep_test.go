@@ -285,15 +285,7 @@ func TestRulesStateRestartAcrossClockSteps(t *testing.T) {
 				var roundTrip func([]byte)
 				if chunk == 1 {
 					// Each save restores to the same bytes.
-					roundTrip = func(state []byte) {
-						r2 := NewRules(lib, Options{})
-						if err := r2.UnmarshalState(state); err != nil {
-							t.Fatal(err)
-						}
-						if again, _ := r2.MarshalState(); string(again) != string(state) {
-							t.Fatalf("state changed in a round trip:\n%s\n%s", state, again)
-						}
-					}
+					roundTrip = func(state []byte) { checkRoundTrip(t, lib, state) }
 				}
 				checkRestarts(t, c, lib, es, chunk, want, roundTrip)
 			})
@@ -309,10 +301,7 @@ func TestRulesStateVersion1(t *testing.T) {
 	es := steppedEntries(cat(every(0, 10*sec, 3, lineTimeout), every(30*minute, 10*sec, 3, lineTimeout)), true, stepAt{3, -time.Hour})
 	r := NewRules(lib, Options{})
 	run(c, r, es[:3])
-	state, err := r.MarshalState()
-	if err != nil {
-		t.Fatal(err)
-	}
+	state := saveRules(t, r)
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(state, &doc); err != nil {
 		t.Fatal(err)
@@ -330,11 +319,7 @@ func TestRulesStateVersion1(t *testing.T) {
 	}{{"version 2", state, 1}, {"version 1", v1, 0}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := NewRules(lib, Options{})
-			if err := r.UnmarshalState(tt.state); err != nil {
-				t.Fatalf("UnmarshalState: %v", err)
-			}
-			if got := len(run(c, r, es[3:])); got != tt.want {
+			if got := len(run(c, restoreRules(t, lib, tt.state), es[3:])); got != tt.want {
 				t.Errorf("derived events after the step: %d, want %d", got, tt.want)
 			}
 		})

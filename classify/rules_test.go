@@ -115,6 +115,35 @@ func checkFired(t *testing.T, c *Classifier, lib *patterns.Library, lines []jlin
 	}
 }
 
+// saveRules is r's saved state.
+func saveRules(t *testing.T, r *Rules) []byte {
+	t.Helper()
+	state, err := r.MarshalState()
+	if err != nil {
+		t.Fatalf("MarshalState: %v", err)
+	}
+	return state
+}
+
+// restoreRules is new rules of lib restored from state.
+func restoreRules(t *testing.T, lib *patterns.Library, state []byte) *Rules {
+	t.Helper()
+	r := NewRules(lib, Options{})
+	if err := r.UnmarshalState(state); err != nil {
+		t.Fatalf("UnmarshalState: %v", err)
+	}
+	return r
+}
+
+// checkRoundTrip checks that state restores to rules that save the same
+// bytes.
+func checkRoundTrip(t *testing.T, lib *patterns.Library, state []byte) {
+	t.Helper()
+	if again := saveRules(t, restoreRules(t, lib, state)); string(again) != string(state) {
+		t.Errorf("state changed in a round trip:\n%s\n%s", state, again)
+	}
+}
+
 // checkRestarts runs es through rules restarted from their saved state
 // every chunk entries, calling saved (when not nil) with each state, and
 // checks that they derive want, the events of one pass.
@@ -125,15 +154,10 @@ func checkRestarts(t *testing.T, c *Classifier, lib *patterns.Library, es []reco
 	for i := 0; i < len(es); i += chunk {
 		r := NewRules(lib, Options{})
 		if state != nil {
-			if err := r.UnmarshalState(state); err != nil {
-				t.Fatalf("UnmarshalState: %v", err)
-			}
+			r = restoreRules(t, lib, state)
 		}
 		got = append(got, run(c, r, es[i:min(i+chunk, len(es))])...)
-		var err error
-		if state, err = r.MarshalState(); err != nil {
-			t.Fatalf("MarshalState: %v", err)
-		}
+		state = saveRules(t, r)
 		if saved != nil {
 			saved(state)
 		}
@@ -391,21 +415,8 @@ func TestRulesStateRoundTrip(t *testing.T) {
 	r := NewRules(lib, Options{})
 	es := entries(stormJournal())
 	run(c, r, es[:len(es)/2])
-	a, err := r.MarshalState()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r2 := NewRules(lib, Options{})
-	if err := r2.UnmarshalState(a); err != nil {
-		t.Fatal(err)
-	}
-	b, err := r2.MarshalState()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(a) != string(b) {
-		t.Errorf("state changed in a round trip:\n%s\n%s", a, b)
-	}
+	a := saveRules(t, r)
+	checkRoundTrip(t, lib, a)
 	var doc struct {
 		Rules []struct {
 			ID     string
@@ -436,15 +447,9 @@ func TestRulesStateChanges(t *testing.T) {
 	c, lib := rulesLib(t)
 	r := NewRules(lib, Options{})
 	run(c, r, entries(every(0, 10*sec, 2, lineTimeout)))
-	state, err := r.MarshalState()
-	if err != nil {
-		t.Fatal(err)
-	}
+	state := saveRules(t, r)
 	// The same library: the third timeout completes the storm.
-	same := NewRules(lib, Options{})
-	if err := same.UnmarshalState(state); err != nil {
-		t.Fatal(err)
-	}
+	same := restoreRules(t, lib, state)
 	third := entries([]jline{{20 * sec, lineTimeout, ""}})
 	if got := len(run(c, same, third)); got != 1 {
 		t.Errorf("restored state: %d derived events, want 1", got)
