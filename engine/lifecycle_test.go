@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/centra-cloud/cflogd/internal/testjournal"
 	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/tail"
 )
@@ -77,28 +76,7 @@ func TestLifecycle(t *testing.T) {
 	for _, c := range cases {
 		byKey[caseKey(c.Host, c.Realtime, c.Message)] = c
 	}
-	export, err := os.ReadFile("../testdata/lifecycle/lifecycle.export")
-	if err != nil {
-		t.Fatal(err)
-	}
-	units := lib.Services.Units()
-	fields := tail.FieldSelect{Journal: lib.JournalFields()}
-	reads := map[string][]record.Entry{}
-	collect := func(key string) func([]record.Entry) error {
-		return func(b []record.Entry) error {
-			reads[key] = append(reads[key], b...)
-			return nil
-		}
-	}
-	if err := tail.ReadInput(t.Context(), strings.NewReader(string(export)), tail.InputOptions{Units: units, Fields: fields}, collect("export text")); err != nil {
-		t.Fatal(err)
-	}
-	testjournal.Require(t)
-	dir := t.TempDir()
-	testjournal.Write(t, dir, "lifecycle.journal", export)
-	if err := tail.ReadJournal(t.Context(), tail.Options{Directory: dir, Units: units, Fields: fields}, collect("journal file")); err != nil {
-		t.Fatal(err)
-	}
+	reads := readEntries(t, "../testdata/lifecycle/lifecycle.export", lib.Services.Units(), tail.FieldSelect{Journal: lib.JournalFields()})
 	for how, entries := range reads {
 		t.Run(how, func(t *testing.T) {
 			e := New(lib, Options{})

@@ -86,12 +86,12 @@ func jsonNumber(v any) any {
 	return v
 }
 
-// readEntries reads an export both ways: journalctl's export text through
-// the input reader, and a journal file written from it by
+// readEntries reads an export file both ways: journalctl's export text
+// through the input reader, and a journal file written from it by
 // systemd-journal-remote through the journal reader.
-func readEntries(t *testing.T, name string, units []string, fields tail.FieldSelect) map[string][]record.Entry {
+func readEntries(t *testing.T, path string, units []string, fields tail.FieldSelect) map[string][]record.Entry {
 	t.Helper()
-	export, err := os.ReadFile(filepath.Join("../testdata/tracing", name))
+	export, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func readEntries(t *testing.T, name string, units []string, fields tail.FieldSel
 	}
 	testjournal.Require(t)
 	dir := t.TempDir()
-	testjournal.Write(t, dir, "tracing.journal", export)
+	testjournal.Write(t, dir, strings.TrimSuffix(filepath.Base(path), ".export")+".journal", export)
 	if err := tail.ReadJournal(t.Context(), tail.Options{Directory: dir, Units: units, Fields: fields}, collect("journal file")); err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestEveryShape(t *testing.T) {
 	cases := readCases(t, "expected.jsonl")
 	lib := library(t)
 	e := New(lib, Options{})
-	for how, entries := range readEntries(t, "tracing.export", lib.Services.Units(), tail.FieldSelect{}) {
+	for how, entries := range readEntries(t, "../testdata/tracing/tracing.export", lib.Services.Units(), tail.FieldSelect{}) {
 		t.Run(how, func(t *testing.T) {
 			if len(entries) != len(cases) {
 				t.Fatalf("read %d entries, want %d", len(entries), len(cases))
@@ -161,8 +161,8 @@ func TestBadShapes(t *testing.T) {
 	cases := readCases(t, "bad-expected.jsonl")
 	lib := library(t)
 	e := New(lib, Options{})
-	noPrefix := readEntries(t, "bad.export", lib.Services.Units(), tail.FieldSelect{NoPrefix: true})
-	for how, entries := range readEntries(t, "bad.export", lib.Services.Units(), tail.FieldSelect{}) {
+	noPrefix := readEntries(t, "../testdata/tracing/bad.export", lib.Services.Units(), tail.FieldSelect{NoPrefix: true})
+	for how, entries := range readEntries(t, "../testdata/tracing/bad.export", lib.Services.Units(), tail.FieldSelect{}) {
 		t.Run(how, func(t *testing.T) {
 			if len(entries) != len(cases) {
 				t.Fatalf("read %d entries, want %d", len(entries), len(cases))
