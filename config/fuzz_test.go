@@ -16,16 +16,10 @@ func shippedConfigs(tb testing.TB) map[string][]byte {
 	tb.Helper()
 	out := map[string][]byte{}
 	for _, p := range []string{"../packaging/cflogd.toml", "../packaging/deb/cflogd.toml"} {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			tb.Fatal(err)
-		}
+		b := readFile(tb, p)
 		out[p] = b
 	}
-	doc, err := os.ReadFile("../docs/configuration.md")
-	if err != nil {
-		tb.Fatal(err)
-	}
+	doc := readFile(tb, "../docs/configuration.md")
 	for i, m := range regexp.MustCompile("(?s)```toml\n(.*?)```").FindAllSubmatch(doc, -1) {
 		out["docs/configuration.md#"+string(rune('a'+i))] = m[1]
 	}
