@@ -191,15 +191,13 @@ func TestParseFS(t *testing.T) {
 		"d/99-broken.yaml": {Data: []byte("signatures:\n  - id: site.z\n")},
 	}
 	files, err := ParseFS(fsys, "d", "/etc/p")
-	if diff := cmp.Diff([]string{
+	checkErrors(t, err, []string{
 		"/etc/p/99-broken.yaml:2:5: signature: missing key units",
 		"/etc/p/99-broken.yaml:2:5: signature: missing key summary",
 		"/etc/p/99-broken.yaml:2:5: signature: missing key severity",
 		"/etc/p/99-broken.yaml:2:5: signature: missing key anchor",
 		"/etc/p/99-broken.yaml:2:5: signature: missing key match (or journal, or any)",
-	}, errorStrings(t, err)); diff != "" {
-		t.Errorf("errors (-want +got):\n%s", diff)
-	}
+	})
 	var names []string
 	for _, f := range files {
 		names = append(names, f.Name)
@@ -273,14 +271,12 @@ func TestLoad(t *testing.T) {
 		"c.yaml": fileYAML(sigYAML("site.x", "before: chainfire.nope")),
 	})
 	_, err = Load([]string{bad})
-	if diff := cmp.Diff([]string{
+	checkErrors(t, err, []string{
 		filepath.Join(bad, "a.yaml") + `:5:15: severity: unknown severity "loud" (want info, warning, error or critical)`,
 		filepath.Join(bad, "a.yaml") + ":7:12: match: invalid regex: missing closing ): (?i)(",
 		filepath.Join(bad, "b.yaml") + ":1:1: invalid YAML: did not find expected node content",
 		filepath.Join(bad, "c.yaml") + `:8:13: before: unknown signature id "chainfire.nope"`,
-	}, errorStrings(t, err)); diff != "" {
-		t.Errorf("errors (-want +got):\n%s", diff)
-	}
+	})
 
 	if _, err := Load([]string{filepath.Join(site, "nope")}); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing dir: got %v, want fs.ErrNotExist", err)

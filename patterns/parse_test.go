@@ -11,6 +11,14 @@ import (
 	"github.com/centra-cloud/cflogd/record"
 )
 
+// checkErrors checks that err's messages are want's.
+func checkErrors(t *testing.T, err error, want []string) {
+	t.Helper()
+	if diff := cmp.Diff(want, errorStrings(t, err)); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+}
+
 // errorStrings returns err's errors as "file:line:col: msg", one per entry.
 func errorStrings(tb testing.TB, err error) []string {
 	tb.Helper()
@@ -279,9 +287,7 @@ func TestParseErrors(t *testing.T) {
 			if f == nil {
 				t.Fatal("Parse returned a nil File")
 			}
-			if diff := cmp.Diff(tt.want, errorStrings(t, err)); diff != "" {
-				t.Errorf("errors (-want +got):\n%s", diff)
-			}
+			checkErrors(t, err, tt.want)
 		})
 	}
 }

@@ -116,9 +116,7 @@ func TestParseRuleErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse("t.yaml", []byte(tt.src))
-			if diff := cmp.Diff(tt.want, errorStrings(t, err)); diff != "" {
-				t.Errorf("errors (-want +got):\n%s", diff)
-			}
+			checkErrors(t, err, tt.want)
 		})
 	}
 }
@@ -259,9 +257,7 @@ func TestRuleLibraryErrors(t *testing.T) {
 				layers = [][]*File{files}
 			}
 			lib, err := Merge(base, layers...)
-			if diff := cmp.Diff(tt.want, errorStrings(t, err)); diff != "" {
-				t.Errorf("errors (-want +got):\n%s", diff)
-			}
+			checkErrors(t, err, tt.want)
 			if err == nil && len(tt.layers) > 1 {
 				if got := lib.LookupRule("chainfire.election_storm").Count; got != 10 {
 					t.Errorf("replaced rule count %d, want 10", got)

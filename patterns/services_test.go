@@ -119,9 +119,7 @@ func TestServiceErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse("t.yaml", []byte(tt.src))
-			if diff := cmp.Diff(tt.want, errorStrings(t, err)); diff != "" {
-				t.Errorf("errors (-want +got):\n%s", diff)
-			}
+			checkErrors(t, err, tt.want)
 		})
 	}
 }
