@@ -101,10 +101,7 @@ func TestParseJournal(t *testing.T) {
 
 func TestParseJournalErrors(t *testing.T) {
 	head := "signatures:\n  - id: site.x\n    units: all\n    summary: s\n    severity: info\n    anchor: a\n"
-	tests := []struct {
-		name, src string
-		want      []string
-	}{
+	tests := []parseCase{
 		{"journal", head + "    journal: {message_id: x, MESSAGE_ID: [], UNIT: {a: b}, N: ~}\n", []string{
 			`t.yaml:7:15: journal: invalid journal field name "message_id" (want upper case such as MESSAGE_ID)`,
 			`t.yaml:7:52: journal: UNIT: want a string, got a mapping`,
@@ -138,10 +135,5 @@ func TestParseJournalErrors(t *testing.T) {
 			"t.yaml:12:17: example: entry: want a mapping of journal field to value, got a list",
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("t.yaml", []byte(tt.src))
-			checkErrors(t, err, tt.want)
-		})
-	}
+	checkParseCases(t, tests)
 }

@@ -11,6 +11,26 @@ import (
 	"github.com/centra-cloud/cflogd/record"
 )
 
+// parseCase is a file (src) Parse finds the errors want in.
+type parseCase struct {
+	name, src string
+	want      []string
+}
+
+// checkParseCases checks each case as a subtest; Parse returns a File
+// whatever it finds.
+func checkParseCases(t *testing.T, tests []parseCase) {
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := Parse("t.yaml", []byte(tt.src))
+			if f == nil {
+				t.Fatal("Parse returned a nil File")
+			}
+			checkErrors(t, err, tt.want)
+		})
+	}
+}
+
 // checkErrors checks that err's messages are want's.
 func checkErrors(t *testing.T, err error, want []string) {
 	t.Helper()
@@ -53,11 +73,7 @@ const valid = `
 `
 
 func TestParseErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		src  string
-		want []string
-	}{
+	tests := []parseCase{
 		{"valid", "signatures:" + valid, nil},
 		{"no signatures at all", "signatures: []\n", nil},
 		{"garbage", "\x00\x01\x02 binary", []string{
@@ -281,15 +297,7 @@ func TestParseErrors(t *testing.T) {
 		}},
 		{"aliases resolve", "signatures:\n  - id: site.a\n    units: &u [chainfire]\n    summary: s\n    severity: info\n    anchor: a\n    match: x\n  - id: site.b\n    units: *u\n    summary: s\n    severity: info\n    anchor: a\n    match: y\n", nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f, err := Parse("t.yaml", []byte(tt.src))
-			if f == nil {
-				t.Fatal("Parse returned a nil File")
-			}
-			checkErrors(t, err, tt.want)
-		})
-	}
+	checkParseCases(t, tests)
 }
 
 func TestParseValues(t *testing.T) {

@@ -37,11 +37,7 @@ func TestParseRuleErrors(t *testing.T) {
 		}
 		return "rules:" + s
 	}
-	tests := []struct {
-		name string
-		src  string
-		want []string
-	}{
+	tests := []parseCase{
 		{"valid", rule(), nil},
 		{"only rules", "rules: []\n", nil},
 		{"not a list", "rules: {a: 1}\n", []string{"t.yaml:1:8: rules: want a list, got a mapping"}},
@@ -113,12 +109,7 @@ func TestParseRuleErrors(t *testing.T) {
 		}},
 		{"missing key in a file with rules only", "case_sensitive: true\n", []string{"t.yaml:1:1: pattern file: missing key signatures (or rules, or services)"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("t.yaml", []byte(tt.src))
-			checkErrors(t, err, tt.want)
-		})
-	}
+	checkParseCases(t, tests)
 }
 
 func TestParseRuleValues(t *testing.T) {

@@ -100,10 +100,7 @@ signatures:
 }
 
 func TestServiceErrors(t *testing.T) {
-	tests := []struct {
-		name, src string
-		want      []string
-	}{
+	tests := []parseCase{
 		{"bad values", "services:\n  - name: Etcd\n    unit: etcd\n    crates: [x, 1]\n    color: red\n  - {unit: x.service}\n", []string{
 			`t.yaml:2:11: service: name: invalid name "Etcd" (want a lowercase word such as placement-driver)`,
 			`t.yaml:3:11: service: unit: invalid unit "etcd" (want a systemd service unit such as Etcd.service)`,
@@ -116,10 +113,5 @@ func TestServiceErrors(t *testing.T) {
 			"t.yaml:4:5: duplicate service etcd (first defined at t.yaml:2:5)",
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("t.yaml", []byte(tt.src))
-			checkErrors(t, err, tt.want)
-		})
-	}
+	checkParseCases(t, tests)
 }
