@@ -28,24 +28,60 @@ type metrics struct {
 
 func newMetrics(version string) *metrics {
 	m := &metrics{
-		reg:       prometheus.NewRegistry(),
-		linesRead: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cflogd_journal_lines_read_total", Help: "Journal entries read, by unit (cflogd's own entries included, though never classified)."}, []string{"unit"}),
-		events:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cflogd_events_total", Help: "Classified events, by signature and severity."}, []string{"signature", "severity"}),
+		reg: prometheus.NewRegistry(),
+		linesRead: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cflogd_journal_lines_read_total",
+			Help: "Journal entries read, by unit (cflogd's own entries included, though never classified).",
+		}, []string{"unit"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cflogd_events_total",
+			Help: "Classified events, by signature and severity.",
+		}, []string{"signature", "severity"}),
 		delivery: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "cflogd_event_delivery_seconds",
 			Help:    "Time from an event's journal timestamp until every durable sink accepted it.",
 			Buckets: []float64{0.1, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 5, 10, 30, 60, 300, 3600},
 		}),
-		gaps:          newCounter("cflogd_journal_gaps_total", "Times the saved cursor's entry was rotated away before it could be read past."),
-		lost:          newCounter("cflogd_journal_entries_lost_total", "Journal entries (of every unit) rotated away unread, where the journal can tell."),
-		reloadOK:      newGauge("cflogd_patterns_last_reload_successful", "Whether the last load of the pattern files succeeded (1) or kept the previous set (0)."),
-		reloadTime:    newGauge("cflogd_patterns_last_reload_success_timestamp_seconds", "When the pattern files were last loaded successfully."),
-		signatures:    newGauge("cflogd_patterns_signatures", "Signatures in the library in use."),
-		checkpoints:   newCounter("cflogd_checkpoints_total", "Cursor checkpoints written."),
-		checkpointErr: newCounter("cflogd_checkpoint_errors_total", "Checkpoints that could not be written."),
-		checkpointAt:  newGauge("cflogd_checkpoint_timestamp_seconds", "When the cursor was last saved."),
-		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cflogd_notifications_total", Help: "Grouped notifications posted, by sink and result (sent, failed)."}, []string{"sink", "result"}),
-		sinkDead:      prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "cflogd_sink_dead", Help: "1 while a notification webhook is reported dead (404, 410, 403, no_service): a person must configure a new URL."}, []string{"sink"}),
+		gaps: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cflogd_journal_gaps_total",
+			Help: "Times the saved cursor's entry was rotated away before it could be read past.",
+		}),
+		lost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cflogd_journal_entries_lost_total",
+			Help: "Journal entries (of every unit) rotated away unread, where the journal can tell.",
+		}),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cflogd_patterns_last_reload_successful",
+			Help: "Whether the last load of the pattern files succeeded (1) or kept the previous set (0).",
+		}),
+		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cflogd_patterns_last_reload_success_timestamp_seconds",
+			Help: "When the pattern files were last loaded successfully.",
+		}),
+		signatures: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cflogd_patterns_signatures",
+			Help: "Signatures in the library in use.",
+		}),
+		checkpoints: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cflogd_checkpoints_total",
+			Help: "Cursor checkpoints written.",
+		}),
+		checkpointErr: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cflogd_checkpoint_errors_total",
+			Help: "Checkpoints that could not be written.",
+		}),
+		checkpointAt: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cflogd_checkpoint_timestamp_seconds",
+			Help: "When the cursor was last saved.",
+		}),
+		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cflogd_notifications_total",
+			Help: "Grouped notifications posted, by sink and result (sent, failed).",
+		}, []string{"sink", "result"}),
+		sinkDead: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cflogd_sink_dead",
+			Help: "1 while a notification webhook is reported dead (404, 410, 403, no_service): a person must configure a new URL.",
+		}, []string{"sink"}),
 	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "cflogd_build_info",
@@ -57,14 +93,6 @@ func newMetrics(version string) *metrics {
 		m.checkpoints, m.checkpointErr, m.checkpointAt, m.notifications, m.sinkDead, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
-}
-
-func newCounter(name, help string) prometheus.Counter {
-	return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
-}
-
-func newGauge(name, help string) prometheus.Gauge {
-	return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
 }
 
 // gauge registers a gauge computed at scrape time.
@@ -89,16 +117,18 @@ var (
 type sinkCollector []sinkStats
 
 func (c sinkCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{sentDesc, failedDesc, retriedDesc, droppedDesc} {
-		ch <- d
-	}
+	ch <- sentDesc
+	ch <- failedDesc
+	ch <- retriedDesc
+	ch <- droppedDesc
 }
 
 func (c sinkCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range c {
 		n := s.stats()
-		for d, v := range map[*prometheus.Desc]int64{sentDesc: n.Sent, failedDesc: n.Failed, retriedDesc: n.Retried, droppedDesc: n.Dropped} {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), s.name, s.typ)
-		}
+		ch <- prometheus.MustNewConstMetric(sentDesc, prometheus.CounterValue, float64(n.Sent), s.name, s.typ)
+		ch <- prometheus.MustNewConstMetric(failedDesc, prometheus.CounterValue, float64(n.Failed), s.name, s.typ)
+		ch <- prometheus.MustNewConstMetric(retriedDesc, prometheus.CounterValue, float64(n.Retried), s.name, s.typ)
+		ch <- prometheus.MustNewConstMetric(droppedDesc, prometheus.CounterValue, float64(n.Dropped), s.name, s.typ)
 	}
 }
