@@ -61,19 +61,25 @@ func BenchmarkClassifyCorpus(b *testing.B) {
 }
 
 func classifyCorpus(b *testing.B, c *Classifier, entries []record.Entry) {
+	benchEntries(b, entries, c.Classify, "events")
+}
+
+// benchEntries calls f with every entry b.N times and reports lines/s and,
+// as unit, how many f found per pass.
+func benchEntries[R any](b *testing.B, entries []record.Entry, f func(*record.Entry) (R, bool), unit string) {
 	b.ResetTimer()
 	cpu0 := cpuTime()
-	events := 0
+	found := 0
 	for range b.N {
 		for i := range entries {
-			if _, ok := c.Classify(&entries[i]); ok {
-				events++
+			if _, ok := f(&entries[i]); ok {
+				found++
 			}
 		}
 	}
 	b.StopTimer()
 	reportRate(b, len(entries)*b.N, cpuTime()-cpu0)
-	b.ReportMetric(float64(events)/float64(b.N), "events")
+	b.ReportMetric(float64(found)/float64(b.N), unit)
 }
 
 // BenchmarkClassifySamples classifies the built-in sample lines (always
