@@ -110,56 +110,37 @@ func TestURL(t *testing.T) {
 
 func TestStatusHandling(t *testing.T) {
 	A := func(code int, kv ...string) testpeer.Answer { return testpeer.Reply(code, "", kv...) }
-	tests := []struct {
-		name      string
-		answer    func(int, testpeer.Recorded) testpeer.Answer
-		policy    retry.Policy
-		timeout   time.Duration
-		maxAlerts int
-		n         int
-		wantCalls int
-		wantErr   error
-		wantStats retry.Counts
-		wantLog   string
-	}{
-		{"200", nil, retry.Policy{}, 0, 0, 3, 1, nil, retry.Counts{Sent: 3}, ""},
-		{"400 dropped", testpeer.Script(A(400)), retry.Policy{}, 0, 0, 3, 1, ErrDropped, retry.Counts{Failed: 1, Dropped: 3}, "drop alerts Alertmanager rejected"},
-		{"401 dropped", testpeer.Script(A(401)), retry.Policy{}, 0, 0, 3, 1, ErrDropped, retry.Counts{Failed: 1, Dropped: 3}, "401"},
-		{"429 retried", testpeer.Script(A(429)), retry.Policy{}, 0, 0, 3, 2, nil, retry.Counts{Sent: 3, Failed: 1, Retried: 1}, `"wait_ms":`},
-		{"429 retry-after honoured", testpeer.Script(A(429, "Retry-After", "1")), retry.Policy{}, 0, 0, 3, 2, nil, retry.Counts{Sent: 3, Failed: 1, Retried: 1}, `"wait_ms":30`},
-		{"500 and 503 retried", testpeer.Script(A(500), A(503)), retry.Policy{}, 0, 0, 3, 3, nil, retry.Counts{Sent: 3, Failed: 2, Retried: 2}, ""},
-		{"slow retried", testpeer.Script(A(testpeer.Slow)), retry.Policy{}, 500 * time.Millisecond, 0, 3, 2, nil, retry.Counts{Sent: 3, Failed: 1, Retried: 1}, "Client.Timeout"},
-		{"gives up", testpeer.Script(A(503), A(503)), retry.Policy{Min: time.Millisecond, MaxAttempts: 2}, 0, 0, 3, 2, retry.ErrGaveUp, retry.Counts{Failed: 2, Retried: 1, Dropped: 3}, ""},
-		{"max alerts", nil, retry.Policy{}, 0, 2, 5, 3, nil, retry.Counts{Sent: 5}, ""},
-		{"413 splits", func(_ int, r testpeer.Recorded) testpeer.Answer {
+	tests := append(testpeer.StatusCases("drop alerts Alertmanager rejected"),
+		testpeer.StatusCase{Name: "max alerts", Max: 2, N: 5, WantCalls: 3, WantStats: retry.Counts{Sent: 5}},
+		testpeer.StatusCase{Name: "413 splits", Answer: func(_ int, r testpeer.Recorded) testpeer.Answer {
 			var as []Alert
 			json.Unmarshal(r.Body, &as)
 			if len(as) > 1 {
 				return A(413)
 			}
 			return A(200)
-		}, retry.Policy{}, 0, 0, 4, 7, nil, retry.Counts{Sent: 4, Failed: 3}, "splitting"},
-		{"413 single alert dropped", testpeer.Script(A(413)), retry.Policy{}, 0, 0, 1, 1, ErrDropped, retry.Counts{Failed: 1, Dropped: 1}, "413"},
-	}
+		}, N: 4, WantCalls: 7, WantStats: retry.Counts{Sent: 4, Failed: 3}, WantLog: "splitting"},
+		testpeer.StatusCase{Name: "413 single alert dropped", Answer: testpeer.Script(A(413)), N: 1, WantCalls: 1, WantErr: ErrDropped, WantStats: retry.Counts{Failed: 1, Dropped: 1}, WantLog: "413"},
+	)
 	now := time.Now()
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rec := testpeer.NewRecorder(t, tt.answer)
-			s, logs := newSink(t, Config{URL: rec.URL, Retry: tt.policy, MaxAlerts: tt.maxAlerts, HTTP: httpclient.Config{Timeout: tt.timeout}})
+		t.Run(tt.Name, func(t *testing.T) {
+			rec := testpeer.NewRecorder(t, tt.Answer)
+			s, logs := newSink(t, Config{URL: rec.URL, Retry: tt.Policy, MaxAlerts: tt.Max, HTTP: httpclient.Config{Timeout: tt.Timeout}})
 			var evs []record.Event
-			for i := range tt.n {
+			for i := range tt.N {
 				evs = append(evs, event(now, fmt.Sprintf("sig.%d", i), record.Error))
 			}
 			err := s.Send(context.Background(), evs)
-			if tt.wantErr == nil && err != nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
-				t.Errorf("Send() = %v, want %v", err, tt.wantErr)
+			if tt.WantErr == nil && err != nil || tt.WantErr != nil && !errors.Is(err, tt.WantErr) {
+				t.Errorf("Send() = %v, want %v", err, tt.WantErr)
 			}
 			for _, r := range rec.Requests() {
 				if r.Path != "/api/v2/alerts" || r.Header.Get("Content-Type") != "application/json" {
 					t.Errorf("request to %s with Content-Type %q", r.Path, r.Header.Get("Content-Type"))
 				}
 			}
-			testpeer.CheckDelivery(t, rec, tt.wantCalls, s.Stats(), tt.wantStats, logs.String(), tt.wantLog, func(r testpeer.Recorded) (names []string) {
+			testpeer.CheckDelivery(t, rec, tt.WantCalls, s.Stats(), tt.WantStats, logs.String(), tt.WantLog, func(r testpeer.Recorded) (names []string) {
 				var as []Alert
 				json.Unmarshal(r.Body, &as)
 				for _, a := range as {
