@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -239,40 +238,7 @@ func (s *Sink) Alerts(events []record.Event) []Alert {
 
 // post sends alerts with retries; a 413 halves them.
 func (s *Sink) post(ctx context.Context, alerts []Alert) error {
-	body, err := httpclient.JSON(alerts)
-	if err != nil {
-		s.drop(len(alerts), err, "drop alerts that do not encode as JSON")
-		return fmt.Errorf("%w: encode %d alerts: %w", ErrDropped, len(alerts), err)
-	}
-	err = s.Client.PostRetry(ctx, s.cfg.Retry, &s.Counts, &s.Log, httpclient.Request{
-		URL:         s.url,
-		ContentType: "application/json",
-		Body:        body,
-	})
-	if err == nil {
-		s.Counts.AddSent(len(alerts))
-		return nil
-	}
-	if ctx.Err() != nil {
-		return err
-	}
-	var se *retry.StatusError
-	if errors.As(err, &se) && se.Code == http.StatusRequestEntityTooLarge && len(alerts) > 1 {
-		s.Log.Info().Int("alerts", len(alerts)).Msg("request too large, splitting it")
-		half := len(alerts) / 2
-		err1 := s.post(ctx, alerts[:half])
-		if err1 != nil && ctx.Err() != nil {
-			return err1
-		}
-		return errors.Join(err1, s.post(ctx, alerts[half:]))
-	}
-	s.drop(len(alerts), err, "drop alerts Alertmanager rejected")
-	return fmt.Errorf("%w: post %d alerts to %s: %w", ErrDropped, len(alerts), s.Safe, err)
-}
-
-func (s *Sink) drop(n int, err error, msg string) {
-	s.Counts.AddDropped(n)
-	s.Log.Error().Err(err).Int("alerts", n).Msg(msg)
+	return httpclient.PostSplitting(ctx, s.Base, s.cfg.Retry, s.url, "alerts", "drop alerts Alertmanager rejected", alerts, func(as []Alert) any { return as }, nil)
 }
 
 // key identifies a label set.

@@ -325,3 +325,43 @@ func JSON(v any) ([]byte, error) {
 	err := enc.Encode(v)
 	return buf.Bytes(), err
 }
+
+// PostSplitting posts items (kind: alerts, events) to url as the JSON of
+// wrap(items), with header(body) when header is not nil, and retries. A 413
+// for more than one item posts each half apart; any other failure drops
+// the items, logged as rejected.
+func PostSplitting[T any](ctx context.Context, b *Base, policy retry.Policy, url, kind, rejected string, items []T, wrap func([]T) any, header func(body []byte) http.Header) error {
+	body, err := JSON(wrap(items))
+	if err != nil {
+		b.drop(kind, len(items), err, "drop "+kind+" that do not encode as JSON")
+		return fmt.Errorf("%w: encode %d %s: %w", retry.ErrDropped, len(items), kind, err)
+	}
+	req := Request{URL: url, ContentType: "application/json", Body: body}
+	if header != nil {
+		req.Header = header(body)
+	}
+	if err = b.Client.PostRetry(ctx, policy, &b.Counts, &b.Log, req); err == nil {
+		b.Counts.AddSent(len(items))
+		return nil
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	var se *retry.StatusError
+	if errors.As(err, &se) && se.Code == http.StatusRequestEntityTooLarge && len(items) > 1 {
+		b.Log.Info().Int(kind, len(items)).Msg("request too large, splitting it")
+		half := len(items) / 2
+		err1 := PostSplitting(ctx, b, policy, url, kind, rejected, items[:half], wrap, header)
+		if err1 != nil && ctx.Err() != nil {
+			return err1
+		}
+		return errors.Join(err1, PostSplitting(ctx, b, policy, url, kind, rejected, items[half:], wrap, header))
+	}
+	b.drop(kind, len(items), err, rejected)
+	return fmt.Errorf("%w: post %d %s to %s: %w", retry.ErrDropped, len(items), kind, b.Safe, err)
+}
+
+func (b *Base) drop(kind string, n int, err error, msg string) {
+	b.Counts.AddDropped(n)
+	b.Log.Error().Err(err).Int(kind, n).Msg(msg)
+}

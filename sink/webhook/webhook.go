@@ -160,45 +160,15 @@ func (s *Sink) groups(events []record.Event) []Body {
 
 // post sends one body with retries; a 413 halves it.
 func (s *Sink) post(ctx context.Context, b Body) error {
-	body, err := httpclient.JSON(b)
-	if err != nil {
-		s.drop(len(b.Events), err, "drop events that do not encode as JSON")
-		return fmt.Errorf("%w: encode %d events: %w", ErrDropped, len(b.Events), err)
-	}
-	header := http.Header{}
-	if s.cfg.Secret != "" {
-		header.Set(SignatureHeader, Sign([]byte(s.cfg.Secret), body))
-	}
-	err = s.Client.PostRetry(ctx, s.cfg.Retry, &s.Counts, &s.Log, httpclient.Request{
-		URL:         string(s.cfg.URL),
-		ContentType: "application/json",
-		Header:      header,
-		Body:        body,
-	})
-	if err == nil {
-		s.Counts.AddSent(len(b.Events))
-		return nil
-	}
-	if ctx.Err() != nil {
-		return err
-	}
-	var se *retry.StatusError
-	if errors.As(err, &se) && se.Code == http.StatusRequestEntityTooLarge && len(b.Events) > 1 {
-		s.Log.Info().Int("events", len(b.Events)).Msg("request too large, splitting it")
-		half := len(b.Events) / 2
-		err1 := s.post(ctx, Body{Version: b.Version, Host: b.Host, Events: b.Events[:half]})
-		if err1 != nil && ctx.Err() != nil {
-			return err1
+	wrap := func(events []record.Event) any { return Body{Version: b.Version, Host: b.Host, Events: events} }
+	header := func(body []byte) http.Header {
+		h := http.Header{}
+		if s.cfg.Secret != "" {
+			h.Set(SignatureHeader, Sign([]byte(s.cfg.Secret), body))
 		}
-		return errors.Join(err1, s.post(ctx, Body{Version: b.Version, Host: b.Host, Events: b.Events[half:]}))
+		return h
 	}
-	s.drop(len(b.Events), err, "drop events the webhook rejected")
-	return fmt.Errorf("%w: post %d events to %s: %w", ErrDropped, len(b.Events), s.Safe, err)
-}
-
-func (s *Sink) drop(n int, err error, msg string) {
-	s.Counts.AddDropped(n)
-	s.Log.Error().Err(err).Int("events", n).Msg(msg)
+	return httpclient.PostSplitting(ctx, s.Base, s.cfg.Retry, string(s.cfg.URL), "events", "drop events the webhook rejected", b.Events, wrap, header)
 }
 
 // Sign returns the signature header value of body: "sha256=" and the hex
