@@ -100,7 +100,7 @@ func (c *Classifier) checkRuleExample(r *patterns.Rule, ex patterns.RuleExample)
 	}
 	var wants, gots []string
 	for _, w := range ex.Expect {
-		s := "at " + fmtOffset(w.At)
+		s := "at " + patterns.FormatDuration(w.At)
 		if w.Count != 0 {
 			s += " count " + strconv.Itoa(w.Count)
 		}
@@ -110,21 +110,9 @@ func (c *Classifier) checkRuleExample(r *patterns.Rule, ex patterns.RuleExample)
 		wants = append(wants, s)
 	}
 	for _, g := range got {
-		gots = append(gots, fmt.Sprintf("at %s count %d host %s (%s to %s)", fmtOffset(g.Time.Sub(RuleExampleStart)), g.Count, g.Host,
+		gots = append(gots, fmt.Sprintf("at %s count %d host %s (%s to %s)", patterns.FormatDuration(g.Time.Sub(RuleExampleStart)), g.Count, g.Host,
 			strings.Replace(g.FirstCursor, "example:", "entry ", 1), strings.Replace(g.LastCursor, "example:", "entry ", 1)))
 	}
 	return fmt.Sprintf("example%s: expected derived events [%s], got [%s] (%d of %d entries read by the rule)",
 		name, strings.Join(wants, "; "), strings.Join(gots, "; "), read, len(entries))
-}
-
-// fmtOffset formats an offset as examples write it: 90s, 2m30s, 1h.
-func fmtOffset(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }

@@ -134,17 +134,17 @@ func Reference(lib *Library) string {
 		case CountRule, QuantileRule:
 			w("- window: %s", r.WindowText)
 			if r.Kind == QuantileRule && r.Step != 0 {
-				w(", sliding in steps of %s", dur(r.Step))
+				w(", sliding in steps of %s", FormatDuration(r.Step))
 			}
 			if r.ClearAfter != r.Window {
-				w("; fires again after the condition stayed false for %s", dur(r.ClearAfter))
+				w("; fires again after the condition stayed false for %s", FormatDuration(r.ClearAfter))
 			}
 			w("\n")
 			if r.Kind == QuantileRule && r.MinCount > 1 {
 				w("- needs at least %d values in the window\n", r.MinCount)
 			}
 		case PersistRule:
-			w("- for: %s, with no gap longer than %s\n", r.WindowText, dur(r.MaxGap))
+			w("- for: %s, with no gap longer than %s\n", r.WindowText, FormatDuration(r.MaxGap))
 		}
 		if len(r.GroupBy) > 0 {
 			w("- grouped by host and %s\n", codeList(r.GroupBy))
@@ -286,8 +286,9 @@ func fires(r *Rule) string {
 	return r.Kind.String()
 }
 
-// dur writes d as pattern files do: 30s, 10m, 1h30m.
-func dur(d time.Duration) string {
+// FormatDuration writes d as pattern files and their examples do: 30s,
+// 10m, 1h30m.
+func FormatDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")
