@@ -107,11 +107,21 @@ func firedOf(evs []record.Event) []fired {
 	return out
 }
 
-// checkFired checks the derived events of lines read in one pass.
-func checkFired(t *testing.T, c *Classifier, lib *patterns.Library, lines []jline, want []fired) {
-	t.Helper()
-	if diff := cmp.Diff(want, firedOf(run(c, NewRules(lib, Options{}), entries(lines)))); diff != "" {
-		t.Errorf("derived events (-want +got):\n%s", diff)
+// firedCase is journal lines and the derived events read in one pass gives.
+type firedCase struct {
+	name  string
+	lines []jline
+	want  []fired
+}
+
+// checkFiredCases checks each case as a subtest.
+func checkFiredCases(t *testing.T, c *Classifier, lib *patterns.Library, tests []firedCase) {
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, firedOf(run(c, NewRules(lib, Options{}), entries(tt.lines)))); diff != "" {
+				t.Errorf("derived events (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -199,11 +209,7 @@ const (
 // threshold.
 func TestRulesBoundaries(t *testing.T) {
 	c, lib := rulesLib(t)
-	tests := []struct {
-		name  string
-		lines []jline
-		want  []fired
-	}{
+	tests := []firedCase{
 		{"2 election timeouts within 60s", every(0, 30*sec, 2, lineTimeout), nil},
 		{"3 election timeouts within 60s", every(0, 30*sec, 3, lineTimeout), []fired{
 			{Rule: "chainfire.election_storm", At: 60 * sec, Host: "node01", Count: 3, First: "c1", Last: "c3"},
@@ -239,9 +245,7 @@ func TestRulesBoundaries(t *testing.T) {
 		}},
 		{"other lines count for nothing", every(0, sec, 10, lineOther), nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { checkFired(t, c, lib, tt.lines, tt.want) })
-	}
+	checkFiredCases(t, c, lib, tests)
 }
 
 // TestRulesHysteresis: a derived event fires once per episode and again only
@@ -285,11 +289,7 @@ func TestRulesHysteresis(t *testing.T) {
 // TestRulesOutOfOrder: windows use each entry's own time and never go back.
 func TestRulesOutOfOrder(t *testing.T) {
 	c, lib := rulesLib(t)
-	tests := []struct {
-		name  string
-		lines []jline
-		want  []fired
-	}{
+	tests := []firedCase{
 		{"reversed within the window", []jline{{40 * sec, lineTimeout, ""}, {0, lineTimeout, ""}, {20 * sec, lineTimeout, ""}}, []fired{
 			{Rule: "chainfire.election_storm", At: 40 * sec, Host: "node01", Count: 3, First: "c2", Last: "c1"},
 		}},
@@ -313,9 +313,7 @@ func TestRulesOutOfOrder(t *testing.T) {
 		{"a heartbeat failure from before a registration is ignored", cat(every(60*sec, 10*sec, 7, lineHeartbeat), every(55*sec, 0, 1, lineRegister), every(0, 10*sec, 5, lineHeartbeat)), nil},
 		{"a late registration ends the run", cat(every(0, 10*sec, 8, lineHeartbeat), every(35*sec, 0, 1, lineRegister), every(80*sec, 10*sec, 6, lineHeartbeat)), nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { checkFired(t, c, lib, tt.lines, tt.want) })
-	}
+	checkFiredCases(t, c, lib, tests)
 }
 
 // TestRulesJitter: a storm read with its entries a few seconds out of order
