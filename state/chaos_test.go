@@ -168,17 +168,7 @@ func TestChaosCorruptCursorFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, p := open(t)
-			if err := os.WriteFile(filepath.Join(p, CursorFile), tt.content, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			_, err := d.LoadCursor()
-			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("LoadCursor = %v, want ErrCorrupt", err)
-			}
-			if !strings.Contains(err.Error(), tt.msg) || !strings.Contains(err.Error(), filepath.Join(p, CursorFile)) {
-				t.Errorf("error %.300q should name the file and say %q", err, tt.msg)
-			}
+			d, _ := loadCorrupt(t, tt.content, tt.msg)
 			// The next save replaces the corrupt file.
 			if err := d.SaveCursor(Cursor{Cursor: cur}); err != nil {
 				t.Fatal(err)

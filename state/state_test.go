@@ -27,6 +27,24 @@ func open(t *testing.T) (*Dir, string) {
 	return d, p
 }
 
+// loadCorrupt opens a state directory whose cursor file holds content and
+// checks that LoadCursor reports it corrupt, naming the file and saying msg.
+func loadCorrupt(t *testing.T, content []byte, msg string) (*Dir, string) {
+	t.Helper()
+	d, p := open(t)
+	if err := os.WriteFile(filepath.Join(p, CursorFile), content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := d.LoadCursor()
+	if !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("LoadCursor = %v, want ErrCorrupt", err)
+	}
+	if !strings.Contains(err.Error(), msg) || !strings.Contains(err.Error(), filepath.Join(p, CursorFile)) {
+		t.Errorf("error %.300q should name the file and say %q", err, msg)
+	}
+	return d, p
+}
+
 func TestCursorRoundTrip(t *testing.T) {
 	d, p := open(t)
 	if _, err := d.LoadCursor(); !errors.Is(err, ErrNoCursor) {
@@ -150,17 +168,7 @@ func TestCorruptCursor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, p := open(t)
-			if err := os.WriteFile(filepath.Join(p, CursorFile), []byte(tt.content), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			_, err := d.LoadCursor()
-			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("LoadCursor = %v, want ErrCorrupt", err)
-			}
-			if !strings.Contains(err.Error(), tt.msg) || !strings.Contains(err.Error(), filepath.Join(p, CursorFile)) {
-				t.Errorf("error %q should name the file and say %q", err, tt.msg)
-			}
+			loadCorrupt(t, []byte(tt.content), tt.msg)
 		})
 	}
 }
