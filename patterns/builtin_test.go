@@ -98,11 +98,18 @@ func rowOf(s *Signature) row {
 	return r
 }
 
-func TestBuiltinMatchesSpec(t *testing.T) {
+// loadBuiltin is the built-in library.
+func loadBuiltin(t *testing.T) *Library {
+	t.Helper()
 	lib, err := LoadBuiltin()
 	if err != nil {
 		t.Fatalf("LoadBuiltin:\n%v", err)
 	}
+	return lib
+}
+
+func TestBuiltinMatchesSpec(t *testing.T) {
+	lib := loadBuiltin(t)
 	var got []row
 	for _, s := range lib.Signatures {
 		got = append(got, rowOf(s))
@@ -128,10 +135,7 @@ func TestBuiltinMatchesSpec(t *testing.T) {
 
 // TestBuiltinOrder checks the orders of "One event per line" in signatures.md.
 func TestBuiltinOrder(t *testing.T) {
-	lib, err := LoadBuiltin()
-	if err != nil {
-		t.Fatalf("LoadBuiltin:\n%v", err)
-	}
+	lib := loadBuiltin(t)
 	before := [][2]string{
 		{"chainfire.election_timeout", "chainfire.connection_error"},
 		{"chainfire.peer_unreachable", "chainfire.connection_error"},
@@ -168,10 +172,7 @@ func TestBuiltinOrder(t *testing.T) {
 // TestBuiltinExamples checks what every shipped signature must carry; running
 // the examples through the classifier is library_test.go's job.
 func TestBuiltinExamples(t *testing.T) {
-	lib, err := LoadBuiltin()
-	if err != nil {
-		t.Fatalf("LoadBuiltin:\n%v", err)
-	}
+	lib := loadBuiltin(t)
 	for _, s := range lib.Signatures {
 		t.Run(s.ID, func(t *testing.T) {
 			if len(s.Examples) < 2 {
@@ -212,10 +213,7 @@ func TestBuiltinExamples(t *testing.T) {
 // TestBuiltinThresholdBoundaries requires examples on both sides of every
 // threshold: the value itself and just below it.
 func TestBuiltinThresholdBoundaries(t *testing.T) {
-	lib, err := LoadBuiltin()
-	if err != nil {
-		t.Fatalf("LoadBuiltin:\n%v", err)
-	}
+	lib := loadBuiltin(t)
 	for _, s := range lib.Signatures {
 		var conds []Condition
 		conds = append(conds, s.FireWhen...)

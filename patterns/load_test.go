@@ -222,10 +222,7 @@ func writeFiles(tb testing.TB, files map[string]string) string {
 }
 
 func TestLoad(t *testing.T) {
-	builtin, err := LoadBuiltin()
-	if err != nil {
-		t.Fatalf("LoadBuiltin: %v", err)
-	}
+	builtin := loadBuiltin(t)
 	// A site replaces a built-in threshold and adds a signature of its own.
 	site := writeFiles(t, map[string]string{
 		"slow.yaml": `signatures:

@@ -280,10 +280,7 @@ var specRules = []specRule{
 }
 
 func TestBuiltinRulesMatchSpec(t *testing.T) {
-	lib, err := LoadBuiltin()
-	if err != nil {
-		t.Fatalf("LoadBuiltin:\n%v", err)
-	}
+	lib := loadBuiltin(t)
 	var got []specRule
 	for _, r := range lib.Rules {
 		got = append(got, specRule{ID: r.ID, Kind: r.Kind.String(), Signature: r.Signature, Count: r.Count, Window: r.Window,

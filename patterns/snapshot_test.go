@@ -32,10 +32,7 @@ func TestSnapshotLoadsWhatItRead(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load of the snapshot: %v", err)
 	}
-	builtin, err := LoadBuiltin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	builtin := loadBuiltin(t)
 	var site []string
 	for _, id := range ids(lib) {
 		if builtin.Lookup(id) == nil {
