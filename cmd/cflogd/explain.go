@@ -35,8 +35,9 @@ flaredb_*, pd_*); a line with neither is tried only against the signatures
 for all three services. --priority and --target stand for the PRIORITY and
 TARGET fields of a journal entry (tracing-journald lines), and --field for
 any other field: F_DURATION=1s is the event field duration as
-tracing-journald writes it, MESSAGE_ID=... a journal field; PRIORITY and
-TARGET may be given this way too:
+tracing-journald writes it, MESSAGE_ID=... or _PID=1 a journal field (as
+systemd writes about a unit); PRIORITY and TARGET may be given this way
+too:
 
     cflogd explain --field F_DURATION=1s --field PRIORITY=4 "RocksDB stall detected"
 
@@ -89,26 +90,24 @@ func (a *app) explain(_ context.Context, args []string) int {
 	if f.fs.NArg() == 0 {
 		return a.usageError(c, "missing LINE (or - to read lines from standard input)")
 	}
-	var fields, journal []record.Field
+	// The entry's journal fields as pattern files' entry: examples write
+	// them; classify.EntryOf sorts them into the entry (later wins).
+	var given []record.Field
+	if f.priority >= 0 {
+		given = append(given, record.Field{Name: "PRIORITY", Value: strconv.Itoa(int(f.priority))})
+	}
+	if f.target != "" {
+		given = append(given, record.Field{Name: "TARGET", Value: f.target})
+	}
 	for _, kv := range f.fields {
 		name, value, ok := strings.Cut(kv, "=")
-		if !ok || name == "" {
-			return a.usageError(c, "--field %q: want NAME=VALUE", kv)
+		if !ok || name == "" || name == "MESSAGE" {
+			return a.usageError(c, "--field %q: want NAME=VALUE (the message is the LINE)", kv)
 		}
-		switch {
-		case name == "PRIORITY":
-			p, err := strconv.Atoi(value)
-			if err != nil || p < 0 || p > 7 {
-				return a.usageError(c, "--field %s: want a PRIORITY from 0 to 7", kv)
-			}
-			f.priority = priorityFlag(p)
-		case name == "TARGET":
-			f.target = value
-		case strings.HasPrefix(name, explainFieldPrefix) && len(name) > len(explainFieldPrefix):
-			fields = append(fields, record.Field{Name: strings.ToLower(name[len(explainFieldPrefix):]), Value: value})
-		default:
-			journal = append(journal, record.Field{Name: name, Value: value})
+		if p, err := strconv.Atoi(value); name == "PRIORITY" && (err != nil || p < 0 || p > 7) {
+			return a.usageError(c, "--field %s: want a PRIORITY from 0 to 7", kv)
 		}
+		given = append(given, record.Field{Name: name, Value: value})
 	}
 	dirs := a.patternDirs(f.patterns)
 	lib, code := a.loadPatterns(c, dirs)
@@ -126,7 +125,10 @@ func (a *app) explain(_ context.Context, args []string) int {
 
 	w := bufio.NewWriter(a.stdout)
 	explainLine := func(line string, first bool) error {
-		e := record.Entry{Message: line, Unit: unit, Priority: int(f.priority), Target: f.target, Fields: fields, Journal: journal}
+		e := classify.EntryOf(append(slices.Clip(given), record.Field{Name: "MESSAGE", Value: line}))
+		if unit != "" {
+			e.Unit = unit
+		}
 		x := cls.Explain(&e)
 		if f.output == "json" {
 			out := explainJSON(&x)
@@ -287,9 +289,6 @@ func quoteControl(s string) string {
 	q := strconv.Quote(s)
 	return q[1 : len(q)-1]
 }
-
-// explainFieldPrefix marks the event fields tracing-journald writes.
-const explainFieldPrefix = "F_"
 
 // explanationJSON is the --output json form of an explanation.
 type explanationJSON struct {
