@@ -102,12 +102,41 @@ func (l *Line) journalValue(name string) (string, bool) {
 // journalHolds reports whether every condition holds for the entry.
 func (l *Line) journalHolds(conds []patterns.JournalMatch) bool {
 	for _, c := range conds {
-		v, ok := l.journalValue(c.Field)
-		if !ok || !slices.Contains(c.Values, v) {
+		if !l.journalIs(c.Field, c.Values) {
 			return false
 		}
 	}
 	return true
+}
+
+// journalIs reports whether the entry's journal field name has one of
+// values; as journalValue, without allocating for a number.
+func (l *Line) journalIs(name string, values []string) bool {
+	n := -1
+	switch name {
+	case "_PID":
+		if l.pid > 0 {
+			n = l.pid
+		}
+	case "PRIORITY":
+		if l.priority >= 0 && l.priority <= 7 {
+			n = l.priority
+		}
+	default:
+		v, ok := l.journalValue(name)
+		return ok && slices.Contains(values, v)
+	}
+	if n < 0 {
+		return false
+	}
+	var buf [20]byte
+	s := strconv.AppendInt(buf[:0], int64(n), 10)
+	for _, v := range values {
+		if string(s) == v {
+			return true
+		}
+	}
+	return false
 }
 
 // Shape is how an event reached the journal.

@@ -1,7 +1,6 @@
 package record
 
 import (
-	"strings"
 	"time"
 )
 
@@ -60,11 +59,12 @@ type Field struct {
 // Entry.Journal: the readers cut longer values to it.
 const MaxFieldValue = 64 << 10
 
-// Lookup returns the value of the last field named name (ASCII case
-// ignored): a later field wins, as a later JSON key does.
+// Lookup returns the value of the last field named name: a later field
+// wins. Journal field names are compared exactly, as journald keeps them
+// (upper case).
 func Lookup(fields []Field, name string) (string, bool) {
 	for i := len(fields) - 1; i >= 0; i-- {
-		if strings.EqualFold(fields[i].Name, name) {
+		if fields[i].Name == name {
 			return fields[i].Value, true
 		}
 	}

@@ -366,7 +366,7 @@ func (c *collected) get(name string) (string, bool) {
 // lifecycle fields too. The slices are new; nothing is allocated when
 // there is nothing to hand over.
 func (s *fieldSel) finish(e *record.Entry, c *collected, about bool) {
-	e.Fields, e.Journal = nil, nil
+	e.Fields = nil
 	if !about && len(c.fields) > 0 {
 		e.Fields = slices.Clone(c.fields)
 	}
@@ -374,28 +374,45 @@ func (s *fieldSel) finish(e *record.Entry, c *collected, about bool) {
 	if about {
 		names = s.about
 	}
-	e.Journal = s.journalOf(names, c.get)
+	e.Journal = journalOf(names, nil, func(name string, _ int) (string, bool) { return c.get(name) })
+}
+
+// fixedIndexes returns, for the names of own and of about, the index
+// fixed gives each (a reader's fields it always copies), or -1: what
+// journalOf hands its get, so that readers look no name up per entry.
+func (s *fieldSel) fixedIndexes(fixed map[string]int) (own, about []int) {
+	index := func(names []string) []int {
+		out := make([]int, len(names))
+		for i, n := range names {
+			out[i] = -1
+			if f, ok := fixed[n]; ok {
+				out[i] = f
+			}
+		}
+		return out
+	}
+	return index(s.own), index(s.about)
 }
 
 // journalOf returns the fields of names that get finds, in the order of
-// names; nil when there are none.
-func (s *fieldSel) journalOf(names []string, get func(string) (string, bool)) []record.Field {
-	n := 0
-	for _, name := range names {
-		if _, ok := get(name); ok {
-			n++
+// names; nil when there are none. get is given each name and its fixed
+// index (fixedIndexes; -1 when fixed is nil).
+func journalOf(names []string, fixed []int, get func(name string, fixed int) (string, bool)) []record.Field {
+	var buf [32]record.Field
+	out := buf[:0]
+	for i, name := range names {
+		f := -1
+		if fixed != nil {
+			f = fixed[i]
 		}
-	}
-	if n == 0 {
-		return nil
-	}
-	out := make([]record.Field, 0, n)
-	for _, name := range names {
-		if v, ok := get(name); ok {
+		if v, ok := get(name, f); ok {
 			out = append(out, record.Field{Name: name, Value: v})
 		}
 	}
-	return out
+	if len(out) == 0 {
+		return nil
+	}
+	return slices.Clone(out)
 }
 
 // isEvent is eventName for a string.

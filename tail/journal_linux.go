@@ -463,6 +463,7 @@ func openSDJournal(opts *Options) (journal, error) {
 		return nil, err
 	}
 	r := &sdJournal{intern: make(interner), isLocal: opts.Directory == "" && len(opts.Files) == 0, sel: sel}
+	r.ownFixed, r.aboutFixed = sel.fixedIndexes(cfFixed)
 	var cdir *C.char
 	var cfiles **C.char
 	what := "local journal"
@@ -562,6 +563,9 @@ type sdJournal struct {
 	// sel is the field selection and the watched units.
 	sel  *fieldSel
 	name []byte // scratch for lower-casing
+
+	// ownFixed and aboutFixed are sel's fixedIndexes for cfFixed.
+	ownFixed, aboutFixed []int
 }
 
 func errno(e C.int) error {
@@ -802,12 +806,12 @@ func (j *sdJournal) extras(e *record.Entry, xs []C.cf_extra, buf []byte, m *C.cf
 			}
 		}
 	}
-	names := j.sel.own
+	names, fixed := j.sel.own, j.ownFixed
 	if about {
-		names = j.sel.about
+		names, fixed = j.sel.about, j.aboutFixed
 	}
-	e.Journal = j.sel.journalOf(names, func(n string) (string, bool) {
-		if f, ok := cfFixed[n]; ok {
+	e.Journal = journalOf(names, fixed, func(n string, f int) (string, bool) {
+		if f >= 0 {
 			if !present(f) {
 				return "", false
 			}

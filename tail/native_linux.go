@@ -46,6 +46,9 @@ type nativeJournal struct {
 	roots      []string                 // directories watched even while they hold no file
 	onFallback func(error)
 
+	// ownNative and aboutNative are sel's fixedIndexes for nativeFixed.
+	ownNative, aboutNative []int
+
 	files  []*jfile
 	byNode map[fileNode]*jfile
 
@@ -133,8 +136,11 @@ func newNativeJournal(sd *sdJournal, opts *FollowOptions) (*nativeJournal, error
 	if err != nil {
 		fd = -1 // out of inotify instances: wait polls the files instead
 	}
+	own, about := sd.sel.fixedIndexes(nativeFixed)
 	return &nativeJournal{
 		sdJournal:   sd,
+		ownNative:   own,
+		aboutNative: about,
 		list:        list,
 		roots:       roots,
 		onFallback:  opts.OnFallback,
@@ -1033,13 +1039,13 @@ func (j *nativeJournal) extras(f *jfile, e *record.Entry, got *[nfCount]dataSlot
 			}
 		}
 	}
-	names := j.sel.own
+	names, fixed := j.sel.own, j.ownNative
 	if about {
-		names = j.sel.about
+		names, fixed = j.sel.about, j.aboutNative
 	}
 	var ferr error
-	e.Journal = j.sel.journalOf(names, func(n string) (string, bool) {
-		if fi, ok := nativeFixed[n]; ok {
+	e.Journal = journalOf(names, fixed, func(n string, fi int) (string, bool) {
+		if fi >= 0 {
 			if have&(1<<fi) == 0 {
 				return "", false
 			}
