@@ -26,6 +26,7 @@ func follow(ctx context.Context, cfg *Config, eng *engine.Engine, files []string
 		Units:     cfg.Units,
 		Fields:    tail.SelectFields(cfg.FieldPrefix, eng.Library().JournalFields()),
 		Start:     tail.StartTail,
+		Reader:    cfg.Reader,
 	}
 	from := "from its end"
 	if !cfg.Since.IsZero() {

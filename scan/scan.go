@@ -37,8 +37,11 @@ type Config struct {
 	// FieldPrefix is the services' tracing-journald field prefix ("F":
 	// F_DURATION is the field duration; "": no prefix).
 	FieldPrefix string
-	Files       []string
-	Directory   string
+	// Reader is the journal reader: tail.ReaderNative (also when empty)
+	// or tail.ReaderSDJournal.
+	Reader    string
+	Files     []string
+	Directory string
 	// Input is a file of journalctl output, "-" for Env.Stdin.
 	Input string
 	// Output is "table", "json" or "jsonl".
@@ -265,6 +268,10 @@ func reader(cfg *Config, files []string, env Env, rules bool, journal []string, 
 			Boot:      cfg.Boot,
 			Parallel:  cfg.Threads,
 			Fields:    fields,
+			Reader:    cfg.Reader,
+			OnFallback: func(err error) {
+				env.Log.Warn().Err(err).Msg("native journal reader: reading on through sd-journal")
+			},
 			// The table shows no cursors, and formatting one per entry
 			// costs about a tenth of the reader's time; but rules over
 			// time read a clock step back from the cursors' monotonic

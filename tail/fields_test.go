@@ -39,12 +39,17 @@ func readAll(t *testing.T, export []byte, units []string, fs FieldSelect) map[st
 	// share of the units' entries.
 	defer func(s float64) { matchlessShare = s }(matchlessShare)
 	for _, r := range []struct {
-		name  string
-		p     int
-		share float64
-	}{{"scan", 1, 2}, {"scan-matchless", 1, 0}, {"scan-parallel", 3, matchlessShare}} {
+		name, reader string
+		p            int
+		share        float64
+	}{
+		{"scan", ReaderNative, 1, 2},
+		{"scan-sdjournal", ReaderSDJournal, 1, 2},
+		{"scan-matchless", ReaderSDJournal, 1, 0},
+		{"scan-parallel", ReaderSDJournal, 3, matchlessShare},
+	} {
 		matchlessShare = r.share
-		got, err := collectJournal(Options{Files: []string{file}, Units: units, Fields: fs, Parallel: r.p})
+		got, err := collectJournal(Options{Files: []string{file}, Units: units, Fields: fs, Parallel: r.p, Reader: r.reader})
 		if err != nil {
 			t.Fatalf("ReadJournal: %v", err)
 		}

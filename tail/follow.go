@@ -38,6 +38,15 @@ const (
 	ReaderSDJournal = "sdjournal"
 )
 
+// checkReader checks the name of a journal reader.
+func checkReader(r string) error {
+	switch r {
+	case "", ReaderNative, ReaderSDJournal:
+		return nil
+	}
+	return fmt.Errorf("journal reader %q: want %q or %q", r, ReaderNative, ReaderSDJournal)
+}
+
 // DefaultWaitTimeout is FollowOptions.WaitTimeout when it is zero.
 const DefaultWaitTimeout = 250 * time.Millisecond
 
@@ -140,10 +149,8 @@ const (
 // openFollower opens the journal of opts for following; the stub returns
 // ErrNoJournal.
 var openFollower = func(opts *FollowOptions) (follower, error) {
-	switch opts.Reader {
-	case "", ReaderNative, ReaderSDJournal:
-	default:
-		return nil, fmt.Errorf("journal reader %q: want %q or %q", opts.Reader, ReaderNative, ReaderSDJournal)
+	if err := checkReader(opts.Reader); err != nil {
+		return nil, err
 	}
 	j, err := openJournal(&Options{Directory: opts.Directory, Files: opts.Files, Units: opts.Units, Fields: opts.Fields})
 	if err != nil {
@@ -160,6 +167,24 @@ var openFollower = func(opts *FollowOptions) (follower, error) {
 	return f, nil
 }
 
+// trimmer returns a function that, called as often as it likes, drops the
+// journal files' pages from the process every trimEvery once there are
+// more than max bytes of them (negative: never; see FollowOptions.MaxMapped).
+// Checking more often keeps fewer pages (a scan maps hundreds of MiB a
+// second) but costs more in faults: at 50 ms, 15 % more CPU for a scan.
+func trimmer(max int64) func() {
+	var last time.Time
+	return func() {
+		if max < 0 || time.Since(last) < trimEvery {
+			return
+		}
+		last = time.Now()
+		if mappedBytes() > max {
+			dropJournalPages()
+		}
+	}
+}
+
 func follow(ctx context.Context, open func() (follower, error), opts FollowOptions, fn func(FollowBatch) error) error {
 	if opts.WaitTimeout <= 0 {
 		opts.WaitTimeout = DefaultWaitTimeout
@@ -171,16 +196,7 @@ func follow(ctx context.Context, open func() (follower, error), opts FollowOptio
 	if opts.MaxMapped == 0 {
 		opts.MaxMapped = DefaultMaxMapped
 	}
-	var lastTrim time.Time
-	trim := func() {
-		if opts.MaxMapped < 0 || time.Since(lastTrim) < trimEvery {
-			return
-		}
-		lastTrim = time.Now()
-		if mappedBytes() > opts.MaxMapped {
-			dropJournalPages()
-		}
-	}
+	trim := trimmer(opts.MaxMapped)
 	return pipelineOf(ctx, func(ctx context.Context, send func(FollowBatch) bool) error {
 		j, err := open()
 		if err != nil {

@@ -53,14 +53,22 @@ type Options struct {
 	// a cursor for every entry (about a tenth of the reader's time).
 	NoCursor bool
 	// Parallel is the number of threads reading the journal: 1 reads on
-	// one thread; 0 picks 2 when GOMAXPROCS is at least 4, else 1. With
-	// more than one, the time range is cut into chunks read at once and
+	// one thread; 0 is 1 with the native reader, else 2 when GOMAXPROCS
+	// is at least 4. With more than one (sd-journal's reader only: the
+	// native reader reads on one thread, and reads a core's worth faster
+	// than two sd-journal threads), the time range is cut into chunks read at once and
 	// handed to fn in order; the chunks are checked to join up (the first
 	// entry of each is the one its predecessor stopped at), and reading
 	// falls back to one thread where they do not, so the entries and their
 	// order are the same as with one thread. AfterCursor reads on one
 	// thread.
 	Parallel int
+	// Reader is ReaderNative (also when empty) or ReaderSDJournal, as for
+	// Follow. The native reader reads the files on one thread; it leaves
+	// to sd-journal a Boot, and every read after a file it cannot read.
+	Reader string
+	// OnFallback is as in FollowOptions.
+	OnFallback func(error)
 }
 
 // MaxFieldSize is the most bytes of one field (name, "=" and value) that
@@ -153,6 +161,9 @@ func ReadJournal(ctx context.Context, opts Options, fn func(batch []record.Entry
 }
 
 func readJournal(ctx context.Context, open func() (journal, error), opts Options, fn func([]record.Entry) error) error {
+	if err := checkReader(opts.Reader); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	return pipeline(ctx, true, func(send func([]record.Entry) bool) error {
@@ -160,19 +171,23 @@ func readJournal(ctx context.Context, open func() (journal, error), opts Options
 		if err != nil {
 			return err
 		}
-		defer j.close()
+		defer func() { j.close() }()
 		bootID, err := bootOf(j, opts.Boot)
 		if err != nil {
 			return err
 		}
-		units, err := matchUnits(j, &opts)
-		if err != nil {
+		p, units := workers(opts.Parallel), opts.Units
+		if nj, ok := nativeScan(j, &opts); ok {
+			// Its matches are sets it tests each entry against: no
+			// sampling (matchUnits), and one thread.
+			j, p = nj, 1
+		} else if units, err = matchUnits(j, &opts); err != nil {
 			return err
 		}
 		if err := addMatches(j, units, bootID); err != nil {
 			return err
 		}
-		if p := workers(opts.Parallel); p > 1 && opts.AfterCursor == "" {
+		if p > 1 && opts.AfterCursor == "" {
 			r := &parallelReader{open: open, opts: &opts, units: units, bootID: bootID, workers: p, send: send}
 			return r.run(ctx, j)
 		}
@@ -314,10 +329,12 @@ func untilStop(until time.Time) time.Time {
 // produce reads batches until the end, Until, or ctx's end.
 func produce(ctx context.Context, j journal, opts *Options, send func([]record.Entry) bool) error {
 	stop := untilStop(opts.Until)
+	trim := trimmer(DefaultMaxMapped)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		trim()
 		batch := make([]record.Entry, batchSize)
 		n, state, err := j.read(batch, !opts.NoCursor, stop)
 		if err != nil {

@@ -48,6 +48,8 @@ type nativeJournal struct {
 
 	// ownNative and aboutNative are sel's fixedIndexes for nativeFixed.
 	ownNative, aboutNative []int
+	// noCursor: the entries of this read get no cursor (read's cursors).
+	noCursor bool
 
 	files  []*jfile
 	byNode map[fileNode]*jfile
@@ -325,21 +327,30 @@ func (j *nativeJournal) fallback(cause error) error {
 }
 
 func (j *nativeJournal) read(dst []record.Entry, cursors bool, stop time.Time) (int, readState, error) {
-	if !j.viaSD && (j.matchErr != nil || !cursors || !stop.IsZero() || j.seek.kind == seekUnknown) {
-		// Not what following does; sd-journal is positioned already
-		// unless native reads came first.
+	if !j.viaSD && (j.matchErr != nil || j.seek.kind == seekUnknown) {
+		// Matches it cannot apply, or no position to place the files
+		// at; sd-journal is positioned already unless native reads
+		// came first.
+		cause := j.matchErr
+		if cause == nil {
+			cause = errors.New("no position to read from")
+		}
 		if j.synced {
-			if err := j.fallback(errors.New("read with a stop time or without cursors")); err != nil {
+			if err := j.fallback(cause); err != nil {
 				return 0, readMore, err
 			}
 		} else {
 			j.viaSD = true
+			if j.onFallback != nil {
+				j.onFallback(cause)
+			}
 		}
 	}
 	if j.viaSD {
 		return j.sdJournal.read(dst, cursors, stop)
 	}
-	n, state, err := j.readNative(dst)
+	j.noCursor = !cursors
+	n, state, err := j.readNative(dst, stop)
 	if err != nil {
 		if ferr := j.fallback(err); ferr != nil {
 			return n, readMore, fmt.Errorf("%v; then resuming through sd-journal: %w", err, ferr)
@@ -368,8 +379,10 @@ func protect(fn func() error) (err error) {
 	return fn()
 }
 
-// readNative reads entries from the files, with faults turned into errors.
-func (j *nativeJournal) readNative(dst []record.Entry) (n int, state readState, err error) {
+// readNative reads entries from the files, with faults turned into
+// errors. It stops before the first entry at or after stop (zero: none),
+// as sdJournal.read does.
+func (j *nativeJournal) readNative(dst []record.Entry, stop time.Time) (n int, state readState, err error) {
 	state = readMore
 	err = protect(func() error {
 		for _, f := range j.files {
@@ -390,11 +403,17 @@ func (j *nativeJournal) readNative(dst []record.Entry) (n int, state readState, 
 				return nil
 			}
 			key, off := f.next, f.nextOff
-			f.k++
-			f.nextOK = false
 			if j.haveLast && key.cmp(&j.lastKey) <= 0 {
+				f.k++
+				f.nextOK = false
 				continue
 			}
+			if !stop.IsZero() && int64(key.realtime) >= stop.UnixMicro() {
+				state = readStopped // the stop entry stays next
+				return nil
+			}
+			f.k++
+			f.nextOK = false
 			e := &dst[n]
 			ok, viaSD, err := j.decode(f, off, &key, e)
 			if err != nil {
@@ -403,6 +422,9 @@ func (j *nativeJournal) readNative(dst []record.Entry) (n int, state readState, 
 			if viaSD {
 				if ok, err = j.readOneViaSD(e); err != nil {
 					return err
+				}
+				if j.noCursor {
+					e.Cursor = ""
 				}
 			}
 			j.lastKey, j.lastPrefix, j.haveLast = key, f.cursorPrefix, true
@@ -977,12 +999,18 @@ func (j *nativeJournal) decode(f *jfile, off uint64, key *jkey, e *record.Entry)
 		p = p[:MaxFieldSize]
 	}
 	msg := p[len("MESSAGE="):]
-	j.buf = f.appendCursor(j.buf[:0], key)
+	j.buf = j.buf[:0]
+	if !j.noCursor {
+		j.buf = f.appendCursor(j.buf, key)
+	}
 	// One allocation holds MESSAGE and the cursor, as in sdJournal.read.
 	b := make([]byte, len(msg)+len(j.buf))
 	copy(b, msg)
 	copy(b[len(msg):], j.buf)
-	str := unsafe.String(&b[0], len(b))
+	var str string
+	if len(b) > 0 {
+		str = unsafe.String(&b[0], len(b))
+	}
 	*e = record.Entry{
 		Time:     time.UnixMicro(int64(key.realtime)),
 		Message:  str[:len(msg)],
@@ -1068,6 +1096,26 @@ func (j *nativeJournal) extras(f *jfile, e *record.Entry, got *[nfCount]dataSlot
 		return "", false
 	})
 	return ferr
+}
+
+// nativeScan wraps a journal opened by ReadJournal in the native reader,
+// which then reads the files from where sd-journal is sought to, when
+// opts ask for it (see Options.Reader and Parallel). Its peek and cursor
+// are sd-journal's: the parallel reader, which uses them, reads through
+// sd-journal.
+func nativeScan(j journal, opts *Options) (journal, bool) {
+	sd, ok := j.(*sdJournal)
+	if !ok || opts.Reader == ReaderSDJournal || opts.Parallel > 1 || opts.Boot != "" {
+		return j, false
+	}
+	n, err := newNativeJournal(sd, &FollowOptions{Directory: opts.Directory, Files: opts.Files, OnFallback: opts.OnFallback})
+	if err != nil {
+		if opts.OnFallback != nil {
+			opts.OnFallback(err)
+		}
+		return j, false
+	}
+	return n, true
 }
 
 // withNativeReader wraps an sd-journal follower in the native reader; when

@@ -121,6 +121,56 @@ func TestNativeReadsAsSDJournal(t *testing.T) {
 	}
 }
 
+// TestScanNativeAsSDJournal: ReadJournal (scan) with the native reader
+// reads what sd-journal's reads, from every start, up to every stop, with
+// and without cursors, and never hands over.
+func TestScanNativeAsSDJournal(t *testing.T) {
+	skipWithoutJournal(t)
+	for name, dir := range journalSets(t) {
+		t.Run(name, func(t *testing.T) {
+			all, err := collectJournal(Options{Directory: dir, Reader: ReaderSDJournal, Parallel: 1})
+			if err != nil || len(all) < 3 {
+				t.Fatalf("sd-journal read %d entries: %v", len(all), err)
+			}
+			first, mid, last := all[0].Time, all[len(all)/2].Time, all[len(all)-1].Time
+			reads := map[string]Options{
+				"all":                 {},
+				"units":               {Units: []string{"chainfire.service", "sshd.service"}},
+				"one unit":            {Units: []string{"chainfire.service"}},
+				"since":               {Since: mid},
+				"until":               {Until: mid},
+				"until an entry's µs": {Until: mid.Add(-time.Microsecond)},
+				"window":              {Since: all[len(all)/3].Time, Until: all[2*len(all)/3].Time, Units: []string{"chainfire.service"}},
+				"until before all":    {Until: first.Add(-time.Second)},
+				"since after all":     {Since: last.Add(time.Second)},
+				"no cursors":          {NoCursor: true, Units: []string{"chainfire.service"}},
+				"after mid":           {AfterCursor: all[len(all)/2].Cursor},
+			}
+			for rname, o := range reads {
+				o.Directory, o.Parallel = dir, 1
+				o.Reader = ReaderSDJournal
+				want, err := collectJournal(o)
+				if err != nil {
+					t.Fatalf("%s: sd-journal: %v", rname, err)
+				}
+				var fallbacks []error
+				o.Reader = ""
+				o.OnFallback = func(err error) { fallbacks = append(fallbacks, err) }
+				got, err := collectJournal(o)
+				if err != nil {
+					t.Fatalf("%s: native: %v", rname, err)
+				}
+				if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("%s: native differs from sd-journal (-sd +native):\n%s", rname, diff)
+				}
+				if len(fallbacks) > 0 {
+					t.Errorf("%s: handed over to sd-journal: %v", rname, fallbacks)
+				}
+			}
+		})
+	}
+}
+
 // TestNativeFallsBackOnUnknownFile: a file with an incompatible flag the
 // native reader does not know is left to sd-journal, which skips it as
 // well; the reason is reported once.
@@ -166,14 +216,14 @@ func TestNativeFileCutShort(t *testing.T) {
 		t.Fatal(err)
 	}
 	dst := make([]record.Entry, 10)
-	if n, _, err := nj.readNative(dst); err != nil || n != 10 {
+	if n, _, err := nj.readNative(dst, time.Time{}); err != nil || n != 10 {
 		t.Fatalf("first read: %d, %v", n, err)
 	}
 	if err := os.Truncate(file, 8192); err != nil {
 		t.Fatal(err)
 	}
 	dst = make([]record.Entry, 3000)
-	n, _, err := nj.readNative(dst)
+	n, _, err := nj.readNative(dst, time.Time{})
 	if err == nil {
 		t.Fatalf("read %d entries of a file cut to 8 KiB, no error", n)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/centra-cloud/cflogd/patterns"
 	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/scan"
+	"github.com/centra-cloud/cflogd/tail"
 )
 
 // defaultSince is the window scan reads from the local journal when no
@@ -83,6 +84,7 @@ type scanFlags struct {
 	noColor     bool
 	threads     int
 	fieldPrefix string
+	reader      string
 }
 
 func newScanFlags(a *app) *scanFlags {
@@ -104,7 +106,8 @@ func newScanFlags(a *app) *scanFlags {
 	fs.StringVar(&f.inputHost, "input-host", "", "with --input: the `HOST` of entries that name none (default this machine's name)")
 	fs.BoolVar(&f.follow, "follow", false, "follow the journal as journalctl -f: print each event as it is classified, from the\njournal's end (or --since); Ctrl-C (SIGINT) stops and prints the report of what was seen")
 	fs.StringVar(&f.fieldPrefix, "field-prefix", "F", "the services' tracing-journald field `PREFIX` (F: F_DURATION is the field duration; \"\": none)")
-	fs.IntVar(&f.threads, "threads", 0, "`N` threads reading the journal (0: 2 on machines with 4 or more CPUs, else 1)")
+	fs.IntVar(&f.threads, "threads", 0, "`N` threads reading the journal (0: 1 with the native reader; 2 or more read through sd-journal)")
+	stringFlag(fs, &f.reader, "reader", tail.ReaderNative, "journal `READER`: native (reads the files' format, sd-journal decides where to start)\nor sdjournal (every entry through libsystemd's sd-journal)", tail.ReaderNative, tail.ReaderSDJournal)
 	fs.BoolVar(&f.noColor, "no-color", false, "no colours in the table (also: NO_COLOR set in the environment)")
 	// journalctl's short flags, where they mean the same.
 	alias(fs, "S", "since")
@@ -198,6 +201,7 @@ func (a *app) scanConfig(f *scanFlags) (*scanCommandConfig, error) {
 			Host:        f.inputHost,
 			Hosts:       f.hosts,
 			FieldPrefix: f.fieldPrefix,
+			Reader:      f.reader,
 		},
 		patternDirs: a.patternDirs(f.patterns),
 		noColor:     f.noColor,
