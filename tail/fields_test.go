@@ -23,11 +23,12 @@ import (
 var services = []string{"chainfire.service", "flaredb.service", "placement-driver.service"}
 
 // readers names the journal readers readAll runs.
-var readers = []string{"scan", "scan-matchless", "scan-parallel", "native", "sdjournal", "export", "json"}
+var readers = []string{"scan", "scan-sdjournal", "scan-parallel", "native", "sdjournal", "export", "json"}
 
 // readAll reads the export data, written into a journal file, with every
-// reader: scan's (ReadJournal on one thread with and without the unit
-// matches, and on three), Follow's native and sd-journal readers, and
+// reader: scan's (ReadJournal on one thread, natively and through
+// sd-journal, and through sd-journal on three), Follow's native and
+// sd-journal readers, and
 // ReadInput over the export data itself and over journalctl -o json of
 // the file.
 func readAll(t *testing.T, export []byte, units []string, fs FieldSelect) map[string][]record.Entry {
@@ -35,20 +36,14 @@ func readAll(t *testing.T, export []byte, units []string, fs FieldSelect) map[st
 	skipWithoutJournal(t)
 	file := testjournal.Write(t, t.TempDir(), "x.journal", export)
 	out := make(map[string][]record.Entry)
-	// scan with and without the unit matches (matchUnits), whatever the
-	// share of the units' entries.
-	defer func(s float64) { matchlessShare = s }(matchlessShare)
 	for _, r := range []struct {
 		name, reader string
 		p            int
-		share        float64
 	}{
-		{"scan", ReaderNative, 1, 2},
-		{"scan-sdjournal", ReaderSDJournal, 1, 2},
-		{"scan-matchless", ReaderSDJournal, 1, 0},
-		{"scan-parallel", ReaderSDJournal, 3, matchlessShare},
+		{"scan", ReaderNative, 1},
+		{"scan-sdjournal", ReaderSDJournal, 1},
+		{"scan-parallel", ReaderSDJournal, 3},
 	} {
-		matchlessShare = r.share
 		got, err := collectJournal(Options{Files: []string{file}, Units: units, Fields: fs, Parallel: r.p, Reader: r.reader})
 		if err != nil {
 			t.Fatalf("ReadJournal: %v", err)

@@ -178,11 +178,9 @@ func readJournal(ctx context.Context, open func() (journal, error), opts Options
 		}
 		p, units := workers(opts.Parallel), opts.Units
 		if nj, ok := nativeScan(j, &opts); ok {
-			// Its matches are sets it tests each entry against: no
-			// sampling (matchUnits), and one thread.
+			// Its matches are sets it tests each entry against, on one
+			// thread.
 			j, p = nj, 1
-		} else if units, err = matchUnits(j, &opts); err != nil {
-			return err
 		}
 		if err := addMatches(j, units, bootID); err != nil {
 			return err
@@ -196,48 +194,6 @@ func readJournal(ctx context.Context, open func() (journal, error), opts Options
 		}
 		return produce(ctx, j, &opts, send)
 	}, fn)
-}
-
-// sampler is implemented by a journal whose read applies the unit filter
-// itself, so that the unit matches are only a way to skip entries.
-type sampler interface {
-	// keptShare reads up to n entries from the current position, before
-	// any match is added, and returns the share of them read keeps.
-	keptShare(n int) (float64, error)
-}
-
-// Sampling for matchUnits: how many entries, and the share of kept
-// entries from which reading every entry is cheaper than sd-journal's
-// matches. Measured on the 2M-entry benchmark journal (BENCHMARKS.md,
-// "wider match set"): with the terms of addMatches, the kernel's among
-// them, every step of sd-journal's match walk costs more than decoding
-// an entry and dropping it; reading all entries cost 17 % less CPU than
-// the matches with 70 % of the entries kept (two units), and 39 % more
-// with 35 % kept (one unit).
-const sampleEntries = 4096
-
-// matchlessShare is a variable for the tests, which read both ways.
-var matchlessShare = 0.6
-
-// matchUnits returns the units to add as matches: opts.Units, or none when
-// the journal's entries from the start position on are mostly ones the
-// reader keeps (see sampler), which it then filters alone.
-func matchUnits(j journal, opts *Options) ([]string, error) {
-	s, ok := j.(sampler)
-	if !ok || len(opts.Units) == 0 || opts.AfterCursor != "" {
-		return opts.Units, nil
-	}
-	if err := seekStart(j, opts); err != nil {
-		return nil, err
-	}
-	share, err := s.keptShare(sampleEntries)
-	if err != nil {
-		return nil, fmt.Errorf("sample journal: %w", err)
-	}
-	if share >= matchlessShare {
-		return nil, nil
-	}
-	return opts.Units, nil
 }
 
 // addMatches adds the unit and boot matches: for the units, the terms of

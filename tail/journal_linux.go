@@ -61,7 +61,6 @@ typedef struct {
 	unsigned char first[256];
 	size_t maxvalue;
 	int oomonly;
-	int scanned;               // after cf_read: the entries it looked at
 } cf_reader;
 
 enum { CF_MORE, CF_STOPPED, CF_END };
@@ -308,7 +307,6 @@ static int cf_read(cf_reader *r, int max, int cursors, uint64_t stop) {
 	int n = 0, scanned = 0, e;
 	r->used = 0;
 	r->xused = 0;
-	r->scanned = 0;
 	r->state = CF_MORE;
 	if (max > r->metacap) {
 		cf_meta *m = realloc(r->meta, sizeof(cf_meta) * (size_t)max);
@@ -334,7 +332,6 @@ static int cf_read(cf_reader *r, int max, int cursors, uint64_t stop) {
 			}
 		}
 		scanned++;
-		r->scanned = scanned;
 		e = cf_entry(r, &r->meta[n], cursors);
 		if (e < 0) return n > 0 ? n : e;
 		n += e;
@@ -528,29 +525,6 @@ func (j *sdJournal) selectFields() error {
 		oomOnly = 1
 	}
 	return errno(C.cf_select(&j.r, prefix, arr, C.int(len(names)), C.size_t(record.MaxFieldValue), oomOnly))
-}
-
-// keptShare reads up to n entries from the current position, with no
-// matches added yet, and returns the share of them that read keeps (see
-// sampler).
-func (j *sdJournal) keptShare(n int) (float64, error) {
-	dst := make([]record.Entry, batchSize)
-	kept, scanned := 0, 0
-	for scanned < n {
-		k, state, err := j.read(dst, false, time.Time{})
-		if err != nil {
-			return 0, err
-		}
-		kept += k
-		scanned += int(j.r.scanned)
-		if state != readMore {
-			break
-		}
-	}
-	if scanned == 0 {
-		return 0, nil
-	}
-	return float64(kept) / float64(scanned), nil
 }
 
 // sdJournal is the sd-journal implementation of journal.

@@ -34,7 +34,7 @@ const chunkTarget = 4096
 type parallelReader struct {
 	open    func() (journal, error)
 	opts    *Options
-	units   []string // the units to add as matches (see matchUnits)
+	units   []string // the units to add as matches
 	bootID  string
 	workers int
 	send    func([]record.Entry) bool
