@@ -30,7 +30,7 @@ const DefaultPath = "/etc/centra-cloud/cflogd.toml"
 type Config struct {
 	// Units are the systemd units whose entries are classified.
 	// Nil (the default) means the units of the pattern library's services.
-	Units []string `toml:"units" default:"the units of the pattern library's services" doc:"Units whose entries are classified (their '_SYSTEMD_UNIT', or 'SYSLOG_IDENTIFIER' without '.service'); '[]' reads every unit."`
+	Units []string `toml:"units" default:"the units of the pattern library's services" doc:"Units whose entries are classified (their '_SYSTEMD_UNIT', or one of their services' 'identifiers' as 'SYSLOG_IDENTIFIER'); '[]' reads every unit."`
 	// StateDir holds the cursor, the notification logs and window state.
 	StateDir string `toml:"state_dir" type:"path" doc:"Absolute path of the saved cursor ('cursor.json') and the notification logs ('notify-<sink>.json'); created 0700 with files 0600, and locked against a second cflogd."`
 	// RunbookBase starts every runbook link.

@@ -298,6 +298,7 @@ func (d *Daemon) followOptions(dir *state.Dir) (tail.FollowOptions, state.Cursor
 			d.log.Warn().Err(err).Msg("native journal reader handing over to sd-journal for the rest of the run")
 		},
 		Units:       d.cfg.Units,
+		Identifiers: d.eng.Library().Services.Identifiers(),
 		Fields:      tail.SelectFields(d.cfg.Journal.FieldPrefix, d.eng.Library().JournalFields()),
 		WaitTimeout: d.opts.WaitTimeout,
 		Coalesce:    d.opts.Coalesce,

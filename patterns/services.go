@@ -37,6 +37,19 @@ func (ss Services) Units() []string {
 	return units
 }
 
+// Identifiers maps each service's SYSLOG_IDENTIFIERs to its unit: what
+// marks an entry as the service's when _SYSTEMD_UNIT does not (a unit run
+// under another name, lines forwarded without it).
+func (ss Services) Identifiers() map[string]string {
+	ids := make(map[string]string)
+	for _, s := range ss {
+		for _, id := range s.Identifiers {
+			ids[id] = s.Unit
+		}
+	}
+	return ids
+}
+
 // Lookup returns the service called name: its name, an alias, either with
 // ".service", or its unit; nil when there is none.
 func (ss Services) Lookup(name string) *Service {

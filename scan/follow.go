@@ -21,12 +21,13 @@ import (
 // (SIGINT) writes the report of what it saw and returns without error.
 func follow(ctx context.Context, cfg *Config, eng *engine.Engine, files []string, env Env) (Result, error) {
 	opts := tail.FollowOptions{
-		Directory: cfg.Directory,
-		Files:     files,
-		Units:     cfg.Units,
-		Fields:    tail.SelectFields(cfg.FieldPrefix, eng.Library().JournalFields()),
-		Start:     tail.StartTail,
-		Reader:    cfg.Reader,
+		Directory:   cfg.Directory,
+		Files:       files,
+		Units:       cfg.Units,
+		Identifiers: eng.Library().Services.Identifiers(),
+		Fields:      tail.SelectFields(cfg.FieldPrefix, eng.Library().JournalFields()),
+		Start:       tail.StartTail,
+		Reader:      cfg.Reader,
 	}
 	from := "from its end"
 	if !cfg.Since.IsZero() {

@@ -116,7 +116,7 @@ func Run(ctx context.Context, cfg *Config, lib *patterns.Library, env Env) (Resu
 		return follow(ctx, cfg, eng, files, env)
 	}
 	var inStats tail.InputStats
-	read, closeInput, err := reader(cfg, files, env, eng.HasRules(), lib.JournalFields(), &inStats, func(err error) {
+	read, closeInput, err := reader(cfg, files, env, eng.HasRules(), lib.JournalFields(), lib.Services.Identifiers(), &inStats, func(err error) {
 		skipMu.Lock()
 		defer skipMu.Unlock()
 		if skips++; skips <= maxSkipLogs {
@@ -255,20 +255,22 @@ func checkAccess(cfg *Config, env Env) ([]string, error) {
 // reader returns the function that reads the configured source (files, when
 // not empty, instead of Config.Files). rules says the library has rules over
 // time, which read cursors; journal names the journal fields classification
-// reads; stats gets what an input held besides.
-func reader(cfg *Config, files []string, env Env, rules bool, journal []string, stats *tail.InputStats, skipped func(error)) (engine.ReadFunc, func(), error) {
+// reads; ids are the services' identifiers (tail.Options.Identifiers);
+// stats gets what an input held besides.
+func reader(cfg *Config, files []string, env Env, rules bool, journal []string, ids map[string]string, stats *tail.InputStats, skipped func(error)) (engine.ReadFunc, func(), error) {
 	fields := tail.SelectFields(cfg.FieldPrefix, journal)
 	if cfg.Input == "" {
 		opts := tail.Options{
-			Directory: cfg.Directory,
-			Files:     files,
-			Units:     cfg.Units,
-			Since:     cfg.Since,
-			Until:     cfg.Until,
-			Boot:      cfg.Boot,
-			Parallel:  cfg.Threads,
-			Fields:    fields,
-			Reader:    cfg.Reader,
+			Directory:   cfg.Directory,
+			Files:       files,
+			Units:       cfg.Units,
+			Identifiers: ids,
+			Since:       cfg.Since,
+			Until:       cfg.Until,
+			Boot:        cfg.Boot,
+			Parallel:    cfg.Threads,
+			Fields:      fields,
+			Reader:      cfg.Reader,
 			OnFallback: func(err error) {
 				env.Log.Warn().Err(err).Msg("native journal reader: reading on through sd-journal")
 			},
@@ -292,15 +294,16 @@ func reader(cfg *Config, files []string, env Env, rules bool, journal []string, 
 		r, closeFn = f, func() { f.Close() }
 	}
 	opts := tail.InputOptions{
-		Stats:    stats,
-		Host:     cfg.Host,
-		Since:    cfg.Since,
-		Until:    cfg.Until,
-		Location: env.Location,
-		Now:      env.Now,
-		OnSkip:   skipped,
-		Units:    cfg.Units,
-		Fields:   fields,
+		Stats:       stats,
+		Host:        cfg.Host,
+		Since:       cfg.Since,
+		Until:       cfg.Until,
+		Location:    env.Location,
+		Now:         env.Now,
+		OnSkip:      skipped,
+		Units:       cfg.Units,
+		Identifiers: ids,
+		Fields:      fields,
 	}
 	if cfg.UnitsGiven && len(cfg.Units) == 1 {
 		opts.Unit = cfg.Units[0]

@@ -211,7 +211,7 @@ func (p *entryBuilder) resolve() bool {
 		s.finish(e, &p.col, false)
 		return true
 	}
-	if u := ownUnit(e.Unit, e.Identifier, s.units); u != "" {
+	if u := ownUnit(e.Unit, e.Identifier, s.units, s.idents); u != "" {
 		e.Unit = u
 		s.finish(e, &p.col, false)
 		return true
@@ -220,7 +220,7 @@ func (p *entryBuilder) resolve() bool {
 	lc := lcFields{pid: g("_PID"), uid: g("_UID"), comm: g("_COMM"), transport: g("_TRANSPORT"),
 		unit: g("UNIT"), objectUnit: g("OBJECT_SYSTEMD_UNIT"), messageID: g("MESSAGE_ID"),
 		coredumpUnit: g("COREDUMP_UNIT"), sysUnit: e.Unit}
-	u := aboutUnit(&lc, e.Message, s.units)
+	u := aboutUnit(&lc, e.Message, s.units, s.idents)
 	if u == "" {
 		if s.other != nil {
 			s.other(e)

@@ -227,23 +227,31 @@ func TestAddMatches(t *testing.T) {
 	tests := []struct {
 		name  string
 		units []string
+		ids   map[string]string
 		boot  string
 		want  []string
 	}{
-		{"nothing", nil, "", nil},
-		{"units", []string{"a.service", "b.service"}, "", []string{"_SYSTEMD_UNIT=a.service", "_SYSTEMD_UNIT=b.service", "OR", "SYSLOG_IDENTIFIER=a", "SYSLOG_IDENTIFIER=b",
+		{"nothing", nil, nil, "", nil},
+		{"units", []string{"a.service", "b.service"}, nil, "", []string{"_SYSTEMD_UNIT=a.service", "_SYSTEMD_UNIT=b.service", "OR", "SYSLOG_IDENTIFIER=a", "SYSLOG_IDENTIFIER=b",
 			"OR", "_PID=1", "UNIT=a.service", "UNIT=b.service",
 			"OR", "MESSAGE_ID=fc2e22bc6ee647b6b90729ab34a250b1", "COREDUMP_UNIT=a.service", "COREDUMP_UNIT=b.service",
 			"OR", "_UID=0", "OBJECT_SYSTEMD_UNIT=a.service", "OBJECT_SYSTEMD_UNIT=b.service", "OR", "_TRANSPORT=kernel"}},
-		{"boot", nil, bootA, []string{"_BOOT_ID=" + bootA}},
-		{"units and boot", []string{"a.service"}, bootA, []string{"_SYSTEMD_UNIT=a.service", "OR", "SYSLOG_IDENTIFIER=a",
+		// A unit's identifiers given (the services'), the other's its name;
+		// one of another unit is not matched.
+		{"identifiers", []string{"a.service", "b.service"}, map[string]string{"kv": "a.service", "kvd": "a.service", "x": "x.service"}, "", []string{
+			"_SYSTEMD_UNIT=a.service", "_SYSTEMD_UNIT=b.service", "OR", "SYSLOG_IDENTIFIER=b", "SYSLOG_IDENTIFIER=kv", "SYSLOG_IDENTIFIER=kvd",
+			"OR", "_PID=1", "UNIT=a.service", "UNIT=b.service",
+			"OR", "MESSAGE_ID=fc2e22bc6ee647b6b90729ab34a250b1", "COREDUMP_UNIT=a.service", "COREDUMP_UNIT=b.service",
+			"OR", "_UID=0", "OBJECT_SYSTEMD_UNIT=a.service", "OBJECT_SYSTEMD_UNIT=b.service", "OR", "_TRANSPORT=kernel"}},
+		{"boot", nil, nil, bootA, []string{"_BOOT_ID=" + bootA}},
+		{"units and boot", []string{"a.service"}, nil, bootA, []string{"_SYSTEMD_UNIT=a.service", "OR", "SYSLOG_IDENTIFIER=a",
 			"OR", "_PID=1", "UNIT=a.service", "OR", "MESSAGE_ID=fc2e22bc6ee647b6b90729ab34a250b1", "COREDUMP_UNIT=a.service",
 			"OR", "_UID=0", "OBJECT_SYSTEMD_UNIT=a.service", "OR", "_TRANSPORT=kernel", "AND", "_BOOT_ID=" + bootA}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var calls []string
-			if err := addMatches(&fakeJournal{calls: &calls}, tc.units, tc.boot); err != nil {
+			if err := addMatches(&fakeJournal{calls: &calls}, tc.units, identUnits(tc.units, tc.ids), tc.boot); err != nil {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tc.want, calls); diff != "" {

@@ -53,7 +53,8 @@ var lifecycleFields = []string{
 type fieldSel struct {
 	prefix   string // "" when noPrefix
 	noPrefix bool
-	units    []string // the watched units; nil: every entry, no lifecycle matching
+	units    []string          // the watched units; nil: every entry, no lifecycle matching
+	idents   map[string]string // their SYSLOG_IDENTIFIERs (identUnits)
 	// own are the names asked for (FieldSelect.Journal); about are
 	// lifecycleFields followed by the names asked for that are not among
 	// them; want holds the names of about.
@@ -64,9 +65,10 @@ type fieldSel struct {
 	other func(*record.Entry)
 }
 
-// newFieldSel checks fs and prepares it for reading the entries of units.
-func newFieldSel(fs FieldSelect, units []string) (*fieldSel, error) {
-	s := &fieldSel{prefix: fs.Prefix, noPrefix: fs.NoPrefix, units: units, want: make(map[string]bool)}
+// newFieldSel checks fs and prepares it for reading the entries of units,
+// identified also by ids (Options.Identifiers).
+func newFieldSel(fs FieldSelect, units []string, ids map[string]string) (*fieldSel, error) {
+	s := &fieldSel{prefix: fs.Prefix, noPrefix: fs.NoPrefix, units: units, idents: identUnits(units, ids), want: make(map[string]bool)}
 	if s.noPrefix {
 		s.prefix = ""
 	} else if s.prefix == "" {
@@ -97,9 +99,9 @@ func newFieldSel(fs FieldSelect, units []string) (*fieldSel, error) {
 
 // mustFieldSel is newFieldSel for selections already checked.
 func mustFieldSel(fs FieldSelect, units []string) *fieldSel {
-	s, err := newFieldSel(fs, units)
+	s, err := newFieldSel(fs, units, nil)
 	if err != nil {
-		s, _ = newFieldSel(FieldSelect{}, units)
+		s, _ = newFieldSel(FieldSelect{}, units, nil)
 	}
 	return s
 }
@@ -178,19 +180,35 @@ type lcFields struct {
 }
 
 // ownUnit returns the watched unit an entry comes from: its _SYSTEMD_UNIT,
-// or the unit its SYSLOG_IDENTIFIER names; "" when neither is watched.
-func ownUnit(unit, ident string, units []string) string {
+// or the unit its SYSLOG_IDENTIFIER names (idents, from identUnits); ""
+// when neither is watched.
+func ownUnit(unit, ident string, units []string, idents map[string]string) string {
 	if u := watched(units, unit); u != "" {
 		return u
 	}
 	if ident != "" {
-		for _, u := range units {
-			if len(u) == len(ident)+len(".service") && strings.HasPrefix(u, ident) && strings.HasSuffix(u, ".service") {
-				return u
-			}
-		}
+		return idents[ident]
 	}
 	return ""
+}
+
+// identUnits returns the SYSLOG_IDENTIFIERs of the watched units and
+// whose each is (Options.Identifiers): those ids maps to a unit of units,
+// and for a unit none maps to, its name without ".service".
+func identUnits(units []string, ids map[string]string) map[string]string {
+	out := make(map[string]string, len(units))
+	named := make(map[string]bool, len(units))
+	for id, u := range ids {
+		if w := watched(units, u); w != "" && id != "" {
+			out[id], named[w] = w, true
+		}
+	}
+	for _, u := range units {
+		if !named[u] {
+			out[strings.TrimSuffix(u, ".service")] = u
+		}
+	}
+	return out
 }
 
 // aboutUnit returns the watched unit an entry not from it is about, as
@@ -206,7 +224,7 @@ func ownUnit(unit, ident string, units []string) string {
 //   - the kernel's OOM killer naming U's process or cgroup (oomUnit).
 //
 // A UNIT= or COREDUMP_UNIT= any other process sends is not taken.
-func aboutUnit(f *lcFields, message string, units []string) string {
+func aboutUnit(f *lcFields, message string, units []string, idents map[string]string) string {
 	if f.pid == "1" && f.unit != "" {
 		if u := watched(units, f.unit); u != "" {
 			return u
@@ -223,7 +241,7 @@ func aboutUnit(f *lcFields, message string, units []string) string {
 		}
 	}
 	if f.transport == "kernel" && oomCandidate(message) {
-		return oomUnit(message, units)
+		return oomUnit(message, units, idents)
 	}
 	return ""
 }
@@ -272,9 +290,10 @@ func oomCandidate(m string) bool {
 
 // oomUnit returns the watched unit a kernel OOM line names: oom-kill:
 // with task_memcg=/…/U (a path element), or "Killed process N (comm)"
-// where comm is the unit's service name cut to 15 characters, as the
-// kernel cuts it; "" for any other line.
-func oomUnit(m string, units []string) string {
+// where comm is one of the unit's identifiers (identUnits: the process
+// name, which journald takes for SYSLOG_IDENTIFIER) cut to 15
+// characters, as the kernel cuts it; "" for any other line.
+func oomUnit(m string, units []string, idents map[string]string) string {
 	if rest, ok := strings.CutPrefix(m, oomKillPrefix); ok {
 		i := strings.Index(rest, ",task_memcg=")
 		if i < 0 {
@@ -315,12 +334,11 @@ func oomUnit(m string, units []string) string {
 		return ""
 	}
 	comm := rest[:end]
-	for _, u := range units {
-		name := strings.TrimSuffix(u, ".service")
-		if len(name) > 15 {
-			name = name[:15]
+	for id, u := range idents {
+		if len(id) > 15 {
+			id = id[:15]
 		}
-		if comm == name {
+		if comm == id {
 			return u
 		}
 	}

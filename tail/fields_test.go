@@ -281,7 +281,7 @@ func TestFieldSelect(t *testing.T) {
 			}
 		})
 	}
-	if _, err := newFieldSel(FieldSelect{Prefix: "f-"}, nil); err == nil {
+	if _, err := newFieldSel(FieldSelect{Prefix: "f-"}, nil, nil); err == nil {
 		t.Error("prefix f-: no error")
 	}
 	if _, err := collectJournal(Options{Directory: t.TempDir(), Fields: FieldSelect{Journal: []string{"a b"}}}); err == nil {
@@ -422,7 +422,7 @@ func TestOOMUnit(t *testing.T) {
 		{"Out of memory: Killed process (chainfire)", ""},
 		{"oom-kill:", ""},
 	} {
-		if got := oomUnit(tc.m, services); got != tc.want {
+		if got := oomUnit(tc.m, services, identUnits(services, nil)); got != tc.want {
 			t.Errorf("oomUnit(%q) = %q, want %q", tc.m, got, tc.want)
 		}
 	}
@@ -443,7 +443,7 @@ func TestAboutUnitForged(t *testing.T) {
 		{"object as root", lcFields{uid: "0", objectUnit: "chainfire.service"}, "chainfire.service"},
 		{"object forged", lcFields{uid: "1000", objectUnit: "chainfire.service"}, ""},
 	} {
-		if got := aboutUnit(&tc.f, "", services); got != tc.want {
+		if got := aboutUnit(&tc.f, "", services, identUnits(services, nil)); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}

@@ -52,11 +52,12 @@ const DefaultWaitTimeout = 250 * time.Millisecond
 
 // FollowOptions select what Follow reads and where it begins.
 type FollowOptions struct {
-	// Directory, Files, Units and Fields are as in Options.
-	Directory string
-	Files     []string
-	Units     []string
-	Fields    FieldSelect
+	// Directory, Files, Units, Identifiers and Fields are as in Options.
+	Directory   string
+	Files       []string
+	Units       []string
+	Identifiers map[string]string
+	Fields      FieldSelect
 	// AfterCursor resumes after the entry with this cursor: the daemon's
 	// checkpoint. When that entry is gone (rotated or vacuumed away), reading
 	// resumes at the first entry after its position and the first batch
@@ -152,7 +153,7 @@ var openFollower = func(opts *FollowOptions) (follower, error) {
 	if err := checkReader(opts.Reader); err != nil {
 		return nil, err
 	}
-	j, err := openJournal(&Options{Directory: opts.Directory, Files: opts.Files, Units: opts.Units, Fields: opts.Fields})
+	j, err := openJournal(&Options{Directory: opts.Directory, Files: opts.Files, Units: opts.Units, Identifiers: opts.Identifiers, Fields: opts.Fields})
 	if err != nil {
 		return nil, err
 	}
@@ -208,6 +209,7 @@ func follow(ctx context.Context, open func() (follower, error), opts FollowOptio
 			return err
 		}
 		ropts := &Options{Units: opts.Units}
+		idents := identUnits(opts.Units, opts.Identifiers)
 		atEnd := false
 		for {
 			if err := ctx.Err(); err != nil {
@@ -221,7 +223,7 @@ func follow(ctx context.Context, open func() (follower, error), opts FollowOptio
 			beat()
 			trim()
 			end := state == readEnd
-			batch = finishBatch(batch[:n], ropts)
+			batch = finishBatch(batch[:n], ropts, idents)
 			if len(batch) > 0 || gap != nil || (end && !atEnd) {
 				if len(batch) == 0 {
 					batch = nil
@@ -293,7 +295,7 @@ func followStart(j follower, opts *FollowOptions) (*Gap, error) {
 			}
 		}
 	}
-	if err := addMatches(j, opts.Units, ""); err != nil {
+	if err := addMatches(j, opts.Units, identUnits(opts.Units, opts.Identifiers), ""); err != nil {
 		return nil, err
 	}
 	switch {

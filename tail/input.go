@@ -17,14 +17,16 @@ import (
 // InputOptions tell ReadInput what the input does not say itself.
 type InputOptions struct {
 	// Unit is the unit of text lines: every -o cat line gets it, and so does
-	// every -o short line (else such a line's unit is its identifier +
-	// ".service"). For JSON and export input, Unit alone acts like Units
+	// every -o short line (else such a line's unit is the one Identifiers
+	// maps its identifier to, or its identifier + ".service"). For JSON and export input, Unit alone acts like Units
 	// holding just Unit.
 	Unit string
 	// Units keeps only JSON and export entries of these units and resolves
 	// Entry.Unit as ReadJournal does (Options.Units): the entries from them
 	// and about them. Text lines are not filtered.
 	Units []string
+	// Identifiers is as Options.Identifiers, for Units and -o short lines.
+	Identifiers map[string]string
 	// Fields selects the fields JSON and export entries carry in
 	// Entry.Fields and Entry.Journal, as Options.Fields does.
 	Fields FieldSelect
@@ -113,7 +115,7 @@ func ReadInput(ctx context.Context, r io.Reader, opts InputOptions, fn func(batc
 	if len(watched) == 0 && opts.Unit != "" {
 		watched = []string{opts.Unit}
 	}
-	sel, err := newFieldSel(opts.Fields, watched)
+	sel, err := newFieldSel(opts.Fields, watched, opts.Identifiers)
 	if err != nil {
 		return err
 	}

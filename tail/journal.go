@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -21,8 +22,8 @@ type Options struct {
 	// Directory is set. With neither, the local system journal is read.
 	Files []string
 	// Units keeps only entries of these units, e.g. "chainfire.service":
-	// those from unit U (_SYSTEMD_UNIT=U, or SYSLOG_IDENTIFIER is U without
-	// ".service") and those about it that journalctl -u U shows, plus what
+	// those from unit U (_SYSTEMD_UNIT=U, or SYSLOG_IDENTIFIER is one of
+	// U's Identifiers) and those about it that journalctl -u U shows, plus what
 	// it misses (see aboutUnit): systemd's (_PID=1, UNIT=U),
 	// systemd-coredump's (COREDUMP_UNIT=U, also with the systemd-coredump
 	// user's _UID of systemd 252.4 and later), a root daemon's
@@ -32,6 +33,11 @@ type Options struct {
 	// FieldSelect) and no Entry.Fields. Empty: every entry, with
 	// Entry.Unit its _SYSTEMD_UNIT.
 	Units []string
+	// Identifiers maps a SYSLOG_IDENTIFIER to the unit whose entries carry
+	// it (the services' identifiers: patterns.Services.Identifiers). A
+	// unit of Units none maps to is identified by its name without
+	// ".service".
+	Identifiers map[string]string
 	// Fields selects what goes into Entry.Fields and Entry.Journal.
 	Fields FieldSelect
 	// Since drops entries before it (inclusive bound; zero: from the start).
@@ -149,8 +155,8 @@ var openJournal func(opts *Options) (journal, error) = openSDJournal
 // The journal is read on other OS threads while fn runs on the calling
 // goroutine, so reading and processing overlap; see Options.Parallel.
 // Entries without MESSAGE are skipped. Entry.Unit is _SYSTEMD_UNIT when that
-// is one of opts.Units, else SYSLOG_IDENTIFIER+".service" when that is one
-// of opts.Units, else _SYSTEMD_UNIT.
+// is one of opts.Units, else the unit of opts.Units SYSLOG_IDENTIFIER names
+// (Options.Identifiers), else _SYSTEMD_UNIT.
 //
 // Boots for Options.Boot offsets are ordered by the time of their first
 // entry (what journalctl --list-boots shows). Boot "0" is the running boot
@@ -176,39 +182,36 @@ func readJournal(ctx context.Context, open func() (journal, error), opts Options
 		if err != nil {
 			return err
 		}
-		p, units := workers(opts.Parallel), opts.Units
+		p, units, idents := workers(opts.Parallel), opts.Units, identUnits(opts.Units, opts.Identifiers)
 		if nj, ok := nativeScan(j, &opts); ok {
 			// Its matches are sets it tests each entry against, on one
 			// thread.
 			j, p = nj, 1
 		}
-		if err := addMatches(j, units, bootID); err != nil {
+		if err := addMatches(j, units, idents, bootID); err != nil {
 			return err
 		}
 		if p > 1 && opts.AfterCursor == "" {
-			r := &parallelReader{open: open, opts: &opts, units: units, bootID: bootID, workers: p, send: send}
+			r := &parallelReader{open: open, opts: &opts, units: units, idents: idents, bootID: bootID, workers: p, send: send}
 			return r.run(ctx, j)
 		}
 		if err := seekStart(j, &opts); err != nil {
 			return err
 		}
-		return produce(ctx, j, &opts, send)
+		return produce(ctx, j, &opts, idents, send)
 	}, fn)
 }
 
 // addMatches adds the unit and boot matches: for the units, the terms of
-// journalctl -u (see Options.Units), ORed, with two wider than the
+// journalctl -u (see Options.Units) and their identifiers (identUnits), ORed, with two wider than the
 // reader keeps (aboutUnit decides): the coredump term leaves out the
 // writer's _UID, and every kernel entry (_TRANSPORT=kernel) comes for the
 // OOM-killer lines.
-func addMatches(j journal, units []string, bootID string) error {
+func addMatches(j journal, units []string, idents map[string]string, bootID string) error {
 	if len(units) > 0 {
 		// Matches on one field are ORed, on different fields ANDed; a
 		// disjunction ORs the terms.
-		names := make([]string, len(units))
-		for i, u := range units {
-			names[i] = strings.TrimSuffix(u, ".service")
-		}
+		names := slices.Sorted(maps.Keys(idents))
 		terms := [][]string{
 			prefixed("_SYSTEMD_UNIT=", units),
 			prefixed("SYSLOG_IDENTIFIER=", names),
@@ -283,7 +286,7 @@ func untilStop(until time.Time) time.Time {
 }
 
 // produce reads batches until the end, Until, or ctx's end.
-func produce(ctx context.Context, j journal, opts *Options, send func([]record.Entry) bool) error {
+func produce(ctx context.Context, j journal, opts *Options, idents map[string]string, send func([]record.Entry) bool) error {
 	stop := untilStop(opts.Until)
 	trim := trimmer(DefaultMaxMapped)
 	for {
@@ -296,7 +299,7 @@ func produce(ctx context.Context, j journal, opts *Options, send func([]record.E
 		if err != nil {
 			return fmt.Errorf("read journal: %w", err)
 		}
-		batch = finishBatch(batch[:n], opts)
+		batch = finishBatch(batch[:n], opts, idents)
 		if len(batch) > 0 && !send(batch) {
 			return nil
 		}
@@ -307,15 +310,15 @@ func produce(ctx context.Context, j journal, opts *Options, send func([]record.E
 }
 
 // finishBatch drops entries before Since (possible only when the clock
-// went back) and resolves units, in place.
-func finishBatch(batch []record.Entry, opts *Options) []record.Entry {
+// went back) and resolves units (resolveUnit), in place.
+func finishBatch(batch []record.Entry, opts *Options, idents map[string]string) []record.Entry {
 	out := batch[:0]
 	for i := range batch {
 		e := &batch[i]
 		if !opts.Since.IsZero() && e.Time.Before(opts.Since) {
 			continue
 		}
-		e.Unit = resolveUnit(e.Unit, e.Identifier, opts.Units)
+		e.Unit = resolveUnit(e.Unit, e.Identifier, opts.Units, idents)
 		out = append(out, *e)
 	}
 	// Clear the tail so that dropped entries' strings are not kept alive.
@@ -323,17 +326,14 @@ func finishBatch(batch []record.Entry, opts *Options) []record.Entry {
 	return out
 }
 
-// resolveUnit picks Entry.Unit from _SYSTEMD_UNIT and SYSLOG_IDENTIFIER.
-func resolveUnit(unit, ident string, units []string) string {
-	if len(units) == 0 || slices.Contains(units, unit) {
+// resolveUnit picks Entry.Unit from _SYSTEMD_UNIT and SYSLOG_IDENTIFIER:
+// the watched unit either names (ownUnit), else _SYSTEMD_UNIT.
+func resolveUnit(unit, ident string, units []string, idents map[string]string) string {
+	if len(units) == 0 {
 		return unit
 	}
-	if ident != "" {
-		for _, u := range units {
-			if len(u) == len(ident)+len(".service") && strings.HasPrefix(u, ident) && strings.HasSuffix(u, ".service") {
-				return u
-			}
-		}
+	if u := ownUnit(unit, ident, units, idents); u != "" {
+		return u
 	}
 	return unit
 }

@@ -455,7 +455,7 @@ import (
 )
 
 func openSDJournal(opts *Options) (journal, error) {
-	sel, err := newFieldSel(opts.Fields, opts.Units)
+	sel, err := newFieldSel(opts.Fields, opts.Units, opts.Identifiers)
 	if err != nil {
 		return nil, err
 	}
@@ -703,11 +703,11 @@ func (j *sdJournal) read(dst []record.Entry, cursors bool, stop time.Time) (int,
 		msg, cursor := field(C.CF_MESSAGE), field(C.CF_CURSOR)
 		unit, about := "", false
 		if len(units) > 0 {
-			if unit = ownUnit(str(C.CF_UNIT), str(C.CF_IDENT), units); unit == "" {
+			if unit = ownUnit(str(C.CF_UNIT), str(C.CF_IDENT), units, j.sel.idents); unit == "" {
 				lc := lcFields{pid: str(C.CF_PID), uid: str(C.CF_UID), comm: str(C.CF_COMM),
 					transport: str(C.CF_TRANSPORT), unit: str(C.CF_LUNIT), objectUnit: str(C.CF_OBJUNIT),
 					messageID: str(C.CF_MSGID), coredumpUnit: str(C.CF_CDUNIT), sysUnit: str(C.CF_UNIT)}
-				if unit = aboutUnit(&lc, str(C.CF_MESSAGE), units); unit == "" {
+				if unit = aboutUnit(&lc, str(C.CF_MESSAGE), units, j.sel.idents); unit == "" {
 					continue // matched by a wider sd-journal match only
 				}
 				about = true

@@ -987,7 +987,7 @@ func (j *nativeJournal) decode(f *jfile, off uint64, key *jkey, e *record.Entry)
 			}
 			m = unsafe.String(unsafe.SliceData(p), len(p))[len("MESSAGE="):]
 		}
-		if about = aboutUnit(&lc, m, j.sel.units); about == "" {
+		if about = aboutUnit(&lc, m, j.sel.units, j.sel.idents); about == "" {
 			return false, false, nil
 		}
 	}

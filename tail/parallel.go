@@ -34,7 +34,8 @@ const chunkTarget = 4096
 type parallelReader struct {
 	open    func() (journal, error)
 	opts    *Options
-	units   []string // the units to add as matches
+	units   []string          // the units to add as matches
+	idents  map[string]string // and their identifiers (identUnits)
 	bootID  string
 	workers int
 	send    func([]record.Entry) bool
@@ -106,7 +107,7 @@ func (r *parallelReader) run(ctx context.Context, j journal) error {
 		if err := seekStart(j, r.opts); err != nil {
 			return err
 		}
-		return produce(ctx, j, r.opts, r.send)
+		return produce(ctx, j, r.opts, r.idents, r.send)
 	}
 	r.next, r.hi = lo, hi
 	r.width = max(hi.Sub(lo)/64, time.Millisecond).Truncate(time.Microsecond)
@@ -169,7 +170,7 @@ func (r *parallelReader) sequentialFrom(ctx context.Context, j journal, c string
 	if _, err := j.seekCursor(c, true); err != nil {
 		return fmt.Errorf("seek cursor %q: %w", c, err)
 	}
-	return produce(ctx, j, r.opts, r.send)
+	return produce(ctx, j, r.opts, r.idents, r.send)
 }
 
 // work reads chunks until there are none left or ctx ends.
@@ -190,7 +191,7 @@ func (r *parallelReader) work(ctx context.Context) {
 		if j == nil {
 			var err error
 			if j, err = r.open(); err == nil {
-				err = addMatches(j, r.units, r.bootID)
+				err = addMatches(j, r.units, r.idents, r.bootID)
 			}
 			if err != nil {
 				c.err = err
@@ -277,7 +278,7 @@ func (r *parallelReader) read(ctx context.Context, j journal, c *chunk) {
 			return
 		}
 		c.n += n
-		if batch = finishBatch(batch[:n], r.opts); len(batch) > 0 {
+		if batch = finishBatch(batch[:n], r.opts, r.idents); len(batch) > 0 {
 			select {
 			case c.batches <- batch:
 			case <-ctx.Done():

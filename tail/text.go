@@ -207,6 +207,9 @@ func (p *textParser) parseShort(line []byte) (record.Entry, int, error) {
 		Unit:       p.opts.Unit,
 	}
 	if e.Unit == "" {
+		e.Unit = p.opts.Identifiers[ident]
+	}
+	if e.Unit == "" {
 		e.Unit = p.intern.get([]byte(ident + ".service"))
 	}
 	return e, len(s) - len(msg), nil
