@@ -25,7 +25,7 @@ const exactValues = 64
 
 // Sketch estimates quantiles of a stream of non-negative numbers in bounded
 // memory: a log-linear histogram (as HdrHistogram) whose buckets are 1/64 of a
-// power of two wide. Min, max, count and sum are exact, and so are the
+// power of two wide. Min, max and count are exact, and so are the
 // quantiles of the first exactValues values.
 type Sketch struct {
 	exact  []float64 // the values, while n <= exactValues
@@ -33,7 +33,6 @@ type Sketch struct {
 	offset int
 	zero   uint64 // values <= 0 or below 2^minExp
 	n      uint64
-	sum    float64
 	min    float64
 	max    float64
 }
@@ -50,7 +49,6 @@ func (s *Sketch) Add(v float64) {
 		s.max = v
 	}
 	s.n++
-	s.sum += v
 	if s.n <= exactValues {
 		s.exact = append(s.exact, v)
 	} else {
@@ -113,14 +111,6 @@ func (s *Sketch) Min() float64 { return s.min }
 
 // Max returns the largest value added (0 when empty).
 func (s *Sketch) Max() float64 { return s.max }
-
-// Mean returns the average of the values added (0 when empty).
-func (s *Sketch) Mean() float64 {
-	if s.n == 0 {
-		return 0
-	}
-	return s.sum / float64(s.n)
-}
 
 // Quantile returns an estimate of the q-quantile (0 <= q <= 1) by the nearest
 // rank: the smallest value with at least q of the values at or below it. The
