@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -73,9 +74,6 @@ func (r *Report) EntryOn(t time.Time, host string) {
 	r.hosts.entry(host)
 }
 
-// Hosts returns the number of distinct hosts seen, at most hostsCap.
-func (r *Report) Hosts() int { return len(r.hosts.byHost) }
-
 // renderHosts writes the summary of a scan over several hosts: entries and
 // events per host, the busiest first.
 func (r *Report) renderHosts(w io.Writer) {
@@ -88,19 +86,7 @@ func (r *Report) renderHosts(w io.Writer) {
 		rows = append(rows, row{h, *c})
 	}
 	slices.SortFunc(rows, func(a, b row) int {
-		if a.entries != b.entries {
-			if a.entries > b.entries {
-				return -1
-			}
-			return 1
-		}
-		if a.events != b.events {
-			if a.events > b.events {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.host, b.host)
+		return cmp.Or(cmp.Compare(b.entries, a.entries), cmp.Compare(b.events, a.events), strings.Compare(a.host, b.host))
 	})
 	n := len(rows)
 	shown := rows[:min(n, hostsShown)]

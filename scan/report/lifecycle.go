@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -173,11 +174,7 @@ func (l *lifecycleTally) render(w io.Writer, fleet bool, stamp string, loc *time
 	if len(l.by) == 0 {
 		return
 	}
-	keys := make([]lifecycleKey, 0, len(l.by))
-	for k := range l.by {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b lifecycleKey) int {
+	keys := slices.SortedFunc(maps.Keys(l.by), func(a, b lifecycleKey) int {
 		return cmp.Or(strings.Compare(a.unit, b.unit), strings.Compare(a.host, b.host))
 	})
 	// A single host's name is in the hosts of the whole scan already; in

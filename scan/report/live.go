@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,15 +66,11 @@ func Line(ev *record.Event, st Style) string {
 // liveFields formats fields as name=value, by name; the template of an
 // unclassified line is left out (the summary says it).
 func liveFields(fields map[string]any) string {
-	names := make([]string, 0, len(fields))
-	for name := range fields {
-		if name != "template" {
-			names = append(names, name)
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(fields)) {
+		if name == "template" {
+			continue
 		}
-	}
-	slices.Sort(names)
-	parts := make([]string, 0, len(names))
-	for _, name := range names {
 		var v string
 		switch x := fields[name].(type) {
 		case string:

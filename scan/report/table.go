@@ -2,8 +2,10 @@ package report
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -69,27 +71,17 @@ func fmtRange(first, last time.Time, loc *time.Location) string {
 
 // otherUnits describes the entries of other units left out: "170 (ssh.service 170)".
 func (in Input) otherUnits() string {
-	type unitCount struct {
-		unit string
-		n    int
-	}
-	var list []unitCount
-	for u, n := range in.OtherUnitNames {
-		list = append(list, unitCount{u, n})
-	}
-	slices.SortFunc(list, func(a, b unitCount) int {
-		if a.n != b.n {
-			return b.n - a.n
-		}
-		return strings.Compare(a.unit, b.unit)
+	byUnit := in.OtherUnitNames
+	units := slices.SortedFunc(maps.Keys(byUnit), func(a, b string) int {
+		return cmp.Or(byUnit[b]-byUnit[a], strings.Compare(a, b))
 	})
 	var parts []string
-	for i, uc := range list {
+	for i, u := range units {
 		if i == 3 {
 			parts = append(parts, "...")
 			break
 		}
-		parts = append(parts, sanitize(uc.unit)+" "+commas(uint64(uc.n)))
+		parts = append(parts, sanitize(u)+" "+commas(uint64(byUnit[u])))
 	}
 	s := commas(uint64(in.OtherUnits)) + " " + plural(uint64(in.OtherUnits), "entry", "entries") + " of other units"
 	if len(parts) > 0 {
@@ -197,16 +189,7 @@ func (r *Report) Render(w io.Writer, h Header, st Style) error {
 	// Signatures.
 	sigs := slices.Clone(r.list)
 	slices.SortFunc(sigs, func(a, b *sigStats) int {
-		if a.maxSeverity != b.maxSeverity {
-			return int(b.maxSeverity) - int(a.maxSeverity)
-		}
-		if a.count != b.count {
-			if a.count > b.count {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.id, b.id)
+		return cmp.Or(cmp.Compare(b.maxSeverity, a.maxSeverity), cmp.Compare(b.count, a.count), strings.Compare(a.id, b.id))
 	})
 	if len(sigs) > 0 {
 		countW, idW := len("COUNT"), len("SIGNATURE")
@@ -315,12 +298,7 @@ func (r *Report) renderDerived(bw io.Writer, stamp string, st Style) {
 			fmt.Fprintf(bw, "%*s%s\n", prefix, "", l)
 		}
 	}
-	ids := make([]string, 0, len(r.derivedRuns))
-	for id := range r.derivedRuns {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(r.derivedRuns)) {
 		if link := r.derivedRuns[id]; link != "" {
 			fmt.Fprintf(bw, "%*s%-8s %s: %s\n", stampW+2, "", "runbook", sanitize(id), sanitize(link))
 		}
@@ -434,13 +412,8 @@ func (s *sigStats) unitList() string {
 // fieldSummary describes every field by name: quantiles, ranges or the most
 // frequent values.
 func (s *sigStats) fieldSummary() string {
-	names := make([]string, 0, len(s.fields))
-	for name := range s.fields {
-		names = append(names, name)
-	}
-	slices.Sort(names)
 	var parts []string
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(s.fields)) {
 		f := s.fields[name]
 		var desc []string
 		if sk := f.sketch; sk != nil && sk.Count() > 0 {
@@ -466,11 +439,7 @@ func (is *intStats) describe() string {
 		return strconv.FormatInt(is.min, 10)
 	}
 	if !is.overflow && len(is.distinct) <= 5 {
-		vals := make([]int64, 0, len(is.distinct))
-		for v := range is.distinct {
-			vals = append(vals, v)
-		}
-		slices.Sort(vals)
+		vals := slices.Sorted(maps.Keys(is.distinct))
 		strs := make([]string, len(vals))
 		for i, v := range vals {
 			strs[i] = strconv.FormatInt(v, 10)
@@ -593,21 +562,10 @@ func FormatCount(n uint64) string { return commas(n) }
 // commas formats n with thousands separators.
 func commas(n uint64) string {
 	s := strconv.FormatUint(n, 10)
-	if len(s) <= 3 {
-		return s
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
 	}
-	var b strings.Builder
-	pre := len(s) % 3
-	if pre > 0 {
-		b.WriteString(s[:pre])
-	}
-	for i := pre; i < len(s); i += 3 {
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(s[i : i+3])
-	}
-	return b.String()
+	return s
 }
 
 func plural(n uint64, one, many string) string {

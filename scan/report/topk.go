@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"container/heap"
 	"slices"
 	"strings"
@@ -60,16 +61,7 @@ func (t *topK) top(n int) []topItem {
 		items = append(items, *it)
 	}
 	slices.SortFunc(items, func(a, b topItem) int {
-		if a.count != b.count {
-			if a.count > b.count {
-				return -1
-			}
-			return 1
-		}
-		if c := strings.Compare(a.unit, b.unit); c != 0 {
-			return c
-		}
-		return strings.Compare(a.value, b.value)
+		return cmp.Or(cmp.Compare(b.count, a.count), strings.Compare(a.unit, b.unit), strings.Compare(a.value, b.value))
 	})
 	return items[:min(n, len(items))]
 }
