@@ -68,12 +68,7 @@ var Default = Config{Name: "alertmanager", MinSeverity: record.Warning, ResolveT
 
 // Validate checks the configuration and reports every problem.
 func (c Config) Validate() error {
-	var errs []error
-	if c.URL == "" {
-		errs = append(errs, errors.New("url is required"))
-	} else if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("url %q is not an http(s) URL", redact.String(c.URL)))
-	}
+	errs := []error{httpclient.CheckURL(c.URL)}
 	if c.GeneratorURL != "" {
 		if u, err := url.Parse(c.GeneratorURL); err != nil || !u.IsAbs() {
 			errs = append(errs, fmt.Errorf("generator_url %q is not an absolute URL", c.GeneratorURL))
@@ -85,10 +80,7 @@ func (c Config) Validate() error {
 	if c.MaxAlerts < 0 {
 		errs = append(errs, fmt.Errorf("negative max_alerts %d", c.MaxAlerts))
 	}
-	if err := c.HTTP.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, c.HTTP.Validate())...)
 }
 
 // Sink posts alerts to one Alertmanager. It is safe for concurrent use.

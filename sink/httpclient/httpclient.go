@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -83,6 +84,18 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// CheckURL checks that u, a sink's url, is set and is an http(s) URL; its
+// error shows u with its secrets masked.
+func CheckURL(u string) error {
+	if u == "" {
+		return errors.New("url is required")
+	}
+	if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		return fmt.Errorf("url %q is not an http(s) URL", redact.String(u))
+	}
+	return nil
 }
 
 // validHeaderName reports whether k is an HTTP token (RFC 9110, 5.6.2).

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -80,12 +79,7 @@ var eventLabels = []string{"job", "host", "unit", "severity", "signature"}
 
 // Validate checks the configuration and reports every problem.
 func (c Config) Validate() error {
-	var errs []error
-	if c.URL == "" {
-		errs = append(errs, errors.New("url is required"))
-	} else if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("url %q is not an http(s) URL", redact.String(c.URL)))
-	}
+	errs := []error{httpclient.CheckURL(c.URL)}
 	if c.BatchSize < 0 {
 		errs = append(errs, fmt.Errorf("negative batch_size %d", c.BatchSize))
 	}
@@ -100,10 +94,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("label %q is set from each event and cannot be static", k))
 		}
 	}
-	if err := c.HTTP.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, c.HTTP.Validate())...)
 }
 
 // Sink pushes events to Loki. Send and a Batcher may be used together; all

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -58,13 +59,7 @@ const DefaultMaxAttempts = 10
 
 // Validate checks the configuration and reports every problem.
 func (c Config) Validate() error {
-	var errs []error
-	if c.URL == "" {
-		errs = append(errs, errors.New("url is required"))
-	} else if u, err := url.Parse(string(c.URL)); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("url %q is not an http(s) URL", redact.String(string(c.URL))))
-	}
-	return errors.Join(append(errs, c.Grouping.Validate(), c.HTTP.Validate())...)
+	return errors.Join(httpclient.CheckURL(string(c.URL)), c.Grouping.Validate(), c.HTTP.Validate())
 }
 
 // ErrDeadWebhook says Slack no longer knows the webhook (404, 410, 403, or
@@ -305,13 +300,8 @@ func icon(s record.Severity) string {
 
 // fields renders an event's fields as "k=v" pairs in name order.
 func fields(f map[string]any) string {
-	keys := make([]string, 0, len(f))
-	for k := range f {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	var b strings.Builder
-	for i, k := range keys {
+	for i, k := range slices.Sorted(maps.Keys(f)) {
 		if i > 0 {
 			b.WriteString("  ")
 		}

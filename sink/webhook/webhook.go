@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 
 	"github.com/rs/zerolog"
 
@@ -68,12 +67,7 @@ var Default = Config{Name: "webhook", MinSeverity: record.Warning, MaxEvents: De
 
 // Validate checks the configuration and reports every problem.
 func (c Config) Validate() error {
-	var errs []error
-	if c.URL == "" {
-		errs = append(errs, errors.New("url is required"))
-	} else if u, err := url.Parse(string(c.URL)); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("url %q is not an http(s) URL", redact.String(string(c.URL))))
-	}
+	errs := []error{httpclient.CheckURL(string(c.URL))}
 	if c.MaxEvents < 0 {
 		errs = append(errs, fmt.Errorf("negative max_events %d", c.MaxEvents))
 	}
