@@ -1,10 +1,12 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -188,15 +190,8 @@ func (n *Notifier) due(now time.Time) ([]message, time.Time) {
 	n.observe(now)
 	var out []message
 	var next time.Time
-	keys := make([]groupKey, 0, len(n.groups))
-	for k := range n.groups {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b groupKey) int {
-		if c := strings.Compare(a.Host, b.Host); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Signature, b.Signature)
+	keys := slices.SortedFunc(maps.Keys(n.groups), func(a, b groupKey) int {
+		return cmp.Or(strings.Compare(a.Host, b.Host), strings.Compare(a.Signature, b.Signature))
 	})
 	for _, k := range keys {
 		g := n.groups[k]
@@ -353,17 +348,11 @@ func (n *Notifier) Run(ctx context.Context) error {
 		if !next.IsZero() {
 			wait = max(next.Sub(n.now()), time.Millisecond)
 		}
-		timer.Reset(wait)
+		timer.Reset(wait) // leaves no stale tick in timer.C (Go 1.23 timers)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-n.wake:
-			if !timer.Stop() {
-				select {
-				case <-timer.C:
-				default:
-				}
-			}
 		case <-timer.C:
 		}
 	}
