@@ -129,10 +129,7 @@ func commandSuggestion(typed string) string {
 		}
 		return " (flags come after the command: cflogd scan " + typed + ")"
 	}
-	if s := suggest(typed, append(names, "help")); s != "" {
-		return " (did you mean " + s + "?)"
-	}
-	return ""
+	return didYouMean(suggest(typed, append(names, "help")))
 }
 
 func findCommand(name string) *command {

@@ -71,7 +71,7 @@ func (a *app) check(_ context.Context, args []string) int {
 	cls := classify.New(lib, classify.Options{})
 	failures := append(cls.CheckExamples(), cls.CheckRuleExamples()...)
 	for _, fail := range failures {
-		fmt.Fprintln(a.stderr, formatFailure(fail))
+		fmt.Fprintln(a.stderr, fail.Error()) // file:line:col: signature: message
 	}
 	examples, nearMisses, ruleExamples := 0, 0, 0
 	for _, s := range lib.Signatures {
@@ -99,9 +99,6 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
-
-// formatFailure prints a failure as file:line:col: signature: message.
-func formatFailure(f classify.ExampleFailure) string { return f.Error() }
 
 // checkConfig loads a configuration as run does, builds its sinks and loads
 // its pattern directories, printing every problem.

@@ -24,9 +24,6 @@ import (
 // window, boot or other source is given.
 const defaultSince = "1h"
 
-// maxSkipLogs is how many skipped input entries are logged one by one.
-const maxSkipLogs = 10
-
 func scanCommand() *command {
 	return &command{
 		name:     "scan",
