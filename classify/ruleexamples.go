@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -35,14 +36,8 @@ func RuleExampleEntries(lib *patterns.Library, r *patterns.Rule, ex patterns.Rul
 				e = EntryOf(l.Entry)
 			}
 			e.Time = RuleExampleStart.Add(l.At + time.Duration(k)*l.Every)
-			e.Host, e.Unit = l.Host, l.Unit
+			e.Host, e.Unit = cmp.Or(l.Host, RuleExampleHost), cmp.Or(l.Unit, unit)
 			e.Cursor = "example:" + strconv.Itoa(len(out)+1)
-			if e.Host == "" {
-				e.Host = RuleExampleHost
-			}
-			if e.Unit == "" {
-				e.Unit = unit
-			}
 			out = append(out, e)
 		}
 	}

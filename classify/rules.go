@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"cmp"
 	"math"
 	"strconv"
 	"strings"
@@ -113,10 +114,7 @@ func NewRules(lib *patterns.Library, opts Options) *Rules {
 
 // newRules compiles rules of lib.
 func newRules(lib *patterns.Library, rules []*patterns.Rule, opts Options) *Rules {
-	base := opts.RunbookBase
-	if base == "" {
-		base = record.DefaultRunbookBase
-	}
+	base := cmp.Or(opts.RunbookBase, record.DefaultRunbookBase)
 	step := opts.ClockStep
 	if step <= 0 {
 		step = DefaultClockStep(rules)

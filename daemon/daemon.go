@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -113,9 +114,7 @@ func New(opts Options) (*Daemon, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Coalesce == 0 {
-		opts.Coalesce = DefaultCoalesce
-	}
+	opts.Coalesce = cmp.Or(opts.Coalesce, DefaultCoalesce)
 	if opts.AccessCheck <= 0 {
 		opts.AccessCheck = DefaultAccessCheck
 	}

@@ -308,9 +308,7 @@ func (p *parser) rule(f *File, n *yaml.Node) *Rule {
 			}
 		}
 	}
-	if r.ClearAfter == 0 {
-		r.ClearAfter = r.Window
-	}
+	r.ClearAfter = cmp.Or(r.ClearAfter, r.Window)
 	if r.Kind == PersistRule && r.MaxGap == 0 {
 		r.MaxGap = r.Window
 	}

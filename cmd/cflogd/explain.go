@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -181,11 +182,7 @@ func writeExplanation(w io.Writer, x *classify.Explanation) {
 	row("line", "%s", quoteControl(l.Message))
 	row("shape", "%s", l.Shape)
 	row("body", "%s", quoteControl(l.Body))
-	unit := l.Unit
-	if unit == "" {
-		unit = "none (not given, not inferred from the target)"
-	}
-	row("unit", "%s", unit)
+	row("unit", "%s", cmp.Or(l.Unit, "none (not given, not inferred from the target)"))
 	level := strings.ToUpper(l.Level.String())
 	switch {
 	case l.Level == record.LevelNone:
@@ -198,11 +195,7 @@ func writeExplanation(w io.Writer, x *classify.Explanation) {
 		level += " (from PRIORITY)"
 	}
 	row("level", "%s", level)
-	target := l.Target
-	if target == "" {
-		target = "none"
-	}
-	row("target", "%s", target)
+	row("target", "%s", cmp.Or(l.Target, "none"))
 	if x.Winner == nil {
 		row("signature", "none: no signature matched")
 	} else {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -209,9 +210,7 @@ func (a *app) scanConfig(f *scanFlags) (*scanCommandConfig, error) {
 		// reads its input as that host's (and keeps only its entries).
 		cfg.Host = f.hosts[0]
 	}
-	if cfg.Host == "" {
-		cfg.Host = a.hostname
-	}
+	cfg.Host = cmp.Or(cfg.Host, a.hostname)
 	switch f.output {
 	case "table", "json", "jsonl":
 	default:

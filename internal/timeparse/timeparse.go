@@ -5,6 +5,7 @@
 package timeparse
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -23,9 +24,7 @@ var ErrSyntax = errors.New("invalid time specification")
 // by "ago" lie in the past, as the flag names suggest (--since 1h); a span
 // with "-" lies in the past and one with "+" in the future.
 func Parse(s string, now time.Time, loc *time.Location) (time.Time, error) {
-	if loc == nil {
-		loc = time.Local
-	}
+	loc = cmp.Or(loc, time.Local)
 	in := strings.TrimSpace(s)
 	if in == "" {
 		return time.Time{}, fmt.Errorf("%w: empty", ErrSyntax)

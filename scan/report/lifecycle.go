@@ -182,10 +182,7 @@ func (l *lifecycleTally) render(w io.Writer, fleet bool, stamp string, loc *time
 	fleet = fleet || len(hostsOf(keys)) > 1
 	fmt.Fprintln(w)
 	for _, k := range keys {
-		name := k.unit
-		if name == "" {
-			name = "(no unit)"
-		}
+		name := cmp.Or(k.unit, "(no unit)")
 		if fleet && k.host != "" {
 			name += " on " + k.host
 		}

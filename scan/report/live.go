@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -20,10 +21,7 @@ const liveFieldBytes = 80
 // (name=value, by name), cut to st.Width when it is set. Derived events
 // (rules over time) are marked.
 func Line(ev *record.Event, st Style) string {
-	loc := st.Location
-	if loc == nil {
-		loc = ev.Time.Location()
-	}
+	loc := cmp.Or(st.Location, ev.Time.Location())
 	stamp := "-"
 	if !ev.Time.IsZero() {
 		stamp = ev.Time.In(loc).Format("Jan 02 15:04:05")

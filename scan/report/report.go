@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
 	"slices"
@@ -116,10 +117,7 @@ func (r *Report) Add(ev *record.Event) {
 	if ev.Signature == UnclassifiedID {
 		r.unclassified++
 		tmpl, _ := ev.Fields["template"].(string)
-		if tmpl == "" {
-			tmpl = ev.Message
-		}
-		r.templates.add(ev.Unit, clip(tmpl, sampleMaxBytes))
+		r.templates.add(ev.Unit, clip(cmp.Or(tmpl, ev.Message), sampleMaxBytes))
 	}
 	if !r.Reportable(ev.Severity) {
 		r.below++

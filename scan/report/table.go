@@ -52,10 +52,7 @@ func (r *Report) InputNote(in Input, loc *time.Location) string {
 	if r.entries > 0 || in.First.IsZero() || in.OutsideWindow == 0 {
 		return ""
 	}
-	if loc == nil {
-		loc = time.Local
-	}
-	return "no entries in the window; the input spans " + fmtRange(in.First, in.Last, loc)
+	return "no entries in the window; the input spans " + fmtRange(in.First, in.Last, cmp.Or(loc, time.Local))
 }
 
 // fmtRange formats first – last for the header, the date once when both
@@ -116,9 +113,7 @@ func (r *Report) Render(w io.Writer, h Header, st Style) error {
 	if st.Width <= 0 {
 		st.Width = 120
 	}
-	if st.Location == nil {
-		st.Location = time.Local
-	}
+	st.Location = cmp.Or(st.Location, time.Local)
 	bw := bufio.NewWriter(w)
 	from, to := r.window()
 	stamp := stampLayout(from.In(st.Location), to.In(st.Location))

@@ -137,10 +137,7 @@ func (s *Sink) groups(events []record.Event) []Body {
 		if ev.Severity < s.cfg.MinSeverity {
 			continue
 		}
-		host := s.cfg.Host
-		if host == "" {
-			host = ev.Host
-		}
+		host := cmp.Or(s.cfg.Host, ev.Host)
 		i, ok := index[host]
 		if !ok {
 			i = len(out)
