@@ -28,15 +28,28 @@ func StartVictoriaLogs(tb testing.TB) *VictoriaLogs {
 	bin := findBinary(tb, "victoria-logs", VictoriaLogsInstall)
 	dir := tb.TempDir()
 	_, port := launch(tb, "victoria-logs", bin,
-		func(port int) []string {
-			return []string{
-				"-httpListenAddr=127.0.0.1:" + itoa(port),
-				"-storageDataPath=" + dir,
-				"-loggerLevel=WARN",
-			}
-		},
+		func(port int) []string { return victoriaLogsArgs(port, dir) },
 		func(port int) string { return fmt.Sprintf("http://127.0.0.1:%d/health", port) })
 	return &VictoriaLogs{URL: fmt.Sprintf("http://127.0.0.1:%d", port)}
+}
+
+// victoriaLogsArgs are the arguments of victoria-logs on port with its
+// storage in dir.
+func victoriaLogsArgs(port int, dir string) []string {
+	return []string{"-httpListenAddr=127.0.0.1:" + itoa(port), "-storageDataPath=" + dir, "-loggerLevel=WARN"}
+}
+
+// startVictoriaLogsAt starts victoria-logs on port with its storage in dir
+// and waits until /health answers.
+func startVictoriaLogsAt(tb testing.TB, port int, dir string) (*VictoriaLogs, *process) {
+	tb.Helper()
+	bin := findBinary(tb, "victoria-logs", VictoriaLogsInstall)
+	p := start(tb, "victoria-logs", bin, victoriaLogsArgs(port, dir)...)
+	v := &VictoriaLogs{URL: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	if err := p.waitHTTP(v.URL+"/health", 60*time.Second); err != nil {
+		tb.Fatalf("start victoria-logs on port %d: %v", port, err)
+	}
+	return v, p
 }
 
 // LokiPushURL is the Loki push endpoint.

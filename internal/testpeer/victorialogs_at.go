@@ -1,10 +1,6 @@
 package testpeer
 
-import (
-	"fmt"
-	"testing"
-	"time"
-)
+import "testing"
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for
 // a peer that starts later (StartVictoriaLogsAt).
@@ -18,17 +14,8 @@ func FreePort(tb testing.TB) int {
 // with its data. It is killed in tb.Cleanup or by the returned stop.
 func StartVictoriaLogsAt(tb testing.TB, port int, dir string) (v *VictoriaLogs, stop func()) {
 	tb.Helper()
-	bin := findBinary(tb, "victoria-logs", VictoriaLogsInstall)
-	p := start(tb, "victoria-logs", bin,
-		"-httpListenAddr=127.0.0.1:"+itoa(port),
-		"-storageDataPath="+dir,
-		"-loggerLevel=WARN",
-	)
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	if err := p.waitHTTP(url+"/health", 60*time.Second); err != nil {
-		tb.Fatalf("start victoria-logs on port %d: %v", port, err)
-	}
-	return &VictoriaLogs{URL: url}, func() {
+	v, p := startVictoriaLogsAt(tb, port, dir)
+	return v, func() {
 		p.cmd.Process.Kill()
 		<-p.exited
 	}

@@ -1,7 +1,6 @@
 package testpeer
 
 import (
-	"fmt"
 	"syscall"
 	"testing"
 	"time"
@@ -22,7 +21,6 @@ type RestartableVictoriaLogs struct {
 func StartRestartableVictoriaLogs(tb testing.TB) *RestartableVictoriaLogs {
 	tb.Helper()
 	v := &RestartableVictoriaLogs{port: freePort(tb), dir: tb.TempDir()}
-	v.VictoriaLogs = &VictoriaLogs{URL: fmt.Sprintf("http://127.0.0.1:%d", v.port)}
 	v.Start(tb)
 	return v
 }
@@ -30,15 +28,7 @@ func StartRestartableVictoriaLogs(tb testing.TB) *RestartableVictoriaLogs {
 // Start starts the stopped server again and waits until it answers.
 func (v *RestartableVictoriaLogs) Start(tb testing.TB) {
 	tb.Helper()
-	bin := findBinary(tb, "victoria-logs", VictoriaLogsInstall)
-	v.p = start(tb, "victoria-logs", bin,
-		"-httpListenAddr=127.0.0.1:"+itoa(v.port),
-		"-storageDataPath="+v.dir,
-		"-loggerLevel=WARN",
-	)
-	if err := v.p.waitHTTP(v.URL+"/health", 60*time.Second); err != nil {
-		tb.Fatalf("start victoria-logs on port %d: %v", v.port, err)
-	}
+	v.VictoriaLogs, v.p = startVictoriaLogsAt(tb, v.port, v.dir)
 }
 
 // Stop stops the server with SIGTERM and waits until it exited. It is not
