@@ -140,18 +140,10 @@ func (cs *csig) describe(l record.Level, vals []value, errs []error, srcs []stri
 	return sm
 }
 
+// levelName is the level as the line writes it: "WARN"; "none" for none.
 func levelName(l record.Level) string {
-	switch l {
-	case record.LevelTrace:
-		return "TRACE"
-	case record.LevelDebug:
-		return "DEBUG"
-	case record.LevelInfo:
-		return "INFO"
-	case record.LevelWarn:
-		return "WARN"
-	case record.LevelError:
-		return "ERROR"
+	if l > record.LevelNone && l <= record.LevelError {
+		return strings.ToUpper(l.String())
 	}
 	return "none"
 }

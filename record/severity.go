@@ -23,17 +23,14 @@ func (s Severity) String() string {
 	return severityNames[s]
 }
 
-// ParseSeverity parses "info", "warning", "error" or "critical" (also "warn").
+// severityByName are the names ParseSeverity takes.
+var severityByName = map[string]Severity{"info": Info, "warning": Warning, "warn": Warning, "error": Error, "critical": Critical, "crit": Critical}
+
+// ParseSeverity parses "info", "warning", "error" or "critical" (also "warn"
+// and "crit").
 func ParseSeverity(s string) (Severity, error) {
-	switch s {
-	case "info":
-		return Info, nil
-	case "warning", "warn":
-		return Warning, nil
-	case "error":
-		return Error, nil
-	case "critical", "crit":
-		return Critical, nil
+	if v, ok := severityByName[s]; ok {
+		return v, nil
 	}
 	return 0, fmt.Errorf("unknown severity %q (want info, warning, error or critical)", s)
 }
@@ -64,19 +61,13 @@ const (
 	LevelError
 )
 
+// levelByName are the names ParseLevel takes.
+var levelByName = map[string]Level{"trace": LevelTrace, "debug": LevelDebug, "info": LevelInfo, "warn": LevelWarn, "warning": LevelWarn, "error": LevelError}
+
 // ParseLevel parses a log level name: trace, debug, info, warn (or warning), error.
 func ParseLevel(s string) (Level, error) {
-	switch s {
-	case "trace":
-		return LevelTrace, nil
-	case "debug":
-		return LevelDebug, nil
-	case "info":
-		return LevelInfo, nil
-	case "warn", "warning":
-		return LevelWarn, nil
-	case "error":
-		return LevelError, nil
+	if l, ok := levelByName[s]; ok {
+		return l, nil
 	}
 	return LevelNone, fmt.Errorf("unknown level %q (want trace, debug, info, warn or error)", s)
 }
