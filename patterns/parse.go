@@ -754,19 +754,8 @@ func (sp *sigParse) fields(n *yaml.Node) {
 	}
 }
 
-func parseFieldType(s string) (FieldType, bool) {
-	switch s {
-	case "string":
-		return String, true
-	case "integer":
-		return Integer, true
-	case "duration":
-		return Duration, true
-	case "hostport":
-		return HostPort, true
-	}
-	return 0, false
-}
+// fieldTypes are the field types by name.
+var fieldTypes = map[string]FieldType{"string": String, "integer": Integer, "duration": Duration, "hostport": HostPort}
 
 func (sp *sigParse) field(name string, v *yaml.Node) (Field, bool) {
 	f := Field{Name: name, Source: FromCapture}
@@ -776,7 +765,7 @@ func (sp *sigParse) field(name string, v *yaml.Node) (Field, bool) {
 		if !ok {
 			return f, false
 		}
-		if f.Type, ok = parseFieldType(t); !ok {
+		if f.Type, ok = fieldTypes[t]; !ok {
 			sp.errorf(v, "%s: unknown field type %q (want duration, integer, string or hostport)", what, t)
 			return f, false
 		}
@@ -816,7 +805,7 @@ func (sp *sigParse) field(name string, v *yaml.Node) (Field, bool) {
 	if has(d.Type) {
 		t, good := sp.str(&d.Type, what+": type")
 		if good {
-			if f.Type, good = parseFieldType(t); !good {
+			if f.Type, good = fieldTypes[t]; !good {
 				sp.errorf(&d.Type, "%s: unknown field type %q (want duration, integer, string or hostport)", what, t)
 			}
 		}
