@@ -56,10 +56,7 @@ func SinkName(s SinkConfig) string { return reflect.ValueOf(s).FieldByName("Name
 
 // typeList is "loki, alertmanager, slack, webhook or stdout".
 func typeList() string {
-	names := make([]string, len(sinkTypes))
-	for i, t := range sinkTypes {
-		names[i] = t.name
-	}
+	names := sinkTypeNames()
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
