@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -343,11 +342,9 @@ func toFloat(v any) (float64, bool) {
 
 // formatFields prints fields sorted by name: {a=1 b="x"}.
 func formatFields(f map[string]any) string {
-	keys := slices.Collect(maps.Keys(f))
-	sort.Strings(keys)
 	var b strings.Builder
 	b.WriteByte('{')
-	for i, k := range keys {
+	for i, k := range slices.Sorted(maps.Keys(f)) {
 		if i > 0 {
 			b.WriteByte(' ')
 		}

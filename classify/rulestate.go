@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/centra-cloud/cflogd/patterns"
@@ -103,12 +104,7 @@ func (r *Rules) MarshalState() ([]byte, error) {
 	}
 	for _, cr := range r.rules {
 		rj := ruleJSON{ID: cr.rule.ID, Def: cr.def, Groups: []groupJSON{}}
-		keys := make([]string, 0, len(cr.groups))
-		for k := range cr.groups {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(cr.groups)) {
 			rj.Groups = append(rj.Groups, groupToJSON(cr.groups[k]))
 		}
 		st.Rules = append(st.Rules, rj)

@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"cmp"
 	"slices"
 )
 
@@ -282,15 +283,7 @@ func (g *quantGroup) expire(cr *crule) {
 }
 
 func (g *quantGroup) add(cr *crule, k int64, v float64, cursor string) {
-	i, found := slices.BinarySearchFunc(g.steps, k, func(s qstep, k int64) int {
-		switch {
-		case s.k < k:
-			return -1
-		case s.k > k:
-			return 1
-		}
-		return 0
-	})
+	i, found := slices.BinarySearchFunc(g.steps, k, func(s qstep, k int64) int { return cmp.Compare(s.k, k) })
 	if !found {
 		if g.steps == nil {
 			g.steps = make([]qstep, 0, cr.steps)
