@@ -100,10 +100,6 @@ func follow(ctx context.Context, cfg *Config, eng *engine.Engine, files []string
 		}
 		return res, nil
 	}
-	width := env.Width
-	if width <= 0 {
-		width = 120
-	}
 	// The report starts on a line of its own after the terminal's "^C".
 	fmt.Fprintln(bw)
 	if err := rep.Render(bw, report.Header{
@@ -111,7 +107,7 @@ func follow(ctx context.Context, cfg *Config, eng *engine.Engine, files []string
 		Source:   cfg.SourceLabel + ", followed " + from,
 		Elapsed:  env.Now().Sub(start),
 		Patterns: cfg.PatternDirs,
-	}, report.Style{Color: env.Color, Width: width, Location: env.Location}); err != nil {
+	}, style); err != nil {
 		return res, fmt.Errorf("%w: %w", ErrOutput, err)
 	}
 	if err := bw.Flush(); err != nil {

@@ -201,17 +201,13 @@ func Run(ctx context.Context, cfg *Config, lib *patterns.Library, env Env) (Resu
 	case scanErr != nil && rep.Entries() == 0:
 		// Nothing was read: the error says it all.
 	default:
-		width := env.Width
-		if width <= 0 {
-			width = 120
-		}
 		outErr = rep.Render(env.Stdout, report.Header{
 			Units:    cfg.HeaderUnits,
 			Source:   cfg.SourceLabel,
 			Patterns: cfg.PatternDirs,
 			Input:    input,
 			Elapsed:  env.Now().Sub(start),
-		}, report.Style{Color: env.Color, Width: width, Location: env.Location})
+		}, report.Style{Color: env.Color, Width: env.Width, Location: env.Location})
 	}
 	if scanErr != nil {
 		return res, scanErr
