@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/centra-cloud/cflogd/record"
@@ -68,12 +69,9 @@ func withIncident(events []record.Event) []record.Event {
 func incidentSummary(events []record.Event) string {
 	var what []string
 	add := func(s string) {
-		for _, w := range what {
-			if w == s {
-				return
-			}
+		if !slices.Contains(what, s) {
+			what = append(what, s)
 		}
-		what = append(what, s)
 	}
 	restarts, restarted := int64(0), false
 	loop := ""
