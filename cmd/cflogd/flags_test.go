@@ -153,6 +153,7 @@ func TestScanUsageErrors(t *testing.T) {
 		{"bad until", []string{"--until", "2026-13-01"}, "--until: invalid time specification"},
 		{"until before since", []string{"--since", "today", "--until", "yesterday"}, "is before --since"},
 		{"bad output", []string{"--output", "xml"}, `--output "xml": want table, json or jsonl`},
+		{"bad reader", []string{"--reader", "sd"}, `--reader "sd": want native or sdjournal`},
 		{"bad severity", []string{"--min-severity", "loud"}, `--min-severity: unknown severity "loud"`},
 		{"bad fail-on", []string{"--fail-on", "x"}, `--fail-on: unknown severity "x"`},
 		{"bad unit", []string{"--unit", "sshd"}, `--unit: unknown unit "sshd"`},

@@ -216,6 +216,9 @@ func (a *app) scanConfig(f *scanFlags) (*scanCommandConfig, error) {
 	default:
 		return nil, fmt.Errorf("--output %q: want table, json or jsonl", f.output)
 	}
+	if f.reader != tail.ReaderNative && f.reader != tail.ReaderSDJournal {
+		return nil, fmt.Errorf("--reader %q: want %s or %s", f.reader, tail.ReaderNative, tail.ReaderSDJournal)
+	}
 	var err error
 	if cfg.MinSeverity, err = parseSeverity(f.minSeverity); err != nil {
 		return nil, fmt.Errorf("--min-severity: %w", err)
