@@ -240,3 +240,19 @@ func TestBuiltinThresholdBoundaries(t *testing.T) {
 		}
 	}
 }
+
+// TestHomeUnits: a service's signatures and rules map to its unit (pd.*
+// to placement-driver.service), the lifecycle ones, for every unit, not.
+func TestHomeUnits(t *testing.T) {
+	home := loadBuiltin(t).HomeUnits()
+	for id, want := range map[string]string{
+		"pd.schedule_failed":       "placement-driver.service",
+		"chainfire.election_storm": "chainfire.service",
+		"unit.oom_killed":          "",
+		"unit.crash_loop":          "",
+	} {
+		if got := home[id]; got != want {
+			t.Errorf("HomeUnits()[%q] = %q, want %q", id, got, want)
+		}
+	}
+}

@@ -279,6 +279,23 @@ func (s *Signature) IsFallback() bool { return s.Fallback }
 // AppliesTo reports whether the signature is for the given unit ("chainfire.service").
 func (s *Signature) AppliesTo(unit string) bool { return slices.Contains(s.Units, unit) }
 
+// HomeUnits maps the id of each signature for exactly one unit, and of
+// each rule over such a signature, to that unit.
+func (lib *Library) HomeUnits() map[string]string {
+	home := make(map[string]string)
+	for _, s := range lib.Signatures {
+		if len(s.Units) == 1 {
+			home[s.ID] = s.Units[0]
+		}
+	}
+	for _, r := range lib.Rules {
+		if u, ok := home[r.Signature]; ok {
+			home[r.ID] = u
+		}
+	}
+	return home
+}
+
 // JournalFields returns the journal fields the library reads by name (in
 // journal: conditions and as journal: field sources), sorted: what a reader
 // fills record.Entry.Journal with.

@@ -43,7 +43,7 @@ func follow(ctx context.Context, cfg *Config, eng *engine.Engine, files []string
 		})
 	}
 
-	rep := report.New(report.Options{Since: cfg.Since, MinSeverity: cfg.MinSeverity})
+	rep := report.New(report.Options{Since: cfg.Since, MinSeverity: cfg.MinSeverity, Home: eng.Library().HomeUnits()})
 	bw := bufio.NewWriter(env.Stdout)
 	var out *stdoutsink.Writer
 	if cfg.Output == "jsonl" {

@@ -129,7 +129,7 @@ func Run(ctx context.Context, cfg *Config, lib *patterns.Library, env Env) (Resu
 	defer closeInput()
 	read = filterHosts(read, cfg.Hosts)
 
-	rep := report.New(report.Options{Since: cfg.Since, Until: cfg.ReportUntil, MinSeverity: cfg.MinSeverity})
+	rep := report.New(report.Options{Since: cfg.Since, Until: cfg.ReportUntil, MinSeverity: cfg.MinSeverity, Home: lib.HomeUnits()})
 	var out *stdoutsink.Writer
 	switch cfg.Output {
 	case "jsonl":

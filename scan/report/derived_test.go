@@ -23,7 +23,7 @@ func derivedEv(at time.Duration, rule string, sev record.Severity, host, summary
 // signatures, with their rules' runbook links, counted apart from events,
 // and held to the minimum severity.
 func TestRenderDerived(t *testing.T) {
-	r := New(Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: record.Warning})
+	r := New(Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: record.Warning, Home: home})
 	evs := append(fixture(),
 		derivedEv(30*time.Minute, "flaredb.pd_unreachable", record.Error, "node02", "PD unreachable: heartbeats to PD failing for 2m without a registration (13 failures)"),
 		derivedEv(10*time.Minute, "chainfire.election_storm", record.Error, "node01", "Election storm: 3 Raft election timeouts within 60s"),
@@ -54,7 +54,7 @@ func TestRenderDerived(t *testing.T) {
 // TestDerivedCapacity: the table lists the first derivedCapacity derived
 // events and says how many there were.
 func TestDerivedCapacity(t *testing.T) {
-	r := New(Options{MinSeverity: record.Warning})
+	r := New(Options{MinSeverity: record.Warning, Home: home})
 	for i := range derivedCapacity + 50 {
 		e := derivedEv(time.Duration(i)*time.Minute, fmt.Sprintf("site.rule%d", i), record.Warning, "h", "s")
 		r.Entry(e.Time.Time)

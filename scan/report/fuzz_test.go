@@ -16,7 +16,7 @@ func FuzzRender(f *testing.F) {
 	f.Add("WARN x: RocksDB stall", "tmpl <num>", "node2:2380", int64(0), 2000.5, false)
 	f.Add("\x1b[31mred\x1b]0;t\x07\xff\x00", "\x1b[2J", "\xff", int64(-1<<62), -1.0, true)
 	f.Fuzz(func(t *testing.T, msg, tmpl, str string, at int64, num float64, color bool) {
-		r := New(Options{MinSeverity: record.Info})
+		r := New(Options{MinSeverity: record.Info, Home: home})
 		for i, sig := range []string{"a.b", UnclassifiedID, "a.b"} {
 			ev := record.Event{
 				Time:      record.Time{Time: time.Unix(0, at).Add(time.Duration(i) * time.Hour)},

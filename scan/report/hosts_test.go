@@ -12,7 +12,7 @@ import (
 )
 
 func TestHostsPerSignature(t *testing.T) {
-	r := New(Options{MinSeverity: record.Warning})
+	r := New(Options{MinSeverity: record.Warning, Home: home})
 	// node1 5 events, node2 4, …, node5 1; node6 only entries.
 	for n := 1; n <= 6; n++ {
 		host := fmt.Sprintf("node%d", n)

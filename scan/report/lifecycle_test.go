@@ -105,7 +105,7 @@ func TestRenderLifecycle(t *testing.T) {
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := New(Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: record.Warning})
+			r := New(Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: record.Warning, Home: home})
 			evs := lifecycleFixture(tt.a, tt.b)
 			for i := range evs {
 				r.EntryOn(evs[i].Time.Time, evs[i].Host)
@@ -158,7 +158,7 @@ func TestLifecycleCounts(t *testing.T) {
 		}, "crash loops at 10:01:00, 10:02:00, 10:03:00, +1 more"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := New(Options{MinSeverity: record.Critical})
+			r := New(Options{MinSeverity: record.Critical, Home: home})
 			for i := range tt.evs {
 				r.Add(&tt.evs[i])
 			}
@@ -173,7 +173,7 @@ func TestLifecycleCounts(t *testing.T) {
 
 // TestLifecycleNone: no lifecycle line without lifecycle events.
 func TestLifecycleNone(t *testing.T) {
-	r := New(Options{MinSeverity: record.Warning})
+	r := New(Options{MinSeverity: record.Warning, Home: home})
 	evs := fixture()
 	for i := range evs {
 		r.Add(&evs[i])

@@ -30,6 +30,10 @@ type Options struct {
 	Since, Until time.Time
 	// MinSeverity: events below it are counted but not reported.
 	MinSeverity record.Severity
+	// Home maps a signature's or rule's id to the one unit it is for
+	// (patterns.Library.HomeUnits): the table names the units of its
+	// events only when they are others.
+	Home map[string]string
 }
 
 // Report aggregates a stream of events in bounded memory. It is not safe for

@@ -99,27 +99,27 @@ func TestRenderGolden(t *testing.T) {
 	}{
 		{
 			name:  "window",
-			opts:  Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: record.Warning},
+			opts:  Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: record.Warning, Home: home},
 			style: Style{Width: 100, Location: time.UTC},
 			head:  Header{Units: patterns.BuiltinServices().Units(), Source: "local journal", Elapsed: 1234 * time.Millisecond},
 			evs:   fixture(),
 		},
 		{
 			name:  "open-color-info",
-			opts:  Options{MinSeverity: record.Info},
+			opts:  Options{MinSeverity: record.Info, Home: home},
 			style: Style{Color: true, Width: 80, Location: time.FixedZone("CET", 3600)},
 			head:  Header{Source: "text input (-)"},
 			evs:   fixture(),
 		},
 		{
 			name:  "empty-open-end",
-			opts:  Options{Since: t0, MinSeverity: record.Error},
+			opts:  Options{Since: t0, MinSeverity: record.Error, Home: home},
 			style: Style{Location: time.UTC},
 			head:  Header{Units: []string{"flaredb.service"}, Source: "local journal, boot -1", Elapsed: 300 * time.Microsecond},
 		},
 		{
 			name:  "empty",
-			opts:  Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: record.Warning},
+			opts:  Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: record.Warning, Home: home},
 			style: Style{Location: time.UTC},
 			head:  Header{Units: []string{"chainfire.service"}, Source: "journal files a.journal"},
 		},
@@ -166,7 +166,7 @@ func golden(t *testing.T, path, got string) {
 }
 
 func TestReportAggregates(t *testing.T) {
-	r := New(Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: record.Warning})
+	r := New(Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: record.Warning, Home: home})
 	evs := fixture()
 	for i := range evs {
 		r.Add(&evs[i])
@@ -212,7 +212,7 @@ func TestReportAggregates(t *testing.T) {
 func TestTimelineOpen(t *testing.T) {
 	// Events over a day, out of order, must land in the right sparkline
 	// buckets with bounded memory.
-	r := New(Options{MinSeverity: record.Info})
+	r := New(Options{MinSeverity: record.Info, Home: home})
 	base := t0.Add(-3 * time.Hour)
 	add := func(at time.Duration) {
 		e := ev(0, "x.y", record.Warning, "chainfire.service", "m", nil)
@@ -359,7 +359,7 @@ func TestClip(t *testing.T) {
 
 func TestTimelineExtremes(t *testing.T) {
 	// Times far apart (bad input: year 1 and year 2262) must not overflow.
-	r := New(Options{MinSeverity: record.Info})
+	r := New(Options{MinSeverity: record.Info, Home: home})
 	for _, at := range []time.Time{t0, time.Unix(0, -1<<62), time.Unix(0, 1<<62), {}, time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), t0} {
 		e := ev(0, "x.y", record.Warning, "chainfire.service", "m", nil)
 		e.Time.Time = at
@@ -380,3 +380,12 @@ func TestTimelineExtremes(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// home is Options.Home for the built-in library, as scan gives it.
+var home = func() map[string]string {
+	lib, err := patterns.LoadBuiltin()
+	if err != nil {
+		panic(err)
+	}
+	return lib.HomeUnits()
+}()

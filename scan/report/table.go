@@ -216,7 +216,7 @@ func (r *Report) Render(w io.Writer, h Header, st Style) error {
 			if h := s.hostList(); fleet && h != "" {
 				detail("hosts", h)
 			}
-			if u := s.unitList(); u != "" {
+			if u := s.unitList(r.opts.Home); u != "" {
 				detail("units", u)
 			}
 			detail("sample", truncate(strings.TrimSpace(sanitize(s.sample)), st.Width-len(indent)-9))
@@ -386,13 +386,10 @@ func (s *sigStats) severitySplit() string {
 }
 
 // unitList names the units a signature fired in, unless that is the one
-// service its id starts with (chainfire.*, flaredb.*, pd.*).
-func (s *sigStats) unitList() string {
-	if len(s.units) == 1 && !s.moreUnits {
-		prefix, _, _ := strings.Cut(s.id, ".")
-		if short := shortUnit(s.units[0]); short == prefix || (prefix == "pd" && short == "placement-driver") {
-			return ""
-		}
+// unit it is for (Options.Home).
+func (s *sigStats) unitList(home map[string]string) string {
+	if len(s.units) == 1 && !s.moreUnits && home[s.id] == s.units[0] {
+		return ""
 	}
 	if len(s.units) == 0 {
 		return ""

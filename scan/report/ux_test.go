@@ -15,7 +15,7 @@ import (
 // summary keeps its numbers (it wraps in its column, no line is wider than
 // the terminal but the runbook links).
 func TestSummaryColumnOn80Columns(t *testing.T) {
-	r := New(Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: record.Warning})
+	r := New(Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: record.Warning, Home: home})
 	e := derivedEv(5*time.Minute, "chainfire.p99_latency_high", record.Error, "node01",
 		"p99 request latency 900 ms over 500 ms for 5m (120 requests)")
 	r.Entry(e.Time.Time)
@@ -60,7 +60,7 @@ func TestWrap(t *testing.T) {
 // TestHeaderCounts: the read line counts derived events among the events
 // and says what is below the minimum severity.
 func TestHeaderCounts(t *testing.T) {
-	r := New(Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: record.Warning})
+	r := New(Options{Since: t0, Until: t0.Add(time.Hour), MinSeverity: record.Warning, Home: home})
 	evs := []record.Event{
 		ev(time.Minute, "chainfire.rocksdb_stall", record.Error, "chainfire.service", "x", nil),
 		ev(2*time.Minute, "chainfire.rocksdb_stall", record.Info, "chainfire.service", "x", nil),
@@ -83,7 +83,7 @@ func TestHeaderCounts(t *testing.T) {
 // TestHeaderInput: with --input the header says how many entries of other
 // units were left out, and, when the window missed the input, what it spans.
 func TestHeaderInput(t *testing.T) {
-	r := New(Options{Since: t0.Add(24 * time.Hour), Until: t0.Add(25 * time.Hour), MinSeverity: record.Warning})
+	r := New(Options{Since: t0.Add(24 * time.Hour), Until: t0.Add(25 * time.Hour), MinSeverity: record.Warning, Home: home})
 	in := Input{First: t0, Last: t0.Add(time.Hour + 12*time.Minute), OutsideWindow: 400,
 		OtherUnits: 171, OtherUnitNames: map[string]int{"ssh.service": 170, "cron": 1}}
 	var buf bytes.Buffer
