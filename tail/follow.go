@@ -204,12 +204,12 @@ func follow(ctx context.Context, open func() (follower, error), opts FollowOptio
 			return err
 		}
 		defer j.close()
-		gap, err := followStart(j, &opts)
+		idents := identUnits(opts.Units, opts.Identifiers)
+		gap, err := followStart(j, &opts, idents)
 		if err != nil {
 			return err
 		}
 		ropts := &Options{Units: opts.Units}
-		idents := identUnits(opts.Units, opts.Identifiers)
 		atEnd := false
 		for {
 			if err := ctx.Err(); err != nil {
@@ -270,7 +270,7 @@ func SleepCtx(ctx context.Context, d time.Duration) bool {
 
 // followStart adds the unit matches and seeks to where following begins.
 // With a cursor whose entry is gone, it returns the Gap.
-func followStart(j follower, opts *FollowOptions) (*Gap, error) {
+func followStart(j follower, opts *FollowOptions, idents map[string]string) (*Gap, error) {
 	var gap *Gap
 	if opts.AfterCursor != "" {
 		// Test the cursor before adding matches: the first entry after its
@@ -295,7 +295,7 @@ func followStart(j follower, opts *FollowOptions) (*Gap, error) {
 			}
 		}
 	}
-	if err := addMatches(j, opts.Units, identUnits(opts.Units, opts.Identifiers), ""); err != nil {
+	if err := addMatches(j, opts.Units, idents, ""); err != nil {
 		return nil, err
 	}
 	switch {

@@ -18,8 +18,8 @@ import (
 type InputOptions struct {
 	// Unit is the unit of text lines: every -o cat line gets it, and so does
 	// every -o short line (else such a line's unit is the one Identifiers
-	// maps its identifier to, or its identifier + ".service"). For JSON and export input, Unit alone acts like Units
-	// holding just Unit.
+	// maps its identifier to, or its identifier + ".service"). For JSON
+	// and export input, Unit alone acts like Units holding just Unit.
 	Unit string
 	// Units keeps only JSON and export entries of these units and resolves
 	// Entry.Unit as ReadJournal does (Options.Units): the entries from them

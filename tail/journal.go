@@ -21,17 +21,16 @@ type Options struct {
 	// Files reads these journal files (journalctl --file); ignored when
 	// Directory is set. With neither, the local system journal is read.
 	Files []string
-	// Units keeps only entries of these units, e.g. "chainfire.service":
-	// those from unit U (_SYSTEMD_UNIT=U, or SYSLOG_IDENTIFIER is one of
-	// U's Identifiers) and those about it that journalctl -u U shows, plus what
-	// it misses (see aboutUnit): systemd's (_PID=1, UNIT=U),
-	// systemd-coredump's (COREDUMP_UNIT=U, also with the systemd-coredump
-	// user's _UID of systemd 252.4 and later), a root daemon's
-	// (OBJECT_SYSTEMD_UNIT=U, _UID=0), and the kernel OOM killer's lines
-	// naming U's cgroup or process. Entry.Unit is U for all of them; an
-	// entry about U carries the lifecycle fields in Entry.Journal (see
-	// FieldSelect) and no Entry.Fields. Empty: every entry, with
-	// Entry.Unit its _SYSTEMD_UNIT.
+	// Units keeps only entries of these units, e.g. "chainfire.service": those
+	// from unit U (_SYSTEMD_UNIT=U, or SYSLOG_IDENTIFIER is one of U's
+	// Identifiers) and those about it that journalctl -u U shows, plus what it
+	// misses (see aboutUnit): systemd's (_PID=1, UNIT=U), systemd-coredump's
+	// (COREDUMP_UNIT=U, also with the systemd-coredump user's _UID of systemd
+	// 252.4 and later), a root daemon's (OBJECT_SYSTEMD_UNIT=U, _UID=0), and the
+	// kernel OOM killer's lines naming U's cgroup or process. Entry.Unit is U for
+	// all of them; an entry about U carries the lifecycle fields in Entry.Journal
+	// (see FieldSelect) and no Entry.Fields. Empty: every entry, with Entry.Unit
+	// its _SYSTEMD_UNIT.
 	Units []string
 	// Identifiers maps a SYSLOG_IDENTIFIER to the unit whose entries carry
 	// it (the services' identifiers: patterns.Services.Identifiers). A
@@ -58,16 +57,15 @@ type Options struct {
 	// NoCursor leaves Entry.Cursor empty, which saves the cost of formatting
 	// a cursor for every entry (about a tenth of the reader's time).
 	NoCursor bool
-	// Parallel is the number of threads reading the journal: 1 reads on
-	// one thread; 0 is 1 with the native reader, else 2 when GOMAXPROCS
-	// is at least 4. With more than one (sd-journal's reader only: the
-	// native reader reads on one thread, and reads a core's worth faster
-	// than two sd-journal threads), the time range is cut into chunks read at once and
-	// handed to fn in order; the chunks are checked to join up (the first
-	// entry of each is the one its predecessor stopped at), and reading
-	// falls back to one thread where they do not, so the entries and their
-	// order are the same as with one thread. AfterCursor reads on one
-	// thread.
+	// Parallel is the number of threads reading the journal: 1 reads on one
+	// thread; 0 is 1 with the native reader, else 2 when GOMAXPROCS is at least
+	// 4. With more than one (sd-journal's reader only: the native reader reads on
+	// one thread, and reads a core's worth faster than two sd-journal threads),
+	// the time range is cut into chunks read at once and handed to fn in order;
+	// the chunks are checked to join up (the first entry of each is the one its
+	// predecessor stopped at), and reading falls back to one thread where they do
+	// not, so the entries and their order are the same as with one thread.
+	// AfterCursor reads on one thread.
 	Parallel int
 	// Reader is ReaderNative (also when empty) or ReaderSDJournal, as for
 	// Follow. The native reader reads the files on one thread; it leaves
@@ -182,17 +180,17 @@ func readJournal(ctx context.Context, open func() (journal, error), opts Options
 		if err != nil {
 			return err
 		}
-		p, units, idents := workers(opts.Parallel), opts.Units, identUnits(opts.Units, opts.Identifiers)
+		p, idents := workers(opts.Parallel), identUnits(opts.Units, opts.Identifiers)
 		if nj, ok := nativeScan(j, &opts); ok {
 			// Its matches are sets it tests each entry against, on one
 			// thread.
 			j, p = nj, 1
 		}
-		if err := addMatches(j, units, idents, bootID); err != nil {
+		if err := addMatches(j, opts.Units, idents, bootID); err != nil {
 			return err
 		}
 		if p > 1 && opts.AfterCursor == "" {
-			r := &parallelReader{open: open, opts: &opts, units: units, idents: idents, bootID: bootID, workers: p, send: send}
+			r := &parallelReader{open: open, opts: &opts, units: opts.Units, idents: idents, bootID: bootID, workers: p, send: send}
 			return r.run(ctx, j)
 		}
 		if err := seekStart(j, &opts); err != nil {
@@ -203,10 +201,10 @@ func readJournal(ctx context.Context, open func() (journal, error), opts Options
 }
 
 // addMatches adds the unit and boot matches: for the units, the terms of
-// journalctl -u (see Options.Units) and their identifiers (identUnits), ORed, with two wider than the
-// reader keeps (aboutUnit decides): the coredump term leaves out the
-// writer's _UID, and every kernel entry (_TRANSPORT=kernel) comes for the
-// OOM-killer lines.
+// journalctl -u (see Options.Units) and their identifiers (identUnits), ORed,
+// with two wider than the reader keeps (aboutUnit decides): the coredump term
+// leaves out the writer's _UID, and every kernel entry (_TRANSPORT=kernel)
+// comes for the OOM-killer lines.
 func addMatches(j journal, units []string, idents map[string]string, bootID string) error {
 	if len(units) > 0 {
 		// Matches on one field are ORed, on different fields ANDed; a
