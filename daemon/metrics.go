@@ -3,6 +3,7 @@ package daemon
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/centra-cloud/cflogd/sink/retry"
 )
@@ -27,71 +28,52 @@ type metrics struct {
 }
 
 func newMetrics(version string) *metrics {
+	reg := prometheus.NewRegistry()
+	f := promauto.With(reg)
+	counter := func(name, help string) prometheus.Counter {
+		return f.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+	}
+	gauge := func(name, help string) prometheus.Gauge {
+		return f.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+	}
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
-		linesRead: prometheus.NewCounterVec(prometheus.CounterOpts{
+		reg: reg,
+		linesRead: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "cflogd_journal_lines_read_total",
 			Help: "Journal entries read, by unit (cflogd's own entries included, though never classified).",
 		}, []string{"unit"}),
-		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+		events: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "cflogd_events_total",
 			Help: "Classified events, by signature and severity.",
 		}, []string{"signature", "severity"}),
-		delivery: prometheus.NewHistogram(prometheus.HistogramOpts{
+		delivery: f.NewHistogram(prometheus.HistogramOpts{
 			Name:    "cflogd_event_delivery_seconds",
 			Help:    "Time from an event's journal timestamp until every durable sink accepted it.",
 			Buckets: []float64{0.1, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 5, 10, 30, 60, 300, 3600},
 		}),
-		gaps: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "cflogd_journal_gaps_total",
-			Help: "Times the saved cursor's entry was rotated away before it could be read past.",
-		}),
-		lost: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "cflogd_journal_entries_lost_total",
-			Help: "Journal entries (of every unit) rotated away unread, where the journal can tell.",
-		}),
-		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "cflogd_patterns_last_reload_successful",
-			Help: "Whether the last load of the pattern files succeeded (1) or kept the previous set (0).",
-		}),
-		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "cflogd_patterns_last_reload_success_timestamp_seconds",
-			Help: "When the pattern files were last loaded successfully.",
-		}),
-		signatures: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "cflogd_patterns_signatures",
-			Help: "Signatures in the library in use.",
-		}),
-		checkpoints: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "cflogd_checkpoints_total",
-			Help: "Cursor checkpoints written.",
-		}),
-		checkpointErr: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "cflogd_checkpoint_errors_total",
-			Help: "Checkpoints that could not be written.",
-		}),
-		checkpointAt: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "cflogd_checkpoint_timestamp_seconds",
-			Help: "When the cursor was last saved.",
-		}),
-		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+		gaps:          counter("cflogd_journal_gaps_total", "Times the saved cursor's entry was rotated away before it could be read past."),
+		lost:          counter("cflogd_journal_entries_lost_total", "Journal entries (of every unit) rotated away unread, where the journal can tell."),
+		reloadOK:      gauge("cflogd_patterns_last_reload_successful", "Whether the last load of the pattern files succeeded (1) or kept the previous set (0)."),
+		reloadTime:    gauge("cflogd_patterns_last_reload_success_timestamp_seconds", "When the pattern files were last loaded successfully."),
+		signatures:    gauge("cflogd_patterns_signatures", "Signatures in the library in use."),
+		checkpoints:   counter("cflogd_checkpoints_total", "Cursor checkpoints written."),
+		checkpointErr: counter("cflogd_checkpoint_errors_total", "Checkpoints that could not be written."),
+		checkpointAt:  gauge("cflogd_checkpoint_timestamp_seconds", "When the cursor was last saved."),
+		notifications: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "cflogd_notifications_total",
 			Help: "Grouped notifications posted, by sink and result (sent, failed).",
 		}, []string{"sink", "result"}),
-		sinkDead: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		sinkDead: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "cflogd_sink_dead",
 			Help: "1 while a notification webhook is reported dead (404, 410, 403, no_service): a person must configure a new URL.",
 		}, []string{"sink"}),
 	}
-	build := prometheus.NewGauge(prometheus.GaugeOpts{
+	f.NewGauge(prometheus.GaugeOpts{
 		Name:        "cflogd_build_info",
 		Help:        "cflogd's version.",
 		ConstLabels: prometheus.Labels{"version": version},
-	})
-	build.Set(1)
-	m.reg.MustRegister(m.linesRead, m.events, m.delivery, m.gaps, m.lost, m.reloadOK, m.reloadTime, m.signatures,
-		m.checkpoints, m.checkpointErr, m.checkpointAt, m.notifications, m.sinkDead, build,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}).Set(1)
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

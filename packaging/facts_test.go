@@ -134,10 +134,11 @@ func stringLit(e ast.Expr) (string, bool) {
 }
 
 // daemonMetrics finds the Prometheus metrics registered in the daemon's
-// code and their labels: prometheus.New{Counter,Gauge,Histogram}[Vec]
-// with Opts{Name: ...} and a label list, prometheus.NewDesc(name, help,
-// labels, ...), and the daemon's gauge(name, ...) helper. A histogram also
-// exports name_bucket (with le), name_sum and name_count.
+// code and their labels: New{Counter,Gauge,Histogram}[Vec] (of prometheus
+// or promauto) with Opts{Name: ...} and a label list, prometheus.NewDesc(name,
+// help, labels, ...), and the daemon's gauge(name, ...) and counter(name,
+// ...) helpers. A histogram also exports name_bucket (with le), name_sum and
+// name_count.
 func daemonMetrics(dir string) (map[string][]string, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
@@ -158,17 +159,22 @@ func daemonMetrics(dir string) (map[string][]string, error) {
 			if !ok {
 				return true
 			}
-			sel, ok := call.Fun.(*ast.SelectorExpr)
-			if !ok || len(call.Args) == 0 {
+			var fn string
+			switch f := call.Fun.(type) {
+			case *ast.SelectorExpr:
+				fn = f.Sel.Name
+			case *ast.Ident:
+				fn = f.Name
+			}
+			if fn == "" || len(call.Args) == 0 {
 				return true
 			}
-			fn := sel.Sel.Name
 			switch {
 			case fn == "NewDesc" && len(call.Args) >= 3:
 				if name, ok := stringLit(call.Args[0]); ok {
 					metrics[name] = stringList(call.Args[2])
 				}
-			case fn == "gauge":
+			case fn == "gauge" || fn == "counter":
 				if name, ok := stringLit(call.Args[0]); ok {
 					metrics[name] = nil
 				}
