@@ -385,7 +385,7 @@ retry_max = "500ms"`, port))
 	localHealthy(t, listen)
 	notify.checkWatchdog(t, wd, start, time.Now())
 
-	vl, _ := testpeer.StartVictoriaLogsAt(t, port, t.TempDir())
+	vl := testpeer.StartVictoriaLogsAt(t, port, t.TempDir())
 	waitDelivered(t, vl, want, 60*time.Second, nil)
 	testpeer.Eventually(t, 20*time.Second, func() bool { return localChainfireRead(t, listen) == localChainfire(7*600) }, "every entry read")
 	p.term(t)

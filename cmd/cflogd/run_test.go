@@ -427,7 +427,7 @@ retry_max = "1s"
 		t.Errorf("journal lag %v while the reader is held back, want > 0", lag)
 	}
 
-	vl, _ := testpeer.StartVictoriaLogsAt(t, port, t.TempDir())
+	vl := testpeer.StartVictoriaLogsAt(t, port, t.TempDir())
 	want, order := expectedEvents(t, j.dir)
 	waitDelivered(t, vl, want, 60*time.Second, nil)
 	testpeer.Eventually(t, 10*time.Second, func() bool { return order[readCursor(t, stateDir)] == len(order)-1 }, "the last cursor")

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -41,7 +42,7 @@ func StartAlertmanager(tb testing.TB) *Alertmanager {
 	_, port := launch(tb, "alertmanager", bin,
 		func(port int) []string {
 			return []string{
-				"--web.listen-address=127.0.0.1:" + itoa(port),
+				"--web.listen-address=127.0.0.1:" + strconv.Itoa(port),
 				"--cluster.listen-address=",
 				"--storage.path=" + filepath.Join(dir, "data"),
 				"--config.file=" + cfg,

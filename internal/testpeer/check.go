@@ -1,7 +1,7 @@
 package testpeer
 
 import (
-	"net"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -22,12 +22,7 @@ func Reply(code int, body string, header ...string) Answer {
 // ClosedURL is the http URL of a local port nothing listens on.
 func ClosedURL(tb testing.TB) string {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return "http://" + l.Addr().String()
+	return "http://127.0.0.1:" + strconv.Itoa(FreePort(tb))
 }
 
 // CheckErrorLines checks that err (a Validate's joined errors) has one line

@@ -13,6 +13,7 @@ package testpeer
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,7 +23,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -38,10 +38,8 @@ func findBinary(tb testing.TB, name, install string) string {
 	if gb := os.Getenv("GOBIN"); gb != "" {
 		dirs = append(dirs, gb)
 	}
-	if gp := goPath(); gp != "" {
-		for _, d := range filepath.SplitList(gp) {
-			dirs = append(dirs, filepath.Join(d, "bin"))
-		}
+	for _, d := range filepath.SplitList(cmp.Or(os.Getenv("GOPATH"), goEnvPath())) {
+		dirs = append(dirs, filepath.Join(d, "bin"))
 	}
 	for _, d := range dirs {
 		p := filepath.Join(d, name)
@@ -58,31 +56,15 @@ func findBinary(tb testing.TB, name, install string) string {
 	return ""
 }
 
-var (
-	goPathOnce sync.Once
-	goPathVal  string
-)
+// goEnvPath returns $(go env GOPATH), asked once.
+var goEnvPath = sync.OnceValue(func() string {
+	out, _ := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "env", "GOPATH").Output()
+	return string(bytes.TrimSpace(out))
+})
 
-// goPath returns $GOPATH, else $(go env GOPATH), else ~/go.
-func goPath() string {
-	if gp := os.Getenv("GOPATH"); gp != "" {
-		return gp
-	}
-	goPathOnce.Do(func() {
-		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if out, err := exec.Command(goBin, "env", "GOPATH").Output(); err == nil {
-			goPathVal = string(bytes.TrimSpace(out))
-			return
-		}
-		if h, err := os.UserHomeDir(); err == nil {
-			goPathVal = filepath.Join(h, "go")
-		}
-	})
-	return goPathVal
-}
-
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(tb testing.TB) int {
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for
+// a peer that starts later (StartVictoriaLogsAt) or a listen address.
+func FreePort(tb testing.TB) int {
 	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -163,7 +145,7 @@ func launch(tb testing.TB, name, bin string, args func(port int) []string, ready
 	tb.Helper()
 	var last error
 	for range 3 {
-		port := freePort(tb)
+		port := FreePort(tb)
 		p := start(tb, name, bin, args(port)...)
 		err := p.waitHTTP(ready(port), 60*time.Second)
 		if err == nil {
@@ -178,5 +160,3 @@ func launch(tb testing.TB, name, bin string, args func(port int) []string, ready
 	tb.Fatalf("start %s: %v", name, last)
 	return nil, 0
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

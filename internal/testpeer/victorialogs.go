@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -36,7 +37,7 @@ func StartVictoriaLogs(tb testing.TB) *VictoriaLogs {
 // victoriaLogsArgs are the arguments of victoria-logs on port with its
 // storage in dir.
 func victoriaLogsArgs(port int, dir string) []string {
-	return []string{"-httpListenAddr=127.0.0.1:" + itoa(port), "-storageDataPath=" + dir, "-loggerLevel=WARN"}
+	return []string{"-httpListenAddr=127.0.0.1:" + strconv.Itoa(port), "-storageDataPath=" + dir, "-loggerLevel=WARN"}
 }
 
 // startVictoriaLogsAt starts victoria-logs on port with its storage in dir
@@ -50,6 +51,15 @@ func startVictoriaLogsAt(tb testing.TB, port int, dir string) (*VictoriaLogs, *p
 		tb.Fatalf("start victoria-logs on port %d: %v", port, err)
 	}
 	return v, p
+}
+
+// StartVictoriaLogsAt starts victoria-logs on a given port with its
+// storage in dir, for tests where the peer is down at first. It is killed
+// in tb.Cleanup.
+func StartVictoriaLogsAt(tb testing.TB, port int, dir string) *VictoriaLogs {
+	tb.Helper()
+	v, _ := startVictoriaLogsAt(tb, port, dir)
+	return v
 }
 
 // LokiPushURL is the Loki push endpoint.

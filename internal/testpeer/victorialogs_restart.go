@@ -20,7 +20,7 @@ type RestartableVictoriaLogs struct {
 // storage in a temporary directory.
 func StartRestartableVictoriaLogs(tb testing.TB) *RestartableVictoriaLogs {
 	tb.Helper()
-	v := &RestartableVictoriaLogs{port: freePort(tb), dir: tb.TempDir()}
+	v := &RestartableVictoriaLogs{port: FreePort(tb), dir: tb.TempDir()}
 	v.Start(tb)
 	return v
 }
