@@ -134,11 +134,7 @@ func (s *sigStats) hostList() string {
 	top := s.hosts.top(sigHostsShown)
 	parts := make([]string, 0, len(top)+1)
 	for _, it := range top {
-		c := commas(it.count)
-		if it.over > 0 {
-			c = "≈" + c
-		}
-		parts = append(parts, sanitize(it.value)+" "+c)
+		parts = append(parts, sanitize(it.value)+" "+approx(it))
 	}
 	if rest := s.hosts.distinct() - len(top); rest > 0 {
 		more := ""

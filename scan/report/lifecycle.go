@@ -115,7 +115,7 @@ func (l *lifecycleTally) add(ev *record.Event) {
 			}
 			break
 		}
-		i := slices.IndexFunc(s.oomTimes, func(k time.Time) bool { return absDur(t.Sub(k)) < oomGap })
+		i := slices.IndexFunc(s.oomTimes, func(k time.Time) bool { return t.Sub(k).Abs() < oomGap })
 		if i < 0 {
 			s.ooms++
 			if len(s.oomTimes) == oomRecent {
@@ -148,13 +148,6 @@ func (l *lifecycleTally) add(ev *record.Event) {
 	}
 }
 
-func absDur(d time.Duration) time.Duration {
-	if d < 0 {
-		return -d
-	}
-	return d
-}
-
 // intField returns an integer field's value whatever integer type carries it.
 func intField(v any) (int64, bool) {
 	switch v := v.(type) {
@@ -179,7 +172,7 @@ func (l *lifecycleTally) render(w io.Writer, fleet bool, stamp string, loc *time
 	})
 	// A single host's name is in the hosts of the whole scan already; in
 	// a fleet, each line names its host.
-	fleet = fleet || len(hostsOf(keys)) > 1
+	fleet = fleet || slices.ContainsFunc(keys, func(k lifecycleKey) bool { return k.host != keys[0].host })
 	fmt.Fprintln(w)
 	for _, k := range keys {
 		name := cmp.Or(k.unit, "(no unit)")
@@ -195,14 +188,6 @@ func (l *lifecycleTally) render(w io.Writer, fleet bool, stamp string, loc *time
 		}
 		fmt.Fprintf(w, "lifecycle  +%s more services with restarts or crashes\n", more)
 	}
-}
-
-func hostsOf(keys []lifecycleKey) map[string]bool {
-	m := map[string]bool{}
-	for _, k := range keys {
-		m[k.host] = true
-	}
-	return m
 }
 
 // describe says what happened: "3 crashes (1 OOM kill, 1 core dump), 3

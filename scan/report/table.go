@@ -241,17 +241,13 @@ func (r *Report) Render(w io.Writer, h Header, st Style) error {
 			plural(uint64(r.templates.distinct()), "template", "templates"))
 		countW, unitW := len("COUNT"), len("UNIT")
 		for _, it := range top {
-			countW = max(countW, len(commas(it.count))+boolInt(it.over > 0))
+			countW = max(countW, utf8.RuneCountInString(approx(it)))
 			unitW = max(unitW, utf8.RuneCountInString(shortUnit(it.unit)))
 		}
 		fmt.Fprintf(bw, "%*s  %-*s  %s\n", countW, "COUNT", unitW, "UNIT", "TEMPLATE")
 		for _, it := range top {
-			count := commas(it.count)
-			if it.over > 0 {
-				count = "≈" + count
-			}
 			prefix := countW + 2 + unitW + 2
-			fmt.Fprintf(bw, "%*s  %-*s  %s\n", countW, count, unitW, sanitize(shortUnit(it.unit)),
+			fmt.Fprintf(bw, "%*s  %-*s  %s\n", countW, approx(it), unitW, sanitize(shortUnit(it.unit)),
 				truncate(sanitize(it.value), st.Width-prefix))
 		}
 	}
@@ -567,11 +563,12 @@ func plural(n uint64, one, many string) string {
 	return many
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
+// approx is an item's count, marked "≈" when it may overstate.
+func approx(it topItem) string {
+	if it.over > 0 {
+		return "≈" + commas(it.count)
 	}
-	return 0
+	return commas(it.count)
 }
 
 // shortUnit drops ".service".
