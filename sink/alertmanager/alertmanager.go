@@ -207,7 +207,9 @@ func (s *Sink) Alerts(events []record.Event) []Alert {
 		sp := span{start: g.first.Time.Time, end: g.last.Time.Add(s.cfg.ResolveTimeout)}
 		if prev, ok := s.active[k]; ok && !prev.end.Before(sp.start) {
 			// The same problem, still going on: keep its start.
-			sp.start = minTime(prev.start, sp.start)
+			if prev.start.Before(sp.start) {
+				sp.start = prev.start
+			}
 			if prev.end.After(sp.end) {
 				sp.end = prev.end
 			}
@@ -263,10 +265,3 @@ func defang(s string) string {
 }
 
 var annotationReplacer = strings.NewReplacer("<", "<"+wordJoiner, "@", "@"+wordJoiner, "](", "]"+wordJoiner+"(")
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
