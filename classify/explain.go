@@ -320,24 +320,12 @@ func sameFields(want, got map[string]any) bool {
 }
 
 func sameValue(a, b any) bool {
-	af, aNum := toFloat(a)
-	bf, bNum := toFloat(b)
+	af, aNum := numberOf(a)
+	bf, bNum := numberOf(b)
 	if aNum || bNum {
 		return aNum && bNum && af == bf
 	}
 	return fmt.Sprint(a) == fmt.Sprint(b)
-}
-
-func toFloat(v any) (float64, bool) {
-	switch n := v.(type) {
-	case int:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	case float64:
-		return n, true
-	}
-	return 0, false
 }
 
 // formatFields prints fields sorted by name: {a=1 b="x"}.
