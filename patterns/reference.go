@@ -74,7 +74,7 @@ func Reference(lib *Library) string {
 		w("- units: %s\n", units(lib.Services, s.Units))
 		w("- severity: %s\n", severity(s))
 		if len(s.Levels) > 0 {
-			w("- only lines at level %s\n", joinLevels(s.Levels))
+			w("- only lines at level %s\n", codeList(s.Levels))
 		}
 		for _, c := range s.FireWhen {
 			w("- fires only when %s\n", code(c.Text))
@@ -195,14 +195,6 @@ func severity(s *Signature) string {
 	return out
 }
 
-func joinLevels[L fmt.Stringer](ls []L) string {
-	s := make([]string, len(ls))
-	for i, l := range ls {
-		s[i] = "`" + l.String() + "`"
-	}
-	return strings.Join(s, ", ")
-}
-
 func fieldType(f Field) string {
 	switch f.Source {
 	case FromTarget:
@@ -299,10 +291,10 @@ func FormatDuration(d time.Duration) string {
 	return s
 }
 
-func codeList(ss []string) string {
+func codeList[T any](ss []T) string {
 	out := make([]string, len(ss))
 	for i, s := range ss {
-		out[i] = "`" + s + "`"
+		out[i] = "`" + fmt.Sprint(s) + "`"
 	}
 	return strings.Join(out, ", ")
 }
