@@ -13,7 +13,6 @@ import (
 	"github.com/centra-cloud/cflogd/record"
 	"github.com/centra-cloud/cflogd/sink"
 	"github.com/centra-cloud/cflogd/sink/alertmanager"
-	"github.com/centra-cloud/cflogd/sink/httpclient"
 	"github.com/centra-cloud/cflogd/sink/loki"
 	"github.com/centra-cloud/cflogd/sink/retry"
 	"github.com/centra-cloud/cflogd/sink/slack"
@@ -167,9 +166,6 @@ func buildSinks(cfg *config.Config, queue int, out io.Writer, log zerolog.Logger
 		s.stats = append(s.stats, sinkStats{name, config.SinkType(sc), snd.Stats})
 		s.closers = append(s.closers, snd.Close)
 		slog := log.With().Str("sink", name).Logger()
-		if h := httpConfig(sc); h != nil && h.InsecureSkipVerify {
-			slog.Warn().Msg("insecure_skip_verify is set: this sink does not verify the server's TLS certificate, so anyone on the network path can read and change what it sends")
-		}
 		i := len(s.durable)
 		switch snd := snd.(type) {
 		case *loki.Sink:
@@ -211,21 +207,6 @@ func newSender(sc config.SinkConfig, out io.Writer, log zerolog.Logger) (sender,
 		return stdout.NewSink(out, c), nil
 	}
 	return nil, fmt.Errorf("build sink %s: unknown configuration %T", config.SinkName(sc), sc)
-}
-
-// httpConfig returns the HTTP client configuration of an HTTP sink.
-func httpConfig(sc config.SinkConfig) *httpclient.Config {
-	switch c := sc.(type) {
-	case loki.Config:
-		return &c.HTTP
-	case alertmanager.Config:
-		return &c.HTTP
-	case slack.Config:
-		return &c.HTTP
-	case webhook.Config:
-		return &c.HTTP
-	}
-	return nil
 }
 
 // newNotifier groups a notification sink's events; its sends are counted

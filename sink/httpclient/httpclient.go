@@ -310,13 +310,18 @@ type Base struct {
 }
 
 // NewBase builds the client of cfg for the sink of kind (loki, slack, …)
-// named name, whose URL with its secrets masked is safe.
+// named name, whose URL with its secrets masked is safe. It warns in the
+// log when cfg turns certificate verification off.
 func NewBase(kind, name, safe string, cfg Config, log zerolog.Logger) (*Base, error) {
 	client, err := New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("configure %s sink %s: %w", kind, name, err)
 	}
-	return &Base{Client: client, Safe: safe, Log: log.With().Str("sink", name).Logger()}, nil
+	b := &Base{Client: client, Safe: safe, Log: log.With().Str("sink", name).Logger()}
+	if cfg.InsecureSkipVerify {
+		b.Log.Warn().Msg("insecure_skip_verify is set: this sink does not verify the server's TLS certificate, so anyone on the network path can read and change what it sends")
+	}
+	return b, nil
 }
 
 // Stats returns the delivery counters: Sent and Dropped count items (Loki
