@@ -32,17 +32,7 @@ func foldRune(r rune) rune {
 	return m
 }
 
-// foldString returns s with every rune replaced by foldRune of it; invalid
-// UTF-8 becomes U+FFFD, as Go's regexp reads it.
-func foldString(s string) string {
-	b := make([]byte, 0, len(s))
-	for _, r := range s {
-		b = utf8.AppendRune(b, foldRune(r))
-	}
-	return string(b)
-}
-
-// foldRunes is foldString for a rune slice.
+// foldRunes returns rs with every rune replaced by foldRune of it.
 func foldRunes(rs []rune) string {
 	b := make([]byte, 0, len(rs))
 	for _, r := range rs {

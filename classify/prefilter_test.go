@@ -226,3 +226,7 @@ func TestRequiredLiteralsRandom(t *testing.T) {
 		}
 	}
 }
+
+// foldString returns s with every rune replaced by foldRune of it; invalid
+// UTF-8 becomes U+FFFD, as Go's regexp reads it.
+func foldString(s string) string { return foldRunes([]rune(s)) }
