@@ -80,6 +80,7 @@ type Daemon struct {
 
 	hostname string
 	self     selfID
+	reads    readerInputs // what the journal reader reads, fixed at start
 
 	// Reader state for metrics, health and the watchdog.
 	lastBeat  atomic.Int64 // unix nanoseconds of the reader loop's last heartbeat
@@ -127,8 +128,9 @@ func New(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.eng = engine.New(lib, engine.Options{RunbookBase: cfg.RunbookBase, Ignore: d.isSelf, Log: opts.Log})
+	d.reads = readerInputsOf(lib, d.cfg.Units == nil)
 	if d.cfg.Units == nil { // the configuration names none: the library's services
-		d.cfg.Units = lib.Services.Units()
+		d.cfg.Units = d.reads.units
 	}
 	d.sinks, err = buildSinks(cfg, cfg.QueueSize, opts.Stdout, opts.Log, d.ack, d.m, opts.Now)
 	if err != nil {
@@ -297,8 +299,8 @@ func (d *Daemon) followOptions(dir *state.Dir) (tail.FollowOptions, state.Cursor
 			d.log.Warn().Err(err).Msg("native journal reader handing over to sd-journal for the rest of the run")
 		},
 		Units:       d.cfg.Units,
-		Identifiers: d.eng.Library().Services.Identifiers(),
-		Fields:      tail.SelectFields(d.cfg.Journal.FieldPrefix, d.eng.Library().JournalFields()),
+		Identifiers: d.reads.idents,
+		Fields:      tail.SelectFields(d.cfg.Journal.FieldPrefix, d.reads.fields),
 		WaitTimeout: d.opts.WaitTimeout,
 		Coalesce:    d.opts.Coalesce,
 		Heartbeat:   d.heartbeat,

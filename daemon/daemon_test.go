@@ -352,3 +352,39 @@ func TestTrackerSkipsBatchesWithoutEvents(t *testing.T) {
 		t.Errorf("checkpoint after the ack: %q %v, want e3", m.cursor, changed)
 	}
 }
+
+// A reload that adds a service, or a journal field a signature reads, warns
+// that the reader needs a restart to read it; one that adds a signature
+// over what is read already does not.
+func TestReloadWarnsWhatTheReaderMisses(t *testing.T) {
+	patDir := t.TempDir()
+	cfg := config.Default
+	cfg.StateDir = t.TempDir()
+	cfg.Listen = ""
+	cfg.Journal.Directory = t.TempDir()
+	cfg.Patterns.Dirs = []string{patDir}
+	cfg.Sinks = []config.SinkConfig{stdout.Default}
+	var log testpeer.Buffer
+	d, err := New(Options{Config: &cfg, Log: zerolog.New(&log), Stdout: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct{ name, file, want string }{
+		{"a signature", "signatures:\n  - {id: site.queue_full, units: [chainfire], summary: Queue full, severity: error, anchor: log-analysis, match: 'request queue is full'}\n", ""},
+		{"a service", "services:\n  - {name: etcd}\n", `"changed":["units","identifiers"]`},
+		{"a journal field", "signatures:\n  - {id: site.oops, units: [chainfire], summary: Oops, severity: error, anchor: log-analysis, journal: {OOPS_CODE: '7'}}\n", `"changed":["journal fields"]`},
+	} {
+		before := len(log.String())
+		if err := os.WriteFile(filepath.Join(patDir, step.name+".yaml"), []byte(step.file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Reload(); err != nil {
+			t.Fatalf("%s: Reload: %v", step.name, err)
+		}
+		os.Remove(filepath.Join(patDir, step.name+".yaml"))
+		got := log.String()[before:]
+		if warned := strings.Contains(got, "restart cflogd"); warned != (step.want != "") || !strings.Contains(got, step.want) {
+			t.Errorf("reload adding %s logged:\n%s\nwant a restart warning: %t %s", step.name, got, step.want != "", step.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -87,5 +88,47 @@ func (d *Daemon) Reload() error {
 		d.log.Warn().Err(err).Msg("rule windows could not be carried over; the rules start afresh")
 	}
 	d.log.Info().Int("signatures", len(lib.Signatures)).Msg("reloaded patterns")
+	if changed := d.reads.changed(readerInputsOf(lib, d.reads.units != nil)); len(changed) > 0 {
+		d.log.Warn().Strs("changed", changed).Msg("the reloaded pattern files change what the journal reader reads, which it fixed at start: restart cflogd to read them (cflogd scan --since reads the entries until then)")
+	}
 	return nil
+}
+
+// readerInputs is what the journal reader takes from the library when the
+// daemon starts: the services' units (when the configuration names none),
+// their SYSLOG_IDENTIFIERs and the journal fields signatures read.
+type readerInputs struct {
+	units  []string
+	idents map[string]string
+	fields []string
+}
+
+func readerInputsOf(lib *patterns.Library, units bool) readerInputs {
+	r := readerInputs{idents: lib.Services.Identifiers(), fields: lib.JournalFields()}
+	if units {
+		r.units = lib.Services.Units()
+	}
+	return r
+}
+
+// changed names the inputs of now that r does not read: units,
+// identifiers or journal fields added (or renamed) since the start.
+func (r readerInputs) changed(now readerInputs) []string {
+	var out []string
+	missing := func(have []string) func(string) bool {
+		return func(v string) bool { return !slices.Contains(have, v) }
+	}
+	if slices.ContainsFunc(now.units, missing(r.units)) {
+		out = append(out, "units")
+	}
+	for id, unit := range now.idents {
+		if r.idents[id] != unit {
+			out = append(out, "identifiers")
+			break
+		}
+	}
+	if slices.ContainsFunc(now.fields, missing(r.fields)) {
+		out = append(out, "journal fields")
+	}
+	return out
 }
