@@ -39,7 +39,6 @@ func (f *fakeJournal) log(s string) {
 func (f *fakeJournal) addMatch(m string) error { f.log(m); return nil }
 func (f *fakeJournal) addDisjunction() error   { f.log("OR"); return nil }
 func (f *fakeJournal) addConjunction() error   { f.log("AND"); return nil }
-func (f *fakeJournal) flushMatches()           { f.log("FLUSH") }
 func (f *fakeJournal) local() bool             { return false }
 func (f *fakeJournal) close()                  {}
 

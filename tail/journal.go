@@ -98,7 +98,6 @@ type journal interface {
 	addMatch(m string) error
 	addDisjunction() error
 	addConjunction() error
-	flushMatches()
 	seekHead() error
 	seekRealtime(t time.Time) error
 	// seekCursor positions on the entry of the cursor: the next read or

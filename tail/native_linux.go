@@ -60,8 +60,7 @@ type nativeJournal struct {
 	// about: the matches take the entries about the units too (the
 	// lifecycle terms of addMatches); decode applies aboutUnit with the
 	// units of sdJournal.sel.
-	about    bool
-	matchErr error // a match the native reader cannot evaluate
+	about bool
 	// xs collects the slots of the entry being decoded that hold an event
 	// field or a wanted journal field.
 	xs []dataSlot
@@ -111,8 +110,7 @@ type seekOp struct {
 type seekKind int
 
 const (
-	seekUnknown seekKind = iota // last() moved the position; the next read goes through sd-journal
-	seekHead
+	seekHead seekKind = iota
 	seekRealtime
 	seekCursor
 )
@@ -233,12 +231,12 @@ func (j *nativeJournal) addMatch(m string) error {
 		j.units[v] = true
 	case "SYSLOG_IDENTIFIER":
 		j.idents[v] = true
-	case "_PID", "UNIT", "MESSAGE_ID", "COREDUMP_UNIT", "_UID", "OBJECT_SYSTEMD_UNIT", "_TRANSPORT":
-		// The terms of the entries about the units: decode applies
-		// aboutUnit to the units of the selection instead.
-		j.about = true
 	default:
-		j.matchErr = fmt.Errorf("match %q", m)
+		// The terms of the entries about the units (_PID, UNIT, ...; the
+		// only other matches addMatches adds without a boot, and the
+		// native reader reads no boot): decode applies aboutUnit to the
+		// units of the selection instead.
+		j.about = true
 	}
 	return nil
 }
@@ -246,21 +244,6 @@ func (j *nativeJournal) addMatch(m string) error {
 func (j *nativeJournal) addDisjunction() error {
 	j.matchOps = append(j.matchOps, "")
 	return j.sdJournal.addDisjunction()
-}
-
-func (j *nativeJournal) addConjunction() error {
-	j.matchErr = errors.New("conjunction of matches")
-	return j.sdJournal.addConjunction()
-}
-
-func (j *nativeJournal) flushMatches() {
-	j.sdJournal.flushMatches()
-	clear(j.units)
-	clear(j.idents)
-	j.about = false
-	j.matchOps = j.matchOps[:0]
-	j.matchErr = nil
-	j.clearSlots()
 }
 
 func (j *nativeJournal) seekHead() error {
@@ -276,11 +259,6 @@ func (j *nativeJournal) seekRealtime(t time.Time) error {
 func (j *nativeJournal) seekCursor(c string, inclusive bool) (bool, error) {
 	j.setSeek(seekOp{kind: seekCursor, cursor: c, inclusive: inclusive})
 	return j.sdJournal.seekCursor(c, inclusive)
-}
-
-func (j *nativeJournal) last() (time.Time, bool, error) {
-	j.setSeek(seekOp{kind: seekUnknown})
-	return j.sdJournal.last()
 }
 
 func (j *nativeJournal) setSeek(s seekOp) {
@@ -327,25 +305,6 @@ func (j *nativeJournal) fallback(cause error) error {
 }
 
 func (j *nativeJournal) read(dst []record.Entry, cursors bool, stop time.Time) (int, readState, error) {
-	if !j.viaSD && (j.matchErr != nil || j.seek.kind == seekUnknown) {
-		// Matches it cannot apply, or no position to place the files
-		// at; sd-journal is positioned already unless native reads
-		// came first.
-		cause := j.matchErr
-		if cause == nil {
-			cause = errors.New("no position to read from")
-		}
-		if j.synced {
-			if err := j.fallback(cause); err != nil {
-				return 0, readMore, err
-			}
-		} else {
-			j.viaSD = true
-			if j.onFallback != nil {
-				j.onFallback(cause)
-			}
-		}
-	}
 	if j.viaSD {
 		return j.sdJournal.read(dst, cursors, stop)
 	}
