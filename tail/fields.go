@@ -97,15 +97,6 @@ func newFieldSel(fs FieldSelect, units []string, ids map[string]string) (*fieldS
 	return s, nil
 }
 
-// mustFieldSel is newFieldSel for selections already checked.
-func mustFieldSel(fs FieldSelect, units []string) *fieldSel {
-	s, err := newFieldSel(fs, units, nil)
-	if err != nil {
-		s, _ = newFieldSel(FieldSelect{}, units, nil)
-	}
-	return s
-}
-
 // eventName reports whether a journal field is an event field and returns
 // its name without the prefix (not yet lower-cased).
 func (s *fieldSel) eventName(name []byte) ([]byte, bool) {

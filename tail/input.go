@@ -89,20 +89,6 @@ const (
 	formatExport                    // journalctl -o export
 )
 
-func (f inputFormat) String() string {
-	switch f {
-	case formatCat:
-		return "cat"
-	case formatShort:
-		return "short"
-	case formatJSON:
-		return "json"
-	case formatExport:
-		return "export"
-	}
-	return fmt.Sprintf("inputFormat(%d)", int(f))
-}
-
 // ReadInput reads journalctl output from r and calls fn with batches of
 // entries in input order; fn owns each batch. The format (-o export, -o
 // json, -o short and its variants, or -o cat) is detected from the first
