@@ -282,7 +282,7 @@ func (p *entryBuilder) field(name, value []byte) error {
 		}
 	case "_PID":
 		if p.once(seenPID) {
-			p.e.PID = atoi(value)
+			p.e.PID, _ = num(value)
 		}
 	case "_HOSTNAME":
 		if p.once(seenHost) {

@@ -734,7 +734,7 @@ func (j *sdJournal) read(dst []record.Entry, cursors bool, stop time.Time) (int,
 		if p := field(C.CF_PRIORITY); len(p) == 1 && '0' <= p[0] && p[0] <= '7' {
 			e.Priority = int(p[0] - '0')
 		}
-		e.PID = atoi(field(C.CF_PID))
+		e.PID, _ = num(field(C.CF_PID))
 		if m.xn > 0 || about || len(j.sel.own) > 0 {
 			j.extras(e, extras[m.xfirst:m.xfirst+m.xn], buf, m, about)
 		}

@@ -819,7 +819,7 @@ func (j *nativeJournal) slot(f *jfile, off uint64) (s *dataSlot, compressed bool
 	case nfIdent:
 		s.match = j.idents[string(v)]
 	case nfPID:
-		s.num = atoi(v)
+		s.num, _ = num(v)
 		return s, false, nil
 	case nfPriority:
 		s.num = record.NoPriority

@@ -315,8 +315,8 @@ func (p *textParser) withYear(mon time.Month, day, hh, mm, ss, ns int) time.Time
 }
 
 // num parses a short unsigned decimal.
-func num(s string) (int, bool) {
-	if s == "" || len(s) > 12 {
+func num[T string | []byte](s T) (int, bool) {
+	if len(s) == 0 || len(s) > 12 {
 		return 0, false
 	}
 	n := 0
