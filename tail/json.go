@@ -82,7 +82,7 @@ func (p *entryBuilder) jsonFields(line []byte) (nullMessage bool, err error) {
 		if !used {
 			continue
 		}
-		if !jsonUsed[name] && p.sel.isEvent(name) && isValueArray(raw) {
+		if raw = bytes.TrimSpace(raw); !jsonUsed[name] && p.sel.isEvent(name) && raw[0] == '[' && !isByteArray(raw) {
 			// A repeated event field: each value counts (span fields of
 			// tracing-journald 0.3 share the event's prefix).
 			var elems []json.RawMessage
@@ -119,15 +119,11 @@ func (p *entryBuilder) jsonFields(line []byte) (nullMessage bool, err error) {
 	return nullMessage, nil
 }
 
-// isValueArray reports whether raw is a JSON array of values (a repeated
-// field), not an array of bytes.
-func isValueArray(raw json.RawMessage) bool {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] != '[' {
-		return false
-	}
+// isByteArray reports whether the JSON array raw is one of bytes (or
+// empty), not of values (a repeated field).
+func isByteArray(raw []byte) bool {
 	inner := bytes.TrimLeft(raw[1:], " \t\r\n")
-	return len(inner) > 0 && !('0' <= inner[0] && inner[0] <= '9' || inner[0] == ']')
+	return len(inner) == 0 || '0' <= inner[0] && inner[0] <= '9' || inner[0] == ']'
 }
 
 // jsonUsed are the fields entryBuilder.field decodes itself.
@@ -156,8 +152,7 @@ func jsonValue(raw json.RawMessage, nested bool) (v []byte, ok bool, err error) 
 		}
 		return []byte(s), true, nil
 	case '[':
-		inner := bytes.TrimLeft(raw[1:], " \t\r\n")
-		if len(inner) > 0 && ('0' <= inner[0] && inner[0] <= '9' || inner[0] == ']') {
+		if isByteArray(raw) {
 			b, err := byteArray(raw)
 			return b, err == nil, err
 		}
