@@ -4,6 +4,7 @@ package tail
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -82,29 +83,19 @@ type jkey struct {
 
 func (a *jkey) cmp(b *jkey) int {
 	if a.seqnumID == b.seqnumID {
-		if c := cmpU64(a.seqnum, b.seqnum); c != 0 {
+		if c := cmp.Compare(a.seqnum, b.seqnum); c != 0 {
 			return c
 		}
 	}
 	if a.boot == b.boot {
-		if c := cmpU64(a.mono, b.mono); c != 0 {
+		if c := cmp.Compare(a.mono, b.mono); c != 0 {
 			return c
 		}
 	}
-	if c := cmpU64(a.realtime, b.realtime); c != 0 {
+	if c := cmp.Compare(a.realtime, b.realtime); c != 0 {
 		return c
 	}
-	return cmpU64(a.xor, b.xor)
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(a.xor, b.xor)
 }
 
 // parseCursor reads the fields of a cursor that order entries; ok is false
@@ -361,13 +352,6 @@ func (j *jfile) arrayItemSize() uint64 {
 	return 8
 }
 
-func (j *jfile) entryItemSize() uint64 {
-	if j.compact {
-		return 4
-	}
-	return 16
-}
-
 // entry returns the ENTRY object at off.
 func (j *jfile) entry(off uint64) ([]byte, error) {
 	return j.object(off, objEntry, entryItems)
@@ -461,7 +445,10 @@ func (j *jfile) item(o []byte, i int) uint64 {
 
 // nItems is the number of items of an ENTRY object.
 func (j *jfile) nItems(o []byte) int {
-	return int((uint64(len(o)) - entryItems) / j.entryItemSize())
+	if j.compact {
+		return (len(o) - entryItems) / 4
+	}
+	return (len(o) - entryItems) / 16
 }
 
 // appendCursor appends sd-journal's cursor of the entry with key k.
