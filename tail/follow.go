@@ -147,25 +147,20 @@ const (
 	waitInvalidate                   // files were added or removed
 )
 
-// openFollower opens the journal of opts for following; the stub returns
-// ErrNoJournal.
-var openFollower = func(opts *FollowOptions) (follower, error) {
+// openFollower opens the journal of opts for following (ErrNoJournal in
+// builds without a journal reader).
+func openFollower(opts *FollowOptions) (follower, error) {
 	if err := checkReader(opts.Reader); err != nil {
 		return nil, err
 	}
-	j, err := openJournal(&Options{Directory: opts.Directory, Files: opts.Files, Units: opts.Units, Identifiers: opts.Identifiers, Fields: opts.Fields})
+	j, err := openSDJournal(&Options{Directory: opts.Directory, Files: opts.Files, Units: opts.Units, Identifiers: opts.Identifiers, Fields: opts.Fields})
 	if err != nil {
 		return nil, err
 	}
-	f, ok := j.(follower)
-	if !ok {
-		j.close()
-		return nil, fmt.Errorf("open journal for following: %w", ErrNoJournal)
-	}
 	if opts.Reader != ReaderSDJournal {
-		return withNativeReader(f, opts), nil
+		j = withNative(j, opts)
 	}
-	return f, nil
+	return j.(follower), nil // both readers can wait
 }
 
 // trimmer returns a function that, called as often as it likes, drops the

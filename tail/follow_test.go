@@ -122,7 +122,7 @@ func msgs(from, to int) []string {
 
 func skipWithoutJournal(tb testing.TB) {
 	tb.Helper()
-	if _, err := openJournal(&Options{Directory: tb.TempDir()}); errors.Is(err, ErrNoJournal) {
+	if _, err := openSDJournal(&Options{Directory: tb.TempDir()}); errors.Is(err, ErrNoJournal) {
 		tb.Skip("journal reader not in this build (needs cgo)")
 	}
 }

@@ -141,10 +141,6 @@ type bootInfo struct {
 	First time.Time
 }
 
-// openJournal opens the journal selected by opts. It is set by the
-// sdjournal implementation; the stub returns ErrNoJournal.
-var openJournal func(opts *Options) (journal, error) = openSDJournal
-
 // ReadJournal reads the journal selected by opts in journal order and calls
 // fn with batches of entries; fn owns each batch. It returns fn's first error,
 // a journal error, or ctx's error when ctx ends first.
@@ -160,7 +156,7 @@ var openJournal func(opts *Options) (journal, error) = openSDJournal
 // (/proc/sys/kernel/random/boot_id) for the local journal, and the most
 // recent boot in the files for Directory or Files.
 func ReadJournal(ctx context.Context, opts Options, fn func(batch []record.Entry) error) error {
-	return readJournal(ctx, func() (journal, error) { return openJournal(&opts) }, opts, fn)
+	return readJournal(ctx, func() (journal, error) { return openSDJournal(&opts) }, opts, fn)
 }
 
 func readJournal(ctx context.Context, open func() (journal, error), opts Options, fn func([]record.Entry) error) error {
@@ -180,10 +176,12 @@ func readJournal(ctx context.Context, open func() (journal, error), opts Options
 			return err
 		}
 		p, idents := workers(opts.Parallel), identUnits(opts.Units, opts.Identifiers)
-		if nj, ok := nativeScan(j, &opts); ok {
-			// Its matches are sets it tests each entry against, on one
-			// thread.
-			j, p = nj, 1
+		if opts.Reader != ReaderSDJournal && opts.Parallel <= 1 && opts.Boot == "" {
+			// The native reader reads on one thread; sd-journal reads
+			// the boots (see Options.Reader and Parallel).
+			if nj := withNative(j, &FollowOptions{Directory: opts.Directory, Files: opts.Files, OnFallback: opts.OnFallback}); nj != j {
+				j, p = nj, 1
+			}
 		}
 		if err := addMatches(j, opts.Units, idents, bootID); err != nil {
 			return err

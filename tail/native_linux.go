@@ -1057,40 +1057,21 @@ func (j *nativeJournal) extras(f *jfile, e *record.Entry, got *[nfCount]dataSlot
 	return ferr
 }
 
-// nativeScan wraps a journal opened by ReadJournal in the native reader,
-// which then reads the files from where sd-journal is sought to, when
-// opts ask for it (see Options.Reader and Parallel). Its peek and cursor
-// are sd-journal's: the parallel reader, which uses them, reads through
-// sd-journal.
-func nativeScan(j journal, opts *Options) (journal, bool) {
+// withNative wraps an sd-journal handle in the native reader, which then
+// reads the files from where sd-journal is sought to; when the journal's
+// files cannot be listed, it says why through opts.OnFallback and returns
+// j as it is.
+func withNative(j journal, opts *FollowOptions) journal {
 	sd, ok := j.(*sdJournal)
-	if !ok || opts.Reader == ReaderSDJournal || opts.Parallel > 1 || opts.Boot != "" {
-		return j, false
-	}
-	n, err := newNativeJournal(sd, &FollowOptions{Directory: opts.Directory, Files: opts.Files, OnFallback: opts.OnFallback})
-	if err != nil {
-		if opts.OnFallback != nil {
-			opts.OnFallback(err)
-		}
-		return j, false
-	}
-	return n, true
-}
-
-// withNativeReader wraps an sd-journal follower in the native reader; when
-// the journal's files cannot be listed, it says why through
-// opts.OnFallback and returns f as it is.
-func withNativeReader(f follower, opts *FollowOptions) follower {
-	sd, ok := f.(*sdJournal)
 	if !ok {
-		return f
+		return j
 	}
 	n, err := newNativeJournal(sd, opts)
 	if err != nil {
 		if opts.OnFallback != nil {
 			opts.OnFallback(err)
 		}
-		return f
+		return j
 	}
 	return n
 }
