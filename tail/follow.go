@@ -193,7 +193,7 @@ func follow(ctx context.Context, open func() (follower, error), opts FollowOptio
 		opts.MaxMapped = DefaultMaxMapped
 	}
 	trim := trimmer(opts.MaxMapped)
-	return pipelineOf(ctx, func(ctx context.Context, send func(FollowBatch) bool) error {
+	return pipeline(ctx, true, 2, false, func(ctx context.Context, send func(FollowBatch) bool) error {
 		j, err := open()
 		if err != nil {
 			return err
@@ -370,12 +370,4 @@ func lostBetween(a, b string) int64 {
 		return -1
 	}
 	return int64(nb - na - 1)
-}
-
-// pipelineOf is pipeline for any batch type: produce runs on its own
-// goroutine locked to an OS thread, fn on the calling goroutine. produce's
-// context ends when ctx does or fn fails, so that a producer waiting for
-// input stops then too.
-func pipelineOf[T any](ctx context.Context, produce func(ctx context.Context, send func(T) bool) error, fn func(T) error) error {
-	return runPipeline(ctx, true, 2, false, produce, fn)
 }

@@ -83,8 +83,7 @@ type inputFormat int
 
 // The input formats.
 const (
-	formatCat    inputFormat = iota // journalctl -o cat: one MESSAGE per line
-	formatShort                     // journalctl -o short and its variants
+	formatCat    inputFormat = iota // journalctl -o cat or -o short (readText tells them apart)
 	formatJSON                      // journalctl -o json
 	formatExport                    // journalctl -o export
 )
@@ -109,8 +108,8 @@ func ReadInput(ctx context.Context, r io.Reader, opts InputOptions, fn func(batc
 	if err != nil {
 		return err
 	}
-	return pipeline(ctx, false, func(send func([]record.Entry) bool) error {
-		b := newBatcher(ctx, &opts, format, send)
+	return pipeline(ctx, false, 4, true, func(_ context.Context, send func([]record.Entry) bool) error {
+		b := &batcher{ctx: ctx, opts: &opts, send: send}
 		if opts.Stats != nil {
 			sel.other = b.other
 		}
@@ -205,16 +204,11 @@ func validFieldName(b []byte) bool {
 // batcher filters entries, completes their units and hosts and hands them
 // to the consumer in batches.
 type batcher struct {
-	ctx    context.Context
-	opts   *InputOptions
-	format inputFormat
-	send   func([]record.Entry) bool
-	batch  []record.Entry
-	bytes  int
-}
-
-func newBatcher(ctx context.Context, opts *InputOptions, format inputFormat, send func([]record.Entry) bool) *batcher {
-	return &batcher{ctx: ctx, opts: opts, format: format, send: send}
+	ctx   context.Context
+	opts  *InputOptions
+	send  func([]record.Entry) bool
+	batch []record.Entry
+	bytes int
 }
 
 // add takes one entry whose Unit is resolved (JSON, export: see

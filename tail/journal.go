@@ -163,15 +163,13 @@ func readJournal(ctx context.Context, open func() (journal, error), opts Options
 	if err := checkReader(opts.Reader); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	return pipeline(ctx, true, func(send func([]record.Entry) bool) error {
+	return pipeline(ctx, true, 4, true, func(ctx context.Context, send func([]record.Entry) bool) error {
 		j, err := open()
 		if err != nil {
 			return err
 		}
 		defer func() { j.close() }()
-		bootID, err := bootOf(j, opts.Boot)
+		bootID, err := resolveBoot(j, opts.Boot)
 		if err != nil {
 			return err
 		}
@@ -305,7 +303,8 @@ func produce(ctx context.Context, j journal, opts *Options, idents map[string]st
 }
 
 // finishBatch drops entries before Since (possible only when the clock
-// went back) and resolves units (resolveUnit), in place.
+// went back) and resolves units (the watched unit an entry is from,
+// ownUnit, else its _SYSTEMD_UNIT), in place.
 func finishBatch(batch []record.Entry, opts *Options, idents map[string]string) []record.Entry {
 	out := batch[:0]
 	for i := range batch {
@@ -313,7 +312,9 @@ func finishBatch(batch []record.Entry, opts *Options, idents map[string]string) 
 		if !opts.Since.IsZero() && e.Time.Before(opts.Since) {
 			continue
 		}
-		e.Unit = resolveUnit(e.Unit, e.Identifier, opts.Units, idents)
+		if u := ownUnit(e.Unit, e.Identifier, opts.Units, idents); u != "" {
+			e.Unit = u // else its _SYSTEMD_UNIT
+		}
 		out = append(out, *e)
 	}
 	// Clear the tail so that dropped entries' strings are not kept alive.
@@ -321,28 +322,12 @@ func finishBatch(batch []record.Entry, opts *Options, idents map[string]string) 
 	return out
 }
 
-// resolveUnit picks Entry.Unit from _SYSTEMD_UNIT and SYSLOG_IDENTIFIER:
-// the watched unit either names (ownUnit), else _SYSTEMD_UNIT.
-func resolveUnit(unit, ident string, units []string, idents map[string]string) string {
-	if len(units) == 0 {
-		return unit
-	}
-	if u := ownUnit(unit, ident, units, idents); u != "" {
-		return u
-	}
-	return unit
-}
-
-// bootOf resolves Options.Boot ("" for none).
-func bootOf(j journal, spec string) (string, error) {
+// resolveBoot turns Options.Boot into a boot ID (32 lowercase hex digits;
+// "" for none).
+func resolveBoot(j journal, spec string) (string, error) {
 	if spec == "" {
 		return "", nil
 	}
-	return resolveBoot(j, spec)
-}
-
-// resolveBoot turns Options.Boot into a boot ID (32 lowercase hex digits).
-func resolveBoot(j journal, spec string) (string, error) {
 	if id, ok := normBootID(spec); ok {
 		return id, nil
 	}

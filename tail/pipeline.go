@@ -3,22 +3,16 @@ package tail
 import (
 	"context"
 	"runtime"
-
-	"github.com/centra-cloud/cflogd/record"
 )
 
 // pipeline runs produce on its own goroutine (locked to an OS thread when
 // lock is set, as sd-journal handles want) and calls fn with every batch it
-// sends, on the calling goroutine. send reports false when the consumer has
-// stopped; produce should then return. pipeline returns fn's error first,
-// then produce's, then ctx's.
-func pipeline(ctx context.Context, lock bool, produce func(send func([]record.Entry) bool) error, fn func([]record.Entry) error) error {
-	return runPipeline(ctx, lock, 4, true, func(_ context.Context, send func([]record.Entry) bool) error { return produce(send) }, fn)
-}
-
-// runPipeline is pipeline and pipelineOf: buffer batches wait in the
-// channel, and with skipDone fn is no longer called once ctx has ended.
-func runPipeline[T any](ctx context.Context, lock bool, buffer int, skipDone bool, produce func(ctx context.Context, send func(T) bool) error, fn func(T) error) error {
+// sends, on the calling goroutine; buffer batches wait in between, and
+// with skipDone fn is no longer called once ctx has ended. produce's
+// context ends when ctx does or fn fails, and send then reports false;
+// produce should then return. pipeline returns fn's error first, then
+// produce's, then ctx's.
+func pipeline[T any](ctx context.Context, lock bool, buffer int, skipDone bool, produce func(ctx context.Context, send func(T) bool) error, fn func(T) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ch := make(chan T, buffer)
