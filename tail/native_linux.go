@@ -7,9 +7,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -172,52 +174,31 @@ func journalLister(opts *FollowOptions) (list func() ([]string, error), roots []
 			return out, nil
 		}, nil, nil
 	case opts.Directory != "":
-		dir := opts.Directory
-		return func() ([]string, error) { return listJournalDir(dir, true) }, []string{dir}, nil
+		dirs := []string{opts.Directory}
+		return func() ([]string, error) { return listJournalDirs(dirs, true, false) }, dirs, nil
 	}
-	b, err := os.ReadFile("/etc/machine-id")
-	if err != nil {
-		return nil, nil, fmt.Errorf("machine ID: %w", err)
-	}
-	id := strings.TrimSpace(string(b))
-	if _, ok := normBootID(id); !ok {
-		return nil, nil, fmt.Errorf("machine ID %q: not an ID", id)
+	id := localMachineID()
+	if id == "" {
+		return nil, nil, fmt.Errorf("no machine ID in %s", machineIDFile)
 	}
 	dirs := []string{filepath.Join("/run/log/journal", id), filepath.Join("/var/log/journal", id)}
-	return func() ([]string, error) {
-		var out []string
-		for _, d := range dirs {
-			files, err := listJournalDir(d, false)
-			if err != nil && !errors.Is(err, os.ErrNotExist) {
-				return nil, err
-			}
-			out = append(out, files...)
-		}
-		return out, nil
-	}, dirs, nil
+	return func() ([]string, error) { return listJournalDirs(dirs, false, true) }, dirs, nil
 }
 
-func listJournalDir(dir string, machineDirs bool) ([]string, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
+// listJournalDirs lists the journal files of dirs as CheckAccess does
+// (Access.listDir); the error is that of one of dirs that could not be
+// listed (a subdirectory that cannot be is skipped).
+func listJournalDirs(dirs []string, machineDirs, optional bool) ([]string, error) {
+	var a Access
+	for _, d := range dirs {
+		a.listDir(d, machineDirs, optional)
 	}
-	var out []string
-	for _, e := range ents {
-		name := e.Name()
-		switch {
-		case strings.HasSuffix(name, ".journal") || strings.HasSuffix(name, ".journal~"):
-			out = append(out, filepath.Join(dir, name))
-		case machineDirs && e.IsDir():
-			if _, ok := normBootID(name); ok && len(name) == 32 {
-				sub, err := listJournalDir(filepath.Join(dir, name), false)
-				if err == nil {
-					out = append(out, sub...)
-				}
-			}
+	for _, u := range a.Unreadable {
+		if slices.Contains(dirs, u.Path) {
+			return nil, &fs.PathError{Op: "open", Path: u.Path, Err: u.Err}
 		}
 	}
-	return out, nil
+	return a.Files, nil
 }
 
 func (j *nativeJournal) addMatch(m string) error {
