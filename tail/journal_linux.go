@@ -365,22 +365,6 @@ static int cf_seek_cursor(cf_reader *r, const char *c, int inclusive) {
 	return e == 0;
 }
 
-// cf_last_realtime returns the realtime of the last entry matching the
-// current matches, 0 when there is none, or a negative errno. It moves the
-// position: seek again before reading.
-static int64_t cf_last_realtime(cf_reader *r) {
-	uint64_t t;
-	int e;
-	r->pending = 0;
-	e = sd_journal_seek_tail(r->j);
-	if (e < 0) return e;
-	e = sd_journal_previous(r->j);
-	if (e <= 0) return e;
-	e = sd_journal_get_realtime_usec(r->j, &t);
-	if (e < 0) return e;
-	return (int64_t)t;
-}
-
 static int cf_open(cf_reader *r, const char *dir, const char **files, size_t maxfield) {
 	int e;
 	memset(r, 0, sizeof *r);
@@ -428,17 +412,17 @@ static void cf_close(cf_reader *r) {
 	memset(r, 0, sizeof *r);
 }
 
-// cf_first_realtime returns the realtime of the first entry matching the
-// current matches, 0 when there is none, or a negative errno.
-static int64_t cf_first_realtime(sd_journal *j) {
+// cf_edge_realtime returns the realtime of the first (or with last, the
+// last) entry matching the current matches, 0 when there is none, or a
+// negative errno. It moves the position: seek again before reading.
+static int64_t cf_edge_realtime(sd_journal *j, int last) {
 	uint64_t t;
-	int e = sd_journal_seek_head(j);
+	int e = last ? sd_journal_seek_tail(j) : sd_journal_seek_head(j);
 	if (e < 0) return e;
-	e = sd_journal_next(j);
+	e = last ? sd_journal_previous(j) : sd_journal_next(j);
 	if (e <= 0) return e;
 	e = sd_journal_get_realtime_usec(j, &t);
-	if (e < 0) return e;
-	return (int64_t)t;
+	return e < 0 ? e : (int64_t)t;
 }
 */
 import "C"
@@ -520,11 +504,7 @@ func (j *sdJournal) selectFields() error {
 	for i, n := range names {
 		unsafe.Slice(arr, len(names))[i] = C.CString(n)
 	}
-	oomOnly := C.int(0)
-	if len(j.sel.units) > 0 {
-		oomOnly = 1
-	}
-	return errno(C.cf_select(&j.r, prefix, arr, C.int(len(names)), C.size_t(record.MaxFieldValue), oomOnly))
+	return errno(C.cf_select(&j.r, prefix, arr, C.int(len(names)), C.size_t(record.MaxFieldValue), cbool(len(j.sel.units) > 0)))
 }
 
 // sdJournal is the sd-journal implementation of journal.
@@ -549,6 +529,13 @@ func errno(e C.int) error {
 	return nil
 }
 
+func cbool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func (j *sdJournal) addMatch(m string) error {
 	p := C.CString(m)
 	defer C.free(unsafe.Pointer(p))
@@ -568,21 +555,13 @@ func (j *sdJournal) seekHead() error {
 
 func (j *sdJournal) seekRealtime(t time.Time) error {
 	j.r.pending = 0
-	us := t.UnixMicro()
-	if us < 0 {
-		us = 0
-	}
-	return errno(C.sd_journal_seek_realtime_usec(j.r.j, C.uint64_t(us)))
+	return errno(C.sd_journal_seek_realtime_usec(j.r.j, C.uint64_t(max(t.UnixMicro(), 0))))
 }
 
 func (j *sdJournal) seekCursor(c string, inclusive bool) (bool, error) {
 	p := C.CString(c)
 	defer C.free(unsafe.Pointer(p))
-	inc := C.int(0)
-	if inclusive {
-		inc = 1
-	}
-	e := C.cf_seek_cursor(&j.r, p, inc)
+	e := C.cf_seek_cursor(&j.r, p, cbool(inclusive))
 	return e == 1, errno(e)
 }
 
@@ -605,7 +584,8 @@ func (j *sdJournal) cursor() (string, error) {
 }
 
 func (j *sdJournal) last() (time.Time, bool, error) {
-	t := C.cf_last_realtime(&j.r)
+	j.r.pending = 0
+	t := C.cf_edge_realtime(j.r.j, 1)
 	if t <= 0 {
 		return time.Time{}, false, errno(C.int(t))
 	}
@@ -641,7 +621,7 @@ func (j *sdJournal) boots() ([]bootInfo, error) {
 		if err := j.addMatch("_BOOT_ID=" + id); err != nil {
 			return nil, fmt.Errorf("add boot match %q: %w", id, err)
 		}
-		t := C.cf_first_realtime(j.r.j)
+		t := C.cf_edge_realtime(j.r.j, 0)
 		if t < 0 {
 			return nil, fmt.Errorf("find first entry of boot %s: %w", id, syscall.Errno(-t))
 		}
@@ -653,15 +633,11 @@ func (j *sdJournal) boots() ([]bootInfo, error) {
 }
 
 func (j *sdJournal) read(dst []record.Entry, cursors bool, stop time.Time) (int, readState, error) {
-	cur := C.int(0)
-	if cursors {
-		cur = 1
-	}
 	var st C.uint64_t
 	if !stop.IsZero() {
 		st = C.uint64_t(max(stop.UnixMicro(), 1))
 	}
-	n := C.cf_read(&j.r, C.int(len(dst)), cur, st)
+	n := C.cf_read(&j.r, C.int(len(dst)), cbool(cursors), st)
 	if n < 0 {
 		return 0, 0, syscall.Errno(-n)
 	}
@@ -740,8 +716,7 @@ func (j *sdJournal) read(dst []record.Entry, cursors bool, stop time.Time) (int,
 		}
 	}
 	clear(dst[k:int(n)])
-	n = C.int(k)
-	return int(n), state, nil
+	return k, state, nil
 }
 
 // extras sets e.Fields and e.Journal from the entry's extras and fixed
