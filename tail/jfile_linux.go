@@ -272,28 +272,22 @@ func (j *jfile) object(off uint64, typ byte, min uint64) ([]byte, error) {
 	if off%8 != 0 || off < jhMinHeaderBytes {
 		return nil, fmt.Errorf("%s: bad object offset %d", j.path, off)
 	}
-	if off+objHeaderBytes > uint64(len(j.data)) {
+	var size uint64
+	for remapped := false; ; remapped = true {
+		if n := uint64(len(j.data)); off+objHeaderBytes <= n {
+			if size = j.u64(off + 8); size <= n-off {
+				break
+			}
+		}
+		if remapped {
+			return nil, fmt.Errorf("%s: object at %d (of %d bytes) beyond the file's %d bytes", j.path, off, size, len(j.data))
+		}
 		if err := j.remap(); err != nil {
 			return nil, err
 		}
-		if off+objHeaderBytes > uint64(len(j.data)) {
-			return nil, fmt.Errorf("%s: object offset %d beyond the file's %d bytes", j.path, off, len(j.data))
-		}
 	}
-	size := j.u64(off + 8)
-	if j.data[off] != typ || size < min || size > uint64(len(j.data)) {
-		if j.data[off] == typ && size > uint64(len(j.data)) && j.remap() == nil && off+size <= uint64(len(j.data)) {
-			return j.data[off : off+size], nil
-		}
-		return nil, fmt.Errorf("%s: object at %d: type %d of %d bytes, want type %d of %d to %d bytes", j.path, off, j.data[off], size, typ, min, len(j.data))
-	}
-	if off+size > uint64(len(j.data)) {
-		if err := j.remap(); err != nil {
-			return nil, err
-		}
-		if off+size > uint64(len(j.data)) {
-			return nil, fmt.Errorf("%s: object at %d of %d bytes beyond the file", j.path, off, size)
-		}
+	if j.data[off] != typ || size < min {
+		return nil, fmt.Errorf("%s: object at %d: type %d of %d bytes, want type %d of at least %d bytes", j.path, off, j.data[off], size, typ, min)
 	}
 	return j.data[off : off+size], nil
 }
@@ -368,17 +362,17 @@ func (j *jfile) key(o []byte) jkey {
 	return k
 }
 
-// keyAt returns the key of entry k.
-func (j *jfile) keyAt(k uint64) (jkey, error) {
+// keyAt returns the key and the offset of entry k.
+func (j *jfile) keyAt(k uint64) (jkey, uint64, error) {
 	off, err := j.entryOffset(k)
 	if err != nil {
-		return jkey{}, err
+		return jkey{}, 0, err
 	}
 	o, err := j.entry(off)
 	if err != nil {
-		return jkey{}, err
+		return jkey{}, 0, err
 	}
-	return j.key(o), nil
+	return j.key(o), off, nil
 }
 
 // search returns the first entry index in [0, nEntries) for which after
@@ -391,7 +385,7 @@ func (j *jfile) search(after func(*jkey) bool) (uint64, error) {
 		if ferr != nil {
 			return true
 		}
-		key, err := j.keyAt(uint64(i))
+		key, _, err := j.keyAt(uint64(i))
 		if err != nil {
 			ferr = err
 			return true
@@ -401,24 +395,13 @@ func (j *jfile) search(after func(*jkey) bool) (uint64, error) {
 	return uint64(k), ferr
 }
 
-// peekNext loads the key of entry k when it is committed (k < n).
-func (j *jfile) peekNext(n uint64) (bool, error) {
-	if j.nextOK {
-		return true, nil
+// peekNext loads the key of entry k when it is committed.
+func (j *jfile) peekNext() (ok bool, err error) {
+	if !j.nextOK && j.k < j.nEntries() {
+		j.next, j.nextOff, err = j.keyAt(j.k)
+		j.nextOK = err == nil
 	}
-	if j.k >= n {
-		return false, nil
-	}
-	off, err := j.entryOffset(j.k)
-	if err != nil {
-		return false, err
-	}
-	o, err := j.entry(off)
-	if err != nil {
-		return false, err
-	}
-	j.next, j.nextOff, j.nextOK = j.key(o), off, true
-	return true, nil
+	return j.nextOK, err
 }
 
 // payload returns the payload ("FIELD=value") of the DATA object at off and

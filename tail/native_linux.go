@@ -427,7 +427,7 @@ func (j *nativeJournal) nextFile() (*jfile, error) {
 		if f.done {
 			continue
 		}
-		ok, err := f.peekNext(f.nEntries())
+		ok, err := f.peekNext()
 		if err != nil {
 			return nil, err
 		}
