@@ -352,12 +352,9 @@ func (c *collected) reset() {
 
 // addJournal keeps the first occurrence of a wanted journal field.
 func (c *collected) addJournal(name, value string) {
-	for i := range c.journal {
-		if c.journal[i].Name == name {
-			return
-		}
+	if _, ok := c.get(name); !ok {
+		c.journal = append(c.journal, record.Field{Name: name, Value: value})
 	}
-	c.journal = append(c.journal, record.Field{Name: name, Value: value})
 }
 
 func (c *collected) get(name string) (string, bool) {

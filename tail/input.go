@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -351,13 +350,4 @@ func (l *lineReader) next() ([]byte, error) {
 			return nil, err
 		}
 	}
-}
-
-// localHost is os.Hostname, or "" when it fails.
-func localHost() string {
-	h, err := os.Hostname()
-	if err != nil {
-		return ""
-	}
-	return h
 }

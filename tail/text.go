@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -79,7 +80,7 @@ func readText(lr *lineReader, p *textParser, emit func(*record.Entry) error, ski
 			_, _, perr := p.parseShort(line)
 			p.short = perr == nil
 			if !p.short && p.host == "" {
-				p.host = localHost()
+				p.host, _ = os.Hostname() // "" when it fails
 			}
 		}
 		if !p.short {
