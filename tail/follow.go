@@ -1,7 +1,9 @@
 package tail
 
 import (
+	"cmp"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -276,7 +278,9 @@ func followStart(j follower, opts *FollowOptions, idents map[string]string) (*Ga
 		}
 		if gone {
 			gap = &Gap{Cursor: opts.AfterCursor, Lost: -1}
-			gap.Time, _ = cursorTime(opts.AfterCursor)
+			if k, ok := parseCursor(opts.AfterCursor); ok {
+				gap.Time = time.UnixMicro(int64(k.realtime))
+			}
 			t, ok, err := j.peek()
 			if err != nil {
 				return nil, fmt.Errorf("read entry after cursor %q: %w", opts.AfterCursor, err)
@@ -329,45 +333,88 @@ func followStart(j follower, opts *FollowOptions, idents map[string]string) (*Ga
 	return gap, nil
 }
 
-// cursorField returns the value of one field of a journal cursor
-// ("s=…;i=…;b=…;m=…;t=…;x=…").
-func cursorField(c, name string) (string, bool) {
-	for _, part := range strings.Split(c, ";") {
-		if k, v, ok := strings.Cut(part, "="); ok && k == name {
-			return v, true
-		}
-	}
-	return "", false
+// jkey is what orders two entries: sd-journal compares entries of one
+// sequence number ID by sequence number, else of one boot by monotonic
+// time, else by realtime, then by the XOR hash.
+type jkey struct {
+	seqnumID [16]byte
+	seqnum   uint64
+	boot     [16]byte
+	mono     uint64
+	realtime uint64
+	xor      uint64
 }
 
-// cursorTime returns the realtime timestamp a cursor carries.
-func cursorTime(c string) (time.Time, bool) {
-	v, ok := cursorField(c, "t")
-	if !ok {
-		return time.Time{}, false
+func (a *jkey) cmp(b *jkey) int {
+	if a.seqnumID == b.seqnumID {
+		if c := cmp.Compare(a.seqnum, b.seqnum); c != 0 {
+			return c
+		}
 	}
-	us, err := strconv.ParseUint(v, 16, 63)
-	if err != nil {
-		return time.Time{}, false
+	if a.boot == b.boot {
+		if c := cmp.Compare(a.mono, b.mono); c != 0 {
+			return c
+		}
 	}
-	return time.UnixMicro(int64(us)), true
+	if c := cmp.Compare(a.realtime, b.realtime); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.xor, b.xor)
+}
+
+// parseCursor reads the fields of a cursor that order entries; ok is false
+// for a cursor without sequence number ID, sequence number and realtime.
+func parseCursor(c string) (k jkey, ok bool) {
+	var have int
+	for len(c) > 0 {
+		var part string
+		part, c, _ = strings.Cut(c, ";")
+		name, v, found := strings.Cut(part, "=")
+		if !found {
+			return k, false
+		}
+		switch name {
+		case "s", "b":
+			id, err := hex.DecodeString(v)
+			if err != nil || len(id) != 16 {
+				return k, false
+			}
+			if name == "s" {
+				copy(k.seqnumID[:], id)
+				have |= 1
+			} else {
+				copy(k.boot[:], id)
+			}
+		case "i", "m", "t", "x":
+			n, err := strconv.ParseUint(v, 16, 64)
+			if err != nil {
+				return k, false
+			}
+			switch name {
+			case "i":
+				k.seqnum = n
+				have |= 2
+			case "m":
+				k.mono = n
+			case "t":
+				k.realtime = n
+				have |= 4
+			case "x":
+				k.xor = n
+			}
+		}
+	}
+	return k, have == 7
 }
 
 // lostBetween counts the entries strictly between two cursors by their
 // sequence numbers, or returns -1 when they have different sequence number
 // IDs (or cannot be parsed).
 func lostBetween(a, b string) int64 {
-	sa, ok1 := cursorField(a, "s")
-	sb, ok2 := cursorField(b, "s")
-	ia, ok3 := cursorField(a, "i")
-	ib, ok4 := cursorField(b, "i")
-	if !ok1 || !ok2 || !ok3 || !ok4 || sa != sb {
+	ka, oka := parseCursor(a)
+	kb, okb := parseCursor(b)
+	if !oka || !okb || ka.seqnumID != kb.seqnumID || kb.seqnum <= ka.seqnum {
 		return -1
 	}
-	na, err1 := strconv.ParseUint(ia, 16, 64)
-	nb, err2 := strconv.ParseUint(ib, 16, 64)
-	if err1 != nil || err2 != nil || nb <= na {
-		return -1
-	}
-	return int64(nb - na - 1)
+	return int64(kb.seqnum - ka.seqnum - 1)
 }

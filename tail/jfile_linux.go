@@ -4,7 +4,6 @@ package tail
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"sort"
 	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -68,80 +66,6 @@ const (
 // errUnsupported marks a journal file the native reader cannot read; the
 // follower reads it through sd-journal instead.
 var errUnsupported = errors.New("unsupported journal file")
-
-// jkey is what orders two entries: sd-journal compares entries of one
-// sequence number ID by sequence number, else of one boot by monotonic
-// time, else by realtime, then by the XOR hash.
-type jkey struct {
-	seqnumID [16]byte
-	seqnum   uint64
-	boot     [16]byte
-	mono     uint64
-	realtime uint64
-	xor      uint64
-}
-
-func (a *jkey) cmp(b *jkey) int {
-	if a.seqnumID == b.seqnumID {
-		if c := cmp.Compare(a.seqnum, b.seqnum); c != 0 {
-			return c
-		}
-	}
-	if a.boot == b.boot {
-		if c := cmp.Compare(a.mono, b.mono); c != 0 {
-			return c
-		}
-	}
-	if c := cmp.Compare(a.realtime, b.realtime); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.xor, b.xor)
-}
-
-// parseCursor reads the fields of a cursor that order entries; ok is false
-// for a cursor without sequence number ID, sequence number and realtime.
-func parseCursor(c string) (k jkey, ok bool) {
-	var have int
-	for len(c) > 0 {
-		var part string
-		part, c, _ = strings.Cut(c, ";")
-		name, v, found := strings.Cut(part, "=")
-		if !found {
-			return k, false
-		}
-		switch name {
-		case "s", "b":
-			id, err := hex.DecodeString(v)
-			if err != nil || len(id) != 16 {
-				return k, false
-			}
-			if name == "s" {
-				copy(k.seqnumID[:], id)
-				have |= 1
-			} else {
-				copy(k.boot[:], id)
-			}
-		case "i", "m", "t", "x":
-			n, err := strconv.ParseUint(v, 16, 64)
-			if err != nil {
-				return k, false
-			}
-			switch name {
-			case "i":
-				k.seqnum = n
-				have |= 2
-			case "m":
-				k.mono = n
-			case "t":
-				k.realtime = n
-				have |= 4
-			case "x":
-				k.xor = n
-			}
-		}
-	}
-	return k, have == 7
-}
 
 // jarray is one ENTRY_ARRAY object of a file's main chain.
 type jarray struct {
