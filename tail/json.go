@@ -153,7 +153,8 @@ func jsonValue(raw json.RawMessage, nested bool) (v []byte, ok bool, err error) 
 		return []byte(s), true, nil
 	case '[':
 		if isByteArray(raw) {
-			b, err := byteArray(raw)
+			var b []byte // encoding/json decodes an array of numbers 0-255 into it
+			err := json.Unmarshal(raw, &b)
 			return b, err == nil, err
 		}
 		if !nested {
@@ -173,54 +174,4 @@ func jsonValue(raw json.RawMessage, nested bool) (v []byte, ok bool, err error) 
 		return []byte(n), true, nil
 	}
 	return nil, false, errJSONValue
-}
-
-// byteArray decodes a JSON array of numbers 0-255.
-func byteArray(raw []byte) ([]byte, error) {
-	out := make([]byte, 0, len(raw)/3)
-	i := 1 // after '['
-	skipSpace := func() {
-		for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\r' || raw[i] == '\n') {
-			i++
-		}
-	}
-	skipSpace()
-	if i < len(raw) && raw[i] == ']' {
-		i++
-		skipSpace()
-		if i != len(raw) {
-			return nil, errJSONValue
-		}
-		return out, nil
-	}
-	for {
-		skipSpace()
-		n, digits := 0, 0
-		for i < len(raw) && '0' <= raw[i] && raw[i] <= '9' && digits < 4 {
-			n = n*10 + int(raw[i]-'0')
-			i++
-			digits++
-		}
-		if digits == 0 || n > 255 {
-			return nil, fmt.Errorf("byte array: bad element at offset %d", i)
-		}
-		out = append(out, byte(n))
-		skipSpace()
-		if i >= len(raw) {
-			return nil, errJSONValue
-		}
-		switch raw[i] {
-		case ',':
-			i++
-		case ']':
-			i++
-			skipSpace()
-			if i != len(raw) {
-				return nil, errJSONValue
-			}
-			return out, nil
-		default:
-			return nil, fmt.Errorf("byte array: bad element at offset %d", i)
-		}
-	}
 }
