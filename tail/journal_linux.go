@@ -775,3 +775,19 @@ func (j *sdJournal) extras(e *record.Entry, xs []C.cf_extra, buf []byte, m *C.cf
 		return "", false
 	})
 }
+
+// wait is sd_journal_wait with a timeout; for Follow.
+func (j *sdJournal) wait(timeout time.Duration) (waitResult, error) {
+	r := C.sd_journal_wait(j.r.j, C.uint64_t(timeout/time.Microsecond))
+	switch {
+	case r < 0:
+		return waitNop, syscall.Errno(-r)
+	case r == C.SD_JOURNAL_APPEND:
+		return waitAppend, nil
+	case r == C.SD_JOURNAL_INVALIDATE:
+		return waitInvalidate, nil
+	case r == C.SD_JOURNAL_NOP:
+		return waitNop, nil
+	}
+	return waitNop, fmt.Errorf("sd_journal_wait: unexpected result %d", int(r))
+}
