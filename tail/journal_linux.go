@@ -13,8 +13,8 @@ package tail
 // Fields cf_read copies out of each entry: those cflogd uses, then those
 // that decide whether an entry is about a watched unit (tail.aboutUnit).
 enum {
-	CF_MESSAGE, CF_PRIORITY, CF_UNIT, CF_IDENT, CF_TARGET, CF_PID, CF_HOST, CF_BOOT, CF_CURSOR,
-	CF_UID, CF_TRANSPORT, CF_COMM, CF_LUNIT, CF_MSGID, CF_CDUNIT, CF_OBJUNIT, CF_NFIELDS
+	CF_MESSAGE, CF_PRIORITY, CF_UNIT, CF_IDENT, CF_TARGET, CF_PID, CF_HOST, CF_BOOT,
+	CF_UID, CF_TRANSPORT, CF_COMM, CF_LUNIT, CF_MSGID, CF_CDUNIT, CF_OBJUNIT, CF_CURSOR, CF_NFIELDS
 };
 
 typedef struct {
@@ -478,13 +478,34 @@ func openSDJournal(opts *Options) (journal, error) {
 	return r, nil
 }
 
-// cfFixed are the fields cf_entry always copies, by journal name.
+// The fields cf_entry and the native reader's decode always copy out of an
+// entry, numbered alike (the cursor, CF_CURSOR, comes after them).
+const (
+	nfMessage      = C.CF_MESSAGE
+	nfPriority     = C.CF_PRIORITY
+	nfUnit         = C.CF_UNIT
+	nfIdent        = C.CF_IDENT
+	nfTarget       = C.CF_TARGET
+	nfPID          = C.CF_PID
+	nfHost         = C.CF_HOST
+	nfBoot         = C.CF_BOOT
+	nfUID          = C.CF_UID
+	nfTransport    = C.CF_TRANSPORT
+	nfComm         = C.CF_COMM
+	nfLUnit        = C.CF_LUNIT
+	nfMessageID    = C.CF_MSGID
+	nfCoredumpUnit = C.CF_CDUNIT
+	nfObjectUnit   = C.CF_OBJUNIT
+	nfCount        = C.CF_CURSOR
+)
+
+// cfFixed are those fields by journal name, for both readers.
 var cfFixed = map[string]int{
-	"MESSAGE": C.CF_MESSAGE, "PRIORITY": C.CF_PRIORITY, "_SYSTEMD_UNIT": C.CF_UNIT,
-	"SYSLOG_IDENTIFIER": C.CF_IDENT, "TARGET": C.CF_TARGET, "_PID": C.CF_PID,
-	"_HOSTNAME": C.CF_HOST, "_BOOT_ID": C.CF_BOOT, "_UID": C.CF_UID,
-	"_TRANSPORT": C.CF_TRANSPORT, "_COMM": C.CF_COMM, "UNIT": C.CF_LUNIT,
-	"MESSAGE_ID": C.CF_MSGID, "COREDUMP_UNIT": C.CF_CDUNIT, "OBJECT_SYSTEMD_UNIT": C.CF_OBJUNIT,
+	"MESSAGE": nfMessage, "PRIORITY": nfPriority, "_SYSTEMD_UNIT": nfUnit,
+	"SYSLOG_IDENTIFIER": nfIdent, "TARGET": nfTarget, "_PID": nfPID,
+	"_HOSTNAME": nfHost, "_BOOT_ID": nfBoot, "_UID": nfUID,
+	"_TRANSPORT": nfTransport, "_COMM": nfComm, "UNIT": nfLUnit,
+	"MESSAGE_ID": nfMessageID, "COREDUMP_UNIT": nfCoredumpUnit, "OBJECT_SYSTEMD_UNIT": nfObjectUnit,
 }
 
 // selectFields hands the field selection to the C reader: the prefix and

@@ -48,8 +48,6 @@ type nativeJournal struct {
 	roots      []string                 // directories watched even while they hold no file
 	onFallback func(error)
 
-	// ownNative and aboutNative are sel's fixedIndexes for nativeFixed.
-	ownNative, aboutNative []int
 	// noCursor: the entries of this read get no cursor (read's cursors).
 	noCursor bool
 
@@ -138,11 +136,8 @@ func newNativeJournal(sd *sdJournal, opts *FollowOptions) (*nativeJournal, error
 	if err != nil {
 		fd = -1 // out of inotify instances: wait polls the files instead
 	}
-	own, about := sd.sel.fixedIndexes(nativeFixed)
 	return &nativeJournal{
 		sdJournal:   sd,
-		ownNative:   own,
-		aboutNative: about,
 		list:        list,
 		roots:       roots,
 		onFallback:  opts.OnFallback,
@@ -677,26 +672,6 @@ func (j *nativeJournal) watchDir(dir string) {
 	}
 }
 
-// Fields decode copies out of an entry, as cf_entry does.
-const (
-	nfMessage = iota
-	nfPriority
-	nfUnit
-	nfIdent
-	nfTarget
-	nfPID
-	nfHost
-	nfBoot
-	nfUID
-	nfTransport
-	nfComm
-	nfLUnit
-	nfMessageID
-	nfCoredumpUnit
-	nfObjectUnit
-	nfCount
-)
-
 // nativeFields are the fields decode copies out, by their "NAME=" prefix.
 var nativeFields = [...]struct {
 	prefix string
@@ -718,15 +693,6 @@ var nativeFields = [...]struct {
 	{"COREDUMP_UNIT=", nfCoredumpUnit},
 	{"OBJECT_SYSTEMD_UNIT=", nfObjectUnit},
 }
-
-// nativeFixed are the fields of nativeFields by journal name.
-var nativeFixed = func() map[string]int {
-	m := make(map[string]int)
-	for _, f := range nativeFields {
-		m[strings.TrimSuffix(f.prefix, "=")] = f.field
-	}
-	return m
-}()
 
 // slotValueMax is the longest value a dataSlot holds; longer ones are
 // read from the file when an entry needs them.
@@ -1007,9 +973,9 @@ func (j *nativeJournal) extras(f *jfile, e *record.Entry, got *[nfCount]dataSlot
 			}
 		}
 	}
-	names, fixed := j.sel.own, j.ownNative
+	names, fixed := j.sel.own, j.ownFixed
 	if about {
-		names, fixed = j.sel.about, j.aboutNative
+		names, fixed = j.sel.about, j.aboutFixed
 	}
 	var ferr error
 	e.Journal = journalOf(names, fixed, func(n string, fi int) (string, bool) {
