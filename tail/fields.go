@@ -240,10 +240,8 @@ func aboutUnit(f *lcFields, message string, units []string, idents map[string]st
 // watched returns the element of units equal to u (not u itself, which
 // may point into a reader's buffer), or "".
 func watched(units []string, u string) string {
-	for _, w := range units {
-		if w == u {
-			return w
-		}
+	if i := slices.Index(units, u); i >= 0 {
+		return units[i]
 	}
 	return ""
 }
@@ -256,15 +254,8 @@ func coredumpInstance(u string) bool {
 
 // systemUID reports whether a _UID is a system user's (0-999).
 func systemUID(uid string) bool {
-	if uid == "" || len(uid) > 3 {
-		return false
-	}
-	for i := 0; i < len(uid); i++ {
-		if uid[i] < '0' || uid[i] > '9' {
-			return false
-		}
-	}
-	return true
+	_, ok := num(uid)
+	return ok && len(uid) <= 3
 }
 
 // The kernel OOM killer's lines cflogd reads (mm/oom_kill.c).

@@ -2,6 +2,7 @@ package tail
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -375,14 +376,6 @@ func pickBoot(boots []bootInfo, off int, spec string) (string, error) {
 // normBootID accepts a boot ID with or without dashes.
 func normBootID(s string) (string, bool) {
 	s = strings.ToLower(strings.ReplaceAll(s, "-", ""))
-	if len(s) != 32 {
-		return "", false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return "", false
-		}
-	}
-	return s, true
+	_, err := hex.DecodeString(s)
+	return s, err == nil && len(s) == 32
 }

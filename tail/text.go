@@ -90,7 +90,7 @@ func readText(lr *lineReader, p *textParser, emit func(*record.Entry) error, ski
 			}
 			continue
 		}
-		if hasPending && len(line) > prefix && isSpaces(line[:prefix]) {
+		if hasPending && len(line) > prefix && len(bytes.TrimLeft(line[:prefix], " ")) == 0 {
 			pending.Message += "\n" + string(line[prefix:])
 			continue
 		}
@@ -136,15 +136,6 @@ func leadingTime(line []byte) time.Time {
 		return time.Time{}
 	}
 	return t
-}
-
-func isSpaces(b []byte) bool {
-	for _, c := range b {
-		if c != ' ' {
-			return false
-		}
-	}
-	return true
 }
 
 // isSeparator matches journalctl's "-- Boot ... --" style lines.
