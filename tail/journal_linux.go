@@ -715,14 +715,7 @@ func (j *sdJournal) read(dst []record.Entry, cursors bool, stop time.Time) (int,
 		e := &dst[k]
 		k++
 		*e = record.Entry{Time: time.UnixMicro(int64(m.realtime)), Unit: unit}
-		// One allocation holds MESSAGE and the cursor.
-		if len(msg)+len(cursor) > 0 {
-			b := make([]byte, len(msg)+len(cursor))
-			copy(b, msg)
-			copy(b[len(msg):], cursor)
-			s := unsafe.String(&b[0], len(b))
-			e.Message, e.Cursor = s[:len(msg)], s[len(msg):]
-		}
+		e.Message, e.Cursor = msgCursor(msg, cursor)
 		e.Host = j.intern.get(field(C.CF_HOST))
 		e.Identifier = j.intern.get(field(C.CF_IDENT))
 		e.Target = j.intern.get(field(C.CF_TARGET))
@@ -738,6 +731,17 @@ func (j *sdJournal) read(dst []record.Entry, cursors bool, stop time.Time) (int,
 	}
 	clear(dst[k:int(n)])
 	return k, state, nil
+}
+
+// msgCursor returns MESSAGE and the cursor as strings that share one
+// allocation.
+func msgCursor(msg, cursor []byte) (string, string) {
+	if len(msg)+len(cursor) == 0 {
+		return "", ""
+	}
+	b := append(append(make([]byte, 0, len(msg)+len(cursor)), msg...), cursor...)
+	s := unsafe.String(&b[0], len(b))
+	return s[:len(msg)], s[len(msg):]
 }
 
 // extras sets e.Fields and e.Journal from the entry's extras and fixed

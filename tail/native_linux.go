@@ -909,20 +909,8 @@ func (j *nativeJournal) decode(f *jfile, off uint64, key *jkey, e *record.Entry)
 	if !j.noCursor {
 		j.buf = f.appendCursor(j.buf, key)
 	}
-	// One allocation holds MESSAGE and the cursor, as in sdJournal.read.
-	b := make([]byte, len(msg)+len(j.buf))
-	copy(b, msg)
-	copy(b[len(msg):], j.buf)
-	var str string
-	if len(b) > 0 {
-		str = unsafe.String(&b[0], len(b))
-	}
-	*e = record.Entry{
-		Time:     time.UnixMicro(int64(key.realtime)),
-		Message:  str[:len(msg)],
-		Cursor:   str[len(msg):],
-		Priority: record.NoPriority,
-	}
+	*e = record.Entry{Time: time.UnixMicro(int64(key.realtime)), Priority: record.NoPriority}
+	e.Message, e.Cursor = msgCursor(msg, j.buf)
 	e.Host, e.Unit, e.Identifier, e.Target = got[nfHost].val, got[nfUnit].val, got[nfIdent].val, got[nfTarget].val
 	if about != "" {
 		e.Unit = about
