@@ -187,9 +187,6 @@ func (p *entryBuilder) reset() {
 // extra takes a field for Entry.Fields or Entry.Journal; value is not
 // retained.
 func (p *entryBuilder) extra(name, value []byte) {
-	if p.sel == nil {
-		return
-	}
 	if p.sel.want[string(name)] {
 		p.col.addJournal(p.intern.get(name), p.intern.get(capValue(value)))
 	}
@@ -204,9 +201,6 @@ func (p *entryBuilder) extra(name, value []byte) {
 // (_SYSTEMD_UNIT or SYSLOG_IDENTIFIER) nor about one (aboutUnit).
 func (p *entryBuilder) resolve() bool {
 	s, e := p.sel, &p.e
-	if s == nil {
-		return true
-	}
 	if len(s.units) == 0 {
 		s.finish(e, &p.col, false)
 		return true

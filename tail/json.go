@@ -78,7 +78,7 @@ func (p *entryBuilder) jsonFields(line []byte) (nullMessage bool, err error) {
 		if !validFieldName([]byte(name)) {
 			continue
 		}
-		used := jsonUsed[name] || p.sel != nil && (p.sel.want[name] || p.sel.isEvent(name))
+		used := jsonUsed[name] || p.sel.want[name] || p.sel.isEvent(name)
 		if !used {
 			continue
 		}

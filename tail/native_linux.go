@@ -703,14 +703,12 @@ const slotValueMax = 256
 // its file's cache.
 func nativeField(d []byte) (int, int) {
 	for _, f := range nativeFields {
-		if hasPrefix(d, f.prefix) {
+		if len(d) >= len(f.prefix) && string(d[:len(f.prefix)]) == f.prefix {
 			return f.field, len(f.prefix)
 		}
 	}
 	return -1, 0
 }
-
-func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
 
 // dataSlot caches what decode learnt from one DATA object of a file: the
 // field it holds and, for the short repetitive fields, the value, so that
