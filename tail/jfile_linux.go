@@ -358,11 +358,6 @@ func (j *jfile) nItems(o []byte) int {
 	return (len(o) - entryItems) / 16
 }
 
-// appendCursor appends sd-journal's cursor of the entry with key k.
-func (j *jfile) appendCursor(b []byte, k *jkey) []byte {
-	return appendCursor(b, j.cursorPrefix, k)
-}
-
 // appendCursor appends the cursor of the entry with key k of a file whose
 // cursors begin with prefix ("s=<seqnum ID>;i=").
 func appendCursor(b []byte, prefix string, k *jkey) []byte {

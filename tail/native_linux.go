@@ -865,7 +865,7 @@ func (j *nativeJournal) decode(f *jfile, off uint64, key *jkey, e *record.Entry)
 	}
 	if viaSD {
 		// ok reports whether the fields that were not compressed matched.
-		j.buf = f.appendCursor(j.buf[:0], key)
+		j.buf = appendCursor(j.buf[:0], f.cursorPrefix, key)
 		*e = record.Entry{Cursor: string(j.buf)}
 		return matched, true, nil
 	}
@@ -905,7 +905,7 @@ func (j *nativeJournal) decode(f *jfile, off uint64, key *jkey, e *record.Entry)
 	msg := p[len("MESSAGE="):]
 	j.buf = j.buf[:0]
 	if !j.noCursor {
-		j.buf = f.appendCursor(j.buf, key)
+		j.buf = appendCursor(j.buf, f.cursorPrefix, key)
 	}
 	*e = record.Entry{Time: time.UnixMicro(int64(key.realtime)), Priority: record.NoPriority}
 	e.Message, e.Cursor = msgCursor(msg, j.buf)

@@ -546,7 +546,7 @@ func FuzzNativeFile(f *testing.F) {
 					return err
 				}
 				key := j.key(o)
-				j.appendCursor(nil, &key)
+				appendCursor(nil, j.cursorPrefix, &key)
 				for i := range j.nItems(o) {
 					if _, _, err := j.payload(j.item(o, i)); err != nil {
 						return err
