@@ -10,8 +10,9 @@ package tail
 #include <stdlib.h>
 #include <string.h>
 
-// Fields cf_read copies out of each entry: those cflogd uses, then those
-// that decide whether an entry is about a watched unit (tail.aboutUnit).
+// Fields cf_read copies out of each entry: those cflogd uses, those that
+// decide whether an entry is about a watched unit (tail.aboutUnit), and
+// the cursor (the native reader numbers the others alike: nf*).
 enum {
 	CF_MESSAGE, CF_PRIORITY, CF_UNIT, CF_IDENT, CF_TARGET, CF_PID, CF_HOST, CF_BOOT,
 	CF_UID, CF_TRANSPORT, CF_COMM, CF_LUNIT, CF_MSGID, CF_CDUNIT, CF_OBJUNIT, CF_CURSOR, CF_NFIELDS
