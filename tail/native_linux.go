@@ -273,11 +273,10 @@ func (j *nativeJournal) fallback(cause error) error {
 		return j.sdJournal.seekHead()
 	case j.seek.kind == seekRealtime:
 		return j.sdJournal.seekRealtime(j.seek.t)
-	case j.seek.kind == seekCursor:
+	default: // seekCursor
 		_, err := j.sdJournal.seekCursor(j.seek.cursor, j.seek.inclusive)
 		return err
 	}
-	return nil
 }
 
 func (j *nativeJournal) read(dst []record.Entry, cursors bool, stop time.Time) (int, readState, error) {
