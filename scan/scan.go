@@ -58,8 +58,7 @@ type Config struct {
 	// printing each event as it comes, then writes the report (Output
 	// "table") of what it saw. It reads a journal, not Input, and takes no
 	// Until or Boot.
-	Follow  bool
-	Threads int
+	Follow bool
 	// SourceLabel and HeaderUnits are what the table's header says was read.
 	SourceLabel string
 	HeaderUnits []string
@@ -264,7 +263,6 @@ func reader(cfg *Config, files []string, env Env, rules bool, journal []string, 
 			Since:       cfg.Since,
 			Until:       cfg.Until,
 			Boot:        cfg.Boot,
-			Parallel:    cfg.Threads,
 			Fields:      fields,
 			Reader:      cfg.Reader,
 			OnFallback: func(err error) {

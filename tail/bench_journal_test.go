@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cespare/xxhash/v2"
-
 	"github.com/centra-cloud/cflogd/record"
 )
 
@@ -17,7 +15,7 @@ import (
 // see BENCHMARKS.md) in CFLOGD_BENCH_JOURNAL_DIR with the two unit
 // matches and reports entries per second and the largest anonymous and
 // file-backed (the mapped journal files) resident memory seen. Variants:
-// one or two reading threads, with or without cursors, and with a
+// with or without cursors, and with a
 // simulated classifier that keeps fn busy for 730 ns per entry (1.37M
 // lines/s per core, the prefiltered classifier measured before the engine).
 func BenchmarkReadJournal(b *testing.B) {
@@ -27,19 +25,15 @@ func BenchmarkReadJournal(b *testing.B) {
 	}
 	for _, bc := range []struct {
 		name     string
-		parallel int
 		noCursor bool
 		work     time.Duration
 	}{
-		{"threads=1,cursor", 1, false, 0},
-		{"threads=1,nocursor", 1, true, 0},
-		{"threads=2,cursor", 2, false, 0},
-		{"threads=2,nocursor", 2, true, 0},
-		{"threads=1,cursor,work", 1, false, 730 * time.Nanosecond},
-		{"threads=2,cursor,work", 2, false, 730 * time.Nanosecond},
+		{"cursor", false, 0},
+		{"nocursor", true, 0},
+		{"cursor,work", false, 730 * time.Nanosecond},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			opts := Options{Directory: dir, Units: []string{"chainfire.service", "flaredb.service"}, NoCursor: bc.noCursor, Parallel: bc.parallel}
+			opts := Options{Directory: dir, Units: []string{"chainfire.service", "flaredb.service"}, NoCursor: bc.noCursor}
 			var n, batches int
 			var anon, file int64
 			for b.Loop() {
@@ -95,41 +89,6 @@ func rss(tb testing.TB) (anon, file int64) {
 		}
 	}
 	return anon, file
-}
-
-// TestReadJournalCorpus checks on the benchmark corpus that reading on two
-// threads gives the entries of reading on one, without falling back.
-func TestReadJournalCorpus(t *testing.T) {
-	dir := os.Getenv("CFLOGD_BENCH_JOURNAL_DIR")
-	if dir == "" {
-		t.Skip("CFLOGD_BENCH_JOURNAL_DIR not set (a directory of corpus journal files)")
-	}
-	var sums [2]uint64
-	var counts [2]int
-	before := fallbacks.Load()
-	for i, p := range []int{1, 2} {
-		h := xxhash.New()
-		opts := Options{Directory: dir, Units: []string{"chainfire.service", "flaredb.service"}, Parallel: p}
-		err := ReadJournal(context.Background(), opts, func(batch []record.Entry) error {
-			for _, e := range batch {
-				h.WriteString(e.Cursor)
-				h.WriteString(e.Unit)
-				h.WriteString(e.Message)
-			}
-			counts[i] += len(batch)
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sums[i] = h.Sum64()
-	}
-	if sums[0] != sums[1] || counts[0] != counts[1] {
-		t.Errorf("one thread: %d entries, hash %x; two: %d entries, hash %x", counts[0], sums[0], counts[1], sums[1])
-	}
-	if n := fallbacks.Load() - before; n != 0 {
-		t.Errorf("%d fallbacks to one thread, want none on a journal in time order", n)
-	}
 }
 
 // BenchmarkReadInput reads the text corpus (CFLOGD_CORPUS, as journalctl

@@ -7,13 +7,10 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/centra-cloud/cflogd/record"
 )
@@ -150,76 +147,15 @@ func fakeEntries(n int, jump time.Duration) []record.Entry {
 	return out
 }
 
-func readFake(t *testing.T, fj fakeJournal, opts Options, openErrAfter int) ([]record.Entry, error) {
+func readFake(t *testing.T, fj fakeJournal, opts Options) ([]record.Entry, error) {
 	t.Helper()
-	var mu sync.Mutex
-	opened := 0
-	open := func() (journal, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		opened++
-		if openErrAfter > 0 && opened > openErrAfter {
-			return nil, errors.New("open failed")
-		}
-		j := fj
-		return &j, nil
-	}
+	open := func() (journal, error) { return &fj, nil }
 	var got []record.Entry
 	err := readJournal(context.Background(), open, opts, func(b []record.Entry) error {
 		got = append(got, b...)
 		return nil
 	})
 	return got, err
-}
-
-func TestParallelRead(t *testing.T) {
-	entries := fakeEntries(20000, 0)
-	mid := entries[len(entries)/2].Time
-	tests := []struct {
-		name     string
-		fake     fakeJournal
-		opts     Options
-		fallback string // "yes", "no", or "" when it depends on the chunks
-	}{
-		{"in time order", fakeJournal{entries: entries}, Options{}, "no"},
-		{"since and until", fakeJournal{entries: entries}, Options{Since: entries[1000].Time, Until: mid}, "no"},
-		{"until before the end of a chunk", fakeJournal{entries: entries}, Options{Until: entries[100].Time}, "no"},
-		{"clock went back", fakeJournal{entries: fakeEntries(20000, 3*time.Second)}, Options{}, ""},
-		{"seeks land late", fakeJournal{entries: entries, skew: 1}, Options{}, "yes"},
-		{"no entries", fakeJournal{}, Options{}, "no"},
-		{"one entry", fakeJournal{entries: entries[:1]}, Options{}, "no"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.opts.Parallel = 1
-			want, err := readFake(t, tc.fake, tc.opts, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, p := range []int{2, 3} {
-				tc.opts.Parallel = p
-				before := fallbacks.Load()
-				got, err := readFake(t, tc.fake, tc.opts, 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
-					t.Errorf("%d threads (-one thread +%d):\n%s", p, p, diff)
-				}
-				fell := fallbacks.Load() > before
-				if tc.fallback == "yes" && !fell || tc.fallback == "no" && fell {
-					t.Errorf("%d threads: fell back %v, want %s", p, fell, tc.fallback)
-				}
-			}
-		})
-	}
-}
-
-func TestParallelOpenError(t *testing.T) {
-	_, err := readFake(t, fakeJournal{entries: fakeEntries(20000, 0)}, Options{Parallel: 2}, 1)
-	if err == nil || !strings.Contains(err.Error(), "open failed") {
-		t.Errorf("got %v, want the open error", err)
-	}
 }
 
 func TestAddMatches(t *testing.T) {
@@ -280,7 +216,7 @@ func TestPickBoot(t *testing.T) {
 
 func TestAfterCursorFake(t *testing.T) {
 	entries := fakeEntries(50, 0)
-	got, err := readFake(t, fakeJournal{entries: entries}, Options{AfterCursor: "c10"}, 0)
+	got, err := readFake(t, fakeJournal{entries: entries}, Options{AfterCursor: "c10"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ import (
 var services = []string{"chainfire.service", "flaredb.service", "placement-driver.service"}
 
 // readers names the journal readers readAll runs.
-var readers = []string{"scan", "scan-sdjournal", "scan-parallel", "native", "sdjournal", "export", "json"}
+var readers = []string{"scan", "scan-sdjournal", "native", "sdjournal", "export", "json"}
 
 // readAll reads the export data, written into a journal file, with every
 // reader: scan's (ReadJournal on one thread, natively and through
@@ -38,13 +38,11 @@ func readAll(t *testing.T, export []byte, units []string, fs FieldSelect) map[st
 	out := make(map[string][]record.Entry)
 	for _, r := range []struct {
 		name, reader string
-		p            int
 	}{
-		{"scan", ReaderNative, 1},
-		{"scan-sdjournal", ReaderSDJournal, 1},
-		{"scan-parallel", ReaderSDJournal, 3},
+		{"scan", ReaderNative},
+		{"scan-sdjournal", ReaderSDJournal},
 	} {
-		got, err := collectJournal(Options{Files: []string{file}, Units: units, Fields: fs, Parallel: r.p, Reader: r.reader})
+		got, err := collectJournal(Options{Files: []string{file}, Units: units, Fields: fs, Reader: r.reader})
 		if err != nil {
 			t.Fatalf("ReadJournal: %v", err)
 		}

@@ -241,7 +241,7 @@ func TestLostBetween(t *testing.T) {
 func readAllCursors(tb testing.TB, dir string) []string {
 	tb.Helper()
 	var out []string
-	err := ReadJournal(context.Background(), Options{Directory: dir, Units: []string{"chainfire.service"}, Parallel: 1}, func(b []record.Entry) error {
+	err := ReadJournal(context.Background(), Options{Directory: dir, Units: []string{"chainfire.service"}}, func(b []record.Entry) error {
 		for _, e := range b {
 			out = append(out, e.Cursor)
 		}

@@ -58,16 +58,6 @@ type Options struct {
 	// NoCursor leaves Entry.Cursor empty, which saves the cost of formatting
 	// a cursor for every entry (about a tenth of the reader's time).
 	NoCursor bool
-	// Parallel is the number of threads reading the journal: 1 reads on one
-	// thread; 0 is 1 with the native reader, else 2 when GOMAXPROCS is at least
-	// 4. With more than one (sd-journal's reader only: the native reader reads on
-	// one thread, and reads a core's worth faster than two sd-journal threads),
-	// the time range is cut into chunks read at once and handed to fn in order;
-	// the chunks are checked to join up (the first entry of each is the one its
-	// predecessor stopped at), and reading falls back to one thread where they do
-	// not, so the entries and their order are the same as with one thread.
-	// AfterCursor reads on one thread.
-	Parallel int
 	// Reader is ReaderNative (also when empty) or ReaderSDJournal, as for
 	// Follow. The native reader reads the files on one thread; it leaves
 	// to sd-journal a Boot, and every read after a file it cannot read.
@@ -147,7 +137,7 @@ type bootInfo struct {
 // a journal error, or ctx's error when ctx ends first.
 //
 // The journal is read on other OS threads while fn runs on the calling
-// goroutine, so reading and processing overlap; see Options.Parallel.
+// goroutine, so reading and processing overlap.
 // Entries without MESSAGE are skipped. Entry.Unit is _SYSTEMD_UNIT when that
 // is one of opts.Units, else the unit of opts.Units SYSLOG_IDENTIFIER names
 // (Options.Identifiers), else _SYSTEMD_UNIT.
@@ -174,20 +164,13 @@ func readJournal(ctx context.Context, open func() (journal, error), opts Options
 		if err != nil {
 			return err
 		}
-		p, idents := workers(opts.Parallel), identUnits(opts.Units, opts.Identifiers)
-		if opts.Reader != ReaderSDJournal && opts.Parallel <= 1 && opts.Boot == "" {
-			// The native reader reads on one thread; sd-journal reads
-			// the boots (see Options.Reader and Parallel).
-			if nj := withNative(j, &FollowOptions{Directory: opts.Directory, Files: opts.Files, OnFallback: opts.OnFallback}); nj != j {
-				j, p = nj, 1
-			}
+		idents := identUnits(opts.Units, opts.Identifiers)
+		if opts.Reader != ReaderSDJournal && opts.Boot == "" {
+			// sd-journal reads the boots (see Options.Reader).
+			j = withNative(j, &FollowOptions{Directory: opts.Directory, Files: opts.Files, OnFallback: opts.OnFallback})
 		}
 		if err := addMatches(j, opts.Units, idents, bootID); err != nil {
 			return err
-		}
-		if p > 1 && opts.AfterCursor == "" {
-			r := &parallelReader{open: open, opts: &opts, units: opts.Units, idents: idents, bootID: bootID, workers: p, send: send}
-			return r.run(ctx, j)
 		}
 		if err := seekStart(j, &opts); err != nil {
 			return err

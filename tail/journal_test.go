@@ -283,9 +283,8 @@ func bigExport(n int) []byte {
 }
 
 // TestReadJournalClockJump reads a journal whose clock went back: journal
-// order is not time order, so the time chunks of a parallel read may not
-// join up (TestParallelRead covers that deterministically); the entries
-// must be the same as on one thread (readJournalAll compares them).
+// order is not time order, and both readers must keep it (readJournalAll
+// compares them).
 func TestReadJournalClockJump(t *testing.T) {
 	f := fieldsOf("chainfire.service", "chainfire", 1234)
 	var b []byte

@@ -128,7 +128,7 @@ func TestScanNativeAsSDJournal(t *testing.T) {
 	skipWithoutJournal(t)
 	for name, dir := range journalSets(t) {
 		t.Run(name, func(t *testing.T) {
-			all, err := collectJournal(Options{Directory: dir, Reader: ReaderSDJournal, Parallel: 1})
+			all, err := collectJournal(Options{Directory: dir, Reader: ReaderSDJournal})
 			if err != nil || len(all) < 3 {
 				t.Fatalf("sd-journal read %d entries: %v", len(all), err)
 			}
@@ -147,7 +147,7 @@ func TestScanNativeAsSDJournal(t *testing.T) {
 				"after mid":           {AfterCursor: all[len(all)/2].Cursor},
 			}
 			for rname, o := range reads {
-				o.Directory, o.Parallel = dir, 1
+				o.Directory = dir
 				o.Reader = ReaderSDJournal
 				want, err := collectJournal(o)
 				if err != nil {

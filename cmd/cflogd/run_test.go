@@ -117,7 +117,7 @@ func expectEvents(t *testing.T, dir string, withRules bool) (events map[string]s
 	events, order = map[string]string{}, map[string]int{}
 	units := []string{"chainfire.service", "flaredb.service", "placement-driver.service"}
 	var derived []record.Event
-	err = tail.ReadJournal(context.Background(), tail.Options{Directory: dir, Units: units, Parallel: 1}, func(b []record.Entry) error {
+	err = tail.ReadJournal(context.Background(), tail.Options{Directory: dir, Units: units}, func(b []record.Entry) error {
 		for i := range b {
 			order[b[i].Cursor] = len(order)
 			m, ok := cls.Match(&b[i])

@@ -80,7 +80,6 @@ type scanFlags struct {
 	inputHost   string
 	follow      bool
 	noColor     bool
-	threads     int
 	fieldPrefix string
 	reader      string
 }
@@ -104,7 +103,6 @@ func newScanFlags(a *app) *scanFlags {
 	fs.StringVar(&f.inputHost, "input-host", "", "with --input: the `HOST` of entries that name none (default this machine's name)")
 	fs.BoolVar(&f.follow, "follow", false, "follow the journal as journalctl -f: print each event as it is classified, from the\njournal's end (or --since); Ctrl-C (SIGINT) stops and prints the report of what was seen")
 	fs.StringVar(&f.fieldPrefix, "field-prefix", "F", "the services' tracing-journald field `PREFIX` (F: F_DURATION is the field duration; \"\": none)")
-	fs.IntVar(&f.threads, "threads", 0, "`N` threads reading the journal (0: 1 with the native reader; 2 or more read through sd-journal)")
 	stringFlag(fs, &f.reader, "reader", tail.ReaderNative, "journal `READER`: native (reads the files' format, sd-journal decides where to start)\nor sdjournal (every entry through libsystemd's sd-journal)", tail.ReaderNative, tail.ReaderSDJournal)
 	fs.BoolVar(&f.noColor, "no-color", false, "no colours in the table (also: NO_COLOR set in the environment)")
 	// journalctl's short flags, where they mean the same.
@@ -253,10 +251,6 @@ func (a *app) scanConfig(f *scanFlags) (*scanCommandConfig, error) {
 	if len(cfg.Files) > 0 && cfg.Directory != "" {
 		return nil, errors.New("--file and --directory cannot be combined")
 	}
-	if f.threads < 0 {
-		return nil, fmt.Errorf("--threads %d: want 0 (automatic) or more", f.threads)
-	}
-	cfg.Threads = f.threads
 	if f.boot.set && f.boot.value != "all" {
 		cfg.Boot = f.boot.value
 	}

@@ -16,9 +16,9 @@ _cflogd() {
 		-u|--unit) COMPREPLY=($(compgen -W 'chainfire flaredb placement-driver pd all' -- "$cur")); return ;;
 		--file|--input) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
 		-D|--directory|--patterns) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
-		--field-prefix|--host|--input-host|--runbook-base|-S|--since|--threads|-U|--until) return ;;
+		--field-prefix|--host|--input-host|--runbook-base|-S|--since|-U|--until) return ;;
 		esac
-		COMPREPLY=($(compgen -W '-b --boot -D --directory --fail-on --field-prefix --file -f --follow --host --input --input-host -p --min-severity --no-color -o --output --patterns --reader --runbook-base -S --since --threads -u --unit -U --until' -- "$cur"))
+		COMPREPLY=($(compgen -W '-b --boot -D --directory --fail-on --field-prefix --file -f --follow --host --input --input-host -p --min-severity --no-color -o --output --patterns --reader --runbook-base -S --since -u --unit -U --until' -- "$cur"))
 		;;
 	check)
 		case $prev in
