@@ -206,21 +206,14 @@ func (p *parser) services(f *File, n *yaml.Node) {
 		if p.decode(item, "service", &d, "name") == nil || !has(d.Name) {
 			continue
 		}
-		name, ok := p.str(&d.Name, "service: name")
-		if !ok {
+		name, _ := p.word(&d.Name, "service: name", serviceRE, "name", " (want a lowercase word such as placement-driver)")
+		if name == "" {
 			continue
-		}
-		if !serviceRE.MatchString(name) {
-			p.errorf(&d.Name, "service: name: invalid name %q (want a lowercase word such as placement-driver)", name)
 		}
 		s := Service{Name: name, Unit: name + ".service", Identifiers: []string{name},
 			Crates: []string{strings.ReplaceAll(name, "-", "_")}, Pos: p.pos(item)}
-		if has(d.Unit) {
-			if u, ok := p.str(&d.Unit, "service: unit"); ok && !unitRE.MatchString(u) {
-				p.errorf(&d.Unit, "service: unit: invalid unit %q (want a systemd service unit such as %s.service)", u, name)
-			} else if ok {
-				s.Unit = u
-			}
+		if u, ok := p.word(&d.Unit, "service: unit", unitRE, "unit", " (want a systemd service unit such as "+name+".service)"); ok {
+			s.Unit = u
 		}
 		for _, l := range []struct {
 			key string
@@ -374,22 +367,28 @@ func (p *parser) severity(n *yaml.Node, what string) (record.Severity, bool) {
 	return v, true
 }
 
+// word reads a string that re must match: when it does not, it reports
+// "invalid <noun>" with hint, and returns the string with false.
+func (p *parser) word(n *yaml.Node, what string, re *regexp.Regexp, noun, hint string) (string, bool) {
+	s, ok := p.str(n, what)
+	if ok && !re.MatchString(s) {
+		p.errorf(n, "%s: invalid %s %q%s", what, noun, s, hint)
+		return s, false
+	}
+	return s, ok
+}
+
 // anchor reads a runbook heading slug.
 func (p *parser) anchor(n *yaml.Node) string {
-	a, ok := p.str(n, "anchor")
-	if ok && !anchorRE.MatchString(a) {
-		p.errorf(n, "anchor: invalid anchor %q (want a heading slug such as issue-high-write-latency)", a)
-	}
+	a, _ := p.word(n, "anchor", anchorRE, "anchor", " (want a heading slug such as issue-high-write-latency)")
 	return a
 }
 
-// id reads a signature or rule id.
-func (p *parser) id(n *yaml.Node, example string) (string, bool) {
-	id, ok := p.str(n, "id")
-	if ok && !idRE.MatchString(id) {
-		p.errorf(n, "id: invalid id %q (want lowercase dotted words such as %s)", id, example)
-	}
-	return id, ok
+// id reads a signature or rule id, "" when there is none; an invalid one is
+// reported and kept, so that the rest is checked.
+func (p *parser) id(n *yaml.Node, example string) string {
+	id, _ := p.word(n, "id", idRE, "id", " (want lowercase dotted words such as "+example+")")
+	return id
 }
 
 // unit binds a service name to its unit, "" with an error when there is none.
@@ -439,11 +438,11 @@ type regexCaptures struct {
 func (p *parser) signature(f *File, n *yaml.Node, fileCaseSensitive bool) *Signature {
 	var d signatureDoc
 	keys := p.decode(n, "signature", &d, "id", "units", "summary", "severity", "anchor")
-	if keys == nil || !has(d.ID) {
+	if keys == nil {
 		return nil
 	}
-	id, ok := p.id(&d.ID, "chainfire.rocksdb_stall")
-	if !ok {
+	id := p.id(&d.ID, "chainfire.rocksdb_stall")
+	if id == "" {
 		return nil
 	}
 	sp := &sigParse{
@@ -754,8 +753,11 @@ func (sp *sigParse) fields(n *yaml.Node) {
 	}
 }
 
-// fieldTypes are the field types by name.
-var fieldTypes = map[string]FieldType{"string": String, "integer": Integer, "duration": Duration, "hostport": HostPort}
+// fieldTypes and fieldSources are the field types and sources by name.
+var (
+	fieldTypes   = map[string]FieldType{"string": String, "integer": Integer, "duration": Duration, "hostport": HostPort}
+	fieldSources = map[string]Source{"capture": FromCapture, "target": FromTarget, "template": FromTemplate}
+)
 
 func (sp *sigParse) field(name string, v *yaml.Node) (Field, bool) {
 	f := Field{Name: name, Source: FromCapture}
@@ -787,21 +789,13 @@ func (sp *sigParse) field(name string, v *yaml.Node) (Field, bool) {
 		sp.errorf(&d.Journal, "%s: journal: invalid journal field name %q (want upper case such as N_RESTARTS)", what, f.JournalField)
 		ok = false
 	}
-	if has(d.From) {
-		from, good := sp.str(&d.From, what+": from")
-		switch {
-		case !good:
-			ok = false
-		case from == "capture":
-		case from == "target":
-			f.Source = FromTarget
-		case from == "template":
-			f.Source = FromTemplate
-		default:
+	from, good := sp.str(&d.From, what+": from")
+	if good {
+		if f.Source, good = fieldSources[from]; !good {
 			sp.errorf(&d.From, "%s: from: unknown source %q (want capture, target or template)", what, from)
-			ok = false
 		}
 	}
+	ok = ok && (good || !has(d.From))
 	if has(d.Type) {
 		t, good := sp.str(&d.Type, what+": type")
 		if good {
@@ -811,7 +805,7 @@ func (sp *sigParse) field(name string, v *yaml.Node) (Field, bool) {
 		}
 		ok = ok && good
 		if good && f.Source != FromCapture && f.Type != String {
-			sp.errorf(&d.Type, "%s: a field from the %s is a string", what, map[Source]string{FromTarget: "target", FromTemplate: "template"}[f.Source])
+			sp.errorf(&d.Type, "%s: a field from the %s is a string", what, from)
 			ok = false
 		}
 	} else if f.Source == FromCapture {
@@ -822,37 +816,30 @@ func (sp *sigParse) field(name string, v *yaml.Node) (Field, bool) {
 	} else {
 		f.Type = String
 	}
-	if from := map[Source]string{FromTarget: "target", FromTemplate: "template"}[f.Source]; from != "" && (has(d.Field) || has(d.Journal)) {
+	if f.Source != FromCapture && (has(d.Field) || has(d.Journal)) {
 		sp.errorf(cmp.Or(keys["field"], keys["journal"]), "%s: a field from the %s has no field or journal source", what, from)
 		ok = false
 	}
-	for i, n := range []*yaml.Node{&d.Host, &d.Port} {
-		key := [...]string{"host", "port"}[i]
-		if !has(*n) {
-			continue
-		}
-		if f.Type != HostPort {
-			sp.errorf(keys[key], "%s: %s is only for type hostport", what, key)
+	for _, sub := range []struct {
+		key string
+		n   *yaml.Node
+		dst *string
+	}{{"host", &d.Host, &f.HostName}, {"port", &d.Port, &f.PortName}} {
+		switch {
+		case !has(*sub.n):
+		case f.Type != HostPort:
+			sp.errorf(keys[sub.key], "%s: %s is only for type hostport", what, sub.key)
 			ok = false
-			continue
-		}
-		sub, good := sp.str(n, what+": "+key)
-		if good && !nameRE.MatchString(sub) {
-			sp.errorf(n, "%s: %s: invalid field name %q", what, key, sub)
-			good = false
-		}
-		if good && sub == name {
-			sp.errorf(n, "%s: %s: must differ from the field's own name", what, key)
-			good = false
-		}
-		if !good {
-			ok = false
-			continue
-		}
-		if key == "host" {
-			f.HostName = sub
-		} else {
-			f.PortName = sub
+		default:
+			name, good := sp.word(sub.n, what+": "+sub.key, nameRE, "field name", "")
+			if good && name == f.Name {
+				sp.errorf(sub.n, "%s: %s: must differ from the field's own name", what, sub.key)
+				good = false
+			}
+			if good {
+				*sub.dst = name
+			}
+			ok = ok && good
 		}
 	}
 	if f.HostName != "" && f.HostName == f.PortName {

@@ -185,11 +185,11 @@ var (
 func (p *parser) rule(f *File, n *yaml.Node) *Rule {
 	var d ruleDoc
 	keys := p.decode(n, "rule", &d, "id", "kind", "signature", "summary", "severity", "anchor")
-	if keys == nil || !has(d.ID) {
+	if keys == nil {
 		return nil
 	}
-	id, ok := p.id(&d.ID, "chainfire.election_storm")
-	if !ok {
+	id := p.id(&d.ID, "chainfire.election_storm")
+	if id == "" {
 		return nil
 	}
 	r := &Rule{ID: id, Pos: p.pos(deref(n))}
