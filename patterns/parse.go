@@ -415,6 +415,9 @@ const (
 
 func (k fieldKind) numeric() bool { return k == kindInteger || k == kindNumber }
 
+// typeKinds are the kinds of the field types.
+var typeKinds = [...]fieldKind{String: kindString, Integer: kindInteger, Duration: kindNumber, HostPort: kindString}
+
 // sigParse holds what a signature's parts need from each other.
 type sigParse struct {
 	*parser
@@ -726,14 +729,7 @@ func (sp *sigParse) fields(n *yaml.Node) {
 			continue
 		}
 		sp.sig.Fields = append(sp.sig.Fields, f)
-		kind := kindString
-		switch f.Type {
-		case Integer:
-			kind = kindInteger
-		case Duration:
-			kind = kindNumber
-		}
-		sp.produced[name] = kind
+		sp.produced[name] = typeKinds[f.Type]
 		if f.Source == FromCapture {
 			sp.captures[name] = true
 		}

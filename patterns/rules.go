@@ -527,13 +527,7 @@ func (s *Signature) fieldKind(name string) fieldKind {
 	for _, f := range s.Fields {
 		switch name {
 		case f.Name:
-			switch f.Type {
-			case Integer:
-				return kindInteger
-			case Duration:
-				return kindNumber
-			}
-			return kindString
+			return typeKinds[f.Type]
 		case f.HostName:
 			if f.HostName != "" {
 				return kindString
