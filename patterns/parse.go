@@ -167,14 +167,10 @@ func (p *parser) file(f *File, data []byte) {
 	}
 	caseSensitive, _ := p.boolean(&d.CaseSensitive, "case_sensitive")
 	p.services(f, &d.Services)
-	if has(d.Rules) {
-		f.Rules = parseList(p, &d.Rules, "rules", "duplicate rule id", func(n *yaml.Node) *Rule { return p.rule(f, n) },
-			func(r *Rule) (string, Pos) { return r.ID, r.Pos })
-	}
-	if has(d.Signatures) {
-		f.Signatures = parseList(p, &d.Signatures, "signatures", "duplicate id", func(n *yaml.Node) *Signature { return p.signature(f, n, caseSensitive) },
-			func(s *Signature) (string, Pos) { return s.ID, s.Pos })
-	}
+	f.Rules = parseList(p, &d.Rules, "rules", "duplicate rule id", func(n *yaml.Node) *Rule { return p.rule(f, n) },
+		func(r *Rule) (string, Pos) { return r.ID, r.Pos })
+	f.Signatures = parseList(p, &d.Signatures, "signatures", "duplicate id", func(n *yaml.Node) *Signature { return p.signature(f, n, caseSensitive) },
+		func(s *Signature) (string, Pos) { return s.ID, s.Pos })
 }
 
 // parseList parses the items of a list with parse, dropping those that came
@@ -203,7 +199,7 @@ func parseList[T comparable](p *parser, n *yaml.Node, what, dup string, parse fu
 func (p *parser) services(f *File, n *yaml.Node) {
 	for _, item := range p.list(n, "services") {
 		var d serviceDoc
-		if p.decode(item, "service", &d, "name") == nil || !has(d.Name) {
+		if p.decode(item, "service", &d, "name") == nil {
 			continue
 		}
 		name, _ := p.word(&d.Name, "service: name", serviceRE, "name", " (want a lowercase word such as placement-driver)")
@@ -496,9 +492,7 @@ func (p *parser) signature(f *File, n *yaml.Node, fileCaseSensitive bool) *Signa
 		}
 	}
 	sp.checkCaptures()
-	if has(d.Levels) {
-		sp.levels(&d.Levels)
-	}
+	sp.levels(&d.Levels)
 	if s.Fallback && len(s.Levels) == 0 {
 		p.errorf(&d.Fallback, "fallback: a fallback signature needs levels (it would match every line)")
 	}
@@ -571,19 +565,16 @@ func (sp *sigParse) bind(b *parser, units *yaml.Node) {
 		}
 	}
 	for i := range sp.exUnits {
-		if n := &sp.exUnits[i]; has(*n) {
-			u := b.unit(n, "example: unit")
-			if u != "" && len(s.Units) > 0 && !slices.Contains(s.Units, u) {
-				b.errorf(n, "example: unit: the signature does not apply to %s", u)
-				u = ""
-			}
-			s.Examples[i].Unit = u
+		n := &sp.exUnits[i]
+		u := b.unit(n, "example: unit")
+		if u != "" && len(s.Units) > 0 && !slices.Contains(s.Units, u) {
+			b.errorf(n, "example: unit: the signature does not apply to %s", u)
+			u = ""
 		}
+		s.Examples[i].Unit = u
 	}
 	for i := range sp.nmUnits {
-		if n := &sp.nmUnits[i]; has(*n) {
-			s.NearMisses[i].Unit = b.unit(n, "near miss: unit")
-		}
+		s.NearMisses[i].Unit = b.unit(&sp.nmUnits[i], "near miss: unit")
 	}
 }
 
@@ -1015,26 +1006,17 @@ func (sp *sigParse) condition(n *yaml.Node, what string) (Condition, bool) {
 func (sp *sigParse) raise(n *yaml.Node) {
 	for _, item := range sp.list(n, "raise") {
 		var d raiseDoc
-		keys := sp.decode(item, "raise", &d, "when", "severity")
-		if keys == nil {
+		if sp.decode(item, "raise", &d, "when", "severity") == nil {
 			continue
 		}
-		var r Raise
-		ok := true
-		if has(d.When) {
-			r.When, ok = sp.condition(&d.When, "raise: when")
+		when, ok := sp.condition(&d.When, "raise: when")
+		sev, good := sp.severity(&d.Severity, "raise: severity")
+		if good && sp.sig.Severity != 0 && sev <= sp.sig.Severity {
+			sp.errorf(&d.Severity, "raise: severity %s does not exceed the base severity %s", sev, sp.sig.Severity)
+			good = false
 		}
-		if has(d.Severity) {
-			sev, good := sp.severity(&d.Severity, "raise: severity")
-			if good && sp.sig.Severity != 0 && sev <= sp.sig.Severity {
-				sp.errorf(&d.Severity, "raise: severity %s does not exceed the base severity %s", sev, sp.sig.Severity)
-				good = false
-			}
-			r.Severity = sev
-			ok = ok && good
-		}
-		if ok && len(keys) == 2 {
-			sp.sig.Raise = append(sp.sig.Raise, r)
+		if ok && good {
+			sp.sig.Raise = append(sp.sig.Raise, Raise{When: when, Severity: sev})
 		}
 	}
 }
@@ -1070,13 +1052,11 @@ func (sp *sigParse) example(n *yaml.Node) {
 	if has(d.Line) {
 		ex.Pos = sp.pos(&d.Line)
 	}
-	if has(d.Severity) {
-		if sev, good := sp.severity(&d.Severity, "example: severity"); good {
-			if sp.sig.Severity != 0 && !sp.reachable(sev) {
-				sp.errorf(&d.Severity, "example: severity %s: the signature never emits it", sev)
-			}
-			ex.Severity = sev
+	if sev, ok := sp.severity(&d.Severity, "example: severity"); ok {
+		if sp.sig.Severity != 0 && !sp.reachable(sev) {
+			sp.errorf(&d.Severity, "example: severity %s: the signature never emits it", sev)
 		}
+		ex.Severity = sev
 	}
 	if has(d.Fields) {
 		ex.Fields = sp.exampleFields(&d.Fields)

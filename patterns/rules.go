@@ -198,7 +198,7 @@ func (p *parser) rule(f *File, n *yaml.Node) *Rule {
 	} else if ok {
 		r.Kind = ruleKinds[k]
 	}
-	if has(d.Kind) && r.Kind != 0 {
+	if r.Kind != 0 {
 		for _, kind := range []RuleKind{CountRule, QuantileRule, PersistRule} {
 			for _, key := range ruleKindKeys[kind] {
 				if keys[key] != nil && !slices.Contains(ruleKindKeys[r.Kind], key) {
@@ -216,32 +216,26 @@ func (p *parser) rule(f *File, n *yaml.Node) *Rule {
 	if s, ok := p.str(&d.Signature, "signature"); ok {
 		r.Signature, r.SignaturePos = s, p.pos(&d.Signature)
 	}
-	if has(d.Severity) {
-		r.Severity, _ = p.severity(&d.Severity, "severity")
-	}
-	if has(d.Anchor) {
-		r.Anchor = p.anchor(&d.Anchor)
-	}
+	r.Severity, _ = p.severity(&d.Severity, "severity")
+	r.Anchor = p.anchor(&d.Anchor)
 	if t, ok := p.str(&d.Summary, "summary"); ok {
 		r.Summary, r.SummaryPos = t, p.pos(&d.Summary)
 		if _, err := placeholders(t, false); err != "" {
 			p.errorf(&d.Summary, "summary: %s", err)
 		}
 	}
-	if has(d.GroupBy) {
-		names, nodes := p.strList(&d.GroupBy, "group_by")
-		for i, name := range names {
-			switch {
-			case name == "host":
-				// Always part of the group.
-			case !nameRE.MatchString(name):
-				p.errorf(nodes[i], "group_by: invalid field name %q", name)
-			case slices.Contains(r.GroupBy, name):
-				p.errorf(nodes[i], "group_by: %s listed twice", name)
-			default:
-				r.GroupBy = append(r.GroupBy, name)
-				r.GroupByPos = append(r.GroupByPos, p.pos(nodes[i]))
-			}
+	names, nodes := p.strList(&d.GroupBy, "group_by")
+	for i, name := range names {
+		switch {
+		case name == "host":
+			// Always part of the group.
+		case !nameRE.MatchString(name):
+			p.errorf(nodes[i], "group_by: invalid field name %q", name)
+		case slices.Contains(r.GroupBy, name):
+			p.errorf(nodes[i], "group_by: %s listed twice", name)
+		default:
+			r.GroupBy = append(r.GroupBy, name)
+			r.GroupByPos = append(r.GroupByPos, p.pos(nodes[i]))
 		}
 	}
 	for key, w := range map[string]*yaml.Node{"window": &d.Window, "for": &d.For} {
@@ -292,20 +286,18 @@ func (p *parser) rule(f *File, n *yaml.Node) *Rule {
 			r.Step = 0
 		}
 	}
-	if has(d.ClearedBy) {
-		nodes := []*yaml.Node{&d.ClearedBy}
-		if d.ClearedBy.Kind != yaml.ScalarNode {
-			nodes = p.list(&d.ClearedBy, "cleared_by")
-		}
-		for _, n := range nodes {
-			switch name, ok := p.str(n, "cleared_by"); {
-			case !ok:
-			case slices.Contains(r.ClearedBy, name):
-				p.errorf(n, "cleared_by: %s listed twice", name)
-			default:
-				r.ClearedBy = append(r.ClearedBy, name)
-				r.ClearedByPos = append(r.ClearedByPos, p.pos(n))
-			}
+	cleared := []*yaml.Node{&d.ClearedBy}
+	if d.ClearedBy.Kind != yaml.ScalarNode {
+		cleared = p.list(&d.ClearedBy, "cleared_by")
+	}
+	for _, n := range cleared {
+		switch name, ok := p.str(n, "cleared_by"); {
+		case !ok:
+		case slices.Contains(r.ClearedBy, name):
+			p.errorf(n, "cleared_by: %s listed twice", name)
+		default:
+			r.ClearedBy = append(r.ClearedBy, name)
+			r.ClearedByPos = append(r.ClearedByPos, p.pos(n))
 		}
 	}
 	r.ClearAfter = cmp.Or(r.ClearAfter, r.Window)
@@ -313,12 +305,10 @@ func (p *parser) rule(f *File, n *yaml.Node) *Rule {
 		r.MaxGap = r.Window
 	}
 	var units [][]yaml.Node
-	if has(d.Examples) {
-		for _, item := range p.list(&d.Examples, "examples") {
-			if ex, u, ok := p.ruleExample(item); ok {
-				r.Examples = append(r.Examples, ex)
-				units = append(units, u)
-			}
+	for _, item := range p.list(&d.Examples, "examples") {
+		if ex, u, ok := p.ruleExample(item); ok {
+			r.Examples = append(r.Examples, ex)
+			units = append(units, u)
 		}
 	}
 	f.binds = append(f.binds, func(b *parser) { r.bind(b, units) })
@@ -454,9 +444,7 @@ func (p *parser) ruleLine(n *yaml.Node) (RuleLine, yaml.Node, bool) {
 func (r *Rule) bind(b *parser, units [][]yaml.Node) {
 	for i, ex := range r.Examples {
 		for j := range ex.Lines {
-			if n := &units[i][j]; has(*n) {
-				ex.Lines[j].Unit = b.unit(n, "rule example: line: unit")
-			}
+			ex.Lines[j].Unit = b.unit(&units[i][j], "rule example: line: unit")
 		}
 	}
 }
