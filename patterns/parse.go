@@ -712,8 +712,8 @@ func (sp *sigParse) fields(n *yaml.Node) {
 		}
 		sp.nodes[name] = k
 		nerr := len(sp.errs)
-		f, ok := sp.field(name, v)
-		if !ok || len(sp.errs) > nerr {
+		f := sp.field(name, v)
+		if len(sp.errs) > nerr {
 			// Still known, so that later references do not pile up errors.
 			sp.produced[name] = kindString
 			sp.broken[name] = true
@@ -724,18 +724,14 @@ func (sp *sigParse) fields(n *yaml.Node) {
 		if f.Source == FromCapture {
 			sp.captures[name] = true
 		}
-		for _, sub := range []struct {
-			name string
-			kind fieldKind
-		}{{f.HostName, kindString}, {f.PortName, kindInteger}} {
-			if sub.name == "" {
-				continue
+		for _, sub := range []string{f.HostName, f.PortName} {
+			switch {
+			case sub == "":
+			case sp.produced[sub] != 0:
+				sp.errorf(v, "fields: field %s defined twice", sub)
+			default:
+				sp.produced[sub] = sp.sig.fieldKind(sub)
 			}
-			if sp.produced[sub.name] != 0 {
-				sp.errorf(v, "fields: field %s defined twice", sub.name)
-				continue
-			}
-			sp.produced[sub.name] = sub.kind
 		}
 	}
 }
@@ -746,35 +742,36 @@ var (
 	fieldSources = map[string]Source{"capture": FromCapture, "target": FromTarget, "template": FromTemplate}
 )
 
-func (sp *sigParse) field(name string, v *yaml.Node) (Field, bool) {
+// field reads the type and source of the field name. Errors are reported,
+// and make fields treat the field as broken.
+func (sp *sigParse) field(name string, v *yaml.Node) Field {
 	f := Field{Name: name, Source: FromCapture}
 	what := "fields: " + name
 	if v.Kind == yaml.ScalarNode {
-		t, ok := sp.str(v, what)
-		if !ok {
-			return f, false
+		if t, ok := sp.str(v, what); ok {
+			if f.Type, ok = fieldTypes[t]; !ok {
+				sp.errorf(v, "%s: unknown field type %q (want duration, integer, string or hostport)", what, t)
+			}
 		}
-		if f.Type, ok = fieldTypes[t]; !ok {
-			sp.errorf(v, "%s: unknown field type %q (want duration, integer, string or hostport)", what, t)
-			return f, false
-		}
-		return f, true
+		return f
 	}
 	var d fieldDoc
 	keys := sp.decode(v, what, &d)
 	if keys == nil {
-		return f, false
+		return f
 	}
-	ok := true
+	// sourceOK: field:, journal: and from: are well-formed; a missing type is
+	// not reported on top of an error about them.
+	sourceOK := true
 	f.EventField, _ = sp.str(&d.Field, what+": field")
 	f.JournalField, _ = sp.str(&d.Journal, what+": journal")
 	if f.EventField != "" && !eventRE.MatchString(f.EventField) {
 		sp.errorf(&d.Field, "%s: field: invalid field name %q", what, f.EventField)
-		ok = false
+		sourceOK = false
 	}
 	if f.JournalField != "" && !journalRE.MatchString(f.JournalField) {
 		sp.errorf(&d.Journal, "%s: journal: invalid journal field name %q (want upper case such as N_RESTARTS)", what, f.JournalField)
-		ok = false
+		sourceOK = false
 	}
 	from, good := sp.str(&d.From, what+": from")
 	if good {
@@ -782,58 +779,44 @@ func (sp *sigParse) field(name string, v *yaml.Node) (Field, bool) {
 			sp.errorf(&d.From, "%s: from: unknown source %q (want capture, target or template)", what, from)
 		}
 	}
-	ok = ok && (good || !has(d.From))
-	if has(d.Type) {
-		t, good := sp.str(&d.Type, what+": type")
-		if good {
-			if f.Type, good = fieldTypes[t]; !good {
+	sourceOK = sourceOK && (good || !has(d.From))
+	switch {
+	case has(d.Type):
+		if t, ok := sp.str(&d.Type, what+": type"); ok {
+			if f.Type, ok = fieldTypes[t]; !ok {
 				sp.errorf(&d.Type, "%s: unknown field type %q (want duration, integer, string or hostport)", what, t)
+			} else if f.Source != FromCapture && f.Type != String {
+				sp.errorf(&d.Type, "%s: a field from the %s is a string", what, from)
 			}
 		}
-		ok = ok && good
-		if good && f.Source != FromCapture && f.Type != String {
-			sp.errorf(&d.Type, "%s: a field from the %s is a string", what, from)
-			ok = false
-		}
-	} else if f.Source == FromCapture {
-		if !has(d.From) || ok {
-			sp.errorf(v, "%s: missing key type", what)
-			ok = false
-		}
-	} else {
+	case f.Source != FromCapture:
 		f.Type = String
+	case !has(d.From) || sourceOK:
+		sp.errorf(v, "%s: missing key type", what)
 	}
 	if f.Source != FromCapture && (has(d.Field) || has(d.Journal)) {
 		sp.errorf(cmp.Or(keys["field"], keys["journal"]), "%s: a field from the %s has no field or journal source", what, from)
-		ok = false
 	}
 	for _, sub := range []struct {
 		key string
 		n   *yaml.Node
 		dst *string
 	}{{"host", &d.Host, &f.HostName}, {"port", &d.Port, &f.PortName}} {
-		switch {
-		case !has(*sub.n):
-		case f.Type != HostPort:
+		if !has(*sub.n) {
+			continue
+		}
+		if f.Type != HostPort {
 			sp.errorf(keys[sub.key], "%s: %s is only for type hostport", what, sub.key)
-			ok = false
-		default:
-			name, good := sp.word(sub.n, what+": "+sub.key, nameRE, "field name", "")
-			if good && name == f.Name {
-				sp.errorf(sub.n, "%s: %s: must differ from the field's own name", what, sub.key)
-				good = false
-			}
-			if good {
-				*sub.dst = name
-			}
-			ok = ok && good
+		} else if s, ok := sp.word(sub.n, what+": "+sub.key, nameRE, "field name", ""); ok && s == f.Name {
+			sp.errorf(sub.n, "%s: %s: must differ from the field's own name", what, sub.key)
+		} else if ok {
+			*sub.dst = s
 		}
 	}
 	if f.HostName != "" && f.HostName == f.PortName {
 		sp.errorf(&d.Port, "%s: host and port must have different names", what)
-		ok = false
 	}
-	return f, ok
+	return f
 }
 
 // checkCaptures requires a field type for every capture, and a capture for
