@@ -217,20 +217,15 @@ func fieldKey(f reflect.StructField, section string, vals []reflect.Value, types
 	} else if k.typ == "" {
 		k.typ = refTypeName(f.Type, k.name)
 	}
-	if d := f.Tag.Get("default"); d != "" {
-		k.def = d
-		k.defs = map[string]string{}
-		for _, t := range types {
-			k.defs[t] = d
-		}
-		return k
-	}
 	// Group the types by default value, in order.
 	var order []string
 	byVal := map[string][]string{}
 	k.defs = map[string]string{}
 	for i, v := range vals {
-		s := formatDefault(v, k.typ)
+		s := f.Tag.Get("default") // what the code fills in, said in words
+		if s == "" {
+			s = formatDefault(v, k.typ)
+		}
 		if _, seen := byVal[s]; !seen {
 			order = append(order, s)
 		}
@@ -292,10 +287,8 @@ func formatDefault(v reflect.Value, typ string) string {
 		return code(strconv.Quote(redact.Mask))
 	case time.Duration:
 		return code(strconv.Quote(formatDuration(x)))
-	case record.Severity:
-		return code(strconv.Quote(x.String()))
-	case Position:
-		return code(strconv.Quote(x.String()))
+	case record.Severity, Position:
+		return code(strconv.Quote(fmt.Sprint(x)))
 	case []string:
 		q := make([]string, len(x))
 		for i, s := range x {
