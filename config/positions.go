@@ -71,32 +71,14 @@ func headerName(s, end string) string {
 	if i := strings.Index(s, end); i >= 0 {
 		s = s[:i]
 	}
-	return joinKey(s)
+	key, _, _ := splitKey(s)
+	return key
 }
 
-// splitKey splits `key = value` into the dotted key (unquoted) and the value.
+// splitKey splits `key = value` at the first '=' outside quotes into the
+// dotted key, its parts trimmed and unquoted, and the value; ok is false
+// when there is no '=' (then all of s is the key).
 func splitKey(s string) (key, value string, ok bool) {
-	inQ := byte(0)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case inQ != 0:
-			if c == '\\' && inQ == '"' {
-				i++
-			} else if c == inQ {
-				inQ = 0
-			}
-		case c == '"' || c == '\'':
-			inQ = c
-		case c == '=':
-			return joinKey(s[:i]), s[i+1:], true
-		}
-	}
-	return "", "", false
-}
-
-// joinKey normalises a dotted key: parts trimmed and unquoted.
-func joinKey(s string) string {
 	var parts []string
 	var b strings.Builder
 	inQ := byte(0)
@@ -120,13 +102,16 @@ func joinKey(s string) string {
 			inQ = c
 		case c == '.':
 			flush()
+		case c == '=':
+			flush()
+			return strings.Join(parts, "."), s[i+1:], true
 		case c == ' ' || c == '\t':
 		default:
 			b.WriteByte(c)
 		}
 	}
 	flush()
-	return strings.Join(parts, ".")
+	return strings.Join(parts, "."), "", false
 }
 
 // scanState follows a value over lines: open brackets and multi-line
