@@ -1059,35 +1059,27 @@ func (sp *sigParse) exampleFields(n *yaml.Node) map[string]any {
 	out := map[string]any{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := deref(n.Content[i]), deref(n.Content[i+1])
-		name := k.Value
-		kind := sp.produced[name]
-		if k.Kind != yaml.ScalarNode {
+		name, kind := k.Value, sp.produced[k.Value]
+		_, dup := out[name]
+		switch {
+		case k.Kind != yaml.ScalarNode:
 			sp.errorf(k, "example: fields: want a field name, got %s", describe(k))
-			continue
-		}
-		if kind == 0 {
+		case kind == 0:
 			sp.errorf(k, "example: fields: %s is not a field of this signature", name)
-			continue
-		}
-		if _, dup := out[name]; dup {
+		case dup:
 			sp.errorf(k, "example: fields: %s repeated", name)
-			continue
-		}
-		if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+		case v.Kind != yaml.ScalarNode || v.Tag == "!!null":
 			sp.errorf(v, "example: fields: %s: want a value, got %s", name, describe(v))
-			continue
-		}
-		switch kind {
-		case kindString:
+		case kind == kindString:
 			out[name] = v.Value
-		case kindInteger:
+		case kind == kindInteger:
 			i, err := strconv.ParseInt(v.Value, 10, 64)
 			if v.Tag != "!!int" || err != nil {
 				sp.errorf(v, "example: fields: %s: want an integer, got %s", name, describe(v))
 				continue
 			}
 			out[name] = i
-		case kindNumber:
+		case kind == kindNumber:
 			f, err := strconv.ParseFloat(v.Value, 64)
 			if (v.Tag != "!!int" && v.Tag != "!!float") || err != nil {
 				sp.errorf(v, "example: fields: %s: want a number of milliseconds, got %s", name, describe(v))
