@@ -858,16 +858,14 @@ func (sp *sigParse) checkCaptures() {
 func (sp *sigParse) levels(n *yaml.Node) {
 	names, nodes := sp.strList(n, "levels")
 	for i, name := range names {
-		l, err := record.ParseLevel(name)
-		if err != nil {
+		switch l, err := record.ParseLevel(name); {
+		case err != nil:
 			sp.errorf(nodes[i], "levels: %v", err)
-			continue
-		}
-		if slices.Contains(sp.sig.Levels, l) {
+		case slices.Contains(sp.sig.Levels, l):
 			sp.errorf(nodes[i], "levels: %s listed twice", name)
-			continue
+		default:
+			sp.sig.Levels = append(sp.sig.Levels, l)
 		}
-		sp.sig.Levels = append(sp.sig.Levels, l)
 	}
 }
 

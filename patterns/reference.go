@@ -17,14 +17,10 @@ import (
 func Reference(lib *Library) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	files := make([]string, len(lib.Files))
-	for i, f := range lib.Files {
-		files[i] = "`" + f + "`"
-	}
 	w("# The signature library\n\n")
 	w("<!-- Generated from the pattern files by `go test ./patterns -run TestSignaturesDoc -update`; do not edit. -->\n\n")
 	w("The library that ships in `patterns.d/` and is compiled into the binary: %d signatures and %d rules over time, from %s. ",
-		len(lib.Signatures), len(lib.Rules), strings.Join(files, ", "))
+		len(lib.Signatures), len(lib.Rules), codeList(lib.Files))
 	w("Ids, severities, field names and runbook anchors are a public interface (Loki queries, silences and dashboards " +
 		"use them); they do not change without a migration note. How to write pattern files, and how a site adds or " +
 		"replaces signatures, is in [patterns.md](patterns.md).\n\n")
@@ -248,17 +244,14 @@ func example(s *Signature, e Example) string {
 }
 
 func counts(r *Rule) string {
-	switch r.Kind {
-	case QuantileRule:
+	if r.Kind == QuantileRule {
 		return fmt.Sprintf("`%s` of every `%s` match (fired or not)", r.Field, r.Signature)
-	case PersistRule:
-		s := fmt.Sprintf("`%s` events", r.Signature)
-		if len(r.ClearedBy) > 0 {
-			s += ", cleared by " + codeList(r.ClearedBy)
-		}
-		return s
 	}
-	return fmt.Sprintf("`%s` events", r.Signature)
+	s := fmt.Sprintf("`%s` events", r.Signature)
+	if len(r.ClearedBy) > 0 { // persist rules only
+		s += ", cleared by " + codeList(r.ClearedBy)
+	}
+	return s
 }
 
 func fires(r *Rule) string {
