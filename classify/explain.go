@@ -328,10 +328,16 @@ func sameValue(a, b any) bool {
 	return fmt.Sprint(a) == fmt.Sprint(b)
 }
 
-// formatFields prints fields sorted by name: {a=1 b="x"}.
+// formatFields prints fields sorted by name, in braces: {a=1 b="x"}.
 func formatFields(f map[string]any) string {
+	return "{" + FormatFields(f, nil) + "}"
+}
+
+// FormatFields prints fields sorted by name: duration_ms=2000
+// addr="node2:2380", each followed by where it came from when sources says:
+// latency_ms=900 (from fields.latency). No fields print as "".
+func FormatFields(f map[string]any, sources map[string]string) string {
 	var b strings.Builder
-	b.WriteByte('{')
 	for i, k := range slices.Sorted(maps.Keys(f)) {
 		if i > 0 {
 			b.WriteByte(' ')
@@ -344,7 +350,9 @@ func formatFields(f map[string]any) string {
 		default:
 			fmt.Fprintf(&b, "%s=%v", k, v)
 		}
+		if src := sources[k]; src != "" {
+			fmt.Fprintf(&b, " (from %s)", src)
+		}
 	}
-	b.WriteByte('}')
 	return b.String()
 }

@@ -201,7 +201,13 @@ func writeExplanation(w io.Writer, x *classify.Explanation) {
 	} else {
 		row("signature", "%s (%s)", x.Winner.ID, x.Winner.Pos)
 		row("severity", "%s", x.Winner.Severity)
-		row("fields", "%s", formatSourcedFields(x.Winner.Fields, x.Winner.Sources, l.Shape != classify.ShapeText))
+		// Where each field came from says something only when the entry
+		// had structured fields.
+		sources := x.Winner.Sources
+		if l.Shape == classify.ShapeText {
+			sources = nil
+		}
+		row("fields", "%s", cmp.Or(classify.FormatFields(x.Winner.Fields, sources), "none"))
 		if len(x.Winner.FieldErrors) > 0 {
 			row("bad fields", "%s", formatFieldErrors(x.Winner.FieldErrors))
 		}
@@ -215,7 +221,7 @@ func writeExplanation(w io.Writer, x *classify.Explanation) {
 		for _, m := range ms {
 			text := fmt.Sprintf("%s (%s)", m.ID, m.Pos)
 			if len(m.Fields) > 0 {
-				text += " " + formatFields(m.Fields)
+				text += " " + classify.FormatFields(m.Fields, nil)
 			}
 			if m.Reason != "" {
 				text += ": " + m.Reason
@@ -226,43 +232,6 @@ func writeExplanation(w io.Writer, x *classify.Explanation) {
 	list("shadowed", x.Shadowed)
 	list("not fired", x.NotFired)
 	list("excluded", x.Excluded)
-}
-
-// formatFields prints fields sorted by name: duration_ms=2000 addr="node2:2380".
-func formatFields(f map[string]any) string {
-	if len(f) == 0 {
-		return "none"
-	}
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(f)) {
-		switch v := f[k].(type) {
-		case string:
-			parts = append(parts, k+"="+strconv.Quote(v))
-		case float64:
-			parts = append(parts, k+"="+strconv.FormatFloat(v, 'f', -1, 64))
-		default:
-			parts = append(parts, fmt.Sprintf("%s=%v", k, v))
-		}
-	}
-	return strings.Join(parts, " ")
-}
-
-// formatSourcedFields prints fields as formatFields does, each followed by
-// where it came from when the entry had structured fields:
-// latency_ms=900 (from fields.latency).
-func formatSourcedFields(f map[string]any, sources map[string]string, show bool) string {
-	if !show || len(f) == 0 {
-		return formatFields(f)
-	}
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(f)) {
-		part := formatFields(map[string]any{k: f[k]})
-		if src := sources[k]; src != "" {
-			part += " (from " + src + ")"
-		}
-		parts = append(parts, part)
-	}
-	return strings.Join(parts, " ")
 }
 
 func formatFieldErrors(f map[string]string) string {
