@@ -2,7 +2,6 @@ package report
 
 import (
 	"cmp"
-	"encoding/json"
 	"math"
 	"slices"
 	"strings"
@@ -248,33 +247,17 @@ type intStats struct {
 	overflow bool // more than intDistinctCap distinct values
 }
 
+// add files one value; an event's fields are what classify gives: strings,
+// int64 and float64 (derived events' are not summarised).
 func (f *fieldStats) add(v any) {
 	switch v := v.(type) {
 	case string:
 		f.addString(v)
-	case int:
-		f.addNumber(float64(v), int64(v), true)
 	case int64:
 		f.addNumber(float64(v), v, true)
-	case int32:
-		f.addNumber(float64(v), int64(v), true)
-	case uint64:
-		f.addNumber(float64(v), int64(min(v, math.MaxInt64)), v <= math.MaxInt64)
 	case float64:
 		whole := v == math.Trunc(v) && math.Abs(v) < 1<<53
 		f.addNumber(v, int64(v), whole)
-	case json.Number:
-		if i, err := v.Int64(); err == nil {
-			f.addNumber(float64(i), i, true)
-		} else if x, err := v.Float64(); err == nil {
-			f.addNumber(x, 0, false)
-		}
-	case bool:
-		if v {
-			f.addString("true")
-		} else {
-			f.addString("false")
-		}
 	}
 }
 
