@@ -82,8 +82,10 @@ func (a *app) check(_ context.Context, args []string) int {
 		ruleExamples += len(r.Examples)
 	}
 	status := "ok"
-	if len(failures) > 0 {
-		status = fmt.Sprintf("%d %s", len(failures), plural(len(failures), "failure", "failures"))
+	if n := len(failures); n == 1 {
+		status = "1 failure"
+	} else if n > 1 {
+		status = fmt.Sprintf("%d failures", n)
 	}
 	fmt.Fprintf(a.stdout, "%d signatures, %d examples, %d near misses, %d rules, %d rule examples: %s\n",
 		len(lib.Signatures), examples, nearMisses, len(lib.Rules), ruleExamples, status)
@@ -91,13 +93,6 @@ func (a *app) check(_ context.Context, args []string) int {
 		return exitFound
 	}
 	return exitOK
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // checkConfig loads a configuration as run does, builds its sinks and loads
