@@ -153,8 +153,6 @@ func (c *command) flags(a *app) *flag.FlagSet {
 		return newExplainFlags(a).fs
 	case "run":
 		return newRunFlags().fs
-	case "completion":
-		return newCompletionFlags().fs
 	}
 	return flag.NewFlagSet(c.name, flag.ContinueOnError)
 }

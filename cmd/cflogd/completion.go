@@ -28,26 +28,18 @@ The Debian package installs both scripts. By hand:
 	}
 }
 
-type completionFlags struct {
-	fs *flag.FlagSet
-}
-
-func newCompletionFlags() *completionFlags {
-	return &completionFlags{fs: flag.NewFlagSet("completion", flag.ContinueOnError)}
-}
-
 func (a *app) completion(_ context.Context, args []string) int {
 	c := completionCommand()
-	f := newCompletionFlags()
-	if code, ok := a.parseFlags(c, f.fs, args); !ok {
+	fs := c.flags(a)
+	if code, ok := a.parseFlags(c, fs, args); !ok {
 		return code
 	}
-	if f.fs.NArg() != 1 {
+	if fs.NArg() != 1 {
 		return a.usageError(c, "want one shell: bash or zsh")
 	}
 	specs := a.completionSpecs()
 	var err error
-	switch sh := f.fs.Arg(0); sh {
+	switch sh := fs.Arg(0); sh {
 	case "bash":
 		err = writeBashCompletion(a.stdout, specs)
 	case "zsh":
