@@ -511,6 +511,20 @@ func (v value) any() any {
 	return v.s
 }
 
+// tag tells the kinds apart in window keys and fingerprints: "-" absent,
+// then "I", "F" or "S".
+func (v value) tag() byte {
+	switch v.kind {
+	case 0:
+		return '-'
+	case vInt:
+		return 'I'
+	case vFloat:
+		return 'F'
+	}
+	return 'S'
+}
+
 func (v value) String() string {
 	switch v.kind {
 	case vInt:

@@ -419,16 +419,7 @@ func ruleFingerprint(id, host, unit string, keys []value) string {
 		put('u', unit)
 	}
 	for _, v := range keys {
-		switch v.kind {
-		case 0:
-			put('-', "")
-		case vInt:
-			put('I', v.String())
-		case vFloat:
-			put('F', v.String())
-		default:
-			put('S', v.String())
-		}
+		put(v.tag(), v.String())
 	}
 	return hex16(d.Sum64())
 }
@@ -486,16 +477,7 @@ func keyOf(host, unit string, vals []value) string {
 	b.WriteString(unit)
 	for _, v := range vals {
 		b.WriteByte(0)
-		switch v.kind {
-		case 0:
-			b.WriteByte('-')
-		case vInt:
-			b.WriteByte('I')
-		case vFloat:
-			b.WriteByte('F')
-		default:
-			b.WriteByte('S')
-		}
+		b.WriteByte(v.tag())
 		s := v.String()
 		b.WriteString(strconv.Itoa(len(s)))
 		b.WriteByte(':')
