@@ -46,8 +46,8 @@ func TestRenderDerived(t *testing.T) {
 	if strings.Contains(out, "below the minimum severity") || strings.Contains(out, "\x1b[2J") {
 		t.Errorf("an info derived event or an escape sequence is shown:\n%s", out)
 	}
-	if r.Derived() != 3 {
-		t.Errorf("Derived() = %d, want 3", r.Derived())
+	if r.derivedN != 3 {
+		t.Errorf("derivedN = %d, want 3", r.derivedN)
 	}
 }
 

@@ -137,7 +137,7 @@ func (l *lifecycleTally) add(ev *record.Event) {
 		s.startFailures++
 	case sigRestart:
 		s.restarts++
-		if n, ok := intField(ev.Fields["restarts"]); ok && n > s.maxCounter {
+		if n, ok := ev.Fields["restarts"].(int64); ok && n > s.maxCounter { // an integer field
 			s.maxCounter = n
 		}
 	case ruleCrashLoop:
@@ -146,19 +146,6 @@ func (l *lifecycleTally) add(ev *record.Event) {
 			s.loops = append(s.loops, t)
 		}
 	}
-}
-
-// intField returns an integer field's value whatever integer type carries it.
-func intField(v any) (int64, bool) {
-	switch v := v.(type) {
-	case int64:
-		return v, true
-	case int:
-		return int64(v), true
-	case float64:
-		return int64(v), v == float64(int64(v))
-	}
-	return 0, false
 }
 
 // render writes a line per service (and host when fleet), by unit then

@@ -78,8 +78,6 @@ func liveFields(fields map[string]any) string {
 			}
 		case float64:
 			v = fmtNum(x)
-		case record.Time:
-			v = x.UTC().Format(record.TimeLayout)
 		default:
 			v = fmt.Sprint(x)
 		}

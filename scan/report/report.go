@@ -164,9 +164,6 @@ func (r *Report) addDerived(ev *record.Event) {
 	}
 }
 
-// Derived returns the number of derived events reported.
-func (r *Report) Derived() uint64 { return r.derivedN }
-
 // sigStats is the aggregate of one signature's reported events.
 type sigStats struct {
 	id          string
