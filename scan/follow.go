@@ -70,7 +70,7 @@ func follow(ctx context.Context, cfg *Config, eng *engine.Engine, files []string
 			case !rep.Reportable(ev.Severity):
 			case out != nil:
 				if err := out.Write(ev); err != nil {
-					return fmt.Errorf("%w: %w", ErrOutput, err)
+					return outputErr(err)
 				}
 			default:
 				bw.WriteString(report.Line(ev, style))
@@ -79,14 +79,9 @@ func follow(ctx context.Context, cfg *Config, eng *engine.Engine, files []string
 		}
 		// Each batch shows at once.
 		if out != nil {
-			if err := out.Flush(); err != nil {
-				return fmt.Errorf("%w: %w", ErrOutput, err)
-			}
+			return outputErr(out.Flush())
 		}
-		if err := bw.Flush(); err != nil {
-			return fmt.Errorf("%w: %w", ErrOutput, err)
-		}
-		return nil
+		return outputErr(bw.Flush())
 	})
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		err = nil // Ctrl-C: the end a live view has
@@ -95,23 +90,18 @@ func follow(ctx context.Context, cfg *Config, eng *engine.Engine, files []string
 		return res, err
 	}
 	if out != nil {
-		if err := out.Close(); err != nil {
-			return res, fmt.Errorf("%w: %w", ErrOutput, err)
-		}
-		return res, nil
+		return res, outputErr(out.Close())
 	}
 	// The report starts on a line of its own after the terminal's "^C".
 	fmt.Fprintln(bw)
-	if err := rep.Render(bw, report.Header{
+	err = rep.Render(bw, report.Header{
 		Units:    cfg.HeaderUnits,
 		Source:   cfg.SourceLabel + ", followed " + from,
 		Elapsed:  env.Now().Sub(start),
 		Patterns: cfg.PatternDirs,
-	}, style); err != nil {
-		return res, fmt.Errorf("%w: %w", ErrOutput, err)
+	}, style)
+	if err == nil {
+		err = bw.Flush()
 	}
-	if err := bw.Flush(); err != nil {
-		return res, fmt.Errorf("%w: %w", ErrOutput, err)
-	}
-	return res, nil
+	return res, outputErr(err)
 }

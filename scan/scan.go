@@ -156,10 +156,7 @@ func Run(ctx context.Context, cfg *Config, lib *patterns.Library, env Env) (Resu
 			rep.Add(ev)
 			return nil
 		}
-		if err := out.Write(ev); err != nil {
-			return fmt.Errorf("%w: %w", ErrOutput, err)
-		}
-		return nil
+		return outputErr(out.Write(ev))
 	}
 	// Events come in journal order, each followed by the derived events it
 	// made fire.
@@ -211,10 +208,15 @@ func Run(ctx context.Context, cfg *Config, lib *patterns.Library, env Env) (Resu
 	if scanErr != nil {
 		return res, scanErr
 	}
-	if outErr != nil && !errors.Is(outErr, ErrOutput) {
-		outErr = fmt.Errorf("%w: %w", ErrOutput, outErr)
+	return res, outputErr(outErr)
+}
+
+// outputErr wraps a failure to write in ErrOutput; nil stays nil.
+func outputErr(err error) error {
+	if err == nil {
+		return nil
 	}
-	return res, outErr
+	return fmt.Errorf("%w: %w", ErrOutput, err)
 }
 
 // checkAccess checks that the journal can be read: sd-journal skips the
