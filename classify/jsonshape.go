@@ -172,14 +172,7 @@ func (p *jsonParser) field(key string, out *jsonLine) bool {
 		}
 		out.add(key, v)
 		return true
-	case c == '-' || isDigit(c):
-		start := p.pos
-		if !p.number() {
-			return false
-		}
-		out.add(key, p.s[start:p.pos])
-		return true
-	case c == 't' || c == 'f':
+	case c == '-' || isDigit(c) || c == 't' || c == 'f': // a number or boolean, as written
 		start := p.pos
 		if !p.skip(0) {
 			return false
@@ -315,16 +308,8 @@ func (p *jsonParser) escaped(start int) (string, bool) {
 		switch e {
 		case '"', '\\', '/':
 			b.WriteByte(e)
-		case 'b':
-			b.WriteByte('\b')
-		case 'f':
-			b.WriteByte('\f')
-		case 'n':
-			b.WriteByte('\n')
-		case 'r':
-			b.WriteByte('\r')
-		case 't':
-			b.WriteByte('\t')
+		case 'b', 'f', 'n', 'r', 't':
+			b.WriteByte("\b\f\n\r\t"[strings.IndexByte("bfnrt", e)])
 		case 'u':
 			r, ok := p.hex4()
 			if !ok {
