@@ -873,13 +873,6 @@ func (c *Classifier) event(cs *csig, e *record.Entry, l *Line, vals []value) rec
 			fields[f.name] = vals[k].any()
 		}
 	}
-	prio := e.Priority
-	if prio < 0 || prio > 7 {
-		prio = -1
-		if l.LevelFromText {
-			prio = priorityFromLevel(l.Level)
-		}
-	}
 	return record.Event{
 		Time:        record.Time{Time: e.Time},
 		Host:        e.Host,
@@ -891,7 +884,7 @@ func (c *Classifier) event(cs *csig, e *record.Entry, l *Line, vals []value) rec
 		Fields:      fields,
 		Message:     eventMessage(l.Message),
 		Target:      l.Target,
-		Priority:    prio,
+		Priority:    l.eventPriority(),
 		PID:         e.PID,
 		BootID:      e.BootID,
 		Cursor:      e.Cursor,

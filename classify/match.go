@@ -136,11 +136,5 @@ func (c *Classifier) MatchInto(e *record.Entry, m *Match) bool {
 func (m *Match) setEntry(e *record.Entry, l *Line) {
 	m.Time, m.Host, m.Unit, m.Cursor = e.Time, e.Host, l.Unit, e.Cursor
 	m.Message, m.Target, m.PID, m.BootID = e.Message, l.Target, e.PID, e.BootID
-	m.Priority = e.Priority
-	if m.Priority < 0 || m.Priority > 7 {
-		m.Priority = -1
-		if l.LevelFromText {
-			m.Priority = priorityFromLevel(l.Level)
-		}
-	}
+	m.Priority = l.eventPriority()
 }

@@ -332,6 +332,18 @@ func levelFromPriority(p int) record.Level {
 	return record.LevelDebug
 }
 
+// eventPriority is Event.Priority: the entry's PRIORITY, else the syslog
+// priority of the level the text gave, else -1.
+func (l *Line) eventPriority() int {
+	switch {
+	case l.priority >= 0 && l.priority <= 7:
+		return l.priority
+	case l.LevelFromText:
+		return priorityFromLevel(l.Level)
+	}
+	return -1
+}
+
 // priorityFromLevel is the syslog priority of a level, for entries that
 // carry none: info 6, debug and trace 7 (syslog's, not tracing-journald's,
 // which writes INFO as 5).
