@@ -338,18 +338,6 @@ func (cfg *scanCommandConfig) resolveUnits(ss patterns.Services) error {
 	return nil
 }
 
-// sitePatternDirs returns the site's pattern directories that exist (those
-// run loads by default), for scan and explain to classify as run does.
-func (a *app) sitePatternDirs() []string {
-	var dirs []string
-	for _, d := range a.sitePatterns {
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			dirs = append(dirs, d)
-		}
-	}
-	return dirs
-}
-
 // sitePatternsNote is what the help of --patterns says of the site's
 // directories.
 func (a *app) sitePatternsNote() string {
@@ -359,10 +347,16 @@ func (a *app) sitePatternsNote() string {
 	return ".\nFirst, as run does: the site's " + strings.Join(a.sitePatterns, ", ") + ", when it exists"
 }
 
-// patternDirs returns the site's pattern directories that exist, then the
+// patternDirs returns the site's pattern directories that exist (those run
+// loads by default: scan and explain classify as run does), then the
 // --patterns directories given (each once).
 func (a *app) patternDirs(given []string) []string {
-	dirs := a.sitePatternDirs()
+	var dirs []string
+	for _, d := range a.sitePatterns {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			dirs = append(dirs, d)
+		}
+	}
 	for _, d := range given {
 		if !slices.Contains(dirs, d) {
 			dirs = append(dirs, d)
