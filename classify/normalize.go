@@ -537,11 +537,18 @@ func splitContext(s string, ss patterns.Services) (target, body, unit string) {
 	// service (so it cannot be a field-less span; see skipSpans).
 	if n := targetLen(s); n > 0 {
 		if unit = ss.UnitOf(s[:n]); unit != "" {
-			return s[:n], strings.TrimLeft(s[n+1:], " "), unit
+			return s[:n], trimSpaces(s[n+1:]), unit
 		}
 	}
 	target, body = parseTarget(skipSpans(s, ss))
 	return target, body, ss.UnitOf(target)
+}
+
+func trimSpaces(s string) string {
+	for s != "" && s[0] == ' ' {
+		s = s[1:]
+	}
+	return s
 }
 
 // targetLen returns the length of a target path (ident("::"ident)*) at the
