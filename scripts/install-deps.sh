@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing cflogd needs on a Debian machine:
 # the systemd headers (cgo), systemd-journal-remote (tests write real journal
-# files with it) and journalctl. Needs root (or sudo). Safe to run again.
+# files with it), journalctl, and the tools the packaging and chaos tests run
+# (make, groff, mount, setpriv). Needs root (or sudo). Safe to run again.
 set -euo pipefail
 
 need=()
@@ -16,6 +17,10 @@ command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v curl >/dev/null 2>&1 || need+=(curl) # the soak and benchmark scripts poll their peers with it
 command -v zsh >/dev/null 2>&1 || need+=(zsh)   # the zsh completion script is checked with zsh -n
 [ -e /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates) # go install of the peers from the module proxy
+command -v make >/dev/null 2>&1 || need+=(make)       # the packaging test builds the .deb with make deb
+command -v groff >/dev/null 2>&1 || need+=(groff-base) # the man page is rendered with groff to check it
+command -v mount >/dev/null 2>&1 || need+=(mount)      # the chaos tests mount small tmpfs filesystems (a full disk)
+command -v setpriv >/dev/null 2>&1 || need+=(setpriv)  # in util-linux up to Debian 12, its own package since 13
 
 if [ ${#need[@]} -gt 0 ]; then
 	sudo=""
