@@ -2,6 +2,7 @@ package tail
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -316,12 +317,14 @@ func oomUnit(m string, units []string, idents map[string]string) string {
 		return ""
 	}
 	comm := rest[:end]
-	for id, u := range idents {
-		if len(id) > 15 {
-			id = id[:15]
-		}
-		if comm == id {
-			return u
+	if u, ok := idents[comm]; ok {
+		return u
+	}
+	// The kernel cuts comm to 15 bytes: the first identifier, in order,
+	// that it is the start of (OOM lines are rare; the sort is cheap).
+	for _, id := range slices.Sorted(maps.Keys(idents)) {
+		if len(id) > 15 && id[:15] == comm {
+			return idents[id]
 		}
 	}
 	return ""
