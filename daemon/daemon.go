@@ -81,6 +81,7 @@ type Daemon struct {
 	hostname string
 	self     selfID
 	reads    readerInputs // what the journal reader reads, fixed at start
+	libUnits bool         // the configuration names no units: the services' are read
 
 	// Reader state for metrics, health and the watchdog.
 	lastBeat  atomic.Int64 // unix nanoseconds of the reader loop's last heartbeat
@@ -128,10 +129,9 @@ func New(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.eng = engine.New(lib, engine.Options{RunbookBase: cfg.RunbookBase, Ignore: d.isSelf, Log: opts.Log})
-	d.reads = readerInputsOf(lib, d.cfg.Units == nil)
-	if d.cfg.Units == nil { // the configuration names none: the library's services
-		d.cfg.Units = d.reads.units
-	}
+	d.libUnits = d.cfg.Units == nil // the configuration names none: the library's services
+	d.reads = d.readerInputsOf(lib)
+	d.cfg.Units = d.reads.units
 	d.sinks, err = buildSinks(cfg, cfg.QueueSize, opts.Stdout, opts.Log, d.ack, d.m, opts.Now)
 	if err != nil {
 		return nil, err

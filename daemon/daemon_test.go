@@ -355,36 +355,51 @@ func TestTrackerSkipsBatchesWithoutEvents(t *testing.T) {
 
 // A reload that adds a service, or a journal field a signature reads, warns
 // that the reader needs a restart to read it; one that adds a signature
-// over what is read already does not.
+// over what is read already does not, nor does a service the configured
+// units leave out.
 func TestReloadWarnsWhatTheReaderMisses(t *testing.T) {
-	patDir := t.TempDir()
-	cfg := config.Default
-	cfg.StateDir = t.TempDir()
-	cfg.Listen = ""
-	cfg.Journal.Directory = t.TempDir()
-	cfg.Patterns.Dirs = []string{patDir}
-	cfg.Sinks = []config.SinkConfig{stdout.Default}
-	var log testpeer.Buffer
-	d, err := New(Options{Config: &cfg, Log: zerolog.New(&log), Stdout: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, step := range []struct{ name, file, want string }{
-		{"a signature", "signatures:\n  - {id: site.queue_full, units: [chainfire], summary: Queue full, severity: error, anchor: log-analysis, match: 'request queue is full'}\n", ""},
-		{"a service", "services:\n  - {name: etcd}\n", `"changed":["units","identifiers"]`},
-		{"a journal field", "signatures:\n  - {id: site.oops, units: [chainfire], summary: Oops, severity: error, anchor: log-analysis, journal: {OOPS_CODE: '7'}}\n", `"changed":["journal fields"]`},
+	type step struct{ name, file, want string }
+	queueFull := "signatures:\n  - {id: site.queue_full, units: [chainfire], summary: Queue full, severity: error, anchor: log-analysis, match: 'request queue is full'}\n"
+	for _, tc := range []struct {
+		units []string
+		steps []step
+	}{
+		{nil, []step{
+			{"a signature", queueFull, ""},
+			{"a service", "services:\n  - {name: etcd}\n", `"changed":["units","identifiers"]`},
+			{"a journal field", "signatures:\n  - {id: site.oops, units: [chainfire], summary: Oops, severity: error, anchor: log-analysis, journal: {OOPS_CODE: '7'}}\n", `"changed":["journal fields"]`},
+		}},
+		{[]string{"chainfire.service"}, []step{
+			{"a service not read", "services:\n  - {name: etcd}\n", ""},
+			{"an identifier", "services:\n  - {name: chainfire, identifiers: [chainfire, cf-node]}\n", `"changed":["identifiers"]`},
+		}},
 	} {
-		before := len(log.String())
-		if err := os.WriteFile(filepath.Join(patDir, step.name+".yaml"), []byte(step.file), 0o600); err != nil {
+		patDir := t.TempDir()
+		cfg := config.Default
+		cfg.StateDir = t.TempDir()
+		cfg.Listen = ""
+		cfg.Units = tc.units
+		cfg.Journal.Directory = t.TempDir()
+		cfg.Patterns.Dirs = []string{patDir}
+		cfg.Sinks = []config.SinkConfig{stdout.Default}
+		var log testpeer.Buffer
+		d, err := New(Options{Config: &cfg, Log: zerolog.New(&log), Stdout: io.Discard})
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := d.Reload(); err != nil {
-			t.Fatalf("%s: Reload: %v", step.name, err)
-		}
-		os.Remove(filepath.Join(patDir, step.name+".yaml"))
-		got := log.String()[before:]
-		if warned := strings.Contains(got, "restart cflogd"); warned != (step.want != "") || !strings.Contains(got, step.want) {
-			t.Errorf("reload adding %s logged:\n%s\nwant a restart warning: %t %s", step.name, got, step.want != "", step.want)
+		for _, step := range tc.steps {
+			before := len(log.String())
+			if err := os.WriteFile(filepath.Join(patDir, "site.yaml"), []byte(step.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Reload(); err != nil {
+				t.Fatalf("units %v, %s: Reload: %v", tc.units, step.name, err)
+			}
+			os.Remove(filepath.Join(patDir, "site.yaml"))
+			got := log.String()[before:]
+			if warned := strings.Contains(got, "restart cflogd"); warned != (step.want != "") || !strings.Contains(got, step.want) {
+				t.Errorf("units %v, reload adding %s logged:\n%s\nwant a restart warning: %t %s", tc.units, step.name, got, step.want != "", step.want)
+			}
 		}
 	}
 }

@@ -88,25 +88,31 @@ func (d *Daemon) Reload() error {
 		d.log.Warn().Err(err).Msg("rule windows could not be carried over; the rules start afresh")
 	}
 	d.log.Info().Int("signatures", len(lib.Signatures)).Msg("reloaded patterns")
-	if changed := d.reads.changed(readerInputsOf(lib, d.reads.units != nil)); len(changed) > 0 {
+	if changed := d.reads.changed(d.readerInputsOf(lib)); len(changed) > 0 {
 		d.log.Warn().Strs("changed", changed).Msg("the reloaded pattern files change what the journal reader reads, which it fixed at start: restart cflogd to read them (cflogd scan --since reads the entries until then)")
 	}
 	return nil
 }
 
 // readerInputs is what the journal reader takes from the library when the
-// daemon starts: the services' units (when the configuration names none),
-// their SYSLOG_IDENTIFIERs and the journal fields signatures read.
+// daemon starts: the units (the services', when the configuration names
+// none), the SYSLOG_IDENTIFIERs of those units and the journal fields
+// signatures read.
 type readerInputs struct {
 	units  []string
 	idents map[string]string
 	fields []string
 }
 
-func readerInputsOf(lib *patterns.Library, units bool) readerInputs {
-	r := readerInputs{idents: lib.Services.Identifiers(), fields: lib.JournalFields()}
-	if units {
+func (d *Daemon) readerInputsOf(lib *patterns.Library) readerInputs {
+	r := readerInputs{units: d.cfg.Units, idents: map[string]string{}, fields: lib.JournalFields()}
+	if d.libUnits {
 		r.units = lib.Services.Units()
+	}
+	for id, unit := range lib.Services.Identifiers() {
+		if slices.Contains(r.units, unit) {
+			r.idents[id] = unit
+		}
 	}
 	return r
 }
