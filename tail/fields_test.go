@@ -26,9 +26,8 @@ var services = []string{"chainfire.service", "flaredb.service", "placement-drive
 var readers = []string{"scan", "scan-sdjournal", "native", "sdjournal", "export", "json"}
 
 // readAll reads the export data, written into a journal file, with every
-// reader: scan's (ReadJournal on one thread, natively and through
-// sd-journal, and through sd-journal on three), Follow's native and
-// sd-journal readers, and
+// reader: scan's (ReadJournal natively, which must not hand over, and
+// through sd-journal), Follow's native and sd-journal readers, and
 // ReadInput over the export data itself and over journalctl -o json of
 // the file.
 func readAll(t *testing.T, export []byte, units []string, fs FieldSelect) map[string][]record.Entry {
@@ -42,7 +41,11 @@ func readAll(t *testing.T, export []byte, units []string, fs FieldSelect) map[st
 		{"scan", ReaderNative},
 		{"scan-sdjournal", ReaderSDJournal},
 	} {
-		got, err := collectJournal(Options{Files: []string{file}, Units: units, Fields: fs, Reader: r.reader})
+		o := Options{Files: []string{file}, Units: units, Fields: fs, Reader: r.reader}
+		if r.reader == ReaderNative {
+			o.OnFallback = func(err error) { t.Errorf("native scan handed over to sd-journal: %v", err) }
+		}
+		got, err := collectJournal(o)
 		if err != nil {
 			t.Fatalf("ReadJournal: %v", err)
 		}
