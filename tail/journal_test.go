@@ -331,3 +331,41 @@ func TestReadJournalClockJump(t *testing.T) {
 		})
 	}
 }
+
+// TestReadJournalUntilClockJump stops at --until as sd-journal (and
+// journalctl) do: at the first entry its matches take at or after it, in
+// journal order. An entry of another unit there does not stop the read, so
+// the watched unit's entries after a clock step back are still read; a
+// kernel entry (taken for the OOM killer's lines) does stop it.
+func TestReadJournalUntilClockJump(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		ahead [][2]string // the entry at 100 s, before the clock steps back
+		want  int
+	}{
+		{"another unit", fieldsOf("sshd.service", "sshd", 99), 20},
+		{"the kernel", [][2]string{{"_TRANSPORT", "kernel"}, {"SYSLOG_IDENTIFIER", "kernel"}, {"PRIORITY", "6"}}, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b []byte
+			add := func(sec float64, fields [][2]string) {
+				b = append(b, exportEntry(sec, bootA, append(fields, [2]string{"MESSAGE", fmt.Sprintf("at %.0f", sec)})...)...)
+			}
+			cf := fieldsOf("chainfire.service", "chainfire", 1234)
+			for i := range 10 {
+				add(float64(i), cf)
+			}
+			add(100, tc.ahead)
+			for i := range 10 {
+				add(20+float64(i), cf)
+			}
+			add(60, cf) // the stop
+			add(30, cf)
+			_, file := makeJournal(t, b)
+			got := readJournalAll(t, Options{Files: []string{file}, Units: []string{"chainfire.service"}, Until: at(50)})
+			if len(got) != tc.want {
+				t.Errorf("got %d entries, want %d", len(got), tc.want)
+			}
+		})
+	}
+}

@@ -342,17 +342,18 @@ func (j *nativeJournal) readNative(dst []record.Entry, stop time.Time) (n int, s
 				f.nextOK = false
 				continue
 			}
-			if !stop.IsZero() && int64(key.realtime) >= stop.UnixMicro() {
+			past := !stop.IsZero() && int64(key.realtime) >= stop.UnixMicro()
+			e := &dst[n]
+			ok, viaSD, stopped, err := j.decode(f, off, &key, e, past)
+			if err != nil {
+				return err
+			}
+			if stopped {
 				state = readStopped // the stop entry stays next
 				return nil
 			}
 			f.k++
 			f.nextOK = false
-			e := &dst[n]
-			ok, viaSD, err := j.decode(f, off, &key, e)
-			if err != nil {
-				return err
-			}
 			if viaSD {
 				if ok, err = j.readOneViaSD(e); err != nil {
 					return err
@@ -825,11 +826,14 @@ func (j *nativeJournal) clearSlots() {
 // decode fills e from the ENTRY at off when it matches and has a MESSAGE
 // (ok). viaSD says that it has a compressed field, so that only sd-journal
 // can tell; e.Cursor is set then, and ok says whether a unit match was
-// seen among the other fields.
-func (j *nativeJournal) decode(f *jfile, off uint64, key *jkey, e *record.Entry) (ok, viaSD bool, err error) {
+// seen among the other fields. With past (the entry is at or after the
+// stop time) it reports stop, filling nothing, when sd-journal's matches
+// would take the entry: as sd-journal and journalctl, --until ends the
+// read at the first such entry in journal order, not at another unit's.
+func (j *nativeJournal) decode(f *jfile, off uint64, key *jkey, e *record.Entry, past bool) (ok, viaSD, stop bool, err error) {
 	o, err := f.entry(off)
 	if err != nil {
-		return false, false, err
+		return false, false, false, err
 	}
 	// Copies, not pointers: a later item may take the same slot.
 	var got [nfCount]dataSlot
@@ -841,7 +845,7 @@ func (j *nativeJournal) decode(f *jfile, off uint64, key *jkey, e *record.Entry)
 	for i, n := 0, f.nItems(o); i < n; i++ {
 		s, compressed, err := j.slot(f, f.item(o, i))
 		if err != nil {
-			return false, false, err
+			return false, false, false, err
 		}
 		if compressed {
 			viaSD = true
@@ -862,19 +866,22 @@ func (j *nativeJournal) decode(f *jfile, off uint64, key *jkey, e *record.Entry)
 			got[s.field] = *s
 		}
 	}
+	if past && j.takes(matched, &got, have) {
+		return false, false, true, nil
+	}
 	if viaSD {
 		// ok reports whether the fields that were not compressed matched.
 		j.buf = appendCursor(j.buf[:0], f.cursorPrefix, key)
 		*e = record.Entry{Cursor: string(j.buf)}
-		return matched, true, nil
+		return matched, true, false, nil
 	}
 	if have&(1<<nfMessage) == 0 {
-		return false, false, nil
+		return false, false, false, nil
 	}
 	about := ""
 	if !matched {
 		if !j.about {
-			return false, false, nil
+			return false, false, false, nil
 		}
 		lc := lcFields{uid: got[nfUID].val, comm: got[nfComm].val, transport: got[nfTransport].val,
 			unit: got[nfLUnit].val, objectUnit: got[nfObjectUnit].val, messageID: got[nfMessageID].val,
@@ -886,17 +893,17 @@ func (j *nativeJournal) decode(f *jfile, off uint64, key *jkey, e *record.Entry)
 		if lc.transport == "kernel" { // only the kernel's lines need MESSAGE to tell
 			p, _, err := f.payload(got[nfMessage].off)
 			if err != nil {
-				return false, false, err
+				return false, false, false, err
 			}
 			m = unsafe.String(unsafe.SliceData(p), len(p))[len("MESSAGE="):]
 		}
 		if about = aboutUnit(&lc, m, j.sel.units, j.sel.idents); about == "" {
-			return false, false, nil
+			return false, false, false, nil
 		}
 	}
 	p, _, err := f.payload(got[nfMessage].off)
 	if err != nil {
-		return false, false, err
+		return false, false, false, err
 	}
 	if len(p) > MaxFieldSize {
 		p = p[:MaxFieldSize]
@@ -929,10 +936,24 @@ func (j *nativeJournal) decode(f *jfile, off uint64, key *jkey, e *record.Entry)
 	}
 	if len(j.xs) > 0 || about != "" || len(j.sel.own) > 0 {
 		if err := j.extras(f, e, &got, have, about != ""); err != nil {
-			return false, false, err
+			return false, false, false, err
 		}
 	}
-	return true, false, nil
+	return true, false, false, nil
+}
+
+// takes reports whether sd-journal's matches (addMatches) take an entry
+// with these fields: its unit or identifier matched (matched, also true
+// without matches), or one of the lifecycle terms holds.
+func (j *nativeJournal) takes(matched bool, got *[nfCount]dataSlot, have uint32) bool {
+	if matched || !j.about {
+		return matched
+	}
+	watched := func(nf int) bool { return have&(1<<nf) != 0 && slices.Contains(j.sel.units, got[nf].val) }
+	return got[nfTransport].val == "kernel" ||
+		have&(1<<nfPID) != 0 && got[nfPID].num == 1 && watched(nfLUnit) ||
+		got[nfMessageID].val == coredumpMessageID && watched(nfCoredumpUnit) ||
+		got[nfUID].val == "0" && watched(nfObjectUnit)
 }
 
 // extras sets e.Fields and e.Journal from the collected slots (j.xs) and
