@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/centra-cloud/cflogd/record"
+	"github.com/cespare/xxhash/v2"
 )
 
 // BenchmarkReadJournal reads the benchmark corpus journal (scripts/gencorpus;
@@ -89,6 +90,38 @@ func rss(tb testing.TB) (anon, file int64) {
 		}
 	}
 	return anon, file
+}
+
+// TestReadJournalCorpus checks on the benchmark corpus that scan's native
+// reader gives the entries sd-journal gives, without handing over.
+func TestReadJournalCorpus(t *testing.T) {
+	dir := os.Getenv("CFLOGD_BENCH_JOURNAL_DIR")
+	if dir == "" {
+		t.Skip("CFLOGD_BENCH_JOURNAL_DIR not set (a directory of corpus journal files)")
+	}
+	var sums [2]uint64
+	var counts [2]int
+	for i, r := range []string{ReaderNative, ReaderSDJournal} {
+		h := xxhash.New()
+		opts := Options{Directory: dir, Units: []string{"chainfire.service", "flaredb.service"}, Reader: r,
+			OnFallback: func(err error) { t.Errorf("native reader handed over to sd-journal: %v", err) }}
+		err := ReadJournal(context.Background(), opts, func(batch []record.Entry) error {
+			for _, e := range batch {
+				h.WriteString(e.Cursor)
+				h.WriteString(e.Unit)
+				h.WriteString(e.Message)
+			}
+			counts[i] += len(batch)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sums[i] = h.Sum64()
+	}
+	if sums[0] != sums[1] || counts[0] != counts[1] {
+		t.Errorf("native: %d entries, hash %x; sd-journal: %d entries, hash %x", counts[0], sums[0], counts[1], sums[1])
+	}
 }
 
 // BenchmarkReadInput reads the text corpus (CFLOGD_CORPUS, as journalctl
